@@ -1,0 +1,220 @@
+/**
+ * The `dev` backend: the embedded default and the test backend. Its SSH CA and JWT signing
+ * keys are generated in memory at construction and never written anywhere; restarting the
+ * process rotates them. It issues
+ * - `ssh_cert`: a fresh Ed25519 key pair per call and an OpenSSH user certificate for the
+ *   AC's SSH principals, valid from now − skew to now + TTL;
+ * - `oauth`: an RFC 9068-style JWT access token (EdDSA) whose audience is the target.
+ * Not for production: anyone who can run code in the broker process holds its CA.
+ */
+import {
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+} from 'node:crypto';
+import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
+import { type Clock, systemClock } from '../../clock.js';
+import type { CredentialBackend } from '../../credentials/backend.js';
+import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
+import {
+  ed25519PublicKeyLine,
+  OPENSSH_DEFAULT_EXTENSIONS,
+  opensshPrivateKeyPem,
+  rawEd25519PublicKey,
+  rawEd25519Seed,
+  signUserCertificate,
+} from '../../credentials/openssh.js';
+import { DEFAULT_MAX_TTL_MS, DEFAULT_SKEW_MS } from '../../credentials/resolver.js';
+import { Secret } from '../../credentials/secret.js';
+import type {
+  AcContext,
+  Credential,
+  CredentialOf,
+  CredentialType,
+  OAuthCredential,
+  SshCertCredential,
+} from '../../credentials/types.js';
+import { ConfigError } from '../../errors.js';
+
+export interface DevBackendOptions {
+  id?: string;
+  clock?: Clock;
+  /** Lifetime of issued credentials; default 5 minutes. */
+  ttlMs?: number;
+  /** How far certificates' valid-after is backdated; default the resolver's skew (30 s). */
+  skewMs?: number;
+  /** Certificate extensions; default OpenSSH's defaults. */
+  extensions?: readonly string[];
+  /** `iss` of issued tokens. */
+  issuer?: string;
+}
+
+export interface JsonWebKeySet {
+  keys: JWK[];
+}
+
+/** A POSIX-ish login name: what sshd compares against AuthorizedPrincipalsFile lines. */
+const LOGIN_PATTERN = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/;
+
+export class DevBackend implements CredentialBackend {
+  readonly id: string;
+  readonly supportedTypes = ['ssh_cert', 'oauth'] as const;
+  readonly issuer: string;
+  readonly #clock: Clock;
+  readonly #ttlMs: number;
+  readonly #skewMs: number;
+  readonly #extensions: readonly string[];
+  readonly #caKey: KeyObject;
+  readonly #caPublicLine: string;
+  readonly #jwtKey: KeyObject;
+  readonly #jwk: JWK;
+  /** Revoked ids until their natural expiry, for `isRevoked`. */
+  readonly #revoked = new Map<string, number>();
+
+  private constructor(options: DevBackendOptions, jwk: JWK, jwtKey: KeyObject) {
+    this.id = options.id ?? 'dev';
+    this.issuer = options.issuer ?? 'urn:bastion:dev';
+    this.#clock = options.clock ?? systemClock;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_MAX_TTL_MS;
+    if (!(this.#ttlMs >= 1000 && this.#ttlMs <= DEFAULT_MAX_TTL_MS * 3)) {
+      throw new ConfigError('dev.ttlMs', 'must be from 1 s to 15 min');
+    }
+    this.#skewMs = options.skewMs ?? DEFAULT_SKEW_MS;
+    this.#extensions = options.extensions ?? OPENSSH_DEFAULT_EXTENSIONS;
+    this.#caKey = generateKeyPairSync('ed25519').privateKey;
+    this.#caPublicLine = ed25519PublicKeyLine(rawEd25519PublicKey(this.#caKey), `${this.id}-ca`);
+    this.#jwtKey = jwtKey;
+    this.#jwk = jwk;
+  }
+
+  /** Async because the JWK thumbprint (the `kid`) is computed with jose's async API. */
+  static async create(options: DevBackendOptions = {}): Promise<DevBackend> {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    // Export only the public half: a private JWK would put the key into a JS string.
+    const { crv, x } = createPublicKey(privateKey).export({ format: 'jwk' });
+    const publicJwk: JWK = { kty: 'OKP', crv: crv ?? 'Ed25519', x: x ?? '' };
+    const kid = await calculateJwkThumbprint(publicJwk);
+    return new DevBackend(options, { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' }, privateKey);
+  }
+
+  /** The CA public key line for sshd's TrustedUserCAKeys. */
+  caPublicKey(): string {
+    return this.#caPublicLine;
+  }
+
+  /** The public keys that verify issued tokens. */
+  jwks(): JsonWebKeySet {
+    return { keys: [{ ...this.#jwk }] };
+  }
+
+  isRevoked(id: string): boolean {
+    const until = this.#revoked.get(id);
+    return until !== undefined && until > this.#clock.now();
+  }
+
+  async resolve<T extends CredentialType>(
+    type: T,
+    target: string,
+    acContext: AcContext,
+    signal?: AbortSignal,
+  ): Promise<CredentialOf<T>> {
+    if (signal?.aborted) throw new CredentialResolutionError(BackendReasons.unavailable);
+    switch (type) {
+      case 'ssh_cert':
+        return this.#sshCert(target, acContext) as CredentialOf<T>;
+      case 'oauth':
+        return (await this.#oauth(target, acContext)) as CredentialOf<T>;
+      default:
+        throw new CredentialResolutionError(BackendReasons.invalidRequest);
+    }
+  }
+
+  revoke(credential: Credential): Promise<void> {
+    if (credential.id !== undefined) {
+      const now = this.#clock.now();
+      for (const [id, until] of this.#revoked) if (until <= now) this.#revoked.delete(id);
+      this.#revoked.set(credential.id, credential.expiresAt.getTime());
+    }
+    return Promise.resolve();
+  }
+
+  #sshCert(target: string, ac: AcContext): SshCertCredential {
+    const principals = ac.ssh_principals ?? [];
+    if (principals.length === 0 || !principals.every((p) => LOGIN_PATTERN.test(p))) {
+      throw new CredentialResolutionError(BackendReasons.invalidRequest);
+    }
+    const now = this.#clock.now();
+    const validAfter = Math.floor((now - this.#skewMs) / 1000);
+    const validBefore = Math.floor((now + this.#ttlMs) / 1000);
+    const serial = randomBytes(8).readBigUInt64BE();
+
+    const { privateKey: userKey } = generateKeyPairSync('ed25519');
+    const userPublic = rawEd25519PublicKey(userKey);
+    const certificate = signUserCertificate({
+      caPrivateKey: this.#caKey,
+      userPublicKey32: userPublic,
+      serial,
+      keyId: `bastion:${this.id} ac=${ac.ac_id} sub=${ac.principal_did}`.slice(0, 256),
+      principals,
+      validAfter,
+      validBefore,
+      extensions: this.#extensions,
+    });
+    const seed = rawEd25519Seed(userKey);
+    const pem = opensshPrivateKeyPem(seed, userPublic, 'bastion-ephemeral');
+    seed.fill(0);
+
+    return {
+      type: 'ssh_cert',
+      target,
+      certificate,
+      privateKey: Secret.adopt(pem),
+      principals: [...principals],
+      notBefore: new Date(validAfter * 1000),
+      expiresAt: new Date(validBefore * 1000),
+      scopedTo: `ssh as ${principals.join(',')} on ${target}`,
+      issuedBy: this.id,
+      id: serial.toString(),
+    };
+  }
+
+  async #oauth(target: string, ac: AcContext): Promise<OAuthCredential> {
+    const now = this.#clock.now();
+    const iat = Math.floor(now / 1000);
+    const exp = Math.floor((now + this.#ttlMs) / 1000);
+    const jti = randomUUID();
+    const scope = [...ac.capabilities];
+    const token = await new SignJWT({
+      scope: scope.join(' '),
+      client_id: `bastion-${this.id}`,
+      ac_id: ac.ac_id,
+    })
+      .setProtectedHeader({
+        alg: 'EdDSA',
+        typ: 'at+jwt',
+        ...(this.#jwk.kid ? { kid: this.#jwk.kid } : {}),
+      })
+      .setIssuer(this.issuer)
+      .setSubject(ac.principal_did)
+      .setAudience(target)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
+      .setJti(jti)
+      .sign(this.#jwtKey);
+    return {
+      type: 'oauth',
+      target,
+      accessToken: Secret.fromString(token),
+      tokenType: 'Bearer',
+      scope,
+      notBefore: new Date(iat * 1000),
+      expiresAt: new Date(exp * 1000),
+      scopedTo: `${scope.join(' ') || 'no scope'} at ${target}`,
+      issuedBy: this.id,
+      id: jti,
+    };
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Credential-resolution errors (seed: NoBackendAvailable, CredentialResolutionError).
+ * Messages name credential types (an allow-listed enum) and backend ids (checked at
+ * registration); never a backend's own error text, which may quote a secret.
+ */
+import { BastionError, ErrorCodes } from '../errors.js';
+import type { CredentialType } from './types.js';
+
+/** No registered backend supports the requested credential type. */
+export class NoBackendAvailable extends BastionError {
+  readonly credentialType: CredentialType;
+
+  constructor(credentialType: CredentialType) {
+    super(
+      ErrorCodes.noBackendAvailable,
+      `No credential backend supports type '${credentialType}'`,
+      503,
+    );
+    this.credentialType = credentialType;
+  }
+}
+
+/** One backend's failure, as the resolver records it: a backend id and a reason code. */
+export interface BackendAttempt {
+  readonly backend: string;
+  readonly reason: string;
+}
+
+/** Reasons a backend may give for not issuing; a fixed vocabulary, safe to log and return. */
+export const BackendReasons = {
+  failed: 'backend_error',
+  unavailable: 'backend_unavailable',
+  denied: 'backend_denied',
+  invalidRequest: 'invalid_credential_request',
+  misconfigured: 'backend_misconfigured',
+  unsupportedTarget: 'unsupported_target',
+} as const;
+export type BackendReason = (typeof BackendReasons)[keyof typeof BackendReasons];
+const BACKEND_REASONS = new Set<string>(Object.values(BackendReasons));
+
+/**
+ * A backend could not issue a credential. Backends throw it with a reason from
+ * `BackendReasons`; the resolver throws it, with every attempt listed, when all capable
+ * backends failed. The code is always `credential_resolution_failed`.
+ */
+export class CredentialResolutionError extends BastionError {
+  readonly reason: BackendReason;
+  readonly attempts: readonly BackendAttempt[];
+
+  constructor(
+    reason: BackendReason = BackendReasons.failed,
+    attempts: readonly BackendAttempt[] = [],
+  ) {
+    super(ErrorCodes.credentialResolutionFailed, describe(attempts), 502);
+    // A reason outside the vocabulary could be anything, a secret included.
+    this.reason = BACKEND_REASONS.has(reason) ? reason : BackendReasons.failed;
+    this.attempts = attempts;
+  }
+
+  override toJSON(): { code: string; message: string; attempts: readonly BackendAttempt[] } {
+    return { ...super.toJSON(), attempts: this.attempts };
+  }
+}
+
+function describe(attempts: readonly BackendAttempt[]): string {
+  if (attempts.length === 0) return 'The credential backend could not issue a credential';
+  const list = attempts.map((a) => `${a.backend} (${a.reason})`).join(', ');
+  return `No credential backend could issue the credential: ${list}`;
+}
+
+/** Why the resolver refused a credential a backend returned; a fixed vocabulary. */
+export const RejectReasons = {
+  malformed: 'malformed_credential',
+  missingExpiresAt: 'missing_expires_at',
+  invalidExpiresAt: 'invalid_expires_at',
+  invalidNotBefore: 'invalid_not_before',
+  notYetValid: 'not_yet_valid',
+  expired: 'expired',
+  belowMinWindow: 'below_min_window',
+  exceedsMaxTtl: 'exceeds_max_ttl',
+  typeMismatch: 'type_mismatch',
+  targetMismatch: 'target_mismatch',
+  issuerMismatch: 'issuer_mismatch',
+  timeout: 'timeout',
+  aborted: 'aborted',
+} as const;
+export type RejectReason = (typeof RejectReasons)[keyof typeof RejectReasons];

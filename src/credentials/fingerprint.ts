@@ -1,0 +1,54 @@
+/**
+ * Credential fingerprints: what audit records and output show instead of a credential.
+ * For an SSH certificate, OpenSSH's SHA256 fingerprint of the certified public key plus
+ * its serial (both public); for bearer material, a SHA-256 of the secret bytes, which
+ * correlates uses without revealing the high-entropy secret.
+ */
+import { createHash } from 'node:crypto';
+import { ed25519PublicBlob, parseEd25519Certificate, sshFingerprint } from './openssh.js';
+import type { Secret } from './secret.js';
+import type { Credential } from './types.js';
+
+export interface CredentialFingerprint {
+  readonly type: Credential['type'];
+  readonly issuedBy: string;
+  readonly id?: string;
+  readonly fingerprint: string;
+}
+
+export function credentialFingerprint(credential: Credential): CredentialFingerprint {
+  const base = {
+    type: credential.type,
+    issuedBy: credential.issuedBy,
+    ...(credential.id !== undefined ? { id: credential.id } : {}),
+  };
+  return { ...base, fingerprint: fingerprintOf(credential) };
+}
+
+function fingerprintOf(credential: Credential): string {
+  switch (credential.type) {
+    case 'ssh_cert':
+      return sshCertFingerprint(credential.certificate);
+    case 'oauth':
+      return secretDigest(credential.accessToken);
+    case 'kerberos':
+      return secretDigest(credential.ticket);
+    case 'bascule_ac':
+      return credential.token !== undefined
+        ? secretDigest(credential.token)
+        : 'ac:' + credential.authorizationContext.ac_id;
+  }
+}
+
+function sshCertFingerprint(certificate: string): string {
+  try {
+    return sshFingerprint(ed25519PublicBlob(parseEd25519Certificate(certificate).publicKey32));
+  } catch {
+    return 'SHA256:unparsable-certificate';
+  }
+}
+
+function secretDigest(secret: Secret): string {
+  if (secret.disposed) return 'sha256:disposed';
+  return 'sha256:' + secret.use((bytes) => createHash('sha256').update(bytes).digest('base64url'));
+}

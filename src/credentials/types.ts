@@ -1,0 +1,109 @@
+/**
+ * Credential types (seed: Credential and its four subclasses) as a discriminated union on
+ * `type`. Every byte that would let someone act is a `Secret`; the other fields are
+ * metadata that may be logged and audited.
+ */
+import { Secret } from './secret.js';
+
+export const CREDENTIAL_TYPES = ['bascule_ac', 'kerberos', 'oauth', 'ssh_cert'] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
+
+export function isCredentialType(value: unknown): value is CredentialType {
+  return typeof value === 'string' && (CREDENTIAL_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * The authorization context handed to backends: what the AC decided. Keys are snake_case
+ * because this is the serialized form carried inside the signed AC.
+ */
+export interface AcContext {
+  readonly ac_id: string;
+  readonly principal_did: string;
+  readonly capability_mask: number;
+  readonly capabilities: readonly string[];
+  readonly accord_template: string;
+  readonly connector: string;
+  readonly target: string;
+  /** AC expiry, seconds since the epoch (as the JWT's `exp`). */
+  readonly expires_at: number;
+  /** SSH logins the accord maps this principal to (ssh_cert only). */
+  readonly ssh_principals?: readonly string[];
+}
+
+interface CredentialBase {
+  readonly target: string;
+  /** End of the window in which the broker may use the credential. */
+  readonly expiresAt: Date;
+  readonly notBefore?: Date;
+  /** Human-readable description of what the credential permits. */
+  readonly scopedTo: string;
+  /** Id of the backend that issued it; revoke goes back there. */
+  readonly issuedBy: string;
+  /** Lease id, certificate serial or token jti, when the issuer has one. */
+  readonly id?: string;
+  /** Set by the resolver when it clamped a lifetime the issuer could not shorten. */
+  readonly mustRevoke?: boolean;
+  /** The issuer's own expiry, when the resolver clamped `expiresAt` below it. */
+  readonly issuerExpiresAt?: Date;
+}
+
+export interface BasculeAcCredential extends CredentialBase {
+  readonly type: 'bascule_ac';
+  readonly authorizationContext: AcContext;
+  /** The signed AC, when the issuing backend holds it. */
+  readonly token?: Secret;
+}
+
+export interface KerberosCredential extends CredentialBase {
+  readonly type: 'kerberos';
+  /** Ticket bytes (a ccache or KRB-CRED blob). */
+  readonly ticket: Secret;
+  readonly clientPrincipal?: string;
+  readonly servicePrincipal?: string;
+}
+
+export interface OAuthCredential extends CredentialBase {
+  readonly type: 'oauth';
+  readonly accessToken: Secret;
+  readonly tokenType: string;
+  readonly scope?: readonly string[];
+}
+
+export interface SshCertCredential extends CredentialBase {
+  readonly type: 'ssh_cert';
+  /** OpenSSH certificate text (`ssh-ed25519-cert-v01@openssh.com AAAA… id`); public. */
+  readonly certificate: string;
+  /** The ephemeral private key, unencrypted openssh-key-v1 PEM. */
+  readonly privateKey: Secret;
+  readonly principals: readonly string[];
+}
+
+export type Credential =
+  BasculeAcCredential | KerberosCredential | OAuthCredential | SshCertCredential;
+
+export type CredentialOf<T extends CredentialType> = Extract<Credential, { type: T }>;
+
+/** The Secret fields of a credential, for dispose and for structural checks. */
+export function secretsOf(credential: Credential): (Secret | undefined)[] {
+  switch (credential.type) {
+    case 'bascule_ac':
+      return [credential.token];
+    case 'kerberos':
+      return [credential.ticket];
+    case 'oauth':
+      return [credential.accessToken];
+    case 'ssh_cert':
+      return [credential.privateKey];
+  }
+}
+
+/**
+ * Zero-fills every Secret the credential holds. Idempotent; never throws. Walks the values
+ * rather than trusting `type`, so a malformed credential from a faulty backend is wiped too.
+ */
+export function disposeCredential(credential: unknown): void {
+  if (typeof credential !== 'object' || credential === null) return;
+  for (const value of Object.values(credential)) {
+    if (value instanceof Secret) value.dispose();
+  }
+}

@@ -1,0 +1,55 @@
+/** Bastion's public API. */
+export { Secret, SecretDisposedError, REDACTED } from './credentials/secret.js';
+export {
+  CREDENTIAL_TYPES,
+  disposeCredential,
+  isCredentialType,
+  type AcContext,
+  type BasculeAcCredential,
+  type Credential,
+  type CredentialOf,
+  type CredentialType,
+  type KerberosCredential,
+  type OAuthCredential,
+  type SshCertCredential,
+} from './credentials/types.js';
+export type { CredentialBackend } from './credentials/backend.js';
+export {
+  AcExpiredError,
+  CredentialResolver,
+  DEFAULT_MAX_TTL_MS,
+  DEFAULT_MIN_WINDOW_MS,
+  DEFAULT_SKEW_MS,
+  MAX_TTL_CEILING_MS,
+  ScopeMismatchError,
+  UnsupportedCredentialTypeError,
+  type ResolveOptions,
+  type ResolverOptions,
+} from './credentials/resolver.js';
+export {
+  BackendReasons,
+  CredentialResolutionError,
+  NoBackendAvailable,
+  RejectReasons,
+  type BackendAttempt,
+  type BackendReason,
+} from './credentials/errors.js';
+export { credentialFingerprint, type CredentialFingerprint } from './credentials/fingerprint.js';
+export { parseEd25519Certificate, type ParsedCertificate } from './credentials/openssh.js';
+export {
+  DevBackend,
+  type DevBackendOptions,
+  type JsonWebKeySet,
+} from './backends/dev/dev-backend.js';
+export {
+  BastionError,
+  ConfigError,
+  ErrorCodes,
+  InternalError,
+  InvalidArgumentError,
+  isKnownErrorCode,
+  toErrorResponse,
+  type ErrorBody,
+} from './errors.js';
+export { ManualClock, systemClock, type Clock } from './clock.js';
+export { createLogger, silentLogger, type Logger } from './log/logger.js';
