@@ -11,7 +11,6 @@ import { ManualClock } from '../../src/clock.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
-import type { OAuthCredential } from '../../src/credentials/types.js';
 import { toErrorResponse } from '../../src/errors.js';
 import { TARGET, acFor, oauthCredential, scriptedBackend } from '../helpers/backends.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
-import type { Credential, OAuthCredential } from '../../src/credentials/types.js';
+import type { Credential } from '../../src/credentials/types.js';
 import { TARGET, acFor, never, oauthCredential, scriptedBackend } from '../helpers/backends.js';
 import { capturedLogger } from '../helpers/logs.js';
 
