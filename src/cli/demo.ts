@@ -16,17 +16,26 @@ import {
 import { InvalidArgumentError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 
+function parseDemoArgs(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        type: { type: 'string', default: 'ssh_cert' },
+        target: { type: 'string', default: 'demo.internal.test' },
+        login: { type: 'string', default: 'demo' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+  } catch {
+    // parseArgs' messages quote the offending input; ours does not.
+    throw new InvalidArgumentError('options (see bastion help)');
+  }
+}
+
 export async function runDemo(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      type: { type: 'string', default: 'ssh_cert' },
-      target: { type: 'string', default: 'demo.internal.test' },
-      login: { type: 'string', default: 'demo' },
-      json: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseDemoArgs(args);
   const type = values.type;
   if (!isCredentialType(type) || (type !== 'ssh_cert' && type !== 'oauth')) {
     throw new InvalidArgumentError('--type (the dev backend issues ssh_cert and oauth)');
@@ -62,7 +71,7 @@ export async function runDemo(args: string[]): Promise<number> {
     } else {
       process.stdout.write(
         [
-          `Resolved a ${credential.type} credential from backend '${credential.issuedBy}'`,
+          `Resolved an ${credential.type} credential from backend '${credential.issuedBy}'`,
           `  for target   ${credential.target}`,
           `  scoped to    ${credential.scopedTo}`,
           `  expires at   ${credential.expiresAt.toISOString()} (usable for ${windowSeconds} s)`,

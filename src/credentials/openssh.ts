@@ -240,7 +240,7 @@ const B64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 const PEM_LINE = 70;
 
 /** Base64 with a newline every 70 characters, written into a Buffer (no JS string). */
-function base64Lines(src: Buffer): Buffer {
+export function base64Lines(src: Buffer): Buffer {
   const chars = Math.ceil(src.byteLength / 3) * 4;
   const out = Buffer.alloc(chars + Math.ceil(chars / PEM_LINE));
   let o = 0;
