@@ -1,0 +1,82 @@
+/**
+ * The broker's persistent state: authorization metadata only (never a credential, never a
+ * private key). Narrow and async so that SQLite (embedded default) and PostgreSQL (several
+ * replicas) can both implement it; every state transition is a conditional write, so two
+ * replicas racing on one AC cannot both win.
+ */
+
+/** What is stored; `expired` is never stored, it is derived from `expires_at` at read time. */
+export type StoredAcState = 'pending_approval' | 'active' | 'revoked';
+
+export interface AcRecord {
+  readonly ac_id: string;
+  /** The AC's principal (the JWT `sub`), a did:key. */
+  readonly principal_did: string;
+  /** RFC 7638 thumbprint of the principal's key (the AC's `cnf.jkt`). */
+  readonly cnf_jkt: string;
+  readonly accord: string;
+  readonly connector: string;
+  readonly target: string;
+  readonly capabilities: readonly string[];
+  readonly capability_mask: number;
+  readonly duration_seconds: number;
+  readonly justification?: string | undefined;
+  readonly approvals_required: number;
+  /** Epoch ms. */
+  readonly requested_at: number;
+  readonly state: StoredAcState;
+  /**
+   * The signed claim set, once active (metadata; the token is re-signed from it on demand).
+   * JSON-serialisable.
+   */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
+  /** Epoch seconds; set when the AC becomes active. */
+  readonly expires_at?: number | undefined;
+  readonly activated_at?: number | undefined;
+  readonly revoked_at?: number | undefined;
+  readonly revoked_by?: string | undefined;
+}
+
+export interface Approval {
+  readonly approver_did: string;
+  /** Epoch ms. */
+  readonly approved_at: number;
+}
+
+export interface Store {
+  /** Inserts a new AC; rejects (throws) on a duplicate ac_id. */
+  insertAc(record: AcRecord): Promise<void>;
+  getAc(acId: string): Promise<AcRecord | undefined>;
+  /**
+   * Records one approver's approval. Returns false, changing nothing, when this approver
+   * already approved this AC. Approvals of an AC that is not pending are refused (false).
+   */
+  addApproval(acId: string, approverDid: string, at: number): Promise<boolean>;
+  listApprovals(acId: string): Promise<Approval[]>;
+  /**
+   * pending_approval → active, storing the claims and expiry; or a fresh insert already
+   * active. Returns false when the AC was not pending (already active or revoked).
+   */
+  activateAc(acId: string, claims: Record<string, unknown>, expiresAt: number, at: number): Promise<boolean>;
+  /**
+   * Any state → revoked, and a revocation entry kept at least until `expiresAt` (epoch s).
+   * Returns false when it was already revoked.
+   */
+  revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean>;
+  isRevoked(acId: string): Promise<boolean>;
+  /**
+   * Remembers a DPoP proof's `jti` for its key until `expiresAt` (epoch ms). Returns false
+   * when the pair was already there: a replay.
+   */
+  rememberProof(jkt: string, jti: string, expiresAt: number): Promise<boolean>;
+  /** Raises the recorded latest `exp` (epoch s) of ACs signed by `kid`. */
+  noteKeyUse(kid: string, exp: number): Promise<void>;
+  /** Latest `exp` of any AC signed by `kid`, or undefined if it signed none. */
+  keyLastExpiry(kid: string): Promise<number | undefined>;
+  /**
+   * Deletes expired proof jtis and revocation entries whose AC has expired (`expiresAt` <
+   * now). Never deletes a revocation of an AC that has not expired. `now` is epoch ms.
+   */
+  cleanup(now: number): Promise<{ proofs: number; revocations: number }>;
+  close(): Promise<void>;
+}
