@@ -1,15 +1,35 @@
 #!/usr/bin/env node
 /** The `bastion` command: parses the subcommand and hands off; no rules live here. */
 import { readFileSync } from 'node:fs';
-import { runDemo } from './demo.js';
+import { BrokerError } from '../client/client.js';
 import { BastionError } from '../errors.js';
+import { runAcs, runApprove, runAuthorize, runRevoke } from './commands/governance.js';
+import { runKeygen } from './commands/keygen.js';
+import { runKeys } from './commands/keys.js';
+import { runServe } from './commands/serve.js';
+import { runDemo } from './demo.js';
 
 const USAGE = `Usage: bastion <command> [options]
 
-Commands:
-  demo [--type ssh_cert|oauth] [--target HOST] [--login NAME] [--json]
-        Resolve a short-lived credential from the embedded dev backend, show its
-        redacted form and fingerprint, then revoke and zeroize it.
+Broker:
+  serve --config FILE [--data-dir DIR] [--listen HOST:PORT]
+        Run the broker (HTTP API, SQLite store, AC signing keys in DATA_DIR/keys).
+  keys rotate (--data-dir DIR | --config FILE)
+        New AC signing key; SIGHUP the server to use it.
+  demo [--json]
+        Start a broker on embedded defaults, issue an AC, resolve a dev credential
+        for it, discard the credential, revoke the AC.
+
+Principals (talk to a running broker: --url URL, or $BASTION_URL, default http://127.0.0.1:8443):
+  keygen --out FILE
+        New did:key principal key (0600); prints its DID.
+  authorize --key FILE --accord ID --connector NAME --target HOST --cap CAP [--cap CAP]
+            --duration 10m [--justification TEXT]
+  approve AC_ID --key FILE
+  revoke AC_ID --key FILE
+  acs show AC_ID --key FILE
+
+  Every command takes --json for machine-readable output.
   version   Print the version.
   help      Print this help.
 `;
@@ -18,6 +38,13 @@ type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
   demo: runDemo,
+  serve: runServe,
+  keygen: runKeygen,
+  keys: runKeys,
+  authorize: runAuthorize,
+  approve: runApprove,
+  revoke: runRevoke,
+  acs: runAcs,
   version: () => {
     const pkg = JSON.parse(
       readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -44,10 +71,18 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (err) {
+    if (err instanceof BrokerError) {
+      process.stderr.write(
+        `bastion: the broker refused (${err.status}) ${err.code}: ${err.message}\n`,
+      );
+      return 1;
+    }
     // Bastion's own errors carry fixed, safe text; anything else may carry anything.
     const message = err instanceof BastionError ? `${err.code}: ${err.message}` : 'internal_error';
     process.stderr.write(`bastion: ${message}\n`);
-    return err instanceof BastionError && err.status < 500 ? 2 : 1;
+    // Usage and configuration mistakes exit 2; failures of the work itself exit 1.
+    const usage = err instanceof BastionError && (err.status < 500 || err.code === 'invalid_config');
+    return usage ? 2 : 1;
   }
 }
 

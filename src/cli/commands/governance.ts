@@ -1,0 +1,103 @@
+/**
+ * `bastion authorize | approve | revoke | acs show`: thin wrappers over BastionClient.
+ * The broker URL comes from --url, else $BASTION_URL, else http://127.0.0.1:8443.
+ */
+import { parseArgs } from 'node:util';
+import { BastionClient } from '../../client/client.js';
+import { parseDuration } from '../../config/duration.js';
+import { readPrincipalKey } from '../../governance/did-key.js';
+import type { AcView } from '../../governance/service.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { output, parseCommandArgs, required } from '../args.js';
+
+const common = {
+  key: { type: 'string' },
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function clientFor(values: { key?: string | undefined; url?: string | undefined }): BastionClient {
+  const url = values.url ?? process.env['BASTION_URL'] ?? 'http://127.0.0.1:8443';
+  return new BastionClient({ url, key: readPrincipalKey(required(values.key, '--key')) });
+}
+
+function viewLines(view: AcView): string[] {
+  return [
+    `ac_id        ${view.ac_id}`,
+    `status       ${view.status}`,
+    `principal    ${view.principal_did}`,
+    `accord       ${view.accord}`,
+    `connector    ${view.connector}`,
+    `target       ${view.target}`,
+    `capabilities ${view.capabilities.join(', ')} (mask ${view.capability_mask})`,
+    `approvals    ${view.approvals.length}/${view.approvals_required}`,
+    ...(view.expires_at !== undefined ? [`expires_at   ${view.expires_at}`] : []),
+    ...(view.revoked_at !== undefined ? [`revoked_at   ${view.revoked_at}`] : []),
+    ...(view.ac !== undefined ? [`ac           ${view.ac}`] : []),
+  ];
+}
+
+export async function runAuthorize(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(() =>
+    parseArgs({
+      args: args,
+      options: {
+        ...common,
+        accord: { type: 'string' },
+        connector: { type: 'string' },
+        target: { type: 'string' },
+        cap: { type: 'string', multiple: true },
+        duration: { type: 'string' },
+        justification: { type: 'string' },
+      },
+      strict: true,
+    }),
+  );
+  const result = await clientFor(values).authorize({
+    accord: required(values.accord, '--accord'),
+    connector: required(values.connector, '--connector'),
+    target: required(values.target, '--target'),
+    capabilities: values.cap ?? [],
+    duration_seconds: parseDuration(required(values.duration, '--duration'), '--duration'),
+    ...(values.justification !== undefined ? { justification: values.justification } : {}),
+  });
+  output(values.json === true, result, () =>
+    result.status === 'active'
+      ? [
+          `ac_id      ${result.ac_id}`,
+          `status     active`,
+          `expires_at ${result.expires_at}`,
+          `ac         ${result.ac}`,
+        ]
+      : [
+          `ac_id      ${result.ac_id}`,
+          `status     pending_approval (${result.approvals_required} approvals needed)`,
+        ],
+  );
+  return 0;
+}
+
+function acCommand(call: (client: BastionClient, acId: string) => Promise<AcView>) {
+  return async (args: string[]): Promise<number> => {
+    const { values, positionals } = parseCommandArgs(
+      () => parseArgs({ args, options: common, strict: true, allowPositionals: true }),
+      1,
+    );
+    const acId = positionals[0];
+    if (acId === undefined) throw new InvalidArgumentError('AC id (it is required)');
+    const view = await call(clientFor(values), acId);
+    output(values.json === true, view, () => viewLines(view));
+    return 0;
+  };
+}
+
+export const runApprove = acCommand((client, id) => client.approve(id));
+export const runRevoke = acCommand((client, id) => client.revoke(id));
+const runShow = acCommand((client, id) => client.show(id));
+
+export function runAcs(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'show')
+    throw new InvalidArgumentError('acs subcommand (use: bastion acs show AC_ID)');
+  return runShow(rest);
+}

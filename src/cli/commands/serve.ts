@@ -1,0 +1,71 @@
+/**
+ * `bastion serve --config FILE [--data-dir DIR] [--listen HOST:PORT]`: the broker. Flags
+ * override the file; SIGHUP reloads the signing keys (after `bastion keys rotate`);
+ * SIGTERM/SIGINT close the listener, finish in-flight requests and close the store.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { loadConfig } from '../../config/config.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { startServer } from '../../server/app.js';
+import { parseCommandArgs, required } from '../args.js';
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  const host = m?.[1] ?? m?.[2];
+  if (host === undefined || !Number.isInteger(port) || port > 65535)
+    throw new InvalidArgumentError('--listen (HOST:PORT)');
+  return { host, port };
+}
+
+export async function runServe(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(() =>
+    parseArgs({
+      args: args,
+      options: {
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        listen: { type: 'string' },
+      },
+      strict: true,
+    }),
+  );
+  const config = loadConfig(required(values.config, '--config'));
+  if (values['data-dir'] !== undefined) config.data_dir = resolve(values['data-dir']);
+  if (values.listen !== undefined) config.listen = parseListen(values.listen);
+
+  const server = await startServer({ config });
+  server.app.log.info(
+    {
+      url: server.url,
+      data_dir: config.data_dir,
+      accords: config.accords.length,
+      kid: server.keyring.activeKid,
+    },
+    'bastion listening',
+  );
+  // For scripts: the one line on stdout says where the broker is.
+  process.stdout.write(`bastion listening on ${server.url}\n`);
+
+  process.on('SIGHUP', () => {
+    try {
+      server.keyring.reload();
+      server.app.log.info({ kid: server.keyring.activeKid }, 'signing keys reloaded');
+    } catch (err) {
+      server.app.log.error({ err }, 'signing key reload failed; keeping the current keys');
+    }
+  });
+  await new Promise<void>((done) => {
+    const stop = (signal: string): void => {
+      server.app.log.info({ signal }, 'shutting down');
+      server
+        .close()
+        .catch((err: unknown) => server.app.log.error({ err }, 'shutdown failed'))
+        .finally(done);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

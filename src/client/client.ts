@@ -1,0 +1,107 @@
+/**
+ * A client for the broker's HTTP API, as the CLI (and later the MCP bridge) uses it: every
+ * request carries a fresh DPoP proof signed with the caller's did:key principal key.
+ */
+import type { PrincipalKey } from '../governance/did-key.js';
+import { createDpopProof } from '../governance/dpop.js';
+import type { AcView, AuthorizeInput, AuthorizeResult } from '../governance/service.js';
+import { BastionError, defineErrorCode } from '../errors.js';
+
+const UNREACHABLE = defineErrorCode('broker_unreachable');
+const BAD_REPLY = defineErrorCode('broker_bad_reply');
+
+/** The broker answered with an error; `code` and `message` are the broker's. */
+export class BrokerError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BrokerError';
+  }
+}
+
+export class BrokerUnreachableError extends BastionError {
+  constructor() {
+    super(UNREACHABLE, 'The broker could not be reached', 502);
+  }
+}
+
+export interface ClientOptions {
+  /** Base URL of the broker, e.g. http://127.0.0.1:8443 */
+  url: string;
+  key: PrincipalKey;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+}
+
+export class BastionClient {
+  readonly #base: string;
+  readonly #key: PrincipalKey;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.#base = options.url.replace(/\/+$/, '');
+    this.#key = options.key;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  get did(): string {
+    return this.#key.did;
+  }
+
+  authorize(input: AuthorizeInput): Promise<AuthorizeResult> {
+    return this.#call('POST', '/governance/authorize/', input);
+  }
+
+  approve(acId: string): Promise<AcView> {
+    return this.#call('POST', `/governance/approvals/${encodeURIComponent(acId)}`);
+  }
+
+  revoke(acId: string): Promise<AcView> {
+    return this.#call('POST', '/governance/revoke/', { ac_id: acId });
+  }
+
+  show(acId: string): Promise<AcView> {
+    return this.#call('GET', `/governance/acs/${encodeURIComponent(acId)}`);
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = this.#base + path;
+    const proof = await createDpopProof({
+      privateKey: this.#key.privateKey,
+      publicJwk: this.#key.publicJwk,
+      method,
+      url,
+    });
+    const headers: Record<string, string> = { dpop: proof, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        redirect: 'error',
+      });
+    } catch {
+      throw new BrokerUnreachableError();
+    }
+    let parsed: unknown;
+    try {
+      parsed = await response.json();
+    } catch {
+      throw new BastionError(BAD_REPLY, 'The broker sent a reply that is not JSON', 502);
+    }
+    if (!response.ok) {
+      const err = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
+      throw new BrokerError(
+        response.status,
+        typeof err?.code === 'string' ? err.code : 'unknown_error',
+        typeof err?.message === 'string' ? err.message : 'The broker refused the request',
+      );
+    }
+    return parsed as T;
+  }
+}

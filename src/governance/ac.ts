@@ -1,0 +1,232 @@
+/**
+ * The authorization context (AC): a JWT signed EdDSA by the broker, `typ: ac+jwt`, bound to
+ * the principal's key by `cnf.jkt` (RFC 7800), carrying what the accord decided in `ctx`.
+ *
+ * `verifyAc` is the one verification function, in a fixed order that fails closed:
+ * structure → algorithm allow-list → key by `kid` (a map lookup, never a path) → signature
+ * → claim types → claim values → revocation. Each step has its own error code. jose signs;
+ * verification calls node:crypto directly so that the order and the codes are ours.
+ */
+import { type KeyObject, verify } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { AcContext } from '../credentials/types.js';
+import { AuthenticationError } from './auth-errors.js';
+import { CAPABILITY_BITS, capabilityMask, isCapability } from './capabilities.js';
+
+export const AC_TYP = 'ac+jwt';
+export const AC_ALGORITHMS = ['EdDSA'] as const;
+const MAX_AC_LENGTH = 8192;
+const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface CommandPolicy {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+}
+
+/** The `ctx` claim: the seed's serialized AuthorizationContext. */
+export interface AcContextClaim {
+  readonly principal_did: string;
+  readonly capability_mask: number;
+  readonly capabilities: readonly string[];
+  readonly accord_template: string;
+  readonly connector: string;
+  readonly target: string;
+  readonly commands?: CommandPolicy | undefined;
+  readonly ssh_principals?: readonly string[] | undefined;
+}
+
+export interface AcClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly nbf: number;
+  readonly exp: number;
+  readonly cnf: { readonly jkt: string };
+  readonly ctx: AcContextClaim;
+}
+
+export interface AcSigner {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+}
+
+export function signAc(claims: AcClaims, signer: AcSigner): Promise<string> {
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: 'EdDSA', typ: AC_TYP, kid: signer.kid })
+    .sign(signer.privateKey);
+}
+
+export interface VerifyAcOptions {
+  /** Verification keys by kid; a Map, so a hostile kid is only ever a failed lookup. */
+  readonly keys: ReadonlyMap<string, KeyObject>;
+  readonly issuer: string;
+  readonly audience: string;
+  /** Epoch ms. */
+  readonly now: number;
+  /** Allowance for clock differences on exp, nbf and iat. */
+  readonly skewMs: number;
+  readonly isRevoked: (acId: string) => Promise<boolean>;
+}
+
+export interface VerifiedAc {
+  readonly token: string;
+  readonly kid: string;
+  readonly claims: AcClaims;
+}
+
+type Json = Record<string, unknown>;
+
+function parseSegment(segment: string): Json {
+  const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError();
+  return value as Json;
+}
+
+export async function verifyAc(token: unknown, options: VerifyAcOptions): Promise<VerifiedAc> {
+  // 1. Structure.
+  if (typeof token !== 'string' || token.length === 0) throw new AuthenticationError('ac_missing');
+  const parts = token.length <= MAX_AC_LENGTH ? COMPACT_JWS.exec(token) : null;
+  if (parts === null) throw new AuthenticationError('ac_malformed');
+  const [, headerB64 = '', payloadB64 = '', signatureB64 = ''] = parts;
+  let header: Json;
+  try {
+    header = parseSegment(headerB64);
+  } catch {
+    throw new AuthenticationError('ac_malformed');
+  }
+  if (header['typ'] !== AC_TYP || header['crit'] !== undefined) throw new AuthenticationError('ac_malformed');
+
+  // 2. Algorithm allow-list, before any key is looked at.
+  if (!AC_ALGORITHMS.includes(header['alg'] as 'EdDSA')) throw new AuthenticationError('ac_alg_not_allowed');
+
+  // 3. Key by kid: a map lookup of a syntax-checked id.
+  const kid = header['kid'];
+  if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) throw new AuthenticationError('ac_unknown_key');
+  const key = options.keys.get(kid);
+  if (key === undefined || key.asymmetricKeyType !== 'ed25519') throw new AuthenticationError('ac_unknown_key');
+
+  // 4. Signature over the exact bytes received.
+  const signingInput = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
+  const signature = Buffer.from(signatureB64, 'base64url');
+  if (signature.byteLength !== 64 || !verify(null, signingInput, key, signature)) {
+    throw new AuthenticationError('ac_bad_signature');
+  }
+
+  // 5. Claim types.
+  let payload: Json;
+  try {
+    payload = parseSegment(payloadB64);
+  } catch {
+    throw new AuthenticationError('ac_claims_invalid');
+  }
+  const claims = claimsOf(payload);
+  if (claims === undefined) throw new AuthenticationError('ac_claims_invalid');
+
+  // 6. Claim values.
+  if (claims.iss !== options.issuer) throw new AuthenticationError('ac_wrong_issuer');
+  if (claims.aud !== options.audience) throw new AuthenticationError('ac_wrong_audience');
+  if (claims.sub !== claims.ctx.principal_did || claims.jti.length === 0) {
+    throw new AuthenticationError('ac_claims_invalid');
+  }
+  if (!(claims.nbf <= claims.exp) || !(claims.iat <= claims.exp)) throw new AuthenticationError('ac_claims_invalid');
+  if (claims.ctx.capability_mask !== capabilityMask(claims.ctx.capabilities.filter(isCapability))) {
+    throw new AuthenticationError('ac_claims_invalid');
+  }
+  if (options.now >= claims.exp * 1000 + options.skewMs) throw new AuthenticationError('ac_expired');
+  if (claims.nbf * 1000 > options.now + options.skewMs || claims.iat * 1000 > options.now + options.skewMs) {
+    throw new AuthenticationError('ac_not_yet_valid');
+  }
+
+  // 7. Revocation, last: it is the only step that reads state.
+  if (await options.isRevoked(claims.jti)) throw new AuthenticationError('ac_revoked');
+  return { token, kid, claims };
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length <= 2048;
+const isTime = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 256 && v.every(isString);
+
+function commandsOf(v: unknown): CommandPolicy | undefined | null {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null) return null;
+  const { allow, deny } = v as Json;
+  return isStringList(allow) && isStringList(deny) ? { allow, deny } : null;
+}
+
+/** Typed claims, or undefined when any claim has the wrong type. */
+function claimsOf(p: Json): AcClaims | undefined {
+  const { iss, sub, aud, jti, iat, nbf, exp, cnf, ctx } = p;
+  if (!isString(iss) || !isString(sub) || !isString(aud) || !isString(jti)) return undefined;
+  if (!isTime(iat) || !isTime(nbf) || !isTime(exp)) return undefined;
+  if (typeof cnf !== 'object' || cnf === null || !isString((cnf as Json)['jkt'])) return undefined;
+  if (typeof ctx !== 'object' || ctx === null) return undefined;
+  const c = ctx as Json;
+  const commands = commandsOf(c['commands']);
+  const sshPrincipals = c['ssh_principals'];
+  if (
+    !isString(c['principal_did']) ||
+    !Number.isSafeInteger(c['capability_mask']) ||
+    (c['capability_mask'] as number) < 0 ||
+    (c['capability_mask'] as number) >= 2 * CAPABILITY_BITS.admin ||
+    !isStringList(c['capabilities']) ||
+    !isString(c['accord_template']) ||
+    !isString(c['connector']) ||
+    !isString(c['target']) ||
+    commands === null ||
+    (sshPrincipals !== undefined && !isStringList(sshPrincipals))
+  ) {
+    return undefined;
+  }
+  return {
+    iss,
+    sub,
+    aud,
+    jti,
+    iat,
+    nbf,
+    exp,
+    cnf: { jkt: (cnf as Json)['jkt'] as string },
+    ctx: {
+      principal_did: c['principal_did'],
+      capability_mask: c['capability_mask'] as number,
+      capabilities: c['capabilities'],
+      accord_template: c['accord_template'],
+      connector: c['connector'],
+      target: c['target'],
+      ...(commands !== undefined ? { commands } : {}),
+      ...(sshPrincipals !== undefined ? { ssh_principals: sshPrincipals } : {}),
+    },
+  };
+}
+
+/**
+ * Decodes an AC's payload WITHOUT verifying anything: for display and debugging only,
+ * never for a decision.
+ */
+export function unsafeDecodeAc(token: string): unknown {
+  const parts = COMPACT_JWS.exec(token);
+  if (parts === null) return undefined;
+  try {
+    return parseSegment(parts[2] ?? '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The context a credential backend receives for a verified AC. */
+export function acContextOf(claims: AcClaims): AcContext {
+  return {
+    ac_id: claims.jti,
+    principal_did: claims.ctx.principal_did,
+    capability_mask: claims.ctx.capability_mask,
+    capabilities: claims.ctx.capabilities,
+    accord_template: claims.ctx.accord_template,
+    connector: claims.ctx.connector,
+    target: claims.ctx.target,
+    expires_at: claims.exp,
+    ...(claims.ctx.ssh_principals !== undefined ? { ssh_principals: claims.ctx.ssh_principals } : {}),
+  };
+}

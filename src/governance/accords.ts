@@ -1,0 +1,273 @@
+/**
+ * Accords are the policy templates an AC is requested under; `decide` is the one place
+ * that says whether a request fits one. Checks run in a fixed order (accord, principal,
+ * connector, target, capabilities, duration, time window) and each refusal has its own
+ * code, with a fixed message that never repeats the request. Argument errors (400) are
+ * raised at the step that reads the argument, so a request is judged on policy before
+ * anything else it sent is looked at.
+ */
+import { BastionError, defineErrorCode, InvalidArgumentError } from '../errors.js';
+import type { Capability } from './capabilities.js';
+import { CAPABILITIES, capabilityMask, isCapability } from './capabilities.js';
+import { globMatches } from './patterns.js';
+import { canonicalTarget, targetMatches } from './targets.js';
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+export interface TimeWindow {
+  /** Days on which the window opens; an overnight window belongs to the day it opens. */
+  days: Weekday[];
+  /** 'HH:MM', inclusive. */
+  start: string;
+  /** 'HH:MM' (or '24:00'), exclusive; end < start means the window runs overnight. */
+  end: string;
+  /** IANA time zone, 'UTC' by default. */
+  tz: string;
+}
+
+export interface CommandPolicy {
+  allow: string[];
+  deny: string[];
+}
+
+export interface Accord {
+  id: string;
+  /** did:key DIDs allowed to request ACs under this accord. */
+  principals: string[];
+  connectors: string[];
+  /** Canonical target patterns. */
+  targets: string[];
+  capabilities: Capability[];
+  /** Absent: no command policy (every command allowed). */
+  commands?: CommandPolicy | undefined;
+  max_duration_seconds: number;
+  approvals: { required: number; approvers: string[] };
+  /** Absent: any time. */
+  time_windows?: TimeWindow[] | undefined;
+  /** DIDs who may revoke this accord's ACs. */
+  admins: string[];
+  /** The login an SSH certificate is issued for; a POSIX name, never '*'. */
+  ssh_login?: string | undefined;
+}
+
+export interface AccessRequest {
+  principal_did: string;
+  accord: string;
+  connector: string;
+  target: string;
+  capabilities: string[];
+  duration_seconds: number;
+}
+
+export interface Decision {
+  accord: Accord;
+  /** Canonical target. */
+  target: string;
+  /** Deduplicated, in CAPABILITIES order. */
+  capabilities: Capability[];
+  capability_mask: number;
+  duration_seconds: number;
+  approvals_required: number;
+}
+
+/** Declares `code` and keeps its literal type, so each code maps to exactly one message. */
+function denialCode<C extends string>(code: C): C {
+  defineErrorCode(code);
+  return code;
+}
+
+export const PolicyDenialCodes = {
+  unknownAccord: denialCode('unknown_accord'),
+  principalNotAllowed: denialCode('principal_not_allowed'),
+  connectorNotAllowed: denialCode('connector_not_allowed'),
+  targetNotAllowed: denialCode('target_not_allowed'),
+  capabilityNotGranted: denialCode('capability_not_granted'),
+  durationExceedsMax: denialCode('duration_exceeds_max'),
+  outsideTimeWindow: denialCode('outside_time_window'),
+} as const;
+export type PolicyDenialCode = (typeof PolicyDenialCodes)[keyof typeof PolicyDenialCodes];
+
+const DENIAL_MESSAGES: Record<PolicyDenialCode, string> = {
+  unknown_accord: 'No such accord',
+  principal_not_allowed: 'The accord does not allow this principal',
+  connector_not_allowed: 'The accord does not allow this connector',
+  target_not_allowed: 'The accord does not allow this target',
+  capability_not_granted: 'The accord does not grant the requested capabilities',
+  duration_exceeds_max: "The requested duration exceeds the accord's maximum",
+  outside_time_window: "The request falls outside the accord's time windows",
+};
+
+/** A request the policy refuses; `code` names the rule. */
+export class PolicyDeniedError extends BastionError {
+  constructor(code: PolicyDenialCode) {
+    super(code, DENIAL_MESSAGES[code], 403);
+  }
+}
+
+/** More names than there are capabilities, many times over, is not a real request. */
+const MAX_REQUESTED_CAPABILITIES = 64;
+
+function requestedCapabilities(names: unknown): Capability[] {
+  if (!Array.isArray(names) || names.length === 0 || names.length > MAX_REQUESTED_CAPABILITIES) {
+    throw new InvalidArgumentError('capabilities');
+  }
+  const wanted = new Set<Capability>();
+  for (const name of names as unknown[]) {
+    if (!isCapability(name)) throw new InvalidArgumentError('capabilities');
+    wanted.add(name);
+  }
+  return CAPABILITIES.filter((name) => wanted.has(name));
+}
+
+/** Decides a request against the accords; throws PolicyDeniedError or InvalidArgumentError. */
+export function decide(
+  accords: ReadonlyMap<string, Accord>,
+  request: AccessRequest,
+  now: Date,
+): Decision {
+  const accord = typeof request.accord === 'string' ? accords.get(request.accord) : undefined;
+  if (accord === undefined) throw new PolicyDeniedError(PolicyDenialCodes.unknownAccord);
+
+  if (!accord.principals.includes(request.principal_did)) {
+    throw new PolicyDeniedError(PolicyDenialCodes.principalNotAllowed);
+  }
+  if (!accord.connectors.includes(request.connector)) {
+    throw new PolicyDeniedError(PolicyDenialCodes.connectorNotAllowed);
+  }
+
+  if (typeof request.target !== 'string') throw new InvalidArgumentError('target');
+  const target = canonicalTarget(request.target);
+  if (!accord.targets.some((pattern) => targetMatches(pattern, target))) {
+    throw new PolicyDeniedError(PolicyDenialCodes.targetNotAllowed);
+  }
+
+  const capabilities = requestedCapabilities(request.capabilities);
+  if (!capabilities.every((name) => accord.capabilities.includes(name))) {
+    throw new PolicyDeniedError(PolicyDenialCodes.capabilityNotGranted);
+  }
+
+  const duration = request.duration_seconds;
+  if (!Number.isSafeInteger(duration) || duration <= 0) {
+    throw new InvalidArgumentError('duration_seconds');
+  }
+  if (duration > accord.max_duration_seconds) {
+    throw new PolicyDeniedError(PolicyDenialCodes.durationExceedsMax);
+  }
+
+  if (accord.time_windows !== undefined && !withinTimeWindows(accord.time_windows, now)) {
+    throw new PolicyDeniedError(PolicyDenialCodes.outsideTimeWindow);
+  }
+
+  return {
+    accord,
+    target,
+    capabilities,
+    capability_mask: capabilityMask(capabilities),
+    duration_seconds: duration,
+    approvals_required: accord.approvals.required,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Time windows
+
+const HH_MM = /^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$/;
+
+/** Minutes since midnight for 'HH:MM' ('24:00' is 1440, for a window that ends at midnight). */
+export function parseClockTime(text: string): number | undefined {
+  const match = HH_MM.exec(text);
+  if (match === null) return undefined;
+  const hours = Number(match[1] ?? match[3]);
+  const minutes = Number(match[2] ?? match[4]);
+  return hours * 60 + minutes;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(tz: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(tz);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(tz, formatter);
+  }
+  return formatter;
+}
+
+/** True when `tz` is a time zone this runtime knows. */
+export function isTimeZone(tz: unknown): tz is string {
+  if (typeof tz !== 'string' || tz === '' || tz.length > 64) return false;
+  try {
+    formatterFor(tz);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SHORT_DAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+/** The wall-clock weekday (0 = Monday) and minute of the day at `now` in `tz`. */
+function localTime(now: Date, tz: string): { day: number; minute: number } {
+  let day = -1;
+  let hour = -1;
+  let minute = -1;
+  for (const part of formatterFor(tz).formatToParts(now)) {
+    if (part.type === 'weekday') day = SHORT_DAYS[part.value] ?? -1;
+    else if (part.type === 'hour') hour = Number(part.value);
+    else if (part.type === 'minute') minute = Number(part.value);
+  }
+  if (day < 0 || !(hour >= 0 && hour < 24) || !(minute >= 0 && minute < 60)) {
+    // An ICU build that formats unexpectedly must not open a window: fail closed.
+    return { day: -1, minute: -1 };
+  }
+  return { day, minute: hour * 60 + minute };
+}
+
+/**
+ * True when `now` falls inside `window`: on one of its days from `start` (inclusive) to
+ * `end` (exclusive) in its zone. When end < start the window runs overnight and its early
+ * hours belong to the day it opened on. Wall-clock time is used, so on a DST change a
+ * window keeps its local hours and is an hour shorter or longer in absolute time.
+ */
+export function withinTimeWindow(window: TimeWindow, now: Date): boolean {
+  const start = parseClockTime(window.start);
+  const end = parseClockTime(window.end);
+  if (start === undefined || end === undefined || start === end) return false;
+  const { day, minute } = localTime(now, window.tz);
+  if (day < 0) return false;
+  const opensOn = (d: number): boolean => window.days.includes(WEEKDAYS[d] as Weekday);
+  if (start < end) return opensOn(day) && minute >= start && minute < end;
+  return (opensOn(day) && minute >= start) || (opensOn((day + 6) % 7) && minute < end);
+}
+
+/** True when `now` is inside any of `windows`; an empty list is never open. */
+export function withinTimeWindows(windows: readonly TimeWindow[], now: Date): boolean {
+  return windows.some((window) => withinTimeWindow(window, now));
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+// A newline or NUL makes one "command" several to a shell; no policy pattern can vouch for that.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Whether `command` may run under `commands`. No policy: allowed. Otherwise deny patterns
+ * win, then the allow list decides (empty allow list: nothing). Patterns match the whole
+ * command string with glob semantics; a command containing control characters is refused
+ * whenever a policy exists.
+ */
+export function commandAllowed(commands: CommandPolicy | undefined, command: string): boolean {
+  if (commands === undefined) return true;
+  if (typeof command !== 'string' || CONTROL.test(command)) return false;
+  if (commands.deny.some((pattern) => globMatches(pattern, command))) return false;
+  return commands.allow.some((pattern) => globMatches(pattern, command));
+}

@@ -1,0 +1,150 @@
+/**
+ * DPoP (RFC 9449) proofs: how a principal proves, per request, that it holds the key an AC
+ * is bound to (and, at authorize, which principal it is). jose does the JOSE work; this
+ * file adds the RFC's checks in a fixed order: presence → structure → header (typ, alg
+ * allow-list, public jwk) → signature → claim types → htm → htu → iat window → ath →
+ * key binding → jti replay.
+ */
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
+import { EmbeddedJWK, SignJWT, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { AuthenticationError } from './auth-errors.js';
+import { didFromJwk, thumbprint } from './did-key.js';
+
+export const DPOP_ALGORITHMS = ['EdDSA'] as const;
+const MAX_PROOF_LENGTH = 4096;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export interface DpopCheck {
+  method: string;
+  /** The URL the request was sent to, as the broker is reached (public URL + path). */
+  url: string;
+  /** Epoch ms. */
+  now: number;
+  /** How far `iat` may be from now, either way. */
+  skewMs: number;
+  /** When the request carries an access token (an AC), the proof must bind it via `ath`. */
+  accessToken?: string | undefined;
+  /** When set, the proof key's thumbprint must equal this (the AC's `cnf.jkt`). */
+  expectedJkt?: string | undefined;
+  /** Replay cache: false when (jkt, jti) was seen before. */
+  remember: (jkt: string, jti: string, expiresAt: number) => Promise<boolean>;
+}
+
+export interface VerifiedProof {
+  readonly jkt: string;
+  readonly jwk: JWK;
+  /** The did:key of the proof key (all Bastion principals are did:key Ed25519). */
+  readonly did: string;
+  readonly jti: string;
+}
+
+/** RFC 9449 §4.3: compare htu without query and fragment, scheme and host case-insensitive. */
+export function normaliseHtu(raw: string): string | undefined {
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return undefined;
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export function accessTokenHash(token: string): string {
+  return createHash('sha256').update(token, 'ascii').digest('base64url');
+}
+
+export async function verifyDpopProof(
+  proof: string | string[] | undefined,
+  check: DpopCheck,
+): Promise<VerifiedProof> {
+  if (proof === undefined || proof === '') throw new AuthenticationError('dpop_missing');
+  // One proof, one header line (RFC 9449 §4.3 check 1).
+  if (typeof proof !== 'string' || proof.length > MAX_PROOF_LENGTH || !COMPACT_JWS.test(proof)) {
+    throw new AuthenticationError('dpop_invalid');
+  }
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(proof);
+  } catch {
+    throw new AuthenticationError('dpop_invalid');
+  }
+  if (header.typ !== 'dpop+jwt' || !DPOP_ALGORITHMS.includes(header.alg as 'EdDSA')) {
+    throw new AuthenticationError('dpop_invalid');
+  }
+  const jwk = header.jwk;
+  if (typeof jwk !== 'object' || jwk === null || 'd' in jwk) throw new AuthenticationError('dpop_invalid');
+  const did = didFromJwk(jwk);
+  if (did === undefined) throw new AuthenticationError('dpop_key_not_did');
+
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
+      algorithms: [...DPOP_ALGORITHMS],
+      typ: 'dpop+jwt',
+      // iat is checked below against our own window, with our own error code.
+      currentDate: new Date(check.now),
+    }));
+  } catch {
+    throw new AuthenticationError('dpop_invalid');
+  }
+
+  const { jti, htm, htu, iat, ath } = payload;
+  if (
+    typeof jti !== 'string' ||
+    jti.length < 8 ||
+    jti.length > 128 ||
+    typeof htm !== 'string' ||
+    typeof htu !== 'string' ||
+    typeof iat !== 'number' ||
+    !Number.isFinite(iat) ||
+    (ath !== undefined && typeof ath !== 'string')
+  ) {
+    throw new AuthenticationError('dpop_invalid');
+  }
+  if (htm !== check.method) throw new AuthenticationError('dpop_htm_mismatch');
+  const expected = normaliseHtu(check.url);
+  if (expected === undefined || normaliseHtu(htu) !== expected) {
+    throw new AuthenticationError('dpop_htu_mismatch');
+  }
+  if (Math.abs(iat * 1000 - check.now) > check.skewMs) {
+    throw new AuthenticationError('dpop_iat_out_of_window');
+  }
+  if (check.accessToken !== undefined) {
+    if (ath === undefined) throw new AuthenticationError('dpop_ath_missing');
+    if (ath !== accessTokenHash(check.accessToken)) throw new AuthenticationError('dpop_ath_mismatch');
+  }
+  const jkt = await thumbprint(jwk);
+  if (check.expectedJkt !== undefined && jkt !== check.expectedJkt) {
+    throw new AuthenticationError('dpop_key_mismatch');
+  }
+  // Remember the jti for as long as the proof could still pass the iat window.
+  const fresh = await check.remember(jkt, jti, iat * 1000 + check.skewMs + 1000);
+  if (!fresh) throw new AuthenticationError('dpop_replayed');
+  return { jkt, jwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK, did, jti };
+}
+
+export interface ProofOptions {
+  privateKey: KeyObject;
+  publicJwk: JWK;
+  method: string;
+  url: string;
+  /** Binds the proof to this access token (`ath`). */
+  accessToken?: string | undefined;
+  /** Epoch ms; defaults to now. */
+  now?: number | undefined;
+  jti?: string | undefined;
+}
+
+/** A DPoP proof for one request (the client side of the RFC). */
+export function createDpopProof(options: ProofOptions): Promise<string> {
+  const claims: Record<string, string> = {
+    htm: options.method,
+    htu: normaliseHtu(options.url) ?? options.url,
+  };
+  if (options.accessToken !== undefined) claims['ath'] = accessTokenHash(options.accessToken);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'dpop+jwt', jwk: options.publicJwk })
+    .setIssuedAt(Math.floor((options.now ?? Date.now()) / 1000))
+    .setJti(options.jti ?? randomUUID())
+    .sign(options.privateKey);
+}

@@ -1,0 +1,279 @@
+/**
+ * Governance rules: issuing, approving, revoking and showing ACs. The HTTP routes and the
+ * CLI call these methods with an already-verified caller (a DPoP proof's did:key) and
+ * hold no rules of their own.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { BastionError, defineErrorCode } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { AcRecord, Store } from '../store/store.js';
+import { type AcClaims, signAc, verifyAc, type VerifiedAc } from './ac.js';
+import { type AccessRequest, type Accord, decide } from './accords.js';
+import type { VerifiedProof } from './dpop.js';
+import type { BrokerKeyring, PublicJwks } from './keyring.js';
+
+export interface GovernanceSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly skewMs: number;
+  readonly admins: readonly string[];
+  readonly accords: ReadonlyMap<string, Accord>;
+  /** How long a request may wait for approvals before it expires. */
+  readonly approvalTtlMs: number;
+}
+
+const codes = {
+  notFound: defineErrorCode('ac_not_found'),
+  notApprover: defineErrorCode('not_an_approver'),
+  selfApproval: defineErrorCode('self_approval_not_allowed'),
+  notPending: defineErrorCode('ac_not_pending'),
+  alreadyApproved: defineErrorCode('already_approved'),
+  notAllowedToRevoke: defineErrorCode('not_allowed_to_revoke'),
+  alreadyRevoked: defineErrorCode('ac_already_revoked'),
+  expired: defineErrorCode('ac_no_longer_valid'),
+} as const;
+
+export class GovernanceError extends BastionError {}
+
+const notFound = (): GovernanceError => new GovernanceError(codes.notFound, 'No such authorization context', 404);
+
+export type AcStatus = 'pending_approval' | 'active' | 'expired' | 'revoked';
+
+export interface AuthorizeInput {
+  readonly accord: string;
+  readonly connector: string;
+  readonly target: string;
+  readonly capabilities: string[];
+  readonly duration_seconds: number;
+  readonly justification?: string | undefined;
+}
+
+export type AuthorizeResult =
+  | { status: 'active'; ac_id: string; ac: string; expires_at: string; capability_mask: number }
+  | { status: 'pending_approval'; ac_id: string; approvals_required: number };
+
+export interface AcView {
+  ac_id: string;
+  status: AcStatus;
+  principal_did: string;
+  accord: string;
+  connector: string;
+  target: string;
+  capabilities: readonly string[];
+  capability_mask: number;
+  duration_seconds: number;
+  approvals_required: number;
+  approvals: { approver_did: string; approved_at: string }[];
+  requested_at: string;
+  expires_at?: string;
+  revoked_at?: string;
+  /** The token, only for its own principal and only while active. */
+  ac?: string;
+}
+
+export class GovernanceService {
+  readonly #store: Store;
+  readonly #keyring: BrokerKeyring;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly settings: GovernanceSettings;
+
+  constructor(deps: { store: Store; keyring: BrokerKeyring; clock: Clock; logger: Logger; settings: GovernanceSettings }) {
+    this.#store = deps.store;
+    this.#keyring = deps.keyring;
+    this.#clock = deps.clock;
+    this.#log = deps.logger;
+    this.settings = deps.settings;
+  }
+
+  async authorize(caller: VerifiedProof, input: AuthorizeInput): Promise<AuthorizeResult> {
+    const now = this.#clock.now();
+    const request: AccessRequest = {
+      principal_did: caller.did,
+      accord: input.accord,
+      connector: input.connector,
+      target: input.target,
+      capabilities: input.capabilities,
+      duration_seconds: input.duration_seconds,
+    };
+    const decision = decide(this.settings.accords, request, new Date(now));
+    const record: AcRecord = {
+      ac_id: randomUUID(),
+      principal_did: caller.did,
+      cnf_jkt: caller.jkt,
+      accord: decision.accord.id,
+      connector: input.connector,
+      target: decision.target,
+      capabilities: decision.capabilities,
+      capability_mask: decision.capability_mask,
+      duration_seconds: decision.duration_seconds,
+      justification: input.justification,
+      approvals_required: decision.approvals_required,
+      requested_at: now,
+      state: 'pending_approval',
+    };
+    await this.#store.insertAc(record);
+    this.#log.info(
+      { event: 'authorize', ac_id: record.ac_id, principal: caller.did, accord: record.accord, target: record.target },
+      decision.approvals_required > 0 ? 'access requested; awaiting approval' : 'access granted',
+    );
+    if (decision.approvals_required > 0) {
+      return { status: 'pending_approval', ac_id: record.ac_id, approvals_required: decision.approvals_required };
+    }
+    const { token, claims } = await this.#activate(record, now);
+    return {
+      status: 'active',
+      ac_id: record.ac_id,
+      ac: token,
+      expires_at: new Date(claims.exp * 1000).toISOString(),
+      capability_mask: record.capability_mask,
+    };
+  }
+
+  async approve(caller: VerifiedProof, acId: string): Promise<AcView> {
+    const now = this.#clock.now();
+    const record = await this.#store.getAc(acId);
+    if (record === undefined) throw notFound();
+    const accord = this.settings.accords.get(record.accord);
+    if (accord === undefined || !accord.approvals.approvers.includes(caller.did)) {
+      throw new GovernanceError(codes.notApprover, 'Only an approver of the accord may approve', 403);
+    }
+    if (caller.did === record.principal_did) {
+      throw new GovernanceError(codes.selfApproval, 'A principal cannot approve its own request', 403);
+    }
+    if (this.#status(record, now) !== 'pending_approval') {
+      throw new GovernanceError(codes.notPending, 'The authorization context is not awaiting approval', 409);
+    }
+    if (!(await this.#store.addApproval(acId, caller.did, now))) {
+      throw new GovernanceError(codes.alreadyApproved, 'This approver has already approved', 409);
+    }
+    this.#log.info({ event: 'approve', ac_id: acId, approver: caller.did }, 'approval recorded');
+    const approvals = await this.#store.listApprovals(acId);
+    if (approvals.length >= record.approvals_required) {
+      try {
+        await this.#activate(record, now);
+      } catch (err) {
+        // A concurrent approval activated it first: that is the outcome wanted.
+        if (!(err instanceof GovernanceError && err.code === codes.notPending)) throw err;
+      }
+    }
+    return this.show(caller, acId);
+  }
+
+  async revoke(caller: VerifiedProof, acId: string): Promise<AcView> {
+    const now = this.#clock.now();
+    const record = await this.#store.getAc(acId);
+    if (record === undefined) throw notFound();
+    const accord = this.settings.accords.get(record.accord);
+    const allowed =
+      caller.did === record.principal_did ||
+      this.settings.admins.includes(caller.did) ||
+      (accord?.admins.includes(caller.did) ?? false);
+    if (!allowed) throw new GovernanceError(codes.notAllowedToRevoke, 'Only the principal or an admin may revoke', 403);
+    // Keep the revocation at least as long as the AC could be valid, skew included.
+    const until = Math.ceil((record.expires_at ?? Math.floor(now / 1000) + record.duration_seconds) + this.settings.skewMs / 1000);
+    if (!(await this.#store.revokeAc(acId, caller.did, now, until))) {
+      throw new GovernanceError(codes.alreadyRevoked, 'The authorization context is already revoked', 409);
+    }
+    this.#log.info({ event: 'revoke', ac_id: acId, by: caller.did }, 'authorization context revoked');
+    return this.show(caller, acId);
+  }
+
+  /** Status for the principal, the accord's approvers and admins; the token only for the principal. */
+  async show(caller: VerifiedProof, acId: string): Promise<AcView> {
+    const now = this.#clock.now();
+    const record = await this.#store.getAc(acId);
+    if (record === undefined) throw notFound();
+    const accord = this.settings.accords.get(record.accord);
+    const isPrincipal = caller.did === record.principal_did;
+    const mayView =
+      isPrincipal ||
+      this.settings.admins.includes(caller.did) ||
+      (accord?.admins.includes(caller.did) ?? false) ||
+      (accord?.approvals.approvers.includes(caller.did) ?? false);
+    // Others learn nothing, not even that the id exists.
+    if (!mayView) throw notFound();
+    const status = this.#status(record, now);
+    const approvals = await this.#store.listApprovals(acId);
+    const view: AcView = {
+      ac_id: record.ac_id,
+      status,
+      principal_did: record.principal_did,
+      accord: record.accord,
+      connector: record.connector,
+      target: record.target,
+      capabilities: record.capabilities,
+      capability_mask: record.capability_mask,
+      duration_seconds: record.duration_seconds,
+      approvals_required: record.approvals_required,
+      approvals: approvals.map((a) => ({ approver_did: a.approver_did, approved_at: new Date(a.approved_at).toISOString() })),
+      requested_at: new Date(record.requested_at).toISOString(),
+      ...(record.expires_at !== undefined ? { expires_at: new Date(record.expires_at * 1000).toISOString() } : {}),
+      ...(record.revoked_at !== undefined ? { revoked_at: new Date(record.revoked_at).toISOString() } : {}),
+    };
+    // The token goes only to the key it is bound to, and only while it can be used.
+    if (isPrincipal && caller.jkt === record.cnf_jkt && status === 'active' && record.claims !== undefined) {
+      view.ac = await this.#sign(record.claims as unknown as AcClaims);
+    }
+    return view;
+  }
+
+  async jwks(): Promise<PublicJwks> {
+    return this.#keyring.jwks(this.#store, this.#clock.now(), this.settings.skewMs);
+  }
+
+  /** Verifies an AC (signature, claims, revocation) against the broker's current keys. */
+  async verify(token: unknown): Promise<VerifiedAc> {
+    const now = this.#clock.now();
+    return verifyAc(token, {
+      keys: await this.#keyring.verificationKeys(this.#store, now, this.settings.skewMs),
+      issuer: this.settings.issuer,
+      audience: this.settings.audience,
+      now,
+      skewMs: this.settings.skewMs,
+      isRevoked: (id) => this.#store.isRevoked(id),
+    });
+  }
+
+  #status(record: AcRecord, now: number): AcStatus {
+    if (record.state === 'revoked') return 'revoked';
+    if (record.state === 'active') return (record.expires_at ?? 0) * 1000 <= now ? 'expired' : 'active';
+    return record.requested_at + this.settings.approvalTtlMs <= now ? 'expired' : 'pending_approval';
+  }
+
+  async #activate(record: AcRecord, now: number): Promise<{ token: string; claims: AcClaims }> {
+    const iat = Math.floor(now / 1000);
+    const accord = this.settings.accords.get(record.accord);
+    const claims: AcClaims = {
+      iss: this.settings.issuer,
+      sub: record.principal_did,
+      aud: this.settings.audience,
+      jti: record.ac_id,
+      iat,
+      nbf: iat,
+      exp: iat + record.duration_seconds,
+      cnf: { jkt: record.cnf_jkt },
+      ctx: {
+        principal_did: record.principal_did,
+        capability_mask: record.capability_mask,
+        capabilities: record.capabilities,
+        accord_template: record.accord,
+        connector: record.connector,
+        target: record.target,
+        ...(accord?.commands !== undefined ? { commands: accord.commands } : {}),
+        ...(accord?.ssh_login !== undefined ? { ssh_principals: [accord.ssh_login] } : {}),
+      },
+    };
+    if (!(await this.#store.activateAc(record.ac_id, { ...claims }, claims.exp, now))) {
+      throw new GovernanceError(codes.notPending, 'The authorization context is not awaiting approval', 409);
+    }
+    return { token: await this.#sign(claims), claims };
+  }
+
+  async #sign(claims: AcClaims): Promise<string> {
+    const signer = this.#keyring.signer;
+    await this.#store.noteKeyUse(signer.kid, claims.exp);
+    return signAc(claims, signer);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Governance routes: parse, authenticate (DPoP), call GovernanceService, reply. No rules.
+ * Every body and reply has a JSON schema: requests are validated strictly (unknown fields
+ * refused) and replies carry only the declared fields; the same schemas make /openapi.json.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock } from '../../clock.js';
+import { verifyDpopProof, type VerifiedProof } from '../../governance/dpop.js';
+import type { AuthorizeInput, GovernanceService } from '../../governance/service.js';
+import type { Store } from '../../store/store.js';
+import type { RateLimiter } from '../rate-limit.js';
+
+export interface RouteDeps {
+  service: GovernanceService;
+  store: Store;
+  clock: Clock;
+  limiter: RateLimiter;
+  /** The broker's public base URL (no trailing slash); DPoP `htu` is checked against it. */
+  publicUrl: () => string;
+}
+
+const error = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+const errors = { 400: error, 401: error, 403: error, 404: error, 409: error, 413: error, 415: error, 429: error };
+const dpopHeader = {
+  type: 'object',
+  properties: { dpop: { type: 'string', description: 'DPoP proof (RFC 9449) signed by the caller did:key' } },
+} as const;
+
+const acId = { type: 'string', pattern: '^[0-9a-f-]{36}$' } as const;
+const acView = {
+  type: 'object',
+  properties: {
+    ac_id: { type: 'string' },
+    status: { type: 'string', enum: ['pending_approval', 'active', 'expired', 'revoked'] },
+    principal_did: { type: 'string' },
+    accord: { type: 'string' },
+    connector: { type: 'string' },
+    target: { type: 'string' },
+    capabilities: { type: 'array', items: { type: 'string' } },
+    capability_mask: { type: 'integer' },
+    duration_seconds: { type: 'integer' },
+    approvals_required: { type: 'integer' },
+    approvals: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { approver_did: { type: 'string' }, approved_at: { type: 'string', format: 'date-time' } },
+      },
+    },
+    requested_at: { type: 'string', format: 'date-time' },
+    expires_at: { type: 'string', format: 'date-time' },
+    revoked_at: { type: 'string', format: 'date-time' },
+    ac: { type: 'string', description: 'The AC (JWT), only for its principal while active' },
+  },
+  required: ['ac_id', 'status', 'principal_did', 'accord', 'connector', 'target', 'capabilities', 'capability_mask'],
+} as const;
+
+export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { service, store, clock, limiter } = deps;
+
+  /** Verifies the request's DPoP proof, then counts it against the caller's rate limit. */
+  async function caller(request: FastifyRequest): Promise<VerifiedProof> {
+    const path = request.url.split('?')[0] ?? '/';
+    const proof = await verifyDpopProof(request.headers.dpop, {
+      method: request.method,
+      url: deps.publicUrl() + path,
+      now: clock.now(),
+      skewMs: service.settings.skewMs,
+      remember: (jkt, jti, expiresAt) => store.rememberProof(jkt, jti, expiresAt),
+    });
+    limiter.hit(proof.did);
+    return proof;
+  }
+
+  app.post<{ Body: AuthorizeInput }>(
+    '/governance/authorize/',
+    {
+      schema: {
+        summary: 'Request an authorization context (AC)',
+        description:
+          'The caller proves its did:key with a DPoP proof. 201 with the AC when the accord needs no approval, 202 when it does.',
+        headers: dpopHeader,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['accord', 'connector', 'target', 'capabilities', 'duration_seconds'],
+          properties: {
+            accord: { type: 'string', minLength: 1, maxLength: 64 },
+            connector: { type: 'string', minLength: 1, maxLength: 32 },
+            target: { type: 'string', minLength: 1, maxLength: 2048 },
+            capabilities: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'string', maxLength: 32 } },
+            duration_seconds: { type: 'integer', minimum: 1, maximum: 31_536_000 },
+            justification: { type: 'string', maxLength: 1024 },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              ac: { type: 'string' },
+              ac_id: { type: 'string' },
+              status: { type: 'string', enum: ['active'] },
+              expires_at: { type: 'string', format: 'date-time' },
+              capability_mask: { type: 'integer' },
+            },
+            required: ['ac', 'ac_id', 'expires_at', 'capability_mask'],
+          },
+          202: {
+            type: 'object',
+            properties: {
+              ac_id: { type: 'string' },
+              status: { type: 'string', enum: ['pending_approval'] },
+              approvals_required: { type: 'integer' },
+            },
+            required: ['ac_id', 'status'],
+          },
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await service.authorize(await caller(request), request.body);
+      return reply.code(result.status === 'active' ? 201 : 202).send(result);
+    },
+  );
+
+  app.post<{ Params: { ac_id: string } }>(
+    '/governance/approvals/:ac_id',
+    {
+      schema: {
+        summary: 'Approve a pending AC (an approver of its accord)',
+        headers: dpopHeader,
+        params: { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] },
+        response: { 200: acView, ...errors },
+      },
+    },
+    async (request) => service.approve(await caller(request), request.params.ac_id),
+  );
+
+  app.post<{ Body: { ac_id: string } }>(
+    '/governance/revoke/',
+    {
+      schema: {
+        summary: 'Revoke an AC (its principal or an admin)',
+        headers: dpopHeader,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ac_id'],
+          properties: { ac_id: acId },
+        },
+        response: { 200: acView, ...errors },
+      },
+    },
+    async (request) => service.revoke(await caller(request), request.body.ac_id),
+  );
+
+  app.get<{ Params: { ac_id: string } }>(
+    '/governance/acs/:ac_id',
+    {
+      schema: {
+        summary: 'Status of an AC; the token itself only to its principal',
+        headers: dpopHeader,
+        params: { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] },
+        response: { 200: acView, ...errors },
+      },
+    },
+    async (request) => service.show(await caller(request), request.params.ac_id),
+  );
+
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      schema: {
+        summary: 'The public keys that verify ACs',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              keys: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    kty: { type: 'string' },
+                    crv: { type: 'string' },
+                    x: { type: 'string' },
+                    kid: { type: 'string' },
+                    alg: { type: 'string' },
+                    use: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      void reply.header('cache-control', 'public, max-age=60');
+      return service.jwks();
+    },
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * The SQLite schema as an ordered list of migrations, and the code that applies them.
+ * `schema_migrations` records each applied version; applying is idempotent and happens in
+ * one IMMEDIATE transaction, so two processes opening the same file cannot both migrate.
+ * A database from a newer Bastion is refused rather than guessed at.
+ *
+ * Every column holds metadata only: no token, private key or secret has a column, and
+ * `kid` / `cnf_jkt` are public key identifiers.
+ */
+import type { Database } from 'better-sqlite3';
+import { ConfigError } from '../errors.js';
+
+export interface Migration {
+  /** Strictly increasing, starting at 1; never renumber or edit a released migration. */
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    // STRICT tables so a wrongly typed value fails instead of being stored as text.
+    sql: `
+      CREATE TABLE acs (
+        ac_id              TEXT    NOT NULL PRIMARY KEY,
+        principal_did      TEXT    NOT NULL,
+        cnf_jkt            TEXT    NOT NULL,
+        accord             TEXT    NOT NULL,
+        connector          TEXT    NOT NULL,
+        target             TEXT    NOT NULL,
+        capabilities       TEXT    NOT NULL
+          CHECK (json_valid(capabilities) AND json_type(capabilities) = 'array'),
+        capability_mask    INTEGER NOT NULL,
+        duration_seconds   INTEGER NOT NULL,
+        justification      TEXT,
+        approvals_required INTEGER NOT NULL CHECK (approvals_required >= 0),
+        requested_at       INTEGER NOT NULL,
+        state              TEXT    NOT NULL
+          CHECK (state IN ('pending_approval', 'active', 'revoked')),
+        claims             TEXT
+          CHECK (claims IS NULL OR (json_valid(claims) AND json_type(claims) = 'object')),
+        expires_at         INTEGER,
+        activated_at       INTEGER,
+        revoked_at         INTEGER,
+        revoked_by         TEXT,
+        -- An active AC without an expiry would never expire.
+        CHECK (state <> 'active' OR (claims IS NOT NULL AND expires_at IS NOT NULL))
+      ) STRICT;
+
+      CREATE TABLE approvals (
+        ac_id        TEXT    NOT NULL REFERENCES acs (ac_id) ON DELETE CASCADE,
+        approver_did TEXT    NOT NULL,
+        approved_at  INTEGER NOT NULL,
+        -- One approver never counts twice.
+        PRIMARY KEY (ac_id, approver_did)
+      ) STRICT, WITHOUT ROWID;
+
+      -- No foreign key: a revocation must outlive anything that might prune ACs.
+      CREATE TABLE revocations (
+        ac_id      TEXT    NOT NULL PRIMARY KEY,
+        revoked_at INTEGER NOT NULL,
+        revoked_by TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX revocations_expires_at ON revocations (expires_at);
+
+      CREATE TABLE proof_jtis (
+        jkt        TEXT    NOT NULL,
+        jti        TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (jkt, jti)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX proof_jtis_expires_at ON proof_jtis (expires_at);
+
+      CREATE TABLE key_usage (
+        kid      TEXT    NOT NULL PRIMARY KEY,
+        last_exp INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The schema version this code writes; a database above it is refused. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;
+
+const WHERE = 'store';
+
+/**
+ * Brings `db` to the latest version of `migrations` and returns the versions before and
+ * after. Throws ConfigError when the database holds a version this code does not know
+ * (a newer Bastion wrote it), leaving the database untouched.
+ */
+export function applyMigrations(
+  db: Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } {
+  checkOrder(migrations);
+  const known = new Set(migrations.map((m) => m.version));
+  const latest = migrations.at(-1)?.version ?? 0;
+
+  const run = db.transaction((): { from: number; to: number } => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    INTEGER NOT NULL PRIMARY KEY,
+      applied_at INTEGER NOT NULL
+    ) STRICT`);
+    const applied = db
+      .prepare<[], number>('SELECT version FROM schema_migrations ORDER BY version')
+      .pluck()
+      .all();
+    const from = applied.at(-1) ?? 0;
+    if (from > latest) {
+      throw new ConfigError(
+        WHERE,
+        `the database schema is version ${from}, newer than the ${latest} this Bastion supports; upgrade Bastion`,
+      );
+    }
+    if (applied.some((v) => !known.has(v))) {
+      throw new ConfigError(WHERE, 'the database records a schema version this Bastion lacks');
+    }
+    const record = db.prepare<[number, number]>(
+      'INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)',
+    );
+    const done = new Set(applied);
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, Date.now());
+    }
+    return { from, to: latest };
+  });
+  // IMMEDIATE takes the write lock up front, so a concurrent opener waits (busy_timeout)
+  // and then sees the finished schema instead of failing half-way.
+  return run.immediate();
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  let previous = 0;
+  for (const { version } of migrations) {
+    if (!Number.isSafeInteger(version) || version <= previous) {
+      throw new TypeError('migration versions must be increasing positive integers');
+    }
+    previous = version;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * verifyAc, one rejection per rule and in order, each with its fixed code and message.
+ * Hostile tokens are forged by hand (jose refuses to make most of them).
+ */
+import assert from 'node:assert/strict';
+import {
+  createHmac,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+} from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  type AcClaims,
+  signAc,
+  unsafeDecodeAc,
+  verifyAc,
+  type VerifyAcOptions,
+} from '../../src/governance/ac.js';
+import { AuthenticationError } from '../../src/governance/auth-errors.js';
+import { generatePrincipalKey } from '../../src/governance/did-key.js';
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
+const iat = NOW / 1000;
+const principal = generatePrincipalKey();
+const broker = generateKeyPairSync('ed25519').privateKey;
+const KID = 'broker-key-1';
+
+function claims(overrides: Record<string, unknown> = {}): AcClaims {
+  return {
+    iss: 'urn:bastion:broker',
+    sub: principal.did,
+    aud: 'urn:bastion:connectors',
+    jti: '0b7a3c1e-0000-4000-8000-000000000001',
+    iat,
+    nbf: iat,
+    exp: iat + 600,
+    cnf: { jkt: 'x'.repeat(43) },
+    ctx: {
+      principal_did: principal.did,
+      capability_mask: 3,
+      capabilities: ['read', 'exec'],
+      accord_template: 'ops',
+      connector: 'ssh',
+      target: 'db1.internal.test',
+    },
+    ...overrides,
+  } as AcClaims;
+}
+
+function options(overrides: Partial<VerifyAcOptions> = {}): VerifyAcOptions {
+  return {
+    keys: new Map<string, KeyObject>([[KID, createPublicKey(broker)]]),
+    issuer: 'urn:bastion:broker',
+    audience: 'urn:bastion:connectors',
+    now: NOW,
+    skewMs: 30_000,
+    isRevoked: () => Promise.resolve(false),
+    ...overrides,
+  };
+}
+
+const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+/** A compact JWS with any header and payload, signed EdDSA by `key` over the exact bytes. */
+function forge(header: unknown, payload: unknown, key: KeyObject = broker): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
+}
+
+const header = { alg: 'EdDSA', typ: 'ac+jwt', kid: KID };
+
+async function rejects(
+  token: unknown,
+  code: string,
+  opts: Partial<VerifyAcOptions> = {},
+): Promise<void> {
+  await assert.rejects(verifyAc(token, options(opts)), (err: unknown) => {
+    assert.ok(err instanceof AuthenticationError, String(err));
+    assert.equal(err.code, code);
+    assert.equal(err.status, 401);
+    // A fixed message: no part of the token in it.
+    if (typeof token === 'string' && token.length > 20)
+      assert.ok(!err.message.includes(token.slice(0, 20)));
+    return true;
+  });
+}
+
+describe('verifyAc', () => {
+  it('accepts an AC signed by the broker, and returns its claims', async () => {
+    const token = await signAc(claims(), { kid: KID, privateKey: broker });
+    const v = await verifyAc(token, options());
+    assert.equal(v.kid, KID);
+    assert.equal(v.claims.sub, principal.did);
+    assert.deepEqual(v.claims.ctx.capabilities, ['read', 'exec']);
+    assert.deepEqual(unsafeDecodeAc(token), JSON.parse(JSON.stringify(claims())));
+  });
+
+  it('structure: missing, not a string, not a JWS, too long, wrong typ, crit', async () => {
+    await rejects(undefined, 'ac_missing');
+    await rejects('', 'ac_missing');
+    await rejects(42, 'ac_missing');
+    await rejects('a.b', 'ac_malformed');
+    await rejects('a.b.c.d', 'ac_malformed');
+    await rejects('@@.@@.@@', 'ac_malformed');
+    await rejects(forge(header, claims()).padEnd(9000, 'A'), 'ac_malformed');
+    await rejects(`${b64('not an object')}.${b64(claims())}.AAAA`, 'ac_malformed');
+    await rejects(forge({ ...header, typ: 'JWT' }, claims()), 'ac_malformed');
+    await rejects(forge({ ...header, crit: ['exp'] }, claims()), 'ac_malformed');
+  });
+
+  it('algorithm allow-list: alg none, and HS256 keyed with the public key', async () => {
+    await rejects(`${b64({ ...header, alg: 'none' })}.${b64(claims())}.`, 'ac_malformed');
+    await rejects(`${b64({ ...header, alg: 'none' })}.${b64(claims())}.AAAA`, 'ac_alg_not_allowed');
+    const input = `${b64({ ...header, alg: 'HS256' })}.${b64(claims())}`;
+    const publicPem = createPublicKey(broker).export({ format: 'pem', type: 'spki' });
+    const mac = createHmac('sha256', publicPem).update(input).digest('base64url');
+    await rejects(`${input}.${mac}`, 'ac_alg_not_allowed');
+    await rejects(forge({ ...header, alg: 'ES256' }, claims()), 'ac_alg_not_allowed');
+  });
+
+  it('key by kid: unknown, missing, hostile, huge', async () => {
+    await rejects(forge({ ...header, kid: 'other' }, claims()), 'ac_unknown_key');
+    await rejects(forge({ alg: 'EdDSA', typ: 'ac+jwt' }, claims()), 'ac_unknown_key');
+    await rejects(forge({ ...header, kid: '../x' }, claims()), 'ac_unknown_key');
+    await rejects(forge({ ...header, kid: '__proto__' }, claims()), 'ac_unknown_key');
+    await rejects(forge({ ...header, kid: 'k'.repeat(10_240) }, claims()), 'ac_malformed');
+    await rejects(forge({ ...header, kid: 'k'.repeat(5000) }, claims()), 'ac_unknown_key');
+    await rejects(forge({ ...header, kid: 7 }, claims()), 'ac_unknown_key');
+  });
+
+  it('signature: another key, an edited claim, a truncated signature', async () => {
+    await rejects(
+      forge(header, claims(), generateKeyPairSync('ed25519').privateKey),
+      'ac_bad_signature',
+    );
+    const token = await signAc(claims(), { kid: KID, privateKey: broker });
+    const [h, , s] = token.split('.');
+    const edited = b64({ ...claims(), ctx: { ...claims().ctx, target: 'db2.internal.test' } });
+    await rejects(`${h}.${edited}.${s}`, 'ac_bad_signature');
+    await rejects(`${h}.${b64({ ...claims(), exp: iat + 99_999 })}.${s}`, 'ac_bad_signature');
+    await rejects(token.slice(0, -4), 'ac_bad_signature');
+  });
+
+  const typeCases: [string, Record<string, unknown>][] = [
+    ['exp missing', { exp: undefined }],
+    ['exp null (NaN serialises as null)', { exp: null }],
+    ['exp a string', { exp: String(iat + 600) }],
+    ['exp fractional', { exp: iat + 600.5 }],
+    ['nbf missing', { nbf: undefined }],
+    ['iat a string', { iat: 'now' }],
+    ['sub a number', { sub: 1 }],
+    ['aud a list', { aud: ['urn:bastion:connectors'] }],
+    ['cnf missing', { cnf: undefined }],
+    ['cnf.jkt missing', { cnf: {} }],
+    ['ctx missing', { ctx: undefined }],
+    ['ctx.capabilities not a list', { ctx: { ...claims().ctx, capabilities: 'read' } }],
+    ['ctx.capability_mask a string', { ctx: { ...claims().ctx, capability_mask: '3' } }],
+    ['ctx.commands malformed', { ctx: { ...claims().ctx, commands: { allow: 'x' } } }],
+  ];
+  for (const [name, edit] of typeCases) {
+    it(`claim types: ${name}`, async () => {
+      await rejects(forge(header, claims(edit)), 'ac_claims_invalid');
+    });
+  }
+
+  it('claim values: issuer, audience, sub vs ctx, mask vs names, exp before nbf', async () => {
+    await rejects(forge(header, claims({ iss: 'urn:evil' })), 'ac_wrong_issuer');
+    await rejects(forge(header, claims({ aud: 'urn:other' })), 'ac_wrong_audience');
+    await rejects(forge(header, claims({ sub: generatePrincipalKey().did })), 'ac_claims_invalid');
+    await rejects(
+      forge(header, claims({ ctx: { ...claims().ctx, capability_mask: 15 } })),
+      'ac_claims_invalid',
+    );
+    await rejects(forge(header, claims({ nbf: iat + 10, exp: iat + 5 })), 'ac_claims_invalid');
+  });
+
+  it('expiry and not-before at the skew boundary', async () => {
+    const skewMs = 30_000;
+    const past = claims({ iat: iat - 700, nbf: iat - 700, exp: iat - 30 });
+    await rejects(forge(header, past), 'ac_expired');
+    const atEdge = claims({ iat: iat - 700, nbf: iat - 700, exp: iat - 29 });
+    await verifyAc(forge(header, atEdge), options({ skewMs }));
+    await rejects(forge(header, claims({ nbf: iat + 31, iat: iat + 31 })), 'ac_not_yet_valid');
+    await verifyAc(forge(header, claims({ nbf: iat + 30, iat: iat + 30 })), options({ skewMs }));
+    await rejects(forge(header, claims({ iat: iat + 31 })), 'ac_not_yet_valid');
+  });
+
+  it('revocation is checked last, and only for an otherwise valid AC', async () => {
+    const seen: string[] = [];
+    const isRevoked = (id: string): Promise<boolean> => {
+      seen.push(id);
+      return Promise.resolve(true);
+    };
+    await rejects(forge(header, claims()), 'ac_revoked', { isRevoked });
+    await rejects(forge(header, claims({ iss: 'urn:evil' })), 'ac_wrong_issuer', { isRevoked });
+    assert.deepEqual(seen, [claims().jti]);
+  });
+});
