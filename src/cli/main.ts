@@ -81,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
     const message = err instanceof BastionError ? `${err.code}: ${err.message}` : 'internal_error';
     process.stderr.write(`bastion: ${message}\n`);
     // Usage and configuration mistakes exit 2; failures of the work itself exit 1.
-    const usage = err instanceof BastionError && (err.status < 500 || err.code === 'invalid_config');
+    const usage =
+      err instanceof BastionError && (err.status < 500 || err.code === 'invalid_config');
     return usage ? 2 : 1;
   }
 }

@@ -9,11 +9,11 @@
  * they look like key names.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { dirname, join, resolve } from 'node:path';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import type { Accord, CommandPolicy, TimeWindow, Weekday } from '../governance/accords.js';
+import type { Accord, CommandPolicy, TimeWindow } from '../governance/accords.js';
 import { isTimeZone, parseClockTime, WEEKDAYS } from '../governance/accords.js';
 import type { Capability } from '../governance/capabilities.js';
 import { CAPABILITIES } from '../governance/capabilities.js';
@@ -74,7 +74,10 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 type Check<T> = { ok: true; value: T } | { ok: false; why: string };
 
-/** A field validated by plain code; `undefined` reaches `fn` only for required fields. */
+/**
+ * A field validated by plain code. A missing value is reported as required; wrap the result
+ * in `.optional()` for an optional field (zod then skips it when absent).
+ */
 function checked<T>(fn: (value: unknown) => Check<T>) {
   return z.unknown().transform((value, ctx): T => {
     if (value === undefined) {
@@ -90,7 +93,8 @@ function checked<T>(fn: (value: unknown) => Check<T>) {
   });
 }
 
-const DID_REASON = 'must be a did:key DID of an Ed25519 key (did:key:z6Mk followed by 44 base58 characters)';
+const DID_REASON =
+  'must be a did:key DID of an Ed25519 key (did:key:z6Mk followed by 44 base58 characters)';
 const did = z.string({ error: DID_REASON }).regex(DID_PATTERN, { error: DID_REASON });
 const didList = z.array(did, { error: 'must be a list of did:key DIDs' });
 
@@ -185,12 +189,10 @@ const timeWindow = z.strictObject(
 
 const accordSchema = z.strictObject(
   {
-    id: z
-      .string({ error: 'must be a string' })
-      .regex(ACCORD_ID_PATTERN, {
-        error:
-          'must be 1-64 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
-      }),
+    id: z.string({ error: 'must be a string' }).regex(ACCORD_ID_PATTERN, {
+      error:
+        'must be 1-64 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
+    }),
     principals: didList.min(1, { error: 'must list at least one principal' }),
     connectors: z
       .array(
@@ -240,7 +242,8 @@ const accordSchema = z.strictObject(
     ssh_login: z
       .string({ error: 'must be a string' })
       .regex(POSIX_LOGIN_PATTERN, {
-        error: 'must be a POSIX login name: a-z or "_" first, then up to 31 of a-z, 0-9, "_" or "-"',
+        error:
+          'must be a POSIX login name: a-z or "_" first, then up to 31 of a-z, 0-9, "_" or "-"',
       })
       .optional(),
   },
@@ -249,8 +252,8 @@ const accordSchema = z.strictObject(
 
 const configSchema = z.strictObject(
   {
-    listen,
-    data_dir: dataDir,
+    listen: listen.optional(),
+    data_dir: dataDir.optional(),
     public_url: publicUrl.optional(),
     issuer: text.optional(),
     audience: text.optional(),
@@ -286,15 +289,20 @@ type RawAccord = z.output<typeof accordSchema>;
 
 type Path = readonly PropertyKey[];
 
-const PRINTABLE_KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+// Our keys are short lowercase words. Anything with a digit or over 32 characters is more
+// likely a pasted token than a misspelt key, so it is not repeated back.
+const PRINTABLE_KEY = /^[A-Za-z_][A-Za-z_-]{0,31}$/;
 
 function formatPath(path: Path): string {
   let out = '';
   for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && PRINTABLE_KEY.test(key)) out += out === '' ? key : `.${key}`;
+    if (typeof key === 'number') {
+      out += `[${key}]`;
+      continue;
+    }
     // A "key" that does not look like one may be a pasted value: name it without quoting it.
-    else out += out === '' ? '(unrecognised key)' : '.(unrecognised key)';
+    const name = typeof key === 'string' && PRINTABLE_KEY.test(key) ? key : '(unrecognised key)';
+    out += out === '' ? name : `.${name}`;
   }
   return out === '' ? '(top level)' : out;
 }
@@ -313,13 +321,20 @@ function fallbackMessage(issue: { code?: string }): string {
   return issue.code === 'invalid_type' ? 'has the wrong type' : 'is not valid';
 }
 
-function issueToError(fileName: string, issues: readonly z.core.$ZodIssue[], raw: unknown): ConfigError {
+function issueToError(
+  fileName: string,
+  issues: readonly z.core.$ZodIssue[],
+  raw: unknown,
+): ConfigError {
   // An unknown key explains a missing required one (`max_duraton`), so it is reported first.
   const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
   if (issue === undefined) return new ConfigError(fileName, 'is not valid');
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
-    return new ConfigError(`${fileName}: ${formatPath([...issue.path, key])}`, 'is not a known key');
+    return new ConfigError(
+      `${fileName}: ${formatPath([...issue.path, key])}`,
+      'is not a known key',
+    );
   }
   const where = `${fileName}: ${formatPath(issue.path)}`;
   if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) {
@@ -366,7 +381,7 @@ function toTimeWindows(raw: RawAccord['time_windows'], path: Path): TimeWindow[]
       throw new Invalid([...path, index, 'end'], 'must differ from start');
     }
     return {
-      days: window.days as Weekday[],
+      days: window.days,
       start: window.start,
       end: window.end,
       tz: window.tz ?? 'UTC',
@@ -383,7 +398,10 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   const required = raw.approvals?.required ?? 0;
   distinct(approvers, [...path, 'approvals', 'approvers']);
   if (required > approvers.length) {
-    throw new Invalid([...path, 'approvals', 'required'], 'must not exceed the number of approvers');
+    throw new Invalid(
+      [...path, 'approvals', 'required'],
+      'must not exceed the number of approvers',
+    );
   }
   const admins = raw.admins ?? [];
   distinct(admins, [...path, 'admins']);
@@ -406,7 +424,24 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   return accord;
 }
 
-function normalise(raw: RawConfig, file: string): BastionConfig {
+/** Defaults for keys the file may omit; the environment overrides them (flags override the file). */
+export const ENV_DEFAULTS = {
+  listen: { variable: 'BASTION_LISTEN', value: '127.0.0.1:8443' },
+  data_dir: { variable: 'BASTION_DATA_DIR', value: '.bastion' },
+  public_url: { variable: 'BASTION_PUBLIC_URL' },
+} as const;
+
+function fromEnv<T>(schema: z.ZodType<T>, variable: string, env: NodeJS.ProcessEnv): T | undefined {
+  const value = env[variable];
+  if (value === undefined || value === '') return undefined;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`environment variable ${variable}`, 'is not valid for its setting');
+  }
+  return parsed.data;
+}
+
+function normalise(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): BastionConfig {
   const admins = raw.admins ?? [];
   distinct(admins, ['admins']);
   const accords: Accord[] = [];
@@ -424,8 +459,18 @@ function normalise(raw: RawConfig, file: string): BastionConfig {
   });
   const config: BastionConfig = {
     file,
-    listen: raw.listen,
-    data_dir: resolve(dirname(file), raw.data_dir),
+    listen:
+      raw.listen ??
+      fromEnv(listen, ENV_DEFAULTS.listen.variable, env) ??
+      (listen.parse(ENV_DEFAULTS.listen.value)),
+    // A relative path in the file is relative to the file; in the environment, to the cwd.
+    data_dir:
+      raw.data_dir !== undefined
+        ? resolve(dirname(file), raw.data_dir)
+        : resolve(
+            fromEnv(dataDir, ENV_DEFAULTS.data_dir.variable, env) ??
+              join(dirname(file), ENV_DEFAULTS.data_dir.value),
+          ),
     issuer: raw.issuer ?? CONFIG_DEFAULTS.issuer,
     audience: raw.audience ?? CONFIG_DEFAULTS.audience,
     clock_skew_seconds: raw.clock_skew ?? CONFIG_DEFAULTS.clock_skew_seconds,
@@ -437,7 +482,9 @@ function normalise(raw: RawConfig, file: string): BastionConfig {
     accords,
     accordsById,
   };
-  if (raw.public_url !== undefined) config.public_url = raw.public_url;
+  const publicUrlValue =
+    raw.public_url ?? fromEnv(publicUrl, ENV_DEFAULTS.public_url.variable, env);
+  if (publicUrlValue !== undefined) config.public_url = publicUrlValue;
   if (raw.log_level !== undefined) config.log_level = raw.log_level;
   return config;
 }
@@ -460,7 +507,11 @@ const YAML_REASONS: Record<string, string> = {
  * Parses configuration text. `fileName` labels errors and anchors a relative `data_dir`
  * (it is resolved against the current directory if relative). Throws ConfigError.
  */
-export function parseConfig(text: string, fileName: string): BastionConfig {
+export function parseConfig(
+  text: string,
+  fileName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): BastionConfig {
   if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
     throw new ConfigError(fileName, `is larger than ${MAX_CONFIG_BYTES} bytes`);
   }
@@ -484,6 +535,23 @@ export function parseConfig(text: string, fileName: string): BastionConfig {
       `is not valid YAML (${problem.code.toLowerCase().replaceAll('_', ' ')})`;
     throw new ConfigError(`${fileName}: line ${line}, column ${col}`, why);
   }
+  // An alias to an anchor that is not (yet) defined would make toJS throw with the
+  // anchor's name in its message; find it first and report its position instead.
+  let dangling: number | undefined;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return undefined;
+      dangling = alias.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  if (dangling !== undefined) {
+    const { line, col } = lineCounter.linePos(dangling);
+    throw new ConfigError(
+      `${fileName}: line ${line}, column ${col}`,
+      YAML_REASONS['BAD_ALIAS'] ?? '',
+    );
+  }
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -493,9 +561,10 @@ export function parseConfig(text: string, fileName: string): BastionConfig {
   const parsed = configSchema.safeParse(raw, { error: fallbackMessage });
   if (!parsed.success) throw issueToError(fileName, parsed.error.issues, raw);
   try {
-    return normalise(parsed.data, resolve(fileName));
+    return normalise(parsed.data, resolve(fileName), env);
   } catch (err) {
-    if (err instanceof Invalid) throw new ConfigError(`${fileName}: ${formatPath(err.path)}`, err.why);
+    if (err instanceof Invalid)
+      throw new ConfigError(`${fileName}: ${formatPath(err.path)}`, err.why);
     throw err;
   }
 }

@@ -17,8 +17,7 @@ const DURATION_PATTERN = /^(?:(\d{1,10})d)?(?:(\d{1,10})h)?(?:(\d{1,10})m)?(?:(\
 const BARE_SECONDS = /^\d{1,10}$/;
 
 export type DurationResult =
-  | { readonly ok: true; readonly seconds: number }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly seconds: number } | { readonly ok: false; readonly reason: string };
 
 function bounded(seconds: number): DurationResult {
   if (!Number.isSafeInteger(seconds) || seconds > MAX_DURATION_SECONDS) {

@@ -97,16 +97,20 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
   } catch {
     throw new AuthenticationError('ac_malformed');
   }
-  if (header['typ'] !== AC_TYP || header['crit'] !== undefined) throw new AuthenticationError('ac_malformed');
+  if (header['typ'] !== AC_TYP || header['crit'] !== undefined)
+    throw new AuthenticationError('ac_malformed');
 
   // 2. Algorithm allow-list, before any key is looked at.
-  if (!AC_ALGORITHMS.includes(header['alg'] as 'EdDSA')) throw new AuthenticationError('ac_alg_not_allowed');
+  if (!AC_ALGORITHMS.includes(header['alg'] as 'EdDSA'))
+    throw new AuthenticationError('ac_alg_not_allowed');
 
   // 3. Key by kid: a map lookup of a syntax-checked id.
   const kid = header['kid'];
-  if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) throw new AuthenticationError('ac_unknown_key');
+  if (typeof kid !== 'string' || !KID_PATTERN.test(kid))
+    throw new AuthenticationError('ac_unknown_key');
   const key = options.keys.get(kid);
-  if (key === undefined || key.asymmetricKeyType !== 'ed25519') throw new AuthenticationError('ac_unknown_key');
+  if (key === undefined || key.asymmetricKeyType !== 'ed25519')
+    throw new AuthenticationError('ac_unknown_key');
 
   // 4. Signature over the exact bytes received.
   const signingInput = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
@@ -131,12 +135,17 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
   if (claims.sub !== claims.ctx.principal_did || claims.jti.length === 0) {
     throw new AuthenticationError('ac_claims_invalid');
   }
-  if (!(claims.nbf <= claims.exp) || !(claims.iat <= claims.exp)) throw new AuthenticationError('ac_claims_invalid');
+  if (!(claims.nbf <= claims.exp) || !(claims.iat <= claims.exp))
+    throw new AuthenticationError('ac_claims_invalid');
   if (claims.ctx.capability_mask !== capabilityMask(claims.ctx.capabilities.filter(isCapability))) {
     throw new AuthenticationError('ac_claims_invalid');
   }
-  if (options.now >= claims.exp * 1000 + options.skewMs) throw new AuthenticationError('ac_expired');
-  if (claims.nbf * 1000 > options.now + options.skewMs || claims.iat * 1000 > options.now + options.skewMs) {
+  if (options.now >= claims.exp * 1000 + options.skewMs)
+    throw new AuthenticationError('ac_expired');
+  if (
+    claims.nbf * 1000 > options.now + options.skewMs ||
+    claims.iat * 1000 > options.now + options.skewMs
+  ) {
     throw new AuthenticationError('ac_not_yet_valid');
   }
 
@@ -147,7 +156,8 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length <= 2048;
 const isTime = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
-const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 256 && v.every(isString);
+const isStringList = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.length <= 256 && v.every(isString);
 
 function commandsOf(v: unknown): CommandPolicy | undefined | null {
   if (v === undefined) return undefined;
@@ -227,6 +237,8 @@ export function acContextOf(claims: AcClaims): AcContext {
     connector: claims.ctx.connector,
     target: claims.ctx.target,
     expires_at: claims.exp,
-    ...(claims.ctx.ssh_principals !== undefined ? { ssh_principals: claims.ctx.ssh_principals } : {}),
+    ...(claims.ctx.ssh_principals !== undefined
+      ? { ssh_principals: claims.ctx.ssh_principals }
+      : {}),
   };
 }

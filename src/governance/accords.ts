@@ -211,10 +211,20 @@ export function isTimeZone(tz: unknown): tz is string {
   }
 }
 
-const SHORT_DAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+const SHORT_DAYS: Record<string, number> = {
+  Mon: 0,
+  Tue: 1,
+  Wed: 2,
+  Thu: 3,
+  Fri: 4,
+  Sat: 5,
+  Sun: 6,
+};
 
 /** The wall-clock weekday (0 = Monday) and minute of the day at `now` in `tz`. */
 function localTime(now: Date, tz: string): { day: number; minute: number } {
+  // An invalid Date would make Intl throw; it is no time at all, so no window is open.
+  if (Number.isNaN(now.getTime())) return { day: -1, minute: -1 };
   let day = -1;
   let hour = -1;
   let minute = -1;

@@ -3,7 +3,12 @@
  * 0xed01, base58btc multibase). Self-certifying: resolving one needs no network, only
  * decoding. Key files are PKCS#8 PEM, written 0600.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { base58btc } from 'multiformats/bases/base58';
@@ -37,7 +42,11 @@ export function publicKeyFromDid(did: string): Uint8Array {
 }
 
 export function jwkFromDid(did: string): JWK {
-  return { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKeyFromDid(did)).toString('base64url') };
+  return {
+    kty: 'OKP',
+    crv: 'Ed25519',
+    x: Buffer.from(publicKeyFromDid(did)).toString('base64url'),
+  };
 }
 
 /** The did:key of an Ed25519 public JWK, or undefined when the JWK is anything else. */

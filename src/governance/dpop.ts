@@ -72,7 +72,8 @@ export async function verifyDpopProof(
     throw new AuthenticationError('dpop_invalid');
   }
   const jwk = header.jwk;
-  if (typeof jwk !== 'object' || jwk === null || 'd' in jwk) throw new AuthenticationError('dpop_invalid');
+  if (typeof jwk !== 'object' || jwk === null || 'd' in jwk)
+    throw new AuthenticationError('dpop_invalid');
   const did = didFromJwk(jwk);
   if (did === undefined) throw new AuthenticationError('dpop_key_not_did');
 
@@ -111,7 +112,8 @@ export async function verifyDpopProof(
   }
   if (check.accessToken !== undefined) {
     if (ath === undefined) throw new AuthenticationError('dpop_ath_missing');
-    if (ath !== accessTokenHash(check.accessToken)) throw new AuthenticationError('dpop_ath_mismatch');
+    if (ath !== accessTokenHash(check.accessToken))
+      throw new AuthenticationError('dpop_ath_mismatch');
   }
   const jkt = await thumbprint(jwk);
   if (check.expectedJkt !== undefined && jkt !== check.expectedJkt) {

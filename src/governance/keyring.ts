@@ -6,8 +6,21 @@
  * the JWKS until every AC it signed has expired (the store records each key's latest `exp`).
  * The kid is the key's RFC 7638 thumbprint.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { ConfigError } from '../errors.js';
@@ -60,16 +73,24 @@ export class BrokerKeyring {
    * Makes a new active key and retires the current one (its private key is deleted; its
    * public key stays in the JWKS while ACs it signed are unexpired). Returns both kids.
    */
-  static async rotate(dataDir: string, now: number = Date.now()): Promise<{ retired: string; active: string }> {
+  static async rotate(
+    dataDir: string,
+    now: number = Date.now(),
+  ): Promise<{ retired: string; active: string }> {
     const dir = join(dataDir, 'keys');
-    if (!existsSync(join(dir, KEYRING))) throw new ConfigError(dir, 'no keyring to rotate (start the server once)');
+    if (!existsSync(join(dir, KEYRING)))
+      throw new ConfigError(dir, 'no keyring to rotate (start the server once)');
     const before = readKeyring(dir);
     const active = await BrokerKeyring.#addKey(dir, before, now);
     rmSync(join(dir, `${before.active}.pem`), { force: true });
     return { retired: before.active, active };
   }
 
-  static async #addKey(dir: string, current: KeyringFile | undefined, now: number): Promise<string> {
+  static async #addKey(
+    dir: string,
+    current: KeyringFile | undefined,
+    now: number,
+  ): Promise<string> {
     const { privateKey } = generateKeyPairSync('ed25519');
     const jwk = publicJwkOf(privateKey);
     const kid = await thumbprint(jwk);
@@ -79,13 +100,18 @@ export class BrokerKeyring {
     });
     const keys: Record<string, KeyEntry> = { ...(current?.keys ?? {}) };
     const previous = current !== undefined ? keys[current.active] : undefined;
-    if (current !== undefined && previous !== undefined) keys[current.active] = { ...previous, retired_at: now };
+    if (current !== undefined && previous !== undefined)
+      keys[current.active] = { ...previous, retired_at: now };
     keys[kid] = { x: jwk.x ?? '', created_at: now };
     // Write-then-rename so a crash never leaves a half-written keyring.
     const tmp = join(dir, `${KEYRING}.tmp`);
-    writeFileSync(tmp, JSON.stringify({ version: 1, active: kid, keys } satisfies KeyringFile, null, 2), {
-      mode: 0o600,
-    });
+    writeFileSync(
+      tmp,
+      JSON.stringify({ version: 1, active: kid, keys } satisfies KeyringFile, null, 2),
+      {
+        mode: 0o600,
+      },
+    );
     renameSync(tmp, join(dir, KEYRING));
     return kid;
   }
@@ -93,7 +119,8 @@ export class BrokerKeyring {
   /** Re-reads the keyring after an out-of-process rotation (`bastion keys rotate`). */
   reload(): void {
     const file = readKeyring(this.#dir);
-    if (file.active !== this.#file.active) this.#signer = loadSigner(this.#dir, file.active, activeX(file));
+    if (file.active !== this.#file.active)
+      this.#signer = loadSigner(this.#dir, file.active, activeX(file));
     this.#file = file;
     this.#publicKeys = publicKeysOf(file);
   }
@@ -110,7 +137,11 @@ export class BrokerKeyring {
    * Verification keys: the active key and each retired key while an AC it signed may be
    * unexpired (latest exp + skew still ahead).
    */
-  async verificationKeys(store: Store, now: number, skewMs: number): Promise<Map<string, KeyObject>> {
+  async verificationKeys(
+    store: Store,
+    now: number,
+    skewMs: number,
+  ): Promise<Map<string, KeyObject>> {
     const keys = new Map<string, KeyObject>();
     for (const [kid, key] of this.#publicKeys) {
       const entry = this.#file.keys[kid];
@@ -146,10 +177,16 @@ function readKeyring(dir: string): KeyringFile {
     throw new ConfigError(join(dir, KEYRING), 'unreadable keyring');
   }
   const file = parsed as Partial<KeyringFile>;
-  if (file.version !== 1 || typeof file.active !== 'string' || typeof file.keys !== 'object' || file.keys === null) {
+  if (
+    file.version !== 1 ||
+    typeof file.active !== 'string' ||
+    typeof file.keys !== 'object' ||
+    file.keys === null
+  ) {
     throw new ConfigError(join(dir, KEYRING), 'unknown keyring format');
   }
-  if (file.keys[file.active] === undefined) throw new ConfigError(join(dir, KEYRING), 'active key not listed');
+  if (file.keys[file.active] === undefined)
+    throw new ConfigError(join(dir, KEYRING), 'active key not listed');
   return file as KeyringFile;
 }
 
@@ -163,8 +200,10 @@ function loadSigner(dir: string, kid: string, expectedX: string): AcSigner {
   }
   try {
     const privateKey = createPrivateKey(pem);
-    if (privateKey.asymmetricKeyType !== 'ed25519') throw new ConfigError(path, 'not an Ed25519 key');
-    if (publicJwkOf(privateKey).x !== expectedX) throw new ConfigError(path, 'key does not match the keyring');
+    if (privateKey.asymmetricKeyType !== 'ed25519')
+      throw new ConfigError(path, 'not an Ed25519 key');
+    if (publicJwkOf(privateKey).x !== expectedX)
+      throw new ConfigError(path, 'key does not match the keyring');
     return { kid, privateKey };
   } finally {
     pem.fill(0);
@@ -178,7 +217,10 @@ function activeX(file: KeyringFile): string {
 function publicKeysOf(file: KeyringFile): Map<string, KeyObject> {
   const keys = new Map<string, KeyObject>();
   for (const [kid, entry] of Object.entries(file.keys)) {
-    keys.set(kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: entry.x }, format: 'jwk' }));
+    keys.set(
+      kid,
+      createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: entry.x }, format: 'jwk' }),
+    );
   }
   return keys;
 }

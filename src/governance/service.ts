@@ -36,7 +36,8 @@ const codes = {
 
 export class GovernanceError extends BastionError {}
 
-const notFound = (): GovernanceError => new GovernanceError(codes.notFound, 'No such authorization context', 404);
+const notFound = (): GovernanceError =>
+  new GovernanceError(codes.notFound, 'No such authorization context', 404);
 
 export type AcStatus = 'pending_approval' | 'active' | 'expired' | 'revoked';
 
@@ -79,7 +80,13 @@ export class GovernanceService {
   readonly #log: Logger;
   readonly settings: GovernanceSettings;
 
-  constructor(deps: { store: Store; keyring: BrokerKeyring; clock: Clock; logger: Logger; settings: GovernanceSettings }) {
+  constructor(deps: {
+    store: Store;
+    keyring: BrokerKeyring;
+    clock: Clock;
+    logger: Logger;
+    settings: GovernanceSettings;
+  }) {
     this.#store = deps.store;
     this.#keyring = deps.keyring;
     this.#clock = deps.clock;
@@ -115,11 +122,21 @@ export class GovernanceService {
     };
     await this.#store.insertAc(record);
     this.#log.info(
-      { event: 'authorize', ac_id: record.ac_id, principal: caller.did, accord: record.accord, target: record.target },
+      {
+        event: 'authorize',
+        ac_id: record.ac_id,
+        principal: caller.did,
+        accord: record.accord,
+        target: record.target,
+      },
       decision.approvals_required > 0 ? 'access requested; awaiting approval' : 'access granted',
     );
     if (decision.approvals_required > 0) {
-      return { status: 'pending_approval', ac_id: record.ac_id, approvals_required: decision.approvals_required };
+      return {
+        status: 'pending_approval',
+        ac_id: record.ac_id,
+        approvals_required: decision.approvals_required,
+      };
     }
     const { token, claims } = await this.#activate(record, now);
     return {
@@ -137,13 +154,25 @@ export class GovernanceService {
     if (record === undefined) throw notFound();
     const accord = this.settings.accords.get(record.accord);
     if (accord === undefined || !accord.approvals.approvers.includes(caller.did)) {
-      throw new GovernanceError(codes.notApprover, 'Only an approver of the accord may approve', 403);
+      throw new GovernanceError(
+        codes.notApprover,
+        'Only an approver of the accord may approve',
+        403,
+      );
     }
     if (caller.did === record.principal_did) {
-      throw new GovernanceError(codes.selfApproval, 'A principal cannot approve its own request', 403);
+      throw new GovernanceError(
+        codes.selfApproval,
+        'A principal cannot approve its own request',
+        403,
+      );
     }
     if (this.#status(record, now) !== 'pending_approval') {
-      throw new GovernanceError(codes.notPending, 'The authorization context is not awaiting approval', 409);
+      throw new GovernanceError(
+        codes.notPending,
+        'The authorization context is not awaiting approval',
+        409,
+      );
     }
     if (!(await this.#store.addApproval(acId, caller.did, now))) {
       throw new GovernanceError(codes.alreadyApproved, 'This approver has already approved', 409);
@@ -170,13 +199,28 @@ export class GovernanceService {
       caller.did === record.principal_did ||
       this.settings.admins.includes(caller.did) ||
       (accord?.admins.includes(caller.did) ?? false);
-    if (!allowed) throw new GovernanceError(codes.notAllowedToRevoke, 'Only the principal or an admin may revoke', 403);
+    if (!allowed)
+      throw new GovernanceError(
+        codes.notAllowedToRevoke,
+        'Only the principal or an admin may revoke',
+        403,
+      );
     // Keep the revocation at least as long as the AC could be valid, skew included.
-    const until = Math.ceil((record.expires_at ?? Math.floor(now / 1000) + record.duration_seconds) + this.settings.skewMs / 1000);
+    const until = Math.ceil(
+      (record.expires_at ?? Math.floor(now / 1000) + record.duration_seconds) +
+        this.settings.skewMs / 1000,
+    );
     if (!(await this.#store.revokeAc(acId, caller.did, now, until))) {
-      throw new GovernanceError(codes.alreadyRevoked, 'The authorization context is already revoked', 409);
+      throw new GovernanceError(
+        codes.alreadyRevoked,
+        'The authorization context is already revoked',
+        409,
+      );
     }
-    this.#log.info({ event: 'revoke', ac_id: acId, by: caller.did }, 'authorization context revoked');
+    this.#log.info(
+      { event: 'revoke', ac_id: acId, by: caller.did },
+      'authorization context revoked',
+    );
     return this.show(caller, acId);
   }
 
@@ -207,13 +251,25 @@ export class GovernanceService {
       capability_mask: record.capability_mask,
       duration_seconds: record.duration_seconds,
       approvals_required: record.approvals_required,
-      approvals: approvals.map((a) => ({ approver_did: a.approver_did, approved_at: new Date(a.approved_at).toISOString() })),
+      approvals: approvals.map((a) => ({
+        approver_did: a.approver_did,
+        approved_at: new Date(a.approved_at).toISOString(),
+      })),
       requested_at: new Date(record.requested_at).toISOString(),
-      ...(record.expires_at !== undefined ? { expires_at: new Date(record.expires_at * 1000).toISOString() } : {}),
-      ...(record.revoked_at !== undefined ? { revoked_at: new Date(record.revoked_at).toISOString() } : {}),
+      ...(record.expires_at !== undefined
+        ? { expires_at: new Date(record.expires_at * 1000).toISOString() }
+        : {}),
+      ...(record.revoked_at !== undefined
+        ? { revoked_at: new Date(record.revoked_at).toISOString() }
+        : {}),
     };
     // The token goes only to the key it is bound to, and only while it can be used.
-    if (isPrincipal && caller.jkt === record.cnf_jkt && status === 'active' && record.claims !== undefined) {
+    if (
+      isPrincipal &&
+      caller.jkt === record.cnf_jkt &&
+      status === 'active' &&
+      record.claims !== undefined
+    ) {
       view.ac = await this.#sign(record.claims as unknown as AcClaims);
     }
     return view;
@@ -238,8 +294,11 @@ export class GovernanceService {
 
   #status(record: AcRecord, now: number): AcStatus {
     if (record.state === 'revoked') return 'revoked';
-    if (record.state === 'active') return (record.expires_at ?? 0) * 1000 <= now ? 'expired' : 'active';
-    return record.requested_at + this.settings.approvalTtlMs <= now ? 'expired' : 'pending_approval';
+    if (record.state === 'active')
+      return (record.expires_at ?? 0) * 1000 <= now ? 'expired' : 'active';
+    return record.requested_at + this.settings.approvalTtlMs <= now
+      ? 'expired'
+      : 'pending_approval';
   }
 
   async #activate(record: AcRecord, now: number): Promise<{ token: string; claims: AcClaims }> {
@@ -266,7 +325,11 @@ export class GovernanceService {
       },
     };
     if (!(await this.#store.activateAc(record.ac_id, { ...claims }, claims.exp, now))) {
-      throw new GovernanceError(codes.notPending, 'The authorization context is not awaiting approval', 409);
+      throw new GovernanceError(
+        codes.notPending,
+        'The authorization context is not awaiting approval',
+        409,
+      );
     }
     return { token: await this.#sign(claims), claims };
   }

@@ -33,7 +33,11 @@ interface ParsedTarget {
   readonly canonical: string;
   readonly host: ParsedHost;
   /** URL parts; undefined for bare hosts. */
-  readonly url?: { readonly scheme: 'http' | 'https'; readonly port: string; readonly path: string };
+  readonly url?: {
+    readonly scheme: 'http' | 'https';
+    readonly port: string;
+    readonly path: string;
+  };
 }
 
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;

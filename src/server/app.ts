@@ -83,7 +83,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         info: {
           title: 'Bastion',
           version: '0.1.0',
-          description: 'Zero-credential-storage access broker: authorization contexts and governed invocations.',
+          description:
+            'Zero-credential-storage access broker: authorization contexts and governed invocations.',
         },
       },
     });
@@ -97,13 +98,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const address = app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
+    const port =
+      typeof address === 'object' && address !== null ? address.port : config.listen.port;
     const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
     const url = `http://${host}:${port}`;
     if (publicUrl === '') publicUrl = url;
 
     const cleanup = setInterval(() => {
-      store.cleanup(clock.now()).catch((err: unknown) => app.log.warn({ err }, 'store cleanup failed'));
+      store
+        .cleanup(clock.now())
+        .catch((err: unknown) => app.log.warn({ err }, 'store cleanup failed'));
     }, CLEANUP_INTERVAL_MS);
     cleanup.unref();
 

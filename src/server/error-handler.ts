@@ -20,12 +20,16 @@ export class HttpError extends BastionError {}
 
 /** Fastify error codes → ours; the message is fixed per code. */
 const FASTIFY_ERRORS: Record<string, () => HttpError> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: () => new HttpError(HTTP_CODES.tooLarge, 'Request body too large', 413),
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new HttpError(HTTP_CODES.tooLarge, 'Request body too large', 413),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
     new HttpError(HTTP_CODES.mediaType, 'Content-Type must be application/json', 415),
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new HttpError(HTTP_CODES.invalidRequest, 'Invalid Content-Length', 400),
-  FST_ERR_CTP_EMPTY_JSON_BODY: () => new HttpError(HTTP_CODES.malformedJson, 'Request body is not valid JSON', 400),
-  FST_ERR_CTP_INVALID_JSON_BODY: () => new HttpError(HTTP_CODES.malformedJson, 'Request body is not valid JSON', 400),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new HttpError(HTTP_CODES.invalidRequest, 'Invalid Content-Length', 400),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new HttpError(HTTP_CODES.malformedJson, 'Request body is not valid JSON', 400),
+  FST_ERR_CTP_INVALID_JSON_BODY: () =>
+    new HttpError(HTTP_CODES.malformedJson, 'Request body is not valid JSON', 400),
 };
 
 function fromFastify(err: FastifyError): HttpError | undefined {
@@ -50,7 +54,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     const mapped = err instanceof BastionError ? err : fromFastify(err);
     if (mapped === undefined) request.log.error({ err }, 'unhandled error');
     const { status, body } = toErrorResponse(mapped ?? err);
-    if (mapped instanceof RateLimitedError) void reply.header('retry-after', String(mapped.retryAfterSeconds));
+    if (mapped instanceof RateLimitedError)
+      void reply.header('retry-after', String(mapped.retryAfterSeconds));
     if (status === 401) void reply.header('www-authenticate', 'DPoP algs="EdDSA"');
     void reply.code(status).type('application/json').send(body);
   });

@@ -57,7 +57,12 @@ export interface Store {
    * pending_approval → active, storing the claims and expiry; or a fresh insert already
    * active. Returns false when the AC was not pending (already active or revoked).
    */
-  activateAc(acId: string, claims: Record<string, unknown>, expiresAt: number, at: number): Promise<boolean>;
+  activateAc(
+    acId: string,
+    claims: Record<string, unknown>,
+    expiresAt: number,
+    at: number,
+  ): Promise<boolean>;
   /**
    * Any state → revoked, and a revocation entry kept at least until `expiresAt` (epoch s).
    * Returns false when it was already revoked.

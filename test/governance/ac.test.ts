@@ -46,7 +46,7 @@ function claims(overrides: Record<string, unknown> = {}): AcClaims {
       target: 'db1.internal.test',
     },
     ...overrides,
-  } as AcClaims;
+  };
 }
 
 function options(overrides: Partial<VerifyAcOptions> = {}): VerifyAcOptions {

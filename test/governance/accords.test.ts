@@ -61,7 +61,10 @@ function denied(code: string) {
 
 function invalid(what: string) {
   return (err: unknown): boolean => {
-    assert.ok(err instanceof InvalidArgumentError, `expected InvalidArgumentError, got ${String(err)}`);
+    assert.ok(
+      err instanceof InvalidArgumentError,
+      `expected InvalidArgumentError, got ${String(err)}`,
+    );
     assert.equal(err.message, `Invalid ${what}`);
     assert.equal(err.status, 400);
     return true;
@@ -99,15 +102,30 @@ describe('decide', () => {
 
   const refusals: [string, Partial<AccessRequest>, Partial<Accord>, string][] = [
     ['an unknown accord', { accord: 'nope' }, {}, 'unknown_accord'],
-    ['an accord id that is an Object.prototype key', { accord: 'constructor' }, {}, 'unknown_accord'],
+    [
+      'an accord id that is an Object.prototype key',
+      { accord: 'constructor' },
+      {},
+      'unknown_accord',
+    ],
     ['a principal not in the accord', { principal_did: BOB }, {}, 'principal_not_allowed'],
     ['a connector not in the accord', { connector: 'winrm' }, {}, 'connector_not_allowed'],
     ['a target outside every pattern', { target: 'db1.other.test' }, {}, 'target_not_allowed'],
     ['the parent domain of a wildcard', { target: 'internal.test' }, {}, 'target_not_allowed'],
     ['localhost when only 127.0.0.1 is allowed', { target: 'localhost' }, {}, 'target_not_allowed'],
     ['an IP under a name pattern', { target: '10.0.0.1' }, {}, 'target_not_allowed'],
-    ['a capability the accord lacks', { capabilities: ['read', 'write'] }, {}, 'capability_not_granted'],
-    ['a capability the accord lacks, alone', { capabilities: ['admin'] }, {}, 'capability_not_granted'],
+    [
+      'a capability the accord lacks',
+      { capabilities: ['read', 'write'] },
+      {},
+      'capability_not_granted',
+    ],
+    [
+      'a capability the accord lacks, alone',
+      { capabilities: ['admin'] },
+      {},
+      'capability_not_granted',
+    ],
     ['one second more than the maximum', { duration_seconds: 901 }, {}, 'duration_exceeds_max'],
     [
       'a time outside every window',
@@ -124,8 +142,14 @@ describe('decide', () => {
   }
 
   it('allows exactly the maximum duration', () => {
-    assert.equal(decide(accords(accord()), request({ duration_seconds: 900 }), NOW).duration_seconds, 900);
-    assert.equal(decide(accords(accord()), request({ duration_seconds: 1 }), NOW).duration_seconds, 1);
+    assert.equal(
+      decide(accords(accord()), request({ duration_seconds: 900 }), NOW).duration_seconds,
+      900,
+    );
+    assert.equal(
+      decide(accords(accord()), request({ duration_seconds: 1 }), NOW).duration_seconds,
+      1,
+    );
   });
 
   const badArguments: [string, Partial<AccessRequest>, string][] = [
@@ -135,7 +159,11 @@ describe('decide', () => {
     ['an empty capability list', { capabilities: [] }, 'capabilities'],
     ['an unknown capability', { capabilities: ['read', 'fly'] }, 'capabilities'],
     ['a prototype key as a capability', { capabilities: ['toString'] }, 'capabilities'],
-    ['capabilities that are not a list', { capabilities: 'read' as unknown as string[] }, 'capabilities'],
+    [
+      'capabilities that are not a list',
+      { capabilities: 'read' as unknown as string[] },
+      'capabilities',
+    ],
     ['too many capability names', { capabilities: Array<string>(65).fill('read') }, 'capabilities'],
     ['a zero duration', { duration_seconds: 0 }, 'duration_seconds'],
     ['a negative duration', { duration_seconds: -1 }, 'duration_seconds'],
@@ -287,6 +315,10 @@ describe('time windows', () => {
     });
   }
 
+  it('is closed at an invalid Date rather than throwing', () => {
+    assert.equal(withinTimeWindow(allDay, new Date(Number.NaN)), false);
+  });
+
   it('is closed for a window whose start equals its end', () => {
     const empty: TimeWindow = { days: ['mon'], start: '09:00', end: '09:00', tz: 'UTC' };
     assert.equal(withinTimeWindow(empty, at('2024-03-04T09:00:00Z')), false);
@@ -333,7 +365,12 @@ describe('commandAllowed', () => {
     ['? is exactly one character', { allow: ['ls -?'], deny: [] }, 'ls -l', true],
     ['? is not two characters', { allow: ['ls -?'], deny: [] }, 'ls -la', false],
     ['regex metacharacters are literal', { allow: ['echo a.b|c'], deny: [] }, 'echo aXb|c', false],
-    ['regex metacharacters match themselves', { allow: ['echo a.b|c'], deny: [] }, 'echo a.b|c', true],
+    [
+      'regex metacharacters match themselves',
+      { allow: ['echo a.b|c'], deny: [] },
+      'echo a.b|c',
+      true,
+    ],
     ['a newline is refused under a policy', { allow: ['*'], deny: [] }, 'uptime\nrm -rf /', false],
     ['a NUL is refused under a policy', { allow: ['*'], deny: [] }, 'uptime\u0000', false],
   ];

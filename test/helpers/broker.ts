@@ -49,7 +49,13 @@ ${extra}`;
 }
 
 export async function startTestBroker(
-  options: { clock?: Clock; extraYaml?: string; rate?: number } = {},
+  options: {
+    clock?: Clock;
+    extraYaml?: string;
+    rate?: number;
+    logs?: NodeJS.WritableStream;
+    logLevel?: string;
+  } = {},
 ): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-broker-'));
   const keys = {
@@ -62,11 +68,14 @@ export async function startTestBroker(
   let yaml = testConfigYaml(dataDir, keys, options.extraYaml);
   if (options.rate !== undefined)
     yaml = yaml.replace('rate_per_minute: 1000', `rate_per_minute: ${options.rate}`);
+  if (options.logLevel !== undefined) {
+    yaml = yaml.replace('log_level: warn', `log_level: ${options.logLevel}`);
+  }
   const config = parseConfig(yaml, join(dataDir, 'bastion.yaml'));
   const start = () =>
     startServer({
       config,
-      logDestination: false,
+      logDestination: options.logs ?? false,
       ...(options.clock ? { clock: options.clock } : {}),
     });
   const broker: TestBroker = {

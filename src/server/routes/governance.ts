@@ -31,10 +31,21 @@ const error = {
   required: ['error'],
 } as const;
 
-const errors = { 400: error, 401: error, 403: error, 404: error, 409: error, 413: error, 415: error, 429: error };
+const errors = {
+  400: error,
+  401: error,
+  403: error,
+  404: error,
+  409: error,
+  413: error,
+  415: error,
+  429: error,
+};
 const dpopHeader = {
   type: 'object',
-  properties: { dpop: { type: 'string', description: 'DPoP proof (RFC 9449) signed by the caller did:key' } },
+  properties: {
+    dpop: { type: 'string', description: 'DPoP proof (RFC 9449) signed by the caller did:key' },
+  },
 } as const;
 
 const acId = { type: 'string', pattern: '^[0-9a-f-]{36}$' } as const;
@@ -55,7 +66,10 @@ const acView = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { approver_did: { type: 'string' }, approved_at: { type: 'string', format: 'date-time' } },
+        properties: {
+          approver_did: { type: 'string' },
+          approved_at: { type: 'string', format: 'date-time' },
+        },
       },
     },
     requested_at: { type: 'string', format: 'date-time' },
@@ -63,7 +77,16 @@ const acView = {
     revoked_at: { type: 'string', format: 'date-time' },
     ac: { type: 'string', description: 'The AC (JWT), only for its principal while active' },
   },
-  required: ['ac_id', 'status', 'principal_did', 'accord', 'connector', 'target', 'capabilities', 'capability_mask'],
+  required: [
+    'ac_id',
+    'status',
+    'principal_did',
+    'accord',
+    'connector',
+    'target',
+    'capabilities',
+    'capability_mask',
+  ],
 } as const;
 
 export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -99,7 +122,12 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
             accord: { type: 'string', minLength: 1, maxLength: 64 },
             connector: { type: 'string', minLength: 1, maxLength: 32 },
             target: { type: 'string', minLength: 1, maxLength: 2048 },
-            capabilities: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'string', maxLength: 32 } },
+            capabilities: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 16,
+              items: { type: 'string', maxLength: 32 },
+            },
             duration_seconds: { type: 'integer', minimum: 1, maximum: 31_536_000 },
             justification: { type: 'string', maxLength: 1024 },
           },
