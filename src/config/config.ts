@@ -462,7 +462,7 @@ function normalise(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Bastio
     listen:
       raw.listen ??
       fromEnv(listen, ENV_DEFAULTS.listen.variable, env) ??
-      (listen.parse(ENV_DEFAULTS.listen.value)),
+      listen.parse(ENV_DEFAULTS.listen.value),
     // A relative path in the file is relative to the file; in the environment, to the cwd.
     data_dir:
       raw.data_dir !== undefined
