@@ -1,0 +1,44 @@
+/** The README's examples stay true: its configuration parses, its CLI commands exist. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../src/config/config.js';
+import { generatePrincipalKey } from '../src/governance/did-key.js';
+import { bastion } from './helpers/cli.js';
+import { repoRoot } from './helpers/paths.js';
+
+const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+
+describe('README', () => {
+  it('shows a configuration file that the broker accepts', () => {
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, 'a yaml example');
+    const yaml = block.replaceAll('did:key:z6Mk...', () => generatePrincipalKey().did);
+    const config = parseConfig(yaml, '/etc/bastion/bastion.yaml', {});
+    assert.equal(config.accordsById.get('ops-exec')?.max_duration_seconds, 900);
+    assert.equal(config.public_url, 'https://bastion.example.test');
+  });
+
+  it('names only commands the CLI has', () => {
+    const help = bastion(['help']).stdout;
+    const used = new Set([...readme.matchAll(/^bastion ([a-z]+)/gm)].map((m) => m[1]));
+    assert.ok(used.size >= 6);
+    for (const command of used)
+      assert.match(help, new RegExp(`^  ${command ?? ''}\\b`, 'm'), command);
+  });
+
+  it('documents every route the server has', () => {
+    for (const route of [
+      '/governance/authorize/',
+      '/governance/approvals/{ac_id}',
+      '/governance/revoke/',
+      '/governance/acs/{ac_id}',
+      '/.well-known/jwks.json',
+      '/healthz',
+      '/openapi.json',
+    ]) {
+      assert.ok(readme.includes(route), route);
+    }
+  });
+});
