@@ -24,17 +24,13 @@ export interface CommandPolicy {
   readonly deny: readonly string[];
 }
 
-/** The `ctx` claim: the seed's serialized AuthorizationContext. */
-export interface AcContextClaim {
-  readonly principal_did: string;
-  readonly capability_mask: number;
-  readonly capabilities: readonly string[];
-  readonly accord_template: string;
-  readonly connector: string;
-  readonly target: string;
+/**
+ * The `ctx` claim: the seed's serialized AuthorizationContext — what backends receive as
+ * AcContext, less the id and expiry (the JWT's `jti` and `exp`), plus the command policy.
+ */
+export type AcContextClaim = Omit<AcContext, 'ac_id' | 'expires_at'> & {
   readonly commands?: CommandPolicy | undefined;
-  readonly ssh_principals?: readonly string[] | undefined;
-}
+};
 
 export interface AcClaims {
   readonly iss: string;

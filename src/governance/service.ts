@@ -150,10 +150,8 @@ export class GovernanceService {
 
   async approve(caller: VerifiedProof, acId: string): Promise<AcView> {
     const now = this.#clock.now();
-    const record = await this.#store.getAc(acId);
-    if (record === undefined) throw notFound();
-    const accord = this.settings.accords.get(record.accord);
-    if (accord === undefined || !accord.approvals.approvers.includes(caller.did)) {
+    const { record, roles } = await this.#load(acId, caller);
+    if (!roles.approver) {
       throw new GovernanceError(
         codes.notApprover,
         'Only an approver of the accord may approve',
@@ -192,14 +190,8 @@ export class GovernanceService {
 
   async revoke(caller: VerifiedProof, acId: string): Promise<AcView> {
     const now = this.#clock.now();
-    const record = await this.#store.getAc(acId);
-    if (record === undefined) throw notFound();
-    const accord = this.settings.accords.get(record.accord);
-    const allowed =
-      caller.did === record.principal_did ||
-      this.settings.admins.includes(caller.did) ||
-      (accord?.admins.includes(caller.did) ?? false);
-    if (!allowed)
+    const { record, roles } = await this.#load(acId, caller);
+    if (!roles.principal && !roles.admin)
       throw new GovernanceError(
         codes.notAllowedToRevoke,
         'Only the principal or an admin may revoke',
@@ -227,17 +219,9 @@ export class GovernanceService {
   /** Status for the principal, the accord's approvers and admins; the token only for the principal. */
   async show(caller: VerifiedProof, acId: string): Promise<AcView> {
     const now = this.#clock.now();
-    const record = await this.#store.getAc(acId);
-    if (record === undefined) throw notFound();
-    const accord = this.settings.accords.get(record.accord);
-    const isPrincipal = caller.did === record.principal_did;
-    const mayView =
-      isPrincipal ||
-      this.settings.admins.includes(caller.did) ||
-      (accord?.admins.includes(caller.did) ?? false) ||
-      (accord?.approvals.approvers.includes(caller.did) ?? false);
+    const { record, roles } = await this.#load(acId, caller);
     // Others learn nothing, not even that the id exists.
-    if (!mayView) throw notFound();
+    if (!roles.principal && !roles.admin && !roles.approver) throw notFound();
     const status = this.#status(record, now);
     const approvals = await this.#store.listApprovals(acId);
     const view: AcView = {
@@ -265,7 +249,7 @@ export class GovernanceService {
     };
     // The token goes only to the key it is bound to, and only while it can be used.
     if (
-      isPrincipal &&
+      roles.principal &&
       caller.jkt === record.cnf_jkt &&
       status === 'active' &&
       record.claims !== undefined
@@ -290,6 +274,29 @@ export class GovernanceService {
       skewMs: this.settings.skewMs,
       isRevoked: (id) => this.#store.isRevoked(id),
     });
+  }
+
+  /** The AC and what the caller is to it; unknown ids are 404. */
+  async #load(
+    acId: string,
+    caller: VerifiedProof,
+  ): Promise<{
+    record: AcRecord;
+    roles: { principal: boolean; admin: boolean; approver: boolean };
+  }> {
+    const record = await this.#store.getAc(acId);
+    if (record === undefined) throw notFound();
+    const accord = this.settings.accords.get(record.accord);
+    return {
+      record,
+      roles: {
+        principal: caller.did === record.principal_did,
+        admin:
+          this.settings.admins.includes(caller.did) ||
+          (accord?.admins.includes(caller.did) ?? false),
+        approver: accord?.approvals.approvers.includes(caller.did) ?? false,
+      },
+    };
   }
 
   #status(record: AcRecord, now: number): AcStatus {

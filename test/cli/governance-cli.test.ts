@@ -39,6 +39,22 @@ describe('bastion CLI against bastion serve', () => {
     return JSON.parse(r.stdout) as Record<string, any>;
   };
 
+  /** `bastion authorize` arguments for connector ssh; with --url unless told otherwise. */
+  const authorizeArgs = (
+    who: string,
+    accord: string,
+    target: string,
+    caps: string[],
+    duration: string,
+    withUrl = true,
+  ): string[] => [
+    'authorize',
+    ...(withUrl ? ['--url', url] : []),
+    ...['--key', keyFile(who), '--accord', accord, '--connector', 'ssh', '--target', target],
+    ...caps.flatMap((cap) => ['--cap', cap]),
+    ...['--duration', duration],
+  ];
+
   before(async () => {
     for (const name of ['alice', 'bob', 'carol']) {
       const out = json(['keygen', '--out', keyFile(name)]);
@@ -90,25 +106,9 @@ accords:
   });
 
   it('authorize → acs show → revoke', () => {
-    const issued = json([
-      'authorize',
-      '--url',
-      url,
-      '--key',
-      keyFile('alice'),
-      '--accord',
-      'ops-exec',
-      '--connector',
-      'ssh',
-      '--target',
-      'DB1.Internal.Test.',
-      '--cap',
-      'exec',
-      '--cap',
-      'read',
-      '--duration',
-      '10m',
-    ]);
+    const issued = json(
+      authorizeArgs('alice', 'ops-exec', 'DB1.Internal.Test.', ['exec', 'read'], '10m'),
+    );
     assert.equal(issued['status'], 'active');
     assert.equal(issued['capability_mask'], 3);
     const shown = json(['acs', 'show', issued['ac_id'], '--url', url, '--key', keyFile('alice')]);
@@ -122,46 +122,15 @@ accords:
   });
 
   it('takes the broker URL from BASTION_URL and prints human-readable lines by default', () => {
-    const r = bastion(
-      [
-        'authorize',
-        '--key',
-        keyFile('alice'),
-        '--accord',
-        'ops-exec',
-        '--connector',
-        'ssh',
-        '--target',
-        '127.0.0.1',
-        '--cap',
-        'read',
-        '--duration',
-        '1m',
-      ],
-      { BASTION_URL: url },
-    );
+    const r = bastion(authorizeArgs('alice', 'ops-exec', '127.0.0.1', ['read'], '1m', false), {
+      BASTION_URL: url,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^ac_id {6}[0-9a-f-]{36}\nstatus {5}active\n/);
   });
 
   it('approve twice by distinct approvers activates a pending AC', () => {
-    const pending = json([
-      'authorize',
-      '--url',
-      url,
-      '--key',
-      keyFile('alice'),
-      '--accord',
-      'prod',
-      '--connector',
-      'ssh',
-      '--target',
-      'db.prod.test',
-      '--cap',
-      'write',
-      '--duration',
-      '30m',
-    ]);
+    const pending = json(authorizeArgs('alice', 'prod', 'db.prod.test', ['write'], '30m'));
     assert.equal(pending['status'], 'pending_approval');
     assert.equal(
       json(['approve', pending['ac_id'], '--url', url, '--key', keyFile('bob')])['status'],
@@ -174,23 +143,7 @@ accords:
   });
 
   it('reports a refusal with the broker code and exit status 1', () => {
-    const r = bastion([
-      'authorize',
-      '--url',
-      url,
-      '--key',
-      keyFile('bob'),
-      '--accord',
-      'ops-exec',
-      '--connector',
-      'ssh',
-      '--target',
-      'a.internal.test',
-      '--cap',
-      'exec',
-      '--duration',
-      '1m',
-    ]);
+    const r = bastion(authorizeArgs('bob', 'ops-exec', 'a.internal.test', ['exec'], '1m'));
     assert.equal(r.status, 1);
     assert.match(r.stderr, /\(403\) principal_not_allowed/);
   });
@@ -201,23 +154,7 @@ accords:
     let kids: string[] = [];
     for (let i = 0; i < 50 && kids.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const issued = json([
-        'authorize',
-        '--url',
-        url,
-        '--key',
-        keyFile('alice'),
-        '--accord',
-        'ops-exec',
-        '--connector',
-        'ssh',
-        '--target',
-        'a.internal.test',
-        '--cap',
-        'exec',
-        '--duration',
-        '1m',
-      ]);
+      const issued = json(authorizeArgs('alice', 'ops-exec', 'a.internal.test', ['exec'], '1m'));
       const kid = JSON.parse(
         Buffer.from(String(issued['ac']).split('.')[0] ?? '', 'base64url').toString(),
       ).kid as string;

@@ -49,6 +49,7 @@ const dpopHeader = {
 } as const;
 
 const acId = { type: 'string', pattern: '^[0-9a-f-]{36}$' } as const;
+const acIdParams = { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] } as const;
 const acView = {
   type: 'object',
   properties: {
@@ -169,7 +170,7 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         summary: 'Approve a pending AC (an approver of its accord)',
         headers: dpopHeader,
-        params: { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] },
+        params: acIdParams,
         response: { 200: acView, ...errors },
       },
     },
@@ -200,7 +201,7 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         summary: 'Status of an AC; the token itself only to its principal',
         headers: dpopHeader,
-        params: { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] },
+        params: acIdParams,
         response: { 200: acView, ...errors },
       },
     },
