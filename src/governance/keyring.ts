@@ -125,6 +125,16 @@ export class BrokerKeyring {
     this.#publicKeys = publicKeysOf(file);
   }
 
+  /** Every public key the keyring has ever held, retired ones included (for audit checkpoints). */
+  allPublicKeys(): ReadonlyMap<string, KeyObject> {
+    return this.#publicKeys;
+  }
+
+  /** The same, read from a data directory without loading any private key. */
+  static publicKeysIn(dataDir: string): ReadonlyMap<string, KeyObject> {
+    return publicKeysOf(readKeyring(join(dataDir, 'keys')));
+  }
+
   get signer(): AcSigner {
     return this.#signer;
   }
