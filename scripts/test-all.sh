@@ -12,11 +12,11 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# command → Debian package that provides it
-declare -A wanted=([ssh-keygen]=openssh-client)
+# command → Debian package that provides it (real peers run on 127.0.0.1 only)
+declare -A wanted=([ssh-keygen]=openssh-client [ssh-keyscan]=openssh-client [/usr/sbin/sshd]=openssh-server)
 missing=()
 for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("${wanted[$cmd]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -25,8 +25,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "installing Debian packages: ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Tests start their own sshd on 127.0.0.1; never let the package start a system one.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
+
+# sshd refuses to start without its privilege-separation directory.
+if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi
 
 npm run --silent lint
 npm run --silent format:check

@@ -53,3 +53,9 @@ export interface AuditFilter {
   /** ISO 8601: entries at or after this time. */
   readonly since?: string | undefined;
 }
+
+/** What the governance service and the session lifecycle need of the audit log. */
+export interface Auditor {
+  /** Appends durably, or throws (AuditUnavailableError) — callers fail closed on it. */
+  append(event: AuditEvent): Promise<unknown>;
+}

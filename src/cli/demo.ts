@@ -1,138 +1,243 @@
 /**
- * `bastion demo`: the broker's main job on embedded defaults, end to end and in one
- * process — start a broker (SQLite in a temporary data directory, the dev backend) with a
- * sample accord, issue an AC over HTTP with a DPoP proof, verify it, resolve a short-lived
- * SSH certificate for its target, show it redacted with its fingerprint, discard it, and
- * revoke the AC. Nothing is left behind: the temporary directory is removed.
+ * `bastion demo`: a governed invocation end to end on embedded defaults, in one process and
+ * without root services — start a broker (SQLite in a temporary directory, the dev backend)
+ * with a sample accord and a local Bascule runtime; issue an AC over HTTP with a DPoP
+ * proof; run a command through Bascule (and over SSH when an sshd can be started here);
+ * show a refused command; revoke the AC; print and verify the audit trail. Everything is
+ * removed afterwards.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DevBackend } from '../backends/dev/dev-backend.js';
-import { BastionClient } from '../client/client.js';
+import { verifyAudit } from '../audit/verify.js';
+import { startBascule } from '../bascule/runtime.js';
+import { BastionClient, BrokerError } from '../client/client.js';
 import { parseConfig } from '../config/config.js';
-import { credentialFingerprint } from '../credentials/fingerprint.js';
-import { CredentialResolver } from '../credentials/resolver.js';
-import { secretsOf } from '../credentials/types.js';
-import { acContextOf, unsafeDecodeAc } from '../governance/ac.js';
+import { unsafeDecodeAc } from '../governance/ac.js';
 import { generatePrincipalKey } from '../governance/did-key.js';
-import { createLogger } from '../log/logger.js';
 import { startServer } from '../server/app.js';
 import { parseCommandArgs } from './args.js';
 
-export function sampleConfig(principalDid: string, dataDir: string): string {
+const SSHD = '/usr/sbin/sshd';
+/** The repository's sshd script (test/peers/sshd.sh), present in a clone. */
+const SSHD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../test/peers/sshd.sh');
+
+export function sampleConfig(o: {
+  did: string;
+  dataDir: string;
+  socket: string;
+  ssh?: { port: number; knownHosts: string; user: string };
+}): string {
   return `listen: 127.0.0.1:0
-data_dir: ${dataDir}
+data_dir: ${o.dataDir}
 log_level: warn
-accords:
+admins: [${o.did}]
+connectors:
+  bascule: { targets: { "demo.internal.test": "unix:${o.socket}" } }
+${o.ssh ? `  ssh: { known_hosts: ${o.ssh.knownHosts}, hosts: { "127.0.0.1": { port: ${o.ssh.port} } } }\n` : ''}accords:
   - id: ops-exec
-    principals: [${principalDid}]
+    principals: [${o.did}]
     connectors: [ssh, bascule]
     targets: ["*.internal.test", "127.0.0.1"]
     capabilities: [read, exec]
-    commands: { allow: ["uptime", "systemctl status *"], deny: ["*rm *"] }
+    commands: { allow: ["uptime", "id", "echo *", "systemctl status *"], deny: ["*rm *", "rm *"] }
     max_duration: 15m
-    ssh_login: ops
-    approvals: { required: 0 }
+    ssh_login: ${o.ssh?.user ?? 'ops'}
 `;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+/** A throwaway sshd through the repository's script, when this machine can run one. */
+async function startDemoSshd(dir: string, user: string) {
+  if (!existsSync(SSHD) || !existsSync(SSHD_SCRIPT)) return undefined;
+  const port = await freePort();
+  const env = { ...process.env, W: dir, SSH_PORT: String(port) };
+  mkdirSync(join(dir, 'principals'), { recursive: true });
+  writeFileSync(join(dir, 'principals', user), `${user}\n`);
+  if (spawnSync('bash', [SSHD_SCRIPT, 'start'], { env, stdio: 'ignore' }).status !== 0)
+    return undefined;
+  const hostKey = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8')
+    .trim()
+    .split(' ')
+    .slice(0, 2)
+    .join(' ');
+  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
+  return {
+    port,
+    knownHosts: join(dir, 'known_hosts'),
+    trust: (caLine: string) => writeFileSync(join(dir, 'ca.pub'), caLine),
+    stop: () => void spawnSync('bash', [SSHD_SCRIPT, 'stop'], { env, stdio: 'ignore' }),
+  };
 }
 
 export async function runDemo(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
-    parseArgs({ args: args, options: { json: { type: 'boolean' } }, strict: true }),
+    parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, 'no-ssh': { type: 'boolean' } },
+      strict: true,
+    }),
   );
   const json = values.json === true;
-  const say = (line: string): void => {
+  const say = (line = ''): void => {
     if (!json) process.stdout.write(line + '\n');
   };
-  const dataDir = mkdtempSync(join(tmpdir(), 'bastion-demo-'));
+  const indent = (text: string): string => text.replace(/^/gm, '     ');
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-demo-'));
+  const dataDir = join(dir, 'data');
+  const socket = join(dir, 'bascule.sock');
+  const user = userInfo().username;
   const principal = generatePrincipalKey();
-  const configText = sampleConfig(principal.did, dataDir);
-  const server = await startServer({
-    config: parseConfig(configText, join(dataDir, 'bastion.yaml')),
+  const sshd = values['no-ssh'] === true ? undefined : await startDemoSshd(join(dir, 'sshd'), user);
+  const configText = sampleConfig({
+    did: principal.did,
+    dataDir,
+    socket,
+    ...(sshd ? { ssh: { port: sshd.port, knownHosts: sshd.knownHosts, user } } : {}),
   });
+  const server = await startServer({
+    config: parseConfig(configText, join(dir, 'bastion.yaml')),
+    logDestination: false,
+  });
+  const summary: Record<string, unknown> = { broker: server.url, principal: principal.did };
+  let bascule: Awaited<ReturnType<typeof startBascule>> | undefined;
   try {
-    say(`1. Broker listening on ${server.url} (data in ${dataDir}), with this accord:\n`);
+    sshd?.trust(server.dev.caPublicKey() + '\n');
+    bascule = await startBascule({
+      name: 'demo.internal.test',
+      jwksUrl: `${server.url}/.well-known/jwks.json`,
+      socket,
+      auditFile: join(dir, 'bascule-audit.jsonl'),
+      cwd: dir,
+      logDestination: false,
+    });
+    say(`1. A broker on ${server.url} (SQLite in ${dataDir}), a Bascule runtime on ${socket}`);
     say(
-      configText
-        .split('\n')
-        .slice(3)
-        .map((l) => `     ${l}`)
-        .join('\n'),
+      `   ${sshd ? `and an OpenSSH sshd on 127.0.0.1:${sshd.port} trusting the dev CA` : '(no sshd available here: the SSH step is skipped)'}. The accord:`,
     );
-    say(`   Principal: ${principal.did} (a fresh did:key, held only in memory)\n`);
+    say(indent(configText.slice(configText.indexOf('accords:')).trimEnd()));
+    say(`   Principal: ${principal.did} (a fresh did:key, only in memory)`);
 
     const client = new BastionClient({ url: server.url, key: principal });
-    const target = 'db1.internal.test';
     const issued = await client.authorize({
       accord: 'ops-exec',
-      connector: 'ssh',
-      target,
+      connector: 'bascule',
+      target: 'demo.internal.test',
       capabilities: ['exec'],
       duration_seconds: 600,
       justification: 'bastion demo',
     });
     if (issued.status !== 'active') throw new Error('the demo accord needs no approval');
+    const claims = unsafeDecodeAc(issued.ac) as {
+      ctx: Record<string, unknown>;
+      cnf: unknown;
+      exp: number;
+    };
+    say();
     say(
-      `2. POST /governance/authorize/ with a DPoP proof → 201, AC ${issued.ac_id}, expires ${issued.expires_at}`,
+      `2. POST /governance/authorize/ (DPoP) → 201: AC ${issued.ac_id}, expires ${issued.expires_at}`,
     );
-    say(`   AC claims (the token is bound to the principal's key by cnf.jkt):`);
-    say(JSON.stringify(unsafeDecodeAc(issued.ac), null, 2).replace(/^/gm, '     '));
+    say(
+      `   bound to the principal's key (cnf ${JSON.stringify(claims.cnf)}), ctx ${JSON.stringify(claims.ctx)}`,
+    );
 
-    const verified = await server.service.verify(issued.ac);
-    const resolver = new CredentialResolver({ logger: createLogger({ level: 'warn' }) });
-    const dev = await DevBackend.create();
-    resolver.register(dev);
-    const credential = await resolver.resolve('ssh_cert', target, acContextOf(verified.claims));
-    const fingerprint = credentialFingerprint(credential);
-    let wiped = false;
-    try {
-      const window = Math.round((credential.expiresAt.getTime() - Date.now()) / 1000);
-      say(
-        `\n3. AC verified; the dev backend issued a ${credential.type} for ${credential.scopedTo}`,
-      );
-      say(
-        `   usable for ${window} s, fingerprint ${fingerprint.fingerprint} (serial ${fingerprint.id ?? '-'}):`,
-      );
-      say(JSON.stringify(credential, null, 2).replace(/^/gm, '     '));
-    } finally {
-      await resolver.discard(credential);
-      wiped = secretsOf(credential).every((s) => s === undefined || s.disposed);
-    }
-    const revokedAtBackend = dev.isRevoked(credential.id ?? '');
+    const ran = await client.invoke('bascule', issued.ac, {
+      target: 'demo.internal.test',
+      operation: { argv: ['echo', 'hello from Bascule'] },
+    });
+    summary['bascule'] = ran;
+    say();
     say(
-      `\n4. Credential discarded: revoked at '${credential.issuedBy}': ${revokedAtBackend}, bytes zero-filled: ${wiped}`,
+      `3. POST /connectors/bascule/invoke {argv: ["echo", "hello from Bascule"]} → exit ${String(ran.result.exit_code)}:`,
     );
+    say(indent(ran.result.stdout.trimEnd()));
+    say(
+      `   credential: a single-use ${ran.credential.type} grant (${ran.credential.fingerprint}), revoked and zero-filled after use`,
+    );
+
+    const denied = await client
+      .invoke('bascule', issued.ac, {
+        target: 'demo.internal.test',
+        operation: { argv: ['rm', '-rf', '/'] },
+      })
+      .then(
+        () => 'ran?!',
+        (e: unknown) => (e instanceof BrokerError ? `${e.status} ${e.code}` : 'error'),
+      );
+    summary['denied'] = denied;
+    say(`4. The same AC asking for ["rm", "-rf", "/"] → ${denied}, before any credential exists`);
+
+    if (sshd) {
+      const sshAc = await client.authorize({
+        accord: 'ops-exec',
+        connector: 'ssh',
+        target: '127.0.0.1',
+        capabilities: ['exec'],
+        duration_seconds: 300,
+      });
+      if (sshAc.status === 'active') {
+        const viaSsh = await client.invoke('ssh', sshAc.ac, {
+          target: '127.0.0.1',
+          operation: { argv: ['id'] },
+        });
+        summary['ssh'] = viaSsh;
+        say(
+          `5. Over SSH with a 5-minute certificate for login '${user}' (${viaSsh.credential.fingerprint}, serial ${viaSsh.credential.id ?? '-'}):`,
+        );
+        say(indent(viaSsh.result.stdout.trimEnd()));
+      }
+    }
 
     const revoked = await client.revoke(issued.ac_id);
-    say(`5. POST /governance/revoke/ → AC status '${revoked.status}'; verifying it now fails.`);
-    const refused = await server.service.verify(issued.ac).then(
-      () => false,
-      () => true,
+    const after = await client
+      .invoke('bascule', issued.ac, { target: 'demo.internal.test', operation: { argv: ['id'] } })
+      .then(
+        () => 'ran?!',
+        (e: unknown) => (e instanceof BrokerError ? e.code : 'error'),
+      );
+    summary['after_revoke'] = after;
+    say(
+      `6. POST /governance/revoke/ → '${revoked.status}'; the next invocation is refused: ${after}`,
     );
-    if (json) {
-      process.stdout.write(
-        JSON.stringify(
-          {
-            broker: server.url,
-            principal: principal.did,
-            ac_id: issued.ac_id,
-            ac_claims: unsafeDecodeAc(issued.ac),
-            credential,
-            fingerprint,
-            discarded: { revoked_at_backend: revokedAtBackend, zero_filled: wiped },
-            ac_status_after_revoke: revoked.status,
-            ac_refused_after_revoke: refused,
-          },
-          null,
-          2,
-        ) + '\n',
+
+    const { entries } = await client.audit({ limit: 100 });
+    await server.audit.checkpoint();
+    const report = await verifyAudit({
+      store: server.store,
+      sinkFile: join(dataDir, 'audit', 'audit.jsonl'),
+      publicKeys: server.keyring.allPublicKeys(),
+    });
+    summary['audit'] = { entries: entries.length, ok: report.ok, problems: report.problems };
+    say();
+    say(`7. The audit trail (GET /audit), hash-chained; credentials appear only as fingerprints:`);
+    for (const e of entries) {
+      say(
+        `     #${String(e.seq).padEnd(3)} ${e.type.padEnd(18)} ${(e.outcome ?? '').padEnd(20)} ${e.connector ?? ''} ${e.target ?? ''}`.trimEnd(),
       );
     }
-    return revokedAtBackend && wiped && refused ? 0 : 1;
+    say(
+      `   bastion audit verify: ${report.ok ? 'ok' : 'PROBLEMS'} — ${report.entries} entries, chain intact, signed checkpoint at #${report.lastCheckpoint?.seq ?? '-'}`,
+    );
+    if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    return report.ok && ran.result.exit_code === 0 && after === 'ac_revoked' ? 0 : 1;
   } finally {
+    await bascule?.close();
     await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { BrokerError } from '../client/client.js';
 import { BastionError } from '../errors.js';
+import { runAudit } from './commands/audit.js';
+import { runBascule } from './commands/bascule.js';
 import { runAcs, runApprove, runAuthorize, runRevoke } from './commands/governance.js';
+import { runInvoke } from './commands/invoke.js';
 import { runKeygen } from './commands/keygen.js';
 import { runKeys } from './commands/keys.js';
 import { runServe } from './commands/serve.js';
@@ -20,6 +23,12 @@ Broker:
         Start a broker on embedded defaults, issue an AC, resolve a dev credential
         for it, discard the credential, revoke the AC.
 
+Targets:
+  bascule --name TARGET --jwks URL (--listen HOST:PORT | --socket PATH) [--audit FILE]
+          [--timeout 30s] [--max-output BYTES] [--cwd DIR] [--path PATH] [--issuer ISS]
+        The governed-shell runtime on a target host: runs one argv per single-use grant
+        from the broker, without a shell, in a clean environment, and audits it.
+
 Principals (talk to a running broker: --url URL, or $BASTION_URL, default http://127.0.0.1:8443):
   keygen --out FILE
         New did:key principal key (0600); prints its DID.
@@ -28,6 +37,15 @@ Principals (talk to a running broker: --url URL, or $BASTION_URL, default http:/
   approve AC_ID --key FILE
   revoke AC_ID --key FILE
   acs show AC_ID --key FILE
+  invoke AC_ID --key FILE (-- ARGV... | --command "...") [--stdin TEXT]
+        Run one command on the AC's target through its connector; exits with its status.
+
+Audit:
+  audit verify (--data-dir DIR | --config FILE)
+        Check the hash chain, signed checkpoints and the external copy; name what was
+        edited, deleted, reordered, truncated or rolled back; list interrupted invocations.
+  audit export (--data-dir DIR | --config FILE) [--after SEQ]
+        The audit trail as JSON Lines.
 
   Every command takes --json for machine-readable output.
   version   Print the version.
@@ -45,6 +63,9 @@ const commands: Record<string, Command> = {
   approve: runApprove,
   revoke: runRevoke,
   acs: runAcs,
+  invoke: runInvoke,
+  audit: runAudit,
+  bascule: runBascule,
   version: () => {
     const pkg = JSON.parse(
       readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),

@@ -5,6 +5,9 @@
 import type { PrincipalKey } from '../governance/did-key.js';
 import { createDpopProof } from '../governance/dpop.js';
 import type { AcView, AuthorizeInput, AuthorizeResult } from '../governance/service.js';
+import type { InvokeResponse } from '../connectors/session.js';
+import type { CommandOperation } from '../transports/types.js';
+import type { AuditEntry } from '../audit/types.js';
 import { BastionError, defineErrorCode } from '../errors.js';
 
 const UNREACHABLE = defineErrorCode('broker_unreachable');
@@ -67,15 +70,37 @@ export class BastionClient {
     return this.#call('GET', `/governance/acs/${encodeURIComponent(acId)}`);
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Runs one operation under an AC (the token, as `acs show` returns it to its principal). */
+  invoke(
+    connector: string,
+    ac: string,
+    body: { target: string; operation: CommandOperation },
+  ): Promise<InvokeResponse> {
+    return this.#call('POST', `/connectors/${encodeURIComponent(connector)}/invoke`, body, ac);
+  }
+
+  /** Audit entries: all for a broker admin, else the caller's own. */
+  audit(query: { after?: number; limit?: number; ac_id?: string } = {}): Promise<{
+    entries: AuditEntry[];
+    next_after: number | null;
+  }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return this.#call('GET', `/audit${qs ? `?${qs}` : ''}`);
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown, ac?: string): Promise<T> {
     const url = this.#base + path;
     const proof = await createDpopProof({
       privateKey: this.#key.privateKey,
       publicJwk: this.#key.publicJwk,
       method,
       url,
+      accessToken: ac,
     });
     const headers: Record<string, string> = { dpop: proof, accept: 'application/json' };
+    if (ac !== undefined) headers['authorization'] = `DPoP ${ac}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {

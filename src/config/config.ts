@@ -37,11 +37,32 @@ export interface BastionConfig {
   clock_skew_seconds: number;
   /** Broker-wide admins (did:key DIDs). */
   admins: string[];
-  limits: { body_bytes: number; rate_per_minute: number };
+  limits: {
+    body_bytes: number;
+    rate_per_minute: number;
+    /** Bytes kept per output stream of an invocation. */
+    output_bytes: number;
+    exec_timeout_seconds: number;
+  };
+  connectors: ConnectorsConfig;
   /** Absent: the logger's own default applies. */
   log_level?: LogLevel | undefined;
   accords: Accord[];
   accordsById: ReadonlyMap<string, Accord>;
+}
+
+export interface ConnectorsConfig {
+  ssh: {
+    /** Absolute path of an OpenSSH known_hosts file; no file means no host is trusted. */
+    known_hosts?: string | undefined;
+    port: number;
+    /** Per canonical target name: where to connect, when not the name itself. */
+    hosts: ReadonlyMap<string, { address?: string | undefined; port?: number | undefined }>;
+  };
+  bascule: {
+    /** Per canonical target name: the runtime's endpoint (http URL or unix:/path). */
+    targets: ReadonlyMap<string, string>;
+  };
 }
 
 export const CONFIG_DEFAULTS = {
@@ -50,9 +71,14 @@ export const CONFIG_DEFAULTS = {
   clock_skew_seconds: 30,
   body_bytes: 16_384,
   rate_per_minute: 120,
+  output_bytes: 1_048_576,
+  exec_timeout_seconds: 30,
+  ssh_port: 22,
 } as const;
 
 const MAX_CLOCK_SKEW_SECONDS = 300;
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+const MAX_EXEC_TIMEOUT_SECONDS = 3600;
 const MIN_BODY_BYTES = 1024;
 const MAX_BODY_BYTES = 1_048_576;
 /** A configuration file is a page of policy, not a data set. */
@@ -250,6 +276,63 @@ const accordSchema = z.strictObject(
   { error: 'must be a mapping' },
 );
 
+const targetName = checked((value) => {
+  try {
+    if (typeof value !== 'string') throw new TypeError();
+    return { ok: true, value: canonicalTarget(value) };
+  } catch {
+    return { ok: false, why: 'must be a hostname or IP address' };
+  }
+});
+
+const port = z
+  .int({ error: 'must be a whole number' })
+  .min(1, { error: 'must be at least 1' })
+  .max(65535, { error: 'must be at most 65535' });
+
+const basculeEndpoint = checked((value) => {
+  const why = 'must be an http:// URL or unix:/absolute/socket/path';
+  if (typeof value !== 'string' || CONTROL.test(value)) return { ok: false, why };
+  if (/^unix:\/[^\0]+$/.test(value)) return { ok: true, value };
+  if (targetKind(value) !== 'url' || !value.startsWith('http')) return { ok: false, why };
+  return { ok: true, value: canonicalTarget(value) };
+});
+
+const connectorsSchema = z.strictObject(
+  {
+    ssh: z
+      .strictObject(
+        {
+          known_hosts: dataDir.optional(),
+          port: port.optional(),
+          hosts: z
+            .record(
+              z.string(),
+              z.strictObject(
+                { address: text.optional(), port: port.optional() },
+                { error: 'must be a mapping with address and/or port' },
+              ),
+              { error: 'must be a mapping of target names' },
+            )
+            .optional(),
+        },
+        { error: 'must be a mapping' },
+      )
+      .optional(),
+    bascule: z
+      .strictObject(
+        {
+          targets: z.record(z.string(), basculeEndpoint, {
+            error: 'must be a mapping of target names to endpoints',
+          }),
+        },
+        { error: 'must be a mapping' },
+      )
+      .optional(),
+  },
+  { error: 'must be a mapping' },
+);
+
 const configSchema = z.strictObject(
   {
     listen: listen.optional(),
@@ -271,11 +354,18 @@ const configSchema = z.strictObject(
             .int({ error: 'must be a whole number' })
             .min(1, { error: 'must be at least 1' })
             .optional(),
+          output_bytes: z
+            .int({ error: 'must be a whole number' })
+            .min(1024, { error: 'must be at least 1024' })
+            .max(MAX_OUTPUT_BYTES, { error: `must be at most ${MAX_OUTPUT_BYTES}` })
+            .optional(),
+          exec_timeout: duration(MAX_EXEC_TIMEOUT_SECONDS).optional(),
         },
         { error: 'must be a mapping' },
       )
       .optional(),
     log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+    connectors: connectorsSchema.optional(),
     accords: z.array(accordSchema, { error: 'must be a list of accords' }),
   },
   { error: 'the file must hold a YAML mapping' },
@@ -441,6 +531,35 @@ function fromEnv<T>(schema: z.ZodType<T>, variable: string, env: NodeJS.ProcessE
   return parsed.data;
 }
 
+function toConnectors(raw: RawConfig['connectors'], file: string): ConnectorsConfig {
+  const hosts = new Map<string, { address?: string | undefined; port?: number | undefined }>();
+  for (const [name, host] of Object.entries(raw?.ssh?.hosts ?? {})) {
+    const canonical = targetName.safeParse(name);
+    if (!canonical.success)
+      throw new Invalid(['connectors', 'ssh', 'hosts'], 'keys must be hostnames or IP addresses');
+    hosts.set(canonical.data, host);
+  }
+  const targets = new Map<string, string>();
+  for (const [name, endpoint] of Object.entries(raw?.bascule?.targets ?? {})) {
+    const canonical = targetName.safeParse(name);
+    if (!canonical.success)
+      throw new Invalid(
+        ['connectors', 'bascule', 'targets'],
+        'keys must be hostnames or IP addresses',
+      );
+    targets.set(canonical.data, endpoint);
+  }
+  const knownHosts = raw?.ssh?.known_hosts;
+  return {
+    ssh: {
+      ...(knownHosts !== undefined ? { known_hosts: resolve(dirname(file), knownHosts) } : {}),
+      port: raw?.ssh?.port ?? CONFIG_DEFAULTS.ssh_port,
+      hosts,
+    },
+    bascule: { targets },
+  };
+}
+
 function normalise(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): BastionConfig {
   const admins = raw.admins ?? [];
   distinct(admins, ['admins']);
@@ -478,7 +597,10 @@ function normalise(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Bastio
     limits: {
       body_bytes: raw.limits?.body_bytes ?? CONFIG_DEFAULTS.body_bytes,
       rate_per_minute: raw.limits?.rate_per_minute ?? CONFIG_DEFAULTS.rate_per_minute,
+      output_bytes: raw.limits?.output_bytes ?? CONFIG_DEFAULTS.output_bytes,
+      exec_timeout_seconds: raw.limits?.exec_timeout ?? CONFIG_DEFAULTS.exec_timeout_seconds,
     },
+    connectors: toConnectors(raw.connectors, file),
     accords,
     accordsById,
   };

@@ -178,6 +178,12 @@ class Reader {
   text(): string {
     return this.bytes().toString('utf8');
   }
+  /** The unread bytes (a view), consuming them. */
+  rest(): Buffer {
+    const v = this.buf.subarray(this.#at);
+    this.#at = this.buf.byteLength;
+    return v;
+  }
 }
 
 /**
@@ -304,4 +310,117 @@ export function opensshPrivateKeyPem(
     Buffer.from('-----END OPENSSH PRIVATE KEY-----\n'),
   ]);
   return pem;
+}
+
+/** Byte → sextet for the standard alphabet; -1 for anything else. */
+const B64_VALUE = ((): Int8Array => {
+  const table = new Int8Array(256).fill(-1);
+  B64.forEach((c, i) => (table[c] = i));
+  return table;
+})();
+
+/** True for the whitespace PEM bodies may hold between base64 characters. */
+function isPemSpace(c: number): boolean {
+  return c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09;
+}
+
+/**
+ * Decodes padded base64 (whitespace ignored) from a Buffer into a Buffer, the inverse of
+ * `base64Lines`: key material never becomes a JS string on the way. Strict: any other
+ * byte, a length that is not a multiple of 4, or data after `=` is a RangeError. The
+ * result is fresh, unpooled memory the caller owns (and zero-fills after use).
+ */
+export function base64Decode(src: Buffer): Buffer {
+  const out = Buffer.alloc(Math.floor((src.byteLength * 3) / 4) + 3);
+  let o = 0;
+  let quad = 0;
+  let count = 0;
+  let padding = 0;
+  const fail = (): RangeError => {
+    out.fill(0);
+    quad = 0;
+    return new RangeError('invalid base64');
+  };
+  for (const c of src) {
+    if (isPemSpace(c)) continue;
+    if (c === 0x3d) {
+      // '=' only in the last two places of the final quad.
+      if (count % 4 < 2 || ++padding > 2) throw fail();
+      count++;
+      continue;
+    }
+    const v = B64_VALUE[c] ?? -1;
+    if (v < 0 || padding > 0) throw fail();
+    quad = (quad << 6) | v;
+    if (++count % 4 === 0) {
+      out[o++] = (quad >> 16) & 255;
+      out[o++] = (quad >> 8) & 255;
+      out[o++] = quad & 255;
+      quad = 0;
+    }
+  }
+  if (count % 4 !== 0) throw fail();
+  if (padding > 0) {
+    // The final quad was completed by '=' characters: emit its 1 or 2 real bytes.
+    quad <<= 6 * padding;
+    out[o++] = (quad >> 16) & 255;
+    if (padding === 1) out[o++] = (quad >> 8) & 255;
+    quad = 0;
+  }
+  return out.subarray(0, o);
+}
+
+const PEM_BEGIN = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----');
+const PEM_END = Buffer.from('-----END OPENSSH PRIVATE KEY-----');
+const KEY_V1_MAGIC = Buffer.from('openssh-key-v1\0');
+const NONE = Buffer.from('none');
+const ED25519_NAME = Buffer.from(ED25519);
+
+/**
+ * The 32-byte Ed25519 seed of an unencrypted `openssh-key-v1` PEM (as `opensshPrivateKeyPem`
+ * and `ssh-keygen -N ''` write it), read without a JS string. The result is a fresh Buffer
+ * the caller zero-fills after use; the decoded blob is zero-filled before returning. Throws
+ * RangeError (fixed text, never quoting the input) on anything else: another key type, an
+ * encrypted key, several keys, mismatched check bytes or public halves, bad padding.
+ */
+export function opensshSeedFromPem(pem: Buffer): Buffer {
+  const begin = pem.indexOf(PEM_BEGIN);
+  const end = pem.indexOf(PEM_END);
+  if (begin < 0 || end < begin) throw new RangeError('not an openssh-key-v1 PEM');
+  for (const c of pem.subarray(0, begin)) if (!isPemSpace(c)) throw notKey();
+  for (const c of pem.subarray(end + PEM_END.byteLength)) if (!isPemSpace(c)) throw notKey();
+  const blob = base64Decode(pem.subarray(begin + PEM_BEGIN.byteLength, end));
+  try {
+    if (!blob.subarray(0, KEY_V1_MAGIC.byteLength).equals(KEY_V1_MAGIC)) throw notKey();
+    const r = new Reader(blob.subarray(KEY_V1_MAGIC.byteLength));
+    if (!r.bytes().equals(NONE) || !r.bytes().equals(NONE)) throw notKey(); // cipher, kdf
+    if (r.bytes().byteLength !== 0 || r.u32() !== 1) throw notKey(); // kdf options, nkeys
+    const pub = new Reader(r.bytes());
+    if (!pub.bytes().equals(ED25519_NAME)) throw notKey();
+    const publicKey32 = pub.bytes();
+    if (!pub.done || publicKey32.byteLength !== 32) throw notKey();
+    const priv = r.bytes();
+    if (!r.done || priv.byteLength % 8 !== 0) throw notKey();
+
+    const p = new Reader(priv);
+    if (p.u32() !== p.u32()) throw notKey(); // check bytes: differ when decryption failed
+    if (!p.bytes().equals(ED25519_NAME) || !p.bytes().equals(publicKey32)) throw notKey();
+    const secret64 = p.bytes(); // seed ‖ public key
+    if (secret64.byteLength !== 64 || !secret64.subarray(32).equals(publicKey32)) throw notKey();
+    p.bytes(); // comment
+    const padding = p.rest();
+    if (padding.byteLength >= 8 || !padding.every((b, i) => b === i + 1)) throw notKey();
+
+    const seed = Buffer.alloc(32);
+    secret64.copy(seed, 0, 0, 32);
+    return seed;
+  } catch (err) {
+    throw err instanceof RangeError ? err : notKey();
+  } finally {
+    blob.fill(0);
+  }
+}
+
+function notKey(): RangeError {
+  return new RangeError('not an unencrypted openssh-key-v1 Ed25519 key');
 }

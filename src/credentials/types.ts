@@ -28,6 +28,8 @@ export interface AcContext {
   readonly expires_at: number;
   /** SSH logins the accord maps this principal to (ssh_cert only). */
   readonly ssh_principals?: readonly string[];
+  /** The accord's per-command policy, for shell-like connectors. */
+  readonly commands?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
 }
 
 interface CredentialBase {

@@ -26,11 +26,9 @@ export interface CommandPolicy {
 
 /**
  * The `ctx` claim: the seed's serialized AuthorizationContext — what backends receive as
- * AcContext, less the id and expiry (the JWT's `jti` and `exp`), plus the command policy.
+ * AcContext, less the id and expiry (the JWT's `jti` and `exp`).
  */
-export type AcContextClaim = Omit<AcContext, 'ac_id' | 'expires_at'> & {
-  readonly commands?: CommandPolicy | undefined;
-};
+export type AcContextClaim = Omit<AcContext, 'ac_id' | 'expires_at'>;
 
 export interface AcClaims {
   readonly iss: string;
@@ -42,6 +40,8 @@ export interface AcClaims {
   readonly exp: number;
   readonly cnf: { readonly jkt: string };
   readonly ctx: AcContextClaim;
+  /** In a token derived from an AC (a Bascule grant): the id of that AC. */
+  readonly ac?: string | undefined;
 }
 
 export interface AcSigner {
@@ -164,7 +164,8 @@ function commandsOf(v: unknown): CommandPolicy | undefined | null {
 
 /** Typed claims, or undefined when any claim has the wrong type. */
 function claimsOf(p: Json): AcClaims | undefined {
-  const { iss, sub, aud, jti, iat, nbf, exp, cnf, ctx } = p;
+  const { iss, sub, aud, jti, iat, nbf, exp, cnf, ctx, ac } = p;
+  if (ac !== undefined && !isString(ac)) return undefined;
   if (!isString(iss) || !isString(sub) || !isString(aud) || !isString(jti)) return undefined;
   if (!isTime(iat) || !isTime(nbf) || !isTime(exp)) return undefined;
   if (typeof cnf !== 'object' || cnf === null || !isString((cnf as Json)['jkt'])) return undefined;
@@ -195,6 +196,7 @@ function claimsOf(p: Json): AcClaims | undefined {
     nbf,
     exp,
     cnf: { jkt: (cnf as Json)['jkt'] as string },
+    ...(ac !== undefined ? { ac } : {}),
     ctx: {
       principal_did: c['principal_did'],
       capability_mask: c['capability_mask'] as number,
@@ -224,17 +226,5 @@ export function unsafeDecodeAc(token: string): unknown {
 
 /** The context a credential backend receives for a verified AC. */
 export function acContextOf(claims: AcClaims): AcContext {
-  return {
-    ac_id: claims.jti,
-    principal_did: claims.ctx.principal_did,
-    capability_mask: claims.ctx.capability_mask,
-    capabilities: claims.ctx.capabilities,
-    accord_template: claims.ctx.accord_template,
-    connector: claims.ctx.connector,
-    target: claims.ctx.target,
-    expires_at: claims.exp,
-    ...(claims.ctx.ssh_principals !== undefined
-      ? { ssh_principals: claims.ctx.ssh_principals }
-      : {}),
-  };
+  return { ...claims.ctx, ac_id: claims.jti, expires_at: claims.exp };
 }

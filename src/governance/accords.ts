@@ -275,7 +275,10 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * command string with glob semantics; a command containing control characters is refused
  * whenever a policy exists.
  */
-export function commandAllowed(commands: CommandPolicy | undefined, command: string): boolean {
+export function commandAllowed(
+  commands: { readonly allow: readonly string[]; readonly deny: readonly string[] } | undefined,
+  command: string,
+): boolean {
   if (commands === undefined) return true;
   if (typeof command !== 'string' || CONTROL.test(command)) return false;
   if (commands.deny.some((pattern) => globMatches(pattern, command))) return false;

@@ -4,12 +4,13 @@
  * hold no rules of their own.
  */
 import { randomUUID } from 'node:crypto';
+import type { Auditor } from '../audit/types.js';
 import type { Clock } from '../clock.js';
 import { BastionError, defineErrorCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AcRecord, Store } from '../store/store.js';
 import { type AcClaims, signAc, verifyAc, type VerifiedAc } from './ac.js';
-import { type AccessRequest, type Accord, decide } from './accords.js';
+import { type AccessRequest, type Accord, decide, PolicyDeniedError } from './accords.js';
 import type { VerifiedProof } from './dpop.js';
 import type { BrokerKeyring, PublicJwks } from './keyring.js';
 
@@ -78,9 +79,11 @@ export class GovernanceService {
   readonly #keyring: BrokerKeyring;
   readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #audit: Auditor;
   readonly settings: GovernanceSettings;
 
   constructor(deps: {
+    audit: Auditor;
     store: Store;
     keyring: BrokerKeyring;
     clock: Clock;
@@ -91,6 +94,7 @@ export class GovernanceService {
     this.#keyring = deps.keyring;
     this.#clock = deps.clock;
     this.#log = deps.logger;
+    this.#audit = deps.audit;
     this.settings = deps.settings;
   }
 
@@ -104,7 +108,27 @@ export class GovernanceService {
       capabilities: input.capabilities,
       duration_seconds: input.duration_seconds,
     };
-    const decision = decide(this.settings.accords, request, new Date(now));
+    let decision: ReturnType<typeof decide>;
+    try {
+      decision = decide(this.settings.accords, request, new Date(now));
+    } catch (err) {
+      if (err instanceof PolicyDeniedError) {
+        // The refusal stands whether or not it could be recorded.
+        await this.#audit
+          .append({
+            type: 'deny',
+            actor: caller.did,
+            principal: caller.did,
+            connector: input.connector,
+            outcome: err.code,
+            detail: { accord: input.accord },
+          })
+          .catch((auditErr: unknown) =>
+            this.#log.error({ err: auditErr }, 'audit write failed for a denial'),
+          );
+      }
+      throw err;
+    }
     const record: AcRecord = {
       ac_id: randomUUID(),
       principal_did: caller.did,
@@ -120,6 +144,22 @@ export class GovernanceService {
       requested_at: now,
       state: 'pending_approval',
     };
+    // Recorded before anything is stored or signed: no audit, no AC.
+    await this.#audit.append({
+      type: 'authorize',
+      actor: caller.did,
+      principal: caller.did,
+      ac_id: record.ac_id,
+      connector: record.connector,
+      target: record.target,
+      outcome: decision.approvals_required > 0 ? 'pending_approval' : 'active',
+      detail: {
+        accord: record.accord,
+        capabilities: record.capabilities,
+        duration_seconds: record.duration_seconds,
+        ...(input.justification !== undefined ? { justification: input.justification } : {}),
+      },
+    });
     await this.#store.insertAc(record);
     this.#log.info(
       {
@@ -172,6 +212,14 @@ export class GovernanceService {
         409,
       );
     }
+    await this.#audit.append({
+      type: 'approve',
+      actor: caller.did,
+      principal: record.principal_did,
+      ac_id: acId,
+      connector: record.connector,
+      target: record.target,
+    });
     if (!(await this.#store.addApproval(acId, caller.did, now))) {
       throw new GovernanceError(codes.alreadyApproved, 'This approver has already approved', 409);
     }
@@ -213,6 +261,17 @@ export class GovernanceService {
       { event: 'revoke', ac_id: acId, by: caller.did },
       'authorization context revoked',
     );
+    // Revoking is the safe direction: it stands even if the audit write fails.
+    await this.#audit
+      .append({
+        type: 'revoke',
+        actor: caller.did,
+        principal: record.principal_did,
+        ac_id: acId,
+        connector: record.connector,
+        target: record.target,
+      })
+      .catch((err: unknown) => this.#log.error({ err }, 'audit write failed for a revocation'));
     return this.show(caller, acId);
   }
 

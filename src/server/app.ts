@@ -1,20 +1,34 @@
 /**
  * The HTTP server: Fastify with strict JSON parsing, a body-size limit, redacted
- * structured logs, the error edge, the governance routes, /healthz and /openapi.json.
- * `startServer` wires the store, keyring and service together and owns their lifecycle.
+ * structured logs, the error edge, and the routes. `startServer` wires the store, keyring,
+ * audit log, credential resolver and connectors together and owns their lifecycle.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AuditLog } from '../audit/log.js';
+import { BasculeBackend } from '../backends/bascule/bascule-backend.js';
+import { DevBackend } from '../backends/dev/dev-backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { BastionConfig } from '../config/config.js';
+import { BasculeConnector } from '../connectors/bascule-connector.js';
+import type { Connector } from '../connectors/connector.js';
+import { SessionConnector } from '../connectors/session.js';
+import { knownHostsLoader } from '../connectors/known-hosts-file.js';
+import { SshConnector } from '../connectors/ssh-connector.js';
+import type { CredentialBackend } from '../credentials/backend.js';
+import { CredentialResolver } from '../credentials/resolver.js';
 import { BrokerKeyring } from '../governance/keyring.js';
 import { GovernanceService } from '../governance/service.js';
 import { REDACT_PATHS } from '../log/logger.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
+import { makeAuthenticator } from './authenticate.js';
 import { installErrorHandling } from './error-handler.js';
 import { RateLimiter } from './rate-limit.js';
+import { auditRoutes } from './routes/audit.js';
+import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
 
 export interface ServerOptions {
@@ -22,6 +36,8 @@ export interface ServerOptions {
   clock?: Clock;
   /** Where JSON log lines go; stderr by default. `false` silences them. */
   logDestination?: NodeJS.WritableStream | false;
+  /** Extra backends, tried before the embedded dev backend (tests, deployments). */
+  backends?: CredentialBackend[];
 }
 
 export interface RunningServer {
@@ -30,6 +46,10 @@ export interface RunningServer {
   readonly service: GovernanceService;
   readonly store: Store;
   readonly keyring: BrokerKeyring;
+  readonly audit: AuditLog;
+  readonly resolver: CredentialResolver;
+  /** The embedded dev backend; its CA public key is also in `<data_dir>/dev-ca.pub`. */
+  readonly dev: DevBackend;
   close(): Promise<void>;
 }
 
@@ -42,6 +62,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const store = SqliteStore.open({ dataDir: config.data_dir });
   let started: FastifyInstance | undefined;
+  let audit: AuditLog | undefined;
   try {
     const keyring = await BrokerKeyring.open(config.data_dir, clock.now());
     const app: FastifyInstance = Fastify({
@@ -61,21 +82,90 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onConstructorPoisoning: 'error',
     });
     started = app;
+    const skewMs = config.clock_skew_seconds * 1000;
+    audit = await AuditLog.open({
+      store,
+      dataDir: config.data_dir,
+      signer: () => keyring.signer,
+      clock,
+      logger: app.log,
+    });
+    const interrupted = await audit.markInterrupted();
+    if (interrupted > 0) {
+      app.log.warn(
+        { interrupted },
+        'invocations interrupted by the last shutdown are marked in the audit',
+      );
+    }
+    const auditLog = audit;
+
     const service = new GovernanceService({
       store,
       keyring,
       clock,
       logger: app.log,
+      audit: auditLog,
       settings: {
         issuer: config.issuer,
         audience: config.audience,
-        skewMs: config.clock_skew_seconds * 1000,
+        skewMs,
         admins: config.admins,
         accords: config.accordsById,
         approvalTtlMs: DEFAULT_APPROVAL_TTL_MS,
       },
     });
+
+    // Credential backends: any given, then the embedded ones.
+    const resolver = new CredentialResolver({ clock, logger: app.log, skewMs });
+    for (const backend of options.backends ?? []) resolver.register(backend);
+    const marker = process.env['BASTION_DEV_CREDENTIAL_MARKER'];
+    const dev = await DevBackend.create({ clock, ...(marker ? { marker } : {}) });
+    resolver.register(dev);
+    resolver.register(
+      new BasculeBackend({ signer: () => keyring.signer, issuer: config.issuer, clock }),
+    );
+    // Public: what sshd's TrustedUserCAKeys needs to trust the dev backend (a new CA each start).
+    writeFileSync(join(config.data_dir, 'dev-ca.pub'), dev.caPublicKey() + '\n', { mode: 0o644 });
+
+    const connectors = new Map<string, Connector>([
+      [
+        'ssh',
+        new SshConnector({
+          knownHosts: knownHostsLoader(config.connectors.ssh.known_hosts),
+          port: config.connectors.ssh.port,
+          hosts: config.connectors.ssh.hosts,
+        }),
+      ],
+      [
+        'bascule',
+        new BasculeConnector({ targets: config.connectors.bascule.targets }),
+      ],
+    ]);
+
     let publicUrl = config.public_url?.replace(/\/+$/, '') ?? '';
+    const limiter = new RateLimiter(config.limits.rate_per_minute, clock);
+    const authenticate = makeAuthenticator({
+      store,
+      clock,
+      skewMs,
+      limiter,
+      publicUrl: () => publicUrl,
+    });
+    const session = new SessionConnector({
+      verifyAc: (token) => service.verify(token),
+      rememberProof: (jkt, jti, expiresAt) => store.rememberProof(jkt, jti, expiresAt),
+      rateLimit: (did) => limiter.hit(did),
+      resolver,
+      audit: auditLog,
+      connectors,
+      limits: {
+        maxOutputBytes: config.limits.output_bytes,
+        timeoutMs: config.limits.exec_timeout_seconds * 1000,
+      },
+      clock,
+      skewMs,
+      logger: app.log,
+    });
 
     await app.register(swagger, {
       openapi: {
@@ -93,8 +183,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     installErrorHandling(app);
     app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
     app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-    const limiter = new RateLimiter(config.limits.rate_per_minute, clock);
-    governanceRoutes(app, { service, store, clock, limiter, publicUrl: () => publicUrl });
+    governanceRoutes(app, { service, authenticate });
+    connectorRoutes(app, { session, publicUrl: () => publicUrl });
+    auditRoutes(app, {
+      authenticate,
+      list: (filter) => auditLog.list(filter),
+      admins: config.admins,
+    });
 
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const address = app.server.address();
@@ -118,10 +213,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       service,
       store,
       keyring,
+      audit: auditLog,
+      resolver,
+      dev,
       close: () => {
         closing ??= (async () => {
           clearInterval(cleanup);
           await app.close();
+          // A last signed checkpoint, so truncation after shutdown is caught.
+          await auditLog.close();
           await store.close();
         })();
         return closing;
@@ -129,6 +229,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
   } catch (err) {
     await started?.close();
+    await audit?.close().catch(() => undefined);
     await store.close();
     throw err;
   }

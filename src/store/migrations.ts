@@ -78,6 +78,57 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    // The audit trail. `seq` is assigned by the appender (head + 1 inside one IMMEDIATE
+    // transaction), not by AUTOINCREMENT, so a gap is evidence of a deletion. `type` has no
+    // CHECK so that a later Bastion can add event types without rebuilding the table.
+    // The triggers make UPDATE and DELETE fail: Bastion's code never does either, and a
+    // bug that tried would otherwise silently break the chain. (Someone with the file can
+    // drop them; the hash chain, the signed checkpoints and the external sink are what
+    // catch that.)
+    sql: `
+      CREATE TABLE audit (
+        seq           INTEGER NOT NULL PRIMARY KEY CHECK (seq > 0),
+        ts            TEXT    NOT NULL,
+        type          TEXT    NOT NULL,
+        actor         TEXT,
+        principal     TEXT,
+        ac_id         TEXT,
+        invocation_id TEXT,
+        connector     TEXT,
+        target        TEXT,
+        outcome       TEXT,
+        detail        TEXT
+          CHECK (detail IS NULL OR (json_valid(detail) AND json_type(detail) = 'object')),
+        prev          TEXT    NOT NULL CHECK (length(prev) = 64),
+        hash          TEXT    NOT NULL CHECK (length(hash) = 64)
+      ) STRICT;
+      CREATE INDEX audit_type ON audit (type, seq);
+      CREATE INDEX audit_ac_id ON audit (ac_id, seq) WHERE ac_id IS NOT NULL;
+      CREATE INDEX audit_actor ON audit (actor, seq) WHERE actor IS NOT NULL;
+      CREATE INDEX audit_principal ON audit (principal, seq) WHERE principal IS NOT NULL;
+      CREATE INDEX audit_ts ON audit (ts);
+      CREATE INDEX audit_invocation ON audit (invocation_id, type)
+        WHERE invocation_id IS NOT NULL;
+
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+
+      CREATE TABLE audit_checkpoints (
+        seq  INTEGER NOT NULL PRIMARY KEY CHECK (seq > 0),
+        hash TEXT    NOT NULL CHECK (length(hash) = 64),
+        ts   TEXT    NOT NULL,
+        jws  TEXT    NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+      CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+    `,
+  },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

@@ -18,13 +18,29 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import { BastionError, ConfigError, InvalidArgumentError, defineErrorCode } from '../errors.js';
+import { GENESIS, auditHash, canonicalJson } from '../audit/chain.js';
+import { AUDIT_TYPES } from '../audit/types.js';
+import type { AuditEntry, AuditEvent, AuditFilter, AuditType } from '../audit/types.js';
 import { applyMigrations } from './migrations.js';
-import type { AcRecord, Approval, Store, StoredAcState } from './store.js';
+import type { AcRecord, Approval, AuditCheckpoint, Store, StoredAcState } from './store.js';
 
 export const StoreErrorCodes = {
   acConflict: defineErrorCode('ac_conflict'),
   storeClosed: defineErrorCode('store_closed'),
+  storeUnavailable: defineErrorCode('store_unavailable'),
 } as const;
+
+/**
+ * The database cannot take the write now (locked past the busy timeout, read-only, out of
+ * space, an I/O error): the request is refused as unavailable, not as a server fault.
+ */
+export class StoreUnavailableError extends BastionError {
+  constructor() {
+    super(StoreErrorCodes.storeUnavailable, 'The store is temporarily unavailable', 503);
+  }
+}
+
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN)/;
 
 /** `insertAc` with an ac_id that is already stored. */
 export class AcConflictError extends BastionError {
@@ -82,6 +98,49 @@ interface AcRow {
   revoked_by: string | null;
 }
 
+interface AuditRow {
+  seq: number;
+  ts: string;
+  type: string;
+  actor: string | null;
+  principal: string | null;
+  ac_id: string | null;
+  invocation_id: string | null;
+  connector: string | null;
+  target: string | null;
+  outcome: string | null;
+  detail: string | null;
+  prev: string;
+  hash: string;
+}
+
+/** An event's columns, validated, before the transaction gives it a place in the chain. */
+type AuditFields = Omit<AuditRow, 'seq' | 'prev' | 'hash'>;
+
+const AUDIT_COLUMNS =
+  'seq, ts, type, actor, principal, ac_id, invocation_id, connector, target, outcome, detail, prev, hash';
+// The optional text columns, in the order entries list them.
+const AUDIT_TEXT_FIELDS = [
+  'actor',
+  'principal',
+  'ac_id',
+  'invocation_id',
+  'connector',
+  'target',
+  'outcome',
+] as const;
+const AUDIT_TYPE_SET: ReadonlySet<string> = new Set(AUDIT_TYPES);
+const AUDIT_DEFAULT_LIMIT = 100;
+const AUDIT_MAX_LIMIT = 1000;
+const AUDIT_BATCH = 500;
+// Bounds keep one entry (and so one sink line) small; audit is metadata, not payload.
+const AUDIT_MAX_FIELD = 4096;
+const AUDIT_MAX_DETAIL = 65_536;
+// What AuditLog writes (Date#toISOString); one fixed shape, so `since` compares as text.
+const ISO_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const HEX_HASH = /^[0-9a-f]{64}$/;
+const YEAR_10000 = Date.UTC(10000, 0, 1);
+
 interface Statements {
   insertAc: Statement<[AcRow]>;
   getAc: Statement<[string], AcRow>;
@@ -96,6 +155,13 @@ interface Statements {
   keyLastExpiry: Statement<[string], number>;
   deleteProofs: Statement<[{ now: number }]>;
   deleteRevocations: Statement<[{ cutoff: number }]>;
+  auditHead: Statement<[], { seq: number; hash: string }>;
+  insertAudit: Statement<[AuditRow]>;
+  auditAfter: Statement<[{ after: number; limit: number }], AuditRow>;
+  unfinished: Statement<[], AuditRow>;
+  auditEntryIs: Statement<[{ seq: number; hash: string }], number>;
+  insertCheckpoint: Statement<[AuditCheckpoint]>;
+  latestCheckpoint: Statement<[], AuditCheckpoint>;
 }
 
 export class SqliteStore implements Store {
@@ -105,6 +171,10 @@ export class SqliteStore implements Store {
     (acId: string, by: string, at: number, expiresAt: number) => boolean
   >;
   readonly #cleanup: Transaction<(now: number) => { proofs: number; revocations: number }>;
+  readonly #appendAudit: Transaction<(fields: AuditFields) => AuditEntry>;
+  readonly #insertCheckpoint: Transaction<(checkpoint: AuditCheckpoint) => void>;
+  /** listAudit statements by the set of filters used; the SQL text is ours, values bound. */
+  readonly #listAudit = new Map<string, Statement<[Record<string, string | number>], AuditRow>>();
 
   /** Opens (creating and migrating as needed) `<dataDir>/<fileName>`. */
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -220,6 +290,33 @@ export class SqliteStore implements Store {
             SELECT 1 FROM acs
             WHERE acs.ac_id = revocations.ac_id
               AND acs.expires_at IS NOT NULL AND acs.expires_at >= @cutoff)`),
+      auditHead: db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
+      insertAudit: db.prepare(`
+        INSERT INTO audit (${AUDIT_COLUMNS})
+        VALUES (@seq, @ts, @type, @actor, @principal, @ac_id, @invocation_id, @connector,
+          @target, @outcome, @detail, @prev, @hash)`),
+      auditAfter: db.prepare(
+        `SELECT ${AUDIT_COLUMNS} FROM audit WHERE seq > @after ORDER BY seq LIMIT @limit`,
+      ),
+      unfinished: db.prepare(`
+        SELECT ${AUDIT_COLUMNS} FROM audit AS s
+        WHERE s.type = 'invoke_start' AND s.invocation_id IS NOT NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM audit AS e
+            WHERE e.invocation_id = s.invocation_id
+              AND e.type IN ('invoke_end', 'invoke_interrupted'))
+        ORDER BY s.seq`),
+      auditEntryIs: db
+        .prepare<[{ seq: number; hash: string }], number>(
+          'SELECT EXISTS (SELECT 1 FROM audit WHERE seq = @seq AND hash = @hash)',
+        )
+        .pluck(),
+      insertCheckpoint: db.prepare(`
+        INSERT INTO audit_checkpoints (seq, hash, ts, jws) VALUES (@seq, @hash, @ts, @jws)
+        ON CONFLICT (seq) DO NOTHING`),
+      latestCheckpoint: db.prepare(
+        'SELECT seq, hash, ts, jws FROM audit_checkpoints ORDER BY seq DESC LIMIT 1',
+      ),
     };
     const s = this.#stmts;
     this.#revoke = db.transaction(
@@ -233,6 +330,29 @@ export class SqliteStore implements Store {
       proofs: s.deleteProofs.run({ now }).changes,
       revocations: s.deleteRevocations.run({ cutoff: Math.ceil(now / 1000) }).changes,
     }));
+    // Reading the head and inserting after it under one write lock: two appenders (here or
+    // in another process) serialise, so each seq is taken once and every prev is the
+    // hash of the entry just before it.
+    this.#appendAudit = db.transaction((fields: AuditFields): AuditEntry => {
+      const head = s.auditHead.get();
+      const row: AuditRow = {
+        ...fields,
+        seq: (head?.seq ?? 0) + 1,
+        prev: head?.hash ?? GENESIS,
+        hash: '',
+      };
+      const entry = fromAuditRow(row);
+      row.hash = auditHash(entry);
+      s.insertAudit.run(row);
+      return { ...entry, hash: row.hash };
+    });
+    this.#insertCheckpoint = db.transaction((checkpoint: AuditCheckpoint): void => {
+      // A checkpoint vouches for an entry; one naming an entry that is not there is a bug.
+      if (s.auditEntryIs.get(checkpoint) !== 1) {
+        throw new InvalidArgumentError('audit checkpoint');
+      }
+      s.insertCheckpoint.run(checkpoint);
+    });
   }
 
   insertAc(record: AcRecord): Promise<void> {
@@ -330,6 +450,61 @@ export class SqliteStore implements Store {
     return this.#call(() => this.#cleanup.immediate(int(now, 'cleanup time')));
   }
 
+  appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry> {
+    return this.#call(() => this.#appendAudit.immediate(auditFields(event, ts)));
+  }
+
+  auditHead(): Promise<{ seq: number; hash: string } | undefined> {
+    return this.#call(() => this.#stmts.auditHead.get());
+  }
+
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    return this.#call(() => {
+      const { key, sql, params } = auditQuery(filter);
+      let stmt = this.#listAudit.get(key);
+      if (stmt === undefined) {
+        stmt = this.#db?.prepare<[Record<string, string | number>], AuditRow>(sql);
+        if (stmt === undefined) throw new StoreClosedError();
+        this.#listAudit.set(key, stmt);
+      }
+      return stmt.all(params).map(fromAuditRow);
+    });
+  }
+
+  async *iterateAudit(afterSeq = 0): AsyncIterable<AuditEntry> {
+    let after = int(afterSeq, 'audit seq');
+    for (;;) {
+      // One short read per batch: no read transaction is held open between batches.
+      const rows = await this.#call(() =>
+        this.#stmts.auditAfter.all({ after, limit: AUDIT_BATCH }),
+      );
+      for (const row of rows) yield fromAuditRow(row);
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < AUDIT_BATCH) return;
+      after = last.seq;
+    }
+  }
+
+  unfinishedInvocations(): Promise<AuditEntry[]> {
+    return this.#call(() => this.#stmts.unfinished.all().map(fromAuditRow));
+  }
+
+  insertCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
+    return this.#call(() => {
+      const row: AuditCheckpoint = {
+        seq: int(checkpoint.seq, 'audit checkpoint seq'),
+        hash: hexHash(checkpoint.hash, 'audit checkpoint hash'),
+        ts: isoTs(checkpoint.ts, 'audit checkpoint time'),
+        jws: text(checkpoint.jws, 'audit checkpoint signature'),
+      };
+      this.#insertCheckpoint.immediate(row);
+    });
+  }
+
+  latestCheckpoint(): Promise<AuditCheckpoint | undefined> {
+    return this.#call(() => this.#stmts.latestCheckpoint.get());
+  }
+
   /** Closes the database; idempotent. Every other call afterwards rejects. */
   close(): Promise<void> {
     const db = this.#db;
@@ -347,7 +522,12 @@ export class SqliteStore implements Store {
   #call<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve) => {
       if (this.#db === undefined) throw new StoreClosedError();
-      resolve(work());
+      try {
+        resolve(work());
+      } catch (err) {
+        if (isSqliteError(err) && UNAVAILABLE.test(err.code)) throw new StoreUnavailableError();
+        throw err;
+      }
     });
   }
 }
@@ -468,6 +648,133 @@ function looksSecret(value: unknown): boolean {
     return Object.entries(value).some(([k, v]) => SECRET_NAME.test(k) || looksSecret(v));
   }
   return false;
+}
+
+function isoTs(value: string, what: string): string {
+  if (typeof value !== 'string' || !ISO_TS.test(value)) throw new InvalidArgumentError(what);
+  return value;
+}
+
+function hexHash(value: string, what: string): string {
+  if (typeof value !== 'string' || !HEX_HASH.test(value)) throw new InvalidArgumentError(what);
+  return value;
+}
+
+/**
+ * An event's columns, checked before the transaction: a known type, bounded non-empty
+ * text, and nothing that looks like a credential — the same refusal as for AC claims, on
+ * the detail's keys and values and on every text field.
+ */
+function auditFields(event: AuditEvent, ts: string): AuditFields {
+  if (typeof event !== 'object' || event === null || !AUDIT_TYPE_SET.has(event.type)) {
+    throw new InvalidArgumentError('audit event type');
+  }
+  const fields: AuditFields = {
+    ts: isoTs(ts, 'audit time'),
+    type: event.type,
+    actor: null,
+    principal: null,
+    ac_id: null,
+    invocation_id: null,
+    connector: null,
+    target: null,
+    outcome: null,
+    detail: null,
+  };
+  for (const name of AUDIT_TEXT_FIELDS) {
+    const value = event[name];
+    if (value === undefined) continue;
+    if (
+      typeof value !== 'string' ||
+      value === '' ||
+      value.length > AUDIT_MAX_FIELD ||
+      SECRET_VALUE.test(value)
+    ) {
+      throw new InvalidArgumentError('audit event field');
+    }
+    fields[name] = value;
+  }
+  if (event.detail !== undefined) {
+    const detail = event.detail;
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+      throw new InvalidArgumentError('audit detail');
+    }
+    if (looksSecret(detail)) throw new InvalidArgumentError('audit detail');
+    let json: string;
+    try {
+      // Stored canonical, so what is read back re-hashes to exactly what was hashed.
+      json = canonicalJson(detail);
+    } catch {
+      throw new InvalidArgumentError('audit detail');
+    }
+    if (json.length > AUDIT_MAX_DETAIL) throw new InvalidArgumentError('audit detail');
+    fields.detail = json;
+  }
+  return fields;
+}
+
+/** The entry a row holds; NULL columns become absent fields, as they were on append. */
+function fromAuditRow(row: AuditRow): AuditEntry {
+  const entry: { -readonly [K in keyof AuditEntry]: AuditEntry[K] } = {
+    seq: row.seq,
+    ts: row.ts,
+    type: row.type as AuditType,
+    prev: row.prev,
+    hash: row.hash,
+  };
+  for (const name of AUDIT_TEXT_FIELDS) {
+    const value = row[name];
+    if (value !== null) entry[name] = value;
+  }
+  if (row.detail !== null) entry.detail = JSON.parse(row.detail) as Record<string, unknown>;
+  return entry;
+}
+
+/** The SQL for one combination of filters, a cache key naming that combination, and its values. */
+function auditQuery(filter: AuditFilter): {
+  key: string;
+  sql: string;
+  params: Record<string, string | number>;
+} {
+  if (typeof filter !== 'object' || filter === null) throw new InvalidArgumentError('audit filter');
+  const limit = filter.limit === undefined ? AUDIT_DEFAULT_LIMIT : int(filter.limit, 'audit limit');
+  if (limit === 0) throw new InvalidArgumentError('audit limit');
+  const params: Record<string, string | number> = {
+    after: filter.after === undefined ? 0 : int(filter.after, 'audit seq'),
+    limit: Math.min(limit, AUDIT_MAX_LIMIT),
+  };
+  const where = ['seq > @after'];
+  const key: string[] = [];
+  if (filter.type !== undefined) {
+    if (!AUDIT_TYPE_SET.has(filter.type)) throw new InvalidArgumentError('audit type filter');
+    params['type'] = filter.type;
+    where.push('type = @type');
+    key.push('type');
+  }
+  if (filter.ac_id !== undefined) {
+    params['ac_id'] = text(filter.ac_id, 'audit ac_id filter');
+    where.push('ac_id = @ac_id');
+    key.push('ac_id');
+  }
+  if (filter.did !== undefined) {
+    params['did'] = text(filter.did, 'audit DID filter');
+    where.push('(actor = @did OR principal = @did)');
+    key.push('did');
+  }
+  if (filter.since !== undefined) {
+    // Normalised to the stored shape, so text order is time order.
+    const ms = typeof filter.since === 'string' ? Date.parse(filter.since) : NaN;
+    if (!Number.isFinite(ms)) throw new InvalidArgumentError('audit since filter');
+    // Past year 9999 toISOString gives '+010000-…', which sorts before every stored time.
+    params['since'] = ms >= YEAR_10000 ? '~' : new Date(ms).toISOString();
+    where.push('ts >= @since');
+    key.push('since');
+  }
+  return {
+    key: key.join(','),
+    sql: `SELECT ${AUDIT_COLUMNS} FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`,
+    params,
+  };
 }
 
 function toRow(r: AcRecord): AcRow {

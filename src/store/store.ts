@@ -4,6 +4,7 @@
  * replicas) can both implement it; every state transition is a conditional write, so two
  * replicas racing on one AC cannot both win.
  */
+import type { AuditEntry, AuditEvent, AuditFilter } from '../audit/types.js';
 
 /** What is stored; `expired` is never stored, it is derived from `expires_at` at read time. */
 export type StoredAcState = 'pending_approval' | 'active' | 'revoked';
@@ -41,6 +42,15 @@ export interface Approval {
   readonly approver_did: string;
   /** Epoch ms. */
   readonly approved_at: number;
+}
+
+/** A signed audit checkpoint: the chain head `{seq, hash}` at `ts`, as a compact JWS. */
+export interface AuditCheckpoint {
+  readonly seq: number;
+  readonly hash: string;
+  /** ISO 8601, from the broker's clock. */
+  readonly ts: string;
+  readonly jws: string;
 }
 
 export interface Store {
@@ -83,5 +93,38 @@ export interface Store {
    * now). Never deletes a revocation of an AC that has not expired. `now` is epoch ms.
    */
   cleanup(now: number): Promise<{ proofs: number; revocations: number }>;
+
+  // The audit trail: append-only and hash-chained. No method updates or deletes an entry.
+
+  /**
+   * Appends `event` as the next entry: seq = head + 1, prev = the head's hash (GENESIS for
+   * the first), hash = auditHash of the rest. Reading the head and inserting are one
+   * write-locked transaction, so concurrent appenders (connections, processes, replicas)
+   * can never fork the chain. Refuses (InvalidArgumentError) a detail with a key named like
+   * a secret or a value shaped like a token or private key.
+   */
+  appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry>;
+  /** The last entry's seq and hash, or undefined for an empty trail. */
+  auditHead(): Promise<{ seq: number; hash: string } | undefined>;
+  /** Entries matching every given filter, by seq ascending; limit default 100, at most 1000. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+  /**
+   * Every entry with seq > `afterSeq` (default 0), by seq ascending, read in batches so a
+   * large trail is never held in memory at once. Entries appended while iterating appear.
+   */
+  iterateAudit(afterSeq?: number): AsyncIterable<AuditEntry>;
+  /**
+   * invoke_start entries with no invoke_end or invoke_interrupted entry for the same
+   * invocation_id, by seq ascending: invocations in flight, or cut off by a crash.
+   */
+  unfinishedInvocations(): Promise<AuditEntry[]>;
+  /**
+   * Stores a checkpoint. Refuses (InvalidArgumentError) one whose `{seq, hash}` is not an
+   * entry of the trail; a second checkpoint of the same seq is ignored.
+   */
+  insertCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;
+  /** The checkpoint with the highest seq, or undefined when none was taken. */
+  latestCheckpoint(): Promise<AuditCheckpoint | undefined>;
+
   close(): Promise<void>;
 }

@@ -104,7 +104,13 @@ describe('parseConfig: the documented sample', () => {
       audience: 'urn:bastion:connectors',
       clock_skew_seconds: 30,
       admins: [ALICE],
-      limits: { body_bytes: 16384, rate_per_minute: 120 },
+      limits: {
+        body_bytes: 16384,
+        rate_per_minute: 120,
+        output_bytes: 1_048_576,
+        exec_timeout_seconds: 30,
+      },
+      connectors: { ssh: { port: 22, hosts: new Map() }, bascule: { targets: new Map() } },
       accords: [accord],
       accordsById: new Map([['ops-exec', accord]]),
     });
@@ -142,8 +148,21 @@ describe('parseConfig: the documented sample', () => {
       issuer: 'urn:example:broker',
       audience: 'urn:example:connectors',
       clock_skew: '5m',
-      limits: { body_bytes: 1024, rate_per_minute: 1 },
+      limits: { body_bytes: 1024, rate_per_minute: 1, output_bytes: 2048, exec_timeout: '2m' },
       log_level: 'debug',
+      connectors: {
+        ssh: {
+          known_hosts: 'known_hosts',
+          port: 2222,
+          hosts: { 'DB1.Internal.Test.': { address: '127.0.0.1', port: 3222 } },
+        },
+        bascule: {
+          targets: {
+            'db1.internal.test': 'http://127.0.0.1:7070',
+            'db2.internal.test': 'unix:/run/bascule.sock',
+          },
+        },
+      },
     });
     Object.assign((doc['accords'] as Json[])[0] as Json, {
       targets: ['DB1.Internal.Test.', '[0:0::1]', 'HTTPS://API.test:443/v1/'],
@@ -165,7 +184,26 @@ describe('parseConfig: the documented sample', () => {
     assert.equal(config.issuer, 'urn:example:broker');
     assert.equal(config.audience, 'urn:example:connectors');
     assert.equal(config.clock_skew_seconds, 300);
-    assert.deepEqual(config.limits, { body_bytes: 1024, rate_per_minute: 1 });
+    assert.deepEqual(config.limits, {
+      body_bytes: 1024,
+      rate_per_minute: 1,
+      output_bytes: 2048,
+      exec_timeout_seconds: 120,
+    });
+    assert.equal(config.connectors.ssh.known_hosts, '/etc/bastion/known_hosts');
+    assert.equal(config.connectors.ssh.port, 2222);
+    assert.deepEqual(config.connectors.ssh.hosts.get('db1.internal.test'), {
+      address: '127.0.0.1',
+      port: 3222,
+    });
+    assert.equal(
+      config.connectors.bascule.targets.get('db1.internal.test'),
+      'http://127.0.0.1:7070',
+    );
+    assert.equal(
+      config.connectors.bascule.targets.get('db2.internal.test'),
+      'unix:/run/bascule.sock',
+    );
     assert.equal(config.log_level, 'debug');
     const accord = config.accords[0];
     assert.ok(accord);

@@ -14,6 +14,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -22,11 +23,20 @@ import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, applyMigrations } from '../../src/store/migrations.js';
 import { AcConflictError, SqliteStore, StoreClosedError } from '../../src/store/sqlite.js';
 import type { AcRecord } from '../../src/store/store.js';
+import { GENESIS, auditHash } from '../../src/audit/chain.js';
+import type { AuditEntry, AuditEvent } from '../../src/audit/types.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0); // epoch ms
 const T0_S = T0 / 1000; // epoch s
 const DB = 'bastion.db';
+const TS = new Date(T0).toISOString();
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
 
 const roots: string[] = [];
 after(() => {
@@ -372,6 +382,16 @@ describe('SqliteStore: lifecycle and persistence', () => {
       ['noteKeyUse', () => store.noteKeyUse('kid', T0_S)],
       ['keyLastExpiry', () => store.keyLastExpiry('kid')],
       ['cleanup', () => store.cleanup(T0)],
+      ['appendAudit', () => store.appendAudit({ type: 'authorize' }, TS)],
+      ['auditHead', () => store.auditHead()],
+      ['listAudit', () => store.listAudit({})],
+      ['iterateAudit', () => collect(store.iterateAudit())],
+      ['unfinishedInvocations', () => store.unfinishedInvocations()],
+      [
+        'insertCheckpoint',
+        () => store.insertCheckpoint({ seq: 1, hash: GENESIS, ts: TS, jws: 'x' }),
+      ],
+      ['latestCheckpoint', () => store.latestCheckpoint()],
     ];
     for (const [name, call] of calls) {
       await assert.rejects(
@@ -590,6 +610,8 @@ describe('SqliteStore: no secrets on disk', () => {
     assert.deepEqual(tables, [
       'acs',
       'approvals',
+      'audit',
+      'audit_checkpoints',
       'key_usage',
       'proof_jtis',
       'revocations',
@@ -653,5 +675,299 @@ describe('SqliteStore: no secrets on disk', () => {
     await store.close();
     assert.ok(readFileSync(join(dir, DB)).toString('latin1').includes(control));
     expectNoMarker(onDisk(), secret, 'the database file');
+  });
+});
+
+describe('SqliteStore: audit trail', () => {
+  const start = (id: string, extra: Partial<AuditEvent> = {}): AuditEvent => ({
+    type: 'invoke_start',
+    invocation_id: id,
+    ac_id: `ac-${id}`,
+    ...extra,
+  });
+
+  /** Asserts seq 1..n, each prev the hash before it, each hash recomputable. */
+  function assertChain(entries: readonly AuditEntry[]): void {
+    let prev = GENESIS;
+    entries.forEach((entry, i) => {
+      assert.equal(entry.seq, i + 1);
+      assert.equal(entry.prev, prev, `prev of ${entry.seq}`);
+      assert.equal(auditHash(entry), entry.hash, `hash of ${entry.seq}`);
+      prev = entry.hash;
+    });
+  }
+
+  it('chains appended entries and reads them back exactly, absent fields absent', async () => {
+    const store = SqliteStore.memory();
+    assert.equal(await store.auditHead(), undefined);
+    assert.equal(await store.latestCheckpoint(), undefined);
+    const first = await store.appendAudit({ type: 'authorize', actor: 'did:key:alice' }, TS);
+    assert.deepEqual(first, {
+      seq: 1,
+      ts: TS,
+      type: 'authorize',
+      actor: 'did:key:alice',
+      prev: GENESIS,
+      hash: first.hash,
+    });
+    const second = await store.appendAudit(
+      {
+        type: 'invoke_end',
+        actor: 'did:key:alice',
+        principal: 'did:key:bob',
+        ac_id: 'ac-1',
+        invocation_id: 'inv-1',
+        connector: 'ssh',
+        target: 'db1.internal.test',
+        outcome: 'ok',
+        // Key order is not significant: the detail is stored canonical.
+        detail: { z: 1, a: { y: [1, 'two', null], b: true }, fingerprint: 'SHA256:abc' },
+        principal_extra_ignored: 'x',
+      } as AuditEvent,
+      TS,
+    );
+    assert.equal(second.prev, first.hash);
+    assert.equal('principal_extra_ignored' in second, false);
+    const listed = await store.listAudit({});
+    assert.deepEqual(listed, [first, second]);
+    assertChain(listed);
+    assert.deepEqual(await store.auditHead(), { seq: 2, hash: second.hash });
+    await store.close();
+  });
+
+  it('filters by type, ac_id, DID (actor or principal), time and seq, with a bounded limit', async () => {
+    const store = SqliteStore.memory();
+    const at = (s: number): string => new Date(T0 + s * 1000).toISOString();
+    await store.appendAudit({ type: 'authorize', actor: 'did:key:a', ac_id: 'ac-1' }, at(0));
+    await store.appendAudit(
+      { type: 'approve', actor: 'did:key:b', principal: 'did:key:a', ac_id: 'ac-1' },
+      at(1),
+    );
+    await store.appendAudit({ type: 'authorize', actor: 'did:key:c', ac_id: 'ac-2' }, at(2));
+    await store.appendAudit({ type: 'revoke', actor: 'did:key:b', ac_id: 'ac-2' }, at(3));
+    const seqs = async (filter: Parameters<SqliteStore['listAudit']>[0]): Promise<number[]> =>
+      (await store.listAudit(filter)).map((e) => e.seq);
+    assert.deepEqual(await seqs({}), [1, 2, 3, 4]);
+    assert.deepEqual(await seqs({ type: 'authorize' }), [1, 3]);
+    assert.deepEqual(await seqs({ ac_id: 'ac-2' }), [3, 4]);
+    assert.deepEqual(await seqs({ did: 'did:key:a' }), [1, 2]);
+    assert.deepEqual(await seqs({ did: 'did:key:b' }), [2, 4]);
+    assert.deepEqual(await seqs({ since: at(2) }), [3, 4]);
+    // Another spelling of the same instant is normalised before comparing.
+    assert.deepEqual(await seqs({ since: '2026-11-28T13:00:01.500+01:00' }), [3, 4]);
+    assert.deepEqual(await seqs({ since: '+010000-01-01T00:00:00.000Z' }), []);
+    assert.deepEqual(await seqs({ after: 2 }), [3, 4]);
+    assert.deepEqual(await seqs({ after: 1, limit: 2 }), [2, 3]);
+    assert.deepEqual(
+      await seqs({ type: 'authorize', ac_id: 'ac-2', did: 'did:key:c', since: at(1) }),
+      [3],
+    );
+    assert.deepEqual(await seqs({ type: 'deny' }), []);
+    for (const filter of [
+      { limit: 0 },
+      { limit: 1.5 },
+      { after: -1 },
+      { type: 'nope' },
+      { since: 'yesterday' },
+      { ac_id: '' },
+    ]) {
+      await assert.rejects(
+        store.listAudit(filter as never),
+        InvalidArgumentError,
+        JSON.stringify(filter),
+      );
+    }
+    await store.close();
+  });
+
+  it('returns 100 entries by default and never more than 1000; iterates everything in batches', async () => {
+    const store = SqliteStore.memory();
+    for (let i = 0; i < 1203; i++) await store.appendAudit({ type: 'deny', outcome: `n${i}` }, TS);
+    assert.equal((await store.listAudit({})).length, 100);
+    assert.equal((await store.listAudit({ limit: 5000 })).length, 1000);
+    const all = await collect(store.iterateAudit());
+    assert.equal(all.length, 1203);
+    assertChain(all);
+    assert.deepEqual(
+      (await collect(store.iterateAudit(1000))).map((e) => e.seq),
+      Array.from({ length: 203 }, (_, i) => 1001 + i),
+    );
+    assert.deepEqual(await collect(store.iterateAudit(1203)), []);
+    await assert.rejects(collect(store.iterateAudit(-1)), InvalidArgumentError);
+    await store.close();
+  });
+
+  it('keeps one unbroken chain when two connections append concurrently', async () => {
+    const dir = tempDir();
+    const a = SqliteStore.open({ dataDir: dir });
+    const b = SqliteStore.open({ dataDir: dir });
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        (i % 2 === 0 ? a : b).appendAudit({ type: 'deny', outcome: `o${i}` }, TS),
+      ),
+    );
+    const all = await collect(a.iterateAudit());
+    assert.equal(all.length, 60);
+    assertChain(all);
+    assert.deepEqual(new Set(all.map((e) => e.outcome)).size, 60);
+    await a.close();
+    await b.close();
+  });
+
+  it('keeps one unbroken chain when several processes append at once', async () => {
+    const dir = tempDir();
+    await SqliteStore.open({ dataDir: dir }).close(); // migrate once, before the race
+    const module = new URL('../../src/store/sqlite.js', import.meta.url).href;
+    const script = `
+      const { SqliteStore } = await import(${JSON.stringify(module)});
+      const store = SqliteStore.open({ dataDir: process.argv[1] });
+      for (let i = 0; i < 40; i++) {
+        await store.appendAudit({ type: 'deny', outcome: 'p' + process.pid + '-' + i }, ${JSON.stringify(TS)});
+      }
+      await store.close();`;
+    // The same loader flags as this process (tsx when run from source, none when built).
+    const children = Array.from({ length: 4 }, () =>
+      spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script, dir], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    const results = await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            let stderr = '';
+            child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+            child.on('close', (code) => resolve({ code, stderr }));
+          }),
+      ),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const store = SqliteStore.open({ dataDir: dir });
+    const all = await collect(store.iterateAudit());
+    assert.equal(all.length, 160);
+    assertChain(all);
+    assert.equal(new Set(all.map((e) => e.outcome)).size, 160);
+    await store.close();
+  });
+
+  it('refuses a detail with a secret-named key or a token-shaped value, and bad events, without quoting them', async () => {
+    const store = SqliteStore.memory();
+    await store.appendAudit({ type: 'authorize' }, TS);
+    const marker = newMarker();
+    const jwt = `eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIke21hcmtlcn0ifQ.${marker}`;
+    const bad: [string, AuditEvent, string][] = [
+      ['secret key', { type: 'invoke_end', detail: { access_token: marker } }, TS],
+      ['nested secret key', { type: 'invoke_end', detail: { a: { client_secret: marker } } }, TS],
+      ['secret key in list', { type: 'invoke_end', detail: { l: [{ password: marker }] } }, TS],
+      ['jwt value', { type: 'invoke_end', detail: { note: jwt } }, TS],
+      [
+        'pem value',
+        { type: 'invoke_end', detail: { note: `-----BEGIN PRIVATE KEY-----${marker}` } },
+        TS,
+      ],
+      ['jwt in a field', { type: 'invoke_end', outcome: jwt }, TS],
+      ['detail not an object', { type: 'invoke_end', detail: [marker] as never }, TS],
+      ['non-finite number', { type: 'invoke_end', detail: { n: NaN, m: marker } }, TS],
+      ['unknown type', { type: marker as never }, TS],
+      ['empty field', { type: 'deny', actor: '' }, TS],
+      ['oversized field', { type: 'deny', target: 'x'.repeat(5000) + marker }, TS],
+      ['oversized detail', { type: 'deny', detail: { big: 'x'.repeat(70_000), m: marker } }, TS],
+      ['bad time', { type: 'deny' }, `2026-01-01 ${marker}`],
+    ];
+    for (const [name, event, ts] of bad) {
+      await assert.rejects(
+        store.appendAudit(event, ts),
+        (e: unknown) => e instanceof InvalidArgumentError && !e.message.includes(marker),
+        name,
+      );
+    }
+    assert.equal((await store.auditHead())?.seq, 1, 'nothing was appended');
+    // Control: the same shapes with harmless names and values are accepted.
+    await store.appendAudit({ type: 'invoke_end', detail: { fingerprint: 'SHA256:x', n: 1 } }, TS);
+    assert.equal((await store.auditHead())?.seq, 2);
+    await store.close();
+  });
+
+  it('lists invoke_start entries without an end or an interruption', async () => {
+    const store = SqliteStore.memory();
+    await store.appendAudit(start('i1'), TS); // 1: ends
+    await store.appendAudit(start('i2'), TS); // 2: open
+    await store.appendAudit({ type: 'credential_issue', invocation_id: 'i2' }, TS);
+    await store.appendAudit({ type: 'invoke_end', invocation_id: 'i1' }, TS);
+    await store.appendAudit(start('i3'), TS); // 5: interrupted
+    await store.appendAudit({ type: 'invoke_interrupted', invocation_id: 'i3' }, TS);
+    await store.appendAudit({ type: 'invoke_start' }, TS); // no invocation id: not tracked
+    await store.appendAudit(start('i4'), TS); // 8: open
+    const open = await store.unfinishedInvocations();
+    assert.deepEqual(
+      open.map((e) => [e.seq, e.invocation_id, e.ac_id]),
+      [
+        [2, 'i2', 'ac-i2'],
+        [8, 'i4', 'ac-i4'],
+      ],
+    );
+    await store.close();
+  });
+
+  it('stores checkpoints of real entries only, the first per seq, and returns the latest', async () => {
+    const store = SqliteStore.memory();
+    const e1 = await store.appendAudit({ type: 'authorize' }, TS);
+    const e2 = await store.appendAudit({ type: 'approve' }, TS);
+    await store.insertCheckpoint({ seq: 2, hash: e2.hash, ts: TS, jws: 'jws-2' });
+    await store.insertCheckpoint({ seq: 1, hash: e1.hash, ts: TS, jws: 'jws-1' });
+    await store.insertCheckpoint({ seq: 2, hash: e2.hash, ts: TS, jws: 'jws-2b' });
+    assert.deepEqual(await store.latestCheckpoint(), {
+      seq: 2,
+      hash: e2.hash,
+      ts: TS,
+      jws: 'jws-2',
+    });
+    for (const cp of [
+      { seq: 3, hash: e2.hash, ts: TS, jws: 'x' }, // no such entry
+      { seq: 1, hash: e2.hash, ts: TS, jws: 'x' }, // wrong hash
+      { seq: 2, hash: 'ab', ts: TS, jws: 'x' },
+      { seq: 2, hash: e2.hash, ts: 'now', jws: 'x' },
+      { seq: 2, hash: e2.hash, ts: TS, jws: '' },
+    ]) {
+      await assert.rejects(store.insertCheckpoint(cp), InvalidArgumentError);
+    }
+    await store.close();
+  });
+
+  it('makes UPDATE and DELETE of audit rows and checkpoints fail in the database itself', async () => {
+    const dir = tempDir();
+    const store = SqliteStore.open({ dataDir: dir });
+    const e = await store.appendAudit({ type: 'authorize' }, TS);
+    await store.insertCheckpoint({ seq: 1, hash: e.hash, ts: TS, jws: 'j' });
+    const db = raw(dir);
+    for (const sql of [
+      "UPDATE audit SET outcome = 'x'",
+      'DELETE FROM audit',
+      "UPDATE audit_checkpoints SET jws = 'x'",
+      'DELETE FROM audit_checkpoints',
+    ]) {
+      assert.throws(() => db.exec(sql), /append-only/, sql);
+    }
+    db.close();
+    assert.deepEqual(await store.listAudit({}), [e]);
+    await store.close();
+  });
+
+  it('migrates a version 1 database, keeping its ACs, and persists the trail across a restart', async () => {
+    const dir = tempDir();
+    const db = raw(dir);
+    applyMigrations(db, MIGRATIONS.slice(0, 1));
+    db.close();
+    const first = SqliteStore.open({ dataDir: dir });
+    const ac = pendingAc();
+    await first.insertAc(ac);
+    const e1 = await first.appendAudit({ type: 'authorize', ac_id: ac.ac_id }, TS);
+    await first.close();
+    const second = SqliteStore.open({ dataDir: dir });
+    assert.deepEqual(await second.getAc(ac.ac_id), ac);
+    const e2 = await second.appendAudit({ type: 'revoke', ac_id: ac.ac_id }, TS);
+    assert.equal(e2.prev, e1.hash);
+    assert.deepEqual(await second.listAudit({ ac_id: ac.ac_id }), [e1, e2]);
+    await second.close();
   });
 });

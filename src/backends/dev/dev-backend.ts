@@ -49,6 +49,11 @@ export interface DevBackendOptions {
   extensions?: readonly string[];
   /** `iss` of issued tokens. */
   issuer?: string;
+  /**
+   * Test and demo aid: a string put inside every credential's secret bytes (the private
+   * key's comment, a token claim), so a leak scan can look for it. Never needed otherwise.
+   */
+  marker?: string | undefined;
 }
 
 export interface JsonWebKeySet {
@@ -66,6 +71,7 @@ export class DevBackend implements CredentialBackend {
   readonly #ttlMs: number;
   readonly #skewMs: number;
   readonly #extensions: readonly string[];
+  readonly #marker: string | undefined;
   readonly #caKey: KeyObject;
   readonly #caPublicLine: string;
   readonly #jwtKey: KeyObject;
@@ -83,6 +89,7 @@ export class DevBackend implements CredentialBackend {
     }
     this.#skewMs = options.skewMs ?? DEFAULT_SKEW_MS;
     this.#extensions = options.extensions ?? OPENSSH_DEFAULT_EXTENSIONS;
+    this.#marker = options.marker;
     this.#caKey = generateKeyPairSync('ed25519').privateKey;
     this.#caPublicLine = ed25519PublicKeyLine(rawEd25519PublicKey(this.#caKey), `${this.id}-ca`);
     this.#jwtKey = jwtKey;
@@ -163,7 +170,9 @@ export class DevBackend implements CredentialBackend {
       extensions: this.#extensions,
     });
     const seed = rawEd25519Seed(userKey);
-    const pem = opensshPrivateKeyPem(seed, userPublic, 'bastion-ephemeral');
+    const comment =
+      this.#marker === undefined ? 'bastion-ephemeral' : `bastion-ephemeral ${this.#marker}`;
+    const pem = opensshPrivateKeyPem(seed, userPublic, comment);
     seed.fill(0);
 
     return {
@@ -190,6 +199,7 @@ export class DevBackend implements CredentialBackend {
       scope: scope.join(' '),
       client_id: `bastion-${this.id}`,
       ac_id: ac.ac_id,
+      ...(this.#marker !== undefined ? { marker: this.#marker } : {}),
     })
       .setProtectedHeader({
         alg: 'EdDSA',

@@ -16,7 +16,10 @@ const common = {
   json: { type: 'boolean' },
 } as const;
 
-function clientFor(values: { key?: string | undefined; url?: string | undefined }): BastionClient {
+export function clientFor(values: {
+  key?: string | undefined;
+  url?: string | undefined;
+}): BastionClient {
   const url = values.url ?? process.env['BASTION_URL'] ?? 'http://127.0.0.1:8443';
   return new BastionClient({ url, key: readPrincipalKey(required(values.key, '--key')) });
 }

@@ -3,50 +3,15 @@
  * Every body and reply has a JSON schema: requests are validated strictly (unknown fields
  * refused) and replies carry only the declared fields; the same schemas make /openapi.json.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Clock } from '../../clock.js';
-import { verifyDpopProof, type VerifiedProof } from '../../governance/dpop.js';
+import type { FastifyInstance } from 'fastify';
 import type { AuthorizeInput, GovernanceService } from '../../governance/service.js';
-import type { Store } from '../../store/store.js';
-import type { RateLimiter } from '../rate-limit.js';
+import type { Authenticator } from '../authenticate.js';
+import { dpopHeader, errorSchemas as errors } from './schemas.js';
 
 export interface RouteDeps {
   service: GovernanceService;
-  store: Store;
-  clock: Clock;
-  limiter: RateLimiter;
-  /** The broker's public base URL (no trailing slash); DPoP `htu` is checked against it. */
-  publicUrl: () => string;
+  authenticate: Authenticator;
 }
-
-const error = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-      required: ['code', 'message'],
-    },
-  },
-  required: ['error'],
-} as const;
-
-const errors = {
-  400: error,
-  401: error,
-  403: error,
-  404: error,
-  409: error,
-  413: error,
-  415: error,
-  429: error,
-};
-const dpopHeader = {
-  type: 'object',
-  properties: {
-    dpop: { type: 'string', description: 'DPoP proof (RFC 9449) signed by the caller did:key' },
-  },
-} as const;
 
 const acId = { type: 'string', pattern: '^[0-9a-f-]{36}$' } as const;
 const acIdParams = { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] } as const;
@@ -91,21 +56,7 @@ const acView = {
 } as const;
 
 export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { service, store, clock, limiter } = deps;
-
-  /** Verifies the request's DPoP proof, then counts it against the caller's rate limit. */
-  async function caller(request: FastifyRequest): Promise<VerifiedProof> {
-    const path = request.url.split('?')[0] ?? '/';
-    const proof = await verifyDpopProof(request.headers.dpop, {
-      method: request.method,
-      url: deps.publicUrl() + path,
-      now: clock.now(),
-      skewMs: service.settings.skewMs,
-      remember: (jkt, jti, expiresAt) => store.rememberProof(jkt, jti, expiresAt),
-    });
-    limiter.hit(proof.did);
-    return proof;
-  }
+  const { service, authenticate: caller } = deps;
 
   app.post<{ Body: AuthorizeInput }>(
     '/governance/authorize/',

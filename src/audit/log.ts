@@ -1,0 +1,374 @@
+/**
+ * The broker's audit log: every entry goes to the store (hash-chained there, in one
+ * transaction) and then, as one JSON line, to an external sink — a 0600 file outside the
+ * database, or stdout for a log collector. The sink is the witness a database thief or a
+ * restored backup cannot rewrite; signed checkpoints of the chain head, kept in both places,
+ * let `verifyAudit` tell an edited, truncated or rolled-back database from an intact one.
+ *
+ * Fail closed: when the audit cannot be written, `append` throws AuditUnavailableError and
+ * the caller must not carry on with the operation it was recording.
+ */
+import { constants, mkdirSync, chmodSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import type { Clock } from '../clock.js';
+import { BastionError, ConfigError, InvalidArgumentError, defineErrorCode } from '../errors.js';
+import type { AcSigner } from '../governance/ac.js';
+import type { Logger } from '../log/logger.js';
+import type { AuditCheckpoint, Store } from '../store/store.js';
+import { canonicalJson } from './chain.js';
+import type { AuditEntry, AuditEvent, AuditFilter } from './types.js';
+
+export const AuditErrorCodes = {
+  unavailable: defineErrorCode('audit_unavailable'),
+} as const;
+
+/**
+ * The audit trail could not be written (or read): the store or the sink failed, or the log
+ * is closed. Whatever was about to happen must not happen unrecorded.
+ */
+export class AuditUnavailableError extends BastionError {
+  constructor(options?: { cause?: unknown }) {
+    super(AuditErrorCodes.unavailable, 'The audit trail is unavailable', 503, options);
+  }
+}
+
+/** The JWS `typ` of a signed checkpoint. */
+export const CHECKPOINT_TYP = 'audit-checkpoint+jwt';
+/** The sink file, relative to the data directory. */
+export const AUDIT_SINK_FILE = join('audit', 'audit.jsonl');
+
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+const WHERE = 'audit';
+
+export interface AuditLogOptions {
+  readonly store: Store;
+  /** The sink file is `<dataDir>/audit/audit.jsonl`. */
+  readonly dataDir: string;
+  /** Asked at each checkpoint, so a rotated key is used from the next one on. */
+  readonly signer: () => AcSigner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Default 60 000. */
+  readonly checkpointIntervalMs?: number | undefined;
+  /** Default 'file'. */
+  readonly sink?: 'file' | 'stdout' | undefined;
+}
+
+/** A line on the sink after a checkpoint: `{"checkpoint": {seq, hash, ts, jws}}`. */
+export interface CheckpointLine {
+  readonly checkpoint: AuditCheckpoint;
+}
+
+interface Sink {
+  /** Resolves once the line is durable (file: written and fsynced). */
+  write(line: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class AuditLog {
+  readonly #store: Store;
+  readonly #sink: Sink;
+  readonly #signer: () => AcSigner;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #timer: NodeJS.Timeout;
+  /** Appends in flight, so close() checkpoints after the last of them. */
+  readonly #inflight = new Set<Promise<unknown>>();
+  /** Checkpoints run one at a time (timer, explicit call, close). */
+  #checkpoints: Promise<void> = Promise.resolve();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: AuditLogOptions, sink: Sink, intervalMs: number) {
+    this.#store = options.store;
+    this.#sink = sink;
+    this.#signer = options.signer;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#timer = setInterval(() => void this.#timedCheckpoint(), intervalMs);
+    // The timer must not keep a finished process alive; close() takes the last checkpoint.
+    this.#timer.unref();
+  }
+
+  static async open(options: AuditLogOptions): Promise<AuditLog> {
+    const intervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0) {
+      throw new ConfigError(WHERE, 'checkpointIntervalMs must be a positive integer');
+    }
+    const kind = options.sink ?? 'file';
+    if (kind !== 'file' && kind !== 'stdout') {
+      throw new ConfigError(WHERE, "sink must be 'file' or 'stdout'");
+    }
+    const sink = kind === 'stdout' ? new StdoutSink() : await FileSink.open(options.dataDir);
+    return new AuditLog(options, sink, intervalMs);
+  }
+
+  /**
+   * Records `event`: one store write (which places it in the chain), then one sink line.
+   * Throws AuditUnavailableError when either fails or the log is closed, and
+   * InvalidArgumentError (unchanged from the store) for an event the store refuses, such as
+   * a detail holding a secret-named key. Either way the caller must fail closed.
+   */
+  append(event: AuditEvent): Promise<AuditEntry> {
+    if (this.#closed) return Promise.reject(new AuditUnavailableError());
+    const work = this.#append(event);
+    this.#inflight.add(work);
+    void work.then(
+      () => this.#inflight.delete(work),
+      () => this.#inflight.delete(work),
+    );
+    return work;
+  }
+
+  async #append(event: AuditEvent): Promise<AuditEntry> {
+    const ts = new Date(this.#clock.now()).toISOString();
+    let entry: AuditEntry;
+    try {
+      entry = await this.#store.appendAudit(event, ts);
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw err;
+      throw this.#unavailable(err, 'audit store write failed');
+    }
+    try {
+      await this.#sink.write(canonicalJson(entry) + '\n');
+    } catch (err) {
+      throw this.#unavailable(err, 'audit sink write failed');
+    }
+    return entry;
+  }
+
+  /**
+   * Signs the chain head `{seq, hash, ts}` with the broker key and keeps the checkpoint in
+   * the store and on the sink. Does nothing when no entry was added since the last one.
+   */
+  checkpoint(): Promise<void> {
+    const run = this.#checkpoints.then(() => this.#checkpointOnce());
+    this.#checkpoints = run.catch(() => undefined);
+    return run;
+  }
+
+  async #checkpointOnce(): Promise<void> {
+    let head: { seq: number; hash: string } | undefined;
+    let latest: AuditCheckpoint | undefined;
+    try {
+      [head, latest] = await Promise.all([this.#store.auditHead(), this.#store.latestCheckpoint()]);
+    } catch (err) {
+      throw this.#unavailable(err, 'audit checkpoint read failed');
+    }
+    if (head === undefined || (latest !== undefined && latest.seq >= head.seq)) return;
+    const ts = new Date(this.#clock.now()).toISOString();
+    let checkpoint: AuditCheckpoint;
+    try {
+      const signer = this.#signer();
+      const jws = await new SignJWT({ seq: head.seq, hash: head.hash, ts })
+        .setProtectedHeader({ alg: 'EdDSA', typ: CHECKPOINT_TYP, kid: signer.kid })
+        .sign(signer.privateKey);
+      checkpoint = { seq: head.seq, hash: head.hash, ts, jws };
+      await this.#store.insertCheckpoint(checkpoint);
+    } catch (err) {
+      throw this.#unavailable(err, 'audit checkpoint write failed');
+    }
+    try {
+      await this.#sink.write(canonicalJson({ checkpoint } satisfies CheckpointLine) + '\n');
+    } catch (err) {
+      throw this.#unavailable(err, 'audit sink write failed');
+    }
+  }
+
+  async #timedCheckpoint(): Promise<void> {
+    try {
+      await this.checkpoint();
+    } catch {
+      // Already logged by #unavailable; a timer has no caller to hand the error to.
+    }
+  }
+
+  /** Entries matching the filter, by seq ascending (limit default 100, at most 1000). */
+  async list(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    try {
+      return await this.#store.listAudit(filter);
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw err;
+      throw this.#unavailable(err, 'audit read failed');
+    }
+  }
+
+  /** invoke_start entries with no invoke_end or invoke_interrupted for their invocation. */
+  async interrupted(): Promise<AuditEntry[]> {
+    try {
+      return await this.#store.unfinishedInvocations();
+    } catch (err) {
+      throw this.#unavailable(err, 'audit read failed');
+    }
+  }
+
+  /**
+   * Appends an `invoke_interrupted` entry (detail `{start_seq}`) for each unfinished
+   * invocation and returns how many. Called at start-up, before any invocation begins, so
+   * that every unfinished one was cut off by the previous process ending. Logging the
+   * count is the caller's.
+   */
+  async markInterrupted(): Promise<number> {
+    const open = await this.interrupted();
+    for (const start of open) {
+      await this.append({
+        type: 'invoke_interrupted',
+        invocation_id: start.invocation_id,
+        ac_id: start.ac_id,
+        actor: start.actor,
+        principal: start.principal,
+        connector: start.connector,
+        target: start.target,
+        outcome: 'interrupted',
+        detail: { start_seq: start.seq },
+      });
+    }
+    return open.length;
+  }
+
+  /**
+   * Refuses new appends, waits for those in flight, takes a last checkpoint and closes the
+   * sink. Never throws (a failed last checkpoint is logged; verify shows the unsigned tail).
+   * Idempotent. Does not close the store, which the caller owns.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      clearInterval(this.#timer);
+      await Promise.allSettled([...this.#inflight]);
+      try {
+        await this.checkpoint();
+      } catch {
+        // Logged by #unavailable.
+      }
+      try {
+        await this.#sink.close();
+      } catch (err) {
+        this.#logger.error({ err_code: errorCode(err) }, 'audit sink close failed');
+      }
+    })();
+    return this.#closing;
+  }
+
+  #unavailable(err: unknown, message: string): AuditUnavailableError {
+    this.#logger.error({ err_code: errorCode(err) }, message);
+    return new AuditUnavailableError({ cause: err });
+  }
+}
+
+/** A loggable code for a failure: ours, SQLite's or the OS's — never an error's text. */
+function errorCode(err: unknown): string {
+  if (err instanceof BastionError) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'unknown';
+}
+
+interface Pending {
+  readonly line: string;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * `<dataDir>/audit/audit.jsonl`, opened for append (never truncated), 0600 in a 0700
+ * directory. Group commit: lines that arrive while a write is in progress go together in
+ * the next write and share its fsync; each append still resolves only once its own line is
+ * on disk.
+ */
+class FileSink implements Sink {
+  readonly #file: FileHandle;
+  #queue: Pending[] = [];
+  #flushing = false;
+  /** A failed write may have left a partial line; the next write starts a fresh one. */
+  #broken = false;
+  #closed = false;
+
+  private constructor(file: FileHandle) {
+    this.#file = file;
+  }
+
+  static async open(dataDir: string): Promise<FileSink> {
+    if (typeof dataDir !== 'string' || dataDir === '') {
+      throw new ConfigError(WHERE, 'dataDir is required');
+    }
+    const dir = join(dataDir, 'audit');
+    try {
+      mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+      chmodSync(dir, DIR_MODE);
+    } catch {
+      throw new ConfigError(WHERE, 'the audit directory cannot be created');
+    }
+    let file: FileHandle;
+    try {
+      file = await open(
+        join(dataDir, AUDIT_SINK_FILE),
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+        FILE_MODE,
+      );
+    } catch {
+      throw new ConfigError(WHERE, 'the audit sink file cannot be opened (or is a symlink)');
+    }
+    try {
+      if (!(await file.stat()).isFile()) {
+        throw new ConfigError(WHERE, 'the audit sink path is not a regular file');
+      }
+      // open's mode applies only on creation and through the umask: make it exact.
+      await file.chmod(FILE_MODE);
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+    return new FileSink(file);
+  }
+
+  write(line: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new AuditUnavailableError());
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ line, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      const text = (this.#broken ? '\n' : '') + batch.map((p) => p.line).join('');
+      try {
+        await this.#file.appendFile(text, 'utf8');
+        await this.#file.sync();
+        this.#broken = false;
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        this.#broken = true;
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.#flushing = false;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#flushing) await new Promise((r) => setImmediate(r));
+    await this.#file.close();
+  }
+}
+
+/** One line per write on stdout, for a collector; durability is the collector's. */
+class StdoutSink implements Sink {
+  write(line: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      process.stdout.write(line, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * `bastion audit verify | export (--data-dir DIR | --config FILE)`: the operator's view of
+ * the tamper-evident audit trail. `verify` checks the chain, the signed checkpoints and the
+ * external sink and exits 1 when anything is wrong; `export` prints the entries as JSON
+ * Lines for another system to keep. Both read the data directory directly, so they work
+ * whether or not the broker is running (SQLite WAL lets them read beside it).
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { once } from 'node:events';
+import { AUDIT_SINK_FILE } from '../../audit/log.js';
+import { type AuditReport, verifyAudit } from '../../audit/verify.js';
+import { loadConfig } from '../../config/config.js';
+import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { BrokerKeyring } from '../../governance/keyring.js';
+import { SqliteStore } from '../../store/sqlite.js';
+import { output, parseCommandArgs } from '../args.js';
+
+const DB_FILE = 'bastion.db';
+
+export async function runAudit(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'verify') return runVerify(rest);
+  if (sub === 'export') return runExport(rest);
+  throw new InvalidArgumentError('audit subcommand (use: bastion audit verify | export)');
+}
+
+async function runVerify(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(() =>
+    parseArgs({
+      args,
+      options: {
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        sink: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+    }),
+  );
+  const dataDir = dataDirOf(values['data-dir'], values.config);
+  // The broker's own sink file, or a copy gathered elsewhere (e.g. from a stdout collector).
+  const defaultSink = join(dataDir, AUDIT_SINK_FILE);
+  const sinkFile =
+    values.sink !== undefined
+      ? resolve(values.sink)
+      : existsSync(defaultSink)
+        ? defaultSink
+        : undefined;
+  const publicKeys = BrokerKeyring.publicKeysIn(dataDir);
+  const store = openStore(dataDir);
+  let report: AuditReport;
+  try {
+    report = await verifyAudit({ store, sinkFile, publicKeys });
+  } finally {
+    await store.close();
+  }
+  output(values.json === true, { ...report, sink: sinkFile ?? null }, () =>
+    summary(report, sinkFile),
+  );
+  return report.ok ? 0 : 1;
+}
+
+function summary(report: AuditReport, sinkFile: string | undefined): string[] {
+  const lines = [
+    `audit: ${report.ok ? 'OK' : 'PROBLEMS FOUND'}`,
+    `entries            ${report.entries}` +
+      (report.head !== undefined ? ` (head seq ${report.head.seq})` : ''),
+    `last checkpoint    ${
+      report.lastCheckpoint !== undefined
+        ? `seq ${report.lastCheckpoint.seq} at ${report.lastCheckpoint.ts}`
+        : 'none'
+    }`,
+    `external sink      ${sinkFile ?? 'none found (only the database was checked)'}`,
+  ];
+  if (report.problems.length > 0) {
+    lines.push(`problems (${report.problems.length}):`);
+    for (const p of report.problems) lines.push(`  ${p.kind} at seq ${p.seq}: ${p.message}`);
+  }
+  if (report.interrupted.length > 0) {
+    lines.push(`interrupted invocations (${report.interrupted.length}):`);
+    for (const i of report.interrupted) {
+      lines.push(
+        `  seq ${i.seq} invocation ${i.invocation_id}` +
+          (i.ac_id !== undefined ? ` ac ${i.ac_id}` : ''),
+      );
+    }
+  }
+  return lines;
+}
+
+async function runExport(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(() =>
+    parseArgs({
+      args,
+      options: {
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        after: { type: 'string' },
+      },
+      strict: true,
+    }),
+  );
+  const dataDir = dataDirOf(values['data-dir'], values.config);
+  let after = 0;
+  if (values.after !== undefined) {
+    after = /^\d{1,15}$/.test(values.after) ? Number(values.after) : -1;
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new InvalidArgumentError('--after (a seq number)');
+    }
+  }
+  const store = openStore(dataDir);
+  try {
+    for await (const entry of store.iterateAudit(after)) {
+      // Respect the pipe's back-pressure: a large trail must not pile up in memory.
+      if (!process.stdout.write(JSON.stringify(entry) + '\n')) await once(process.stdout, 'drain');
+    }
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+function dataDirOf(dataDir: string | undefined, config: string | undefined): string {
+  const dir =
+    dataDir !== undefined
+      ? resolve(dataDir)
+      : config !== undefined
+        ? loadConfig(config).data_dir
+        : undefined;
+  if (dir === undefined) throw new InvalidArgumentError('--data-dir or --config (one is required)');
+  return dir;
+}
+
+/** Opens the existing database; never creates an empty one where the operator mistyped a path. */
+function openStore(dataDir: string): SqliteStore {
+  if (!existsSync(join(dataDir, DB_FILE))) {
+    throw new ConfigError(join(dataDir, DB_FILE), 'no database here');
+  }
+  return SqliteStore.open({ dataDir });
+}

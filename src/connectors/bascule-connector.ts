@@ -1,0 +1,90 @@
+/**
+ * The `bascule` connector: sends one argv to the Bascule runtime serving the target, with
+ * a single-use grant (credential `bascule_ac`) as the bearer token. The runtime checks the
+ * grant and the command policy again, runs the argv without a shell and keeps its own audit.
+ */
+import type { BasculeAcCredential } from '../credentials/types.js';
+import { BastionError, defineErrorCode } from '../errors.js';
+import type { Capability } from '../governance/capabilities.js';
+import type { CommandOperation, ExecResult } from '../transports/types.js';
+import { parseCommandOperation, policyCommandLine } from './command-operation.js';
+import type { Connector, RunContext } from './connector.js';
+import { TargetNotConfiguredError } from './errors.js';
+import { postJson } from './http-json.js';
+
+const UNREACHABLE = defineErrorCode('bascule_unreachable');
+const REFUSED = defineErrorCode('bascule_refused');
+const CODE = /^[a-z][a-z0-9_]{1,63}$/;
+
+export class BasculeError extends BastionError {
+  /** The runtime's own code, when it refused (a snake_case word, checked). */
+  readonly runtimeCode?: string | undefined;
+  constructor(code: string, message: string, runtimeCode?: string) {
+    super(code, message, 502);
+    this.runtimeCode = runtimeCode;
+  }
+}
+
+export interface BasculeConnectorOptions {
+  /** Per canonical target: the runtime's endpoint (http://host:port or unix:/path). */
+  targets: ReadonlyMap<string, string>;
+}
+
+export class BasculeConnector implements Connector<CommandOperation> {
+  readonly name = 'bascule';
+  readonly credentialType = 'bascule_ac' as const;
+
+  constructor(private readonly options: BasculeConnectorOptions) {}
+
+  parseOperation(raw: unknown): CommandOperation {
+    return parseCommandOperation(raw, { allowCommand: false });
+  }
+
+  requiredCapabilities(): readonly Capability[] {
+    return ['exec'];
+  }
+
+  commandLine(op: CommandOperation, ac: { commands?: unknown }): string {
+    return policyCommandLine(op, ac);
+  }
+
+  async run(ctx: RunContext<CommandOperation>): Promise<ExecResult> {
+    const endpoint = this.options.targets.get(ctx.target);
+    if (endpoint === undefined) throw new TargetNotConfiguredError();
+    const grant = (ctx.credential as BasculeAcCredential).token;
+    if (grant === undefined)
+      throw new BasculeError(REFUSED, 'The Bascule runtime refused the command');
+    let reply;
+    try {
+      reply = await postJson(
+        endpoint,
+        '/v1/exec',
+        // The header string is the one copy of the grant outside its Secret; it lives for
+        // this request only.
+        { authorization: grant.use((bytes) => `Bearer ${bytes.toString('ascii')}`) },
+        {
+          argv: ctx.operation.argv,
+          ...(ctx.operation.stdin !== undefined ? { stdin: ctx.operation.stdin } : {}),
+        },
+        {
+          // The runtime enforces the command's own limit; allow it time to answer.
+          timeoutMs: ctx.limits.timeoutMs + 5_000,
+          // JSON escaping can make a byte of output six (`\u0000`).
+          maxReplyBytes: ctx.limits.maxOutputBytes * 12 + 64 * 1024,
+          signal: ctx.signal,
+        },
+      );
+    } catch {
+      throw new BasculeError(UNREACHABLE, 'The Bascule runtime could not be reached');
+    }
+    if (reply.status !== 200) {
+      const code = (reply.body as { error?: { code?: unknown } } | null)?.error?.code;
+      throw new BasculeError(
+        REFUSED,
+        'The Bascule runtime refused the command',
+        typeof code === 'string' && CODE.test(code) ? code : undefined,
+      );
+    }
+    return reply.body as ExecResult;
+  }
+}

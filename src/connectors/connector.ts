@@ -1,0 +1,33 @@
+/**
+ * What a connector is to the session lifecycle: which credential it needs, how it reads
+ * and checks an operation, which capabilities and command line the operation means, and
+ * how it runs it with a credential. Rules common to all connectors live in session.ts.
+ */
+import type { Credential, CredentialType, AcContext } from '../credentials/types.js';
+import type { Capability } from '../governance/capabilities.js';
+import type { ExecLimits, ExecResult } from '../transports/types.js';
+
+export interface RunContext<Op> {
+  readonly credential: Credential;
+  /** Canonical target name, equal to the AC's. */
+  readonly target: string;
+  readonly operation: Op;
+  readonly acContext: AcContext;
+  readonly limits: ExecLimits;
+  readonly signal: AbortSignal;
+}
+
+export interface Connector<Op = unknown> {
+  readonly name: string;
+  readonly credentialType: CredentialType;
+  /** Validates the request's `operation`; throws InvalidArgumentError('operation'). */
+  parseOperation(raw: unknown): Op;
+  requiredCapabilities(op: Op): readonly Capability[];
+  /**
+   * The command line the accord's command policy is checked against (and the audit
+   * records), or undefined for operations that are not commands. May throw a
+   * PolicyDeniedError when the operation cannot be checked safely under a policy.
+   */
+  commandLine(op: Op, acContext: AcContext): string | undefined;
+  run(ctx: RunContext<Op>): Promise<ExecResult>;
+}

@@ -1,0 +1,111 @@
+/**
+ * The `ssh` connector: runs one command on the target over SSH with a short-lived user
+ * certificate (credential `ssh_cert`) for the login the accord maps the principal to. An
+ * argv is sent single-quoted, so the remote shell sees each argument literally.
+ */
+import { BastionError, defineErrorCode } from '../errors.js';
+import { parseEd25519Certificate } from '../credentials/openssh.js';
+import type { AcContext, SshCertCredential } from '../credentials/types.js';
+import type { Capability } from '../governance/capabilities.js';
+import type { KnownHosts } from '../transports/known-hosts.js';
+import { shellQuote, sshExec } from '../transports/ssh.js';
+import type { CommandOperation, ExecResult } from '../transports/types.js';
+import { parseCommandOperation, policyCommandLine } from './command-operation.js';
+import type { Connector, RunContext } from './connector.js';
+import { InvocationDeniedError } from './errors.js';
+
+/** Characters that make a command line more than one simple command to a POSIX shell. */
+const SHELL_SYNTAX = /[;&|$`<>(){}\n\r\\*?[\]~#!'"]/;
+
+const CERT_SCOPE = defineErrorCode('credential_scope_invalid');
+
+/** The backend's certificate says more than the AC allows: refused before any connection. */
+export class CredentialScopeError extends BastionError {
+  constructor() {
+    super(
+      CERT_SCOPE,
+      'The issued certificate does not match the scope of the authorization context',
+      502,
+    );
+  }
+}
+
+/**
+ * I3 for SSH, on the certificate itself rather than the backend's word for it: a user
+ * certificate whose only principal is the accord's login (never empty, never `*`), valid
+ * no later than the credential's expiry.
+ */
+export function checkSshCertificate(credential: SshCertCredential, ac: AcContext): string {
+  const login = ac.ssh_principals?.[0];
+  let cert: ReturnType<typeof parseEd25519Certificate>;
+  try {
+    cert = parseEd25519Certificate(credential.certificate);
+  } catch {
+    throw new CredentialScopeError();
+  }
+  const validBefore = Number(cert.validBefore) * 1000;
+  if (
+    login === undefined ||
+    login === '*' ||
+    (ac.ssh_principals?.length ?? 0) !== 1 ||
+    cert.certType !== 1 ||
+    cert.principals.length !== 1 ||
+    cert.principals[0] !== login ||
+    credential.principals.length !== 1 ||
+    credential.principals[0] !== login ||
+    !(validBefore <= credential.expiresAt.getTime())
+  ) {
+    throw new CredentialScopeError();
+  }
+  return login;
+}
+
+export interface SshConnectorOptions {
+  /** The trusted host keys (re-read by the caller when the file changes). */
+  knownHosts: () => KnownHosts;
+  /** Default port. */
+  port: number;
+  /** Per canonical target: where to connect, when not the target name itself. */
+  hosts: ReadonlyMap<string, { address?: string | undefined; port?: number | undefined }>;
+}
+
+export class SshConnector implements Connector<CommandOperation> {
+  readonly name = 'ssh';
+  readonly credentialType = 'ssh_cert' as const;
+
+  constructor(private readonly options: SshConnectorOptions) {}
+
+  parseOperation(raw: unknown): CommandOperation {
+    return parseCommandOperation(raw, { allowCommand: true });
+  }
+
+  requiredCapabilities(): readonly Capability[] {
+    return ['exec'];
+  }
+
+  commandLine(op: CommandOperation, ac: { commands?: unknown }): string {
+    // A policy matches text; a shell would read `uptime; rm -rf /` as two commands.
+    if (ac.commands !== undefined && op.command !== undefined && SHELL_SYNTAX.test(op.command)) {
+      throw new InvocationDeniedError('shell_syntax_not_allowed');
+    }
+    return policyCommandLine(op, ac);
+  }
+
+  run(ctx: RunContext<CommandOperation>): Promise<ExecResult> {
+    const credential = ctx.credential as SshCertCredential;
+    const username = checkSshCertificate(credential, ctx.acContext);
+    const host = this.options.hosts.get(ctx.target);
+    return sshExec({
+      address: host?.address ?? ctx.target,
+      port: host?.port ?? this.options.port,
+      hostName: ctx.target,
+      username,
+      credential,
+      knownHosts: this.options.knownHosts(),
+      command: ctx.operation.command ?? shellQuote(ctx.operation.argv ?? []),
+      ...(ctx.operation.stdin !== undefined ? { stdin: Buffer.from(ctx.operation.stdin) } : {}),
+      limits: ctx.limits,
+      signal: ctx.signal,
+    });
+  }
+}

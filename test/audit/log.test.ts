@@ -1,0 +1,469 @@
+/**
+ * AuditLog against a real SQLite store and real broker keys: each append lands in the
+ * store and as one line on the sink (0600), concurrent appends keep one chain, any store or
+ * sink failure is AuditUnavailableError (fail closed), checkpoints are signed JWS kept in
+ * both places, and interrupted invocations are found and marked.
+ */
+import assert from 'node:assert/strict';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  mkdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { GENESIS, auditHash, canonicalJson } from '../../src/audit/chain.js';
+import {
+  AuditLog,
+  AuditUnavailableError,
+  AUDIT_SINK_FILE,
+  CHECKPOINT_TYP,
+} from '../../src/audit/log.js';
+import type { AuditEntry } from '../../src/audit/types.js';
+import { checkpointValid } from '../../src/audit/verify.js';
+import { ManualClock } from '../../src/clock.js';
+import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
+import { BrokerKeyring } from '../../src/governance/keyring.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { capturedLogger } from '../helpers/logs.js';
+import { newMarker } from '../helpers/leak.js';
+
+const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
+
+const roots: string[] = [];
+after(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-audit-'));
+  roots.push(dir);
+  return dir;
+}
+
+interface Setup {
+  dir: string;
+  store: SqliteStore;
+  keyring: BrokerKeyring;
+  clock: ManualClock;
+  log: AuditLog;
+  logs: ReturnType<typeof capturedLogger>;
+  sinkLines: () => unknown[];
+  done: () => Promise<void>;
+}
+
+async function setup(
+  options: { store?: Store; checkpointIntervalMs?: number; dir?: string } = {},
+): Promise<Setup> {
+  const dir = options.dir ?? tempDir();
+  const store = SqliteStore.open({ dataDir: dir });
+  const keyring = await BrokerKeyring.open(dir, T0);
+  const clock = new ManualClock(T0);
+  const logs = capturedLogger();
+  const log = await AuditLog.open({
+    store: options.store ?? store,
+    dataDir: dir,
+    signer: () => keyring.signer,
+    clock,
+    logger: logs.logger,
+    checkpointIntervalMs: options.checkpointIntervalMs,
+  });
+  return {
+    dir,
+    store,
+    keyring,
+    clock,
+    log,
+    logs,
+    sinkLines: () =>
+      readFileSync(join(dir, AUDIT_SINK_FILE), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as unknown),
+    done: async () => {
+      await log.close();
+      await store.close();
+    },
+  };
+}
+
+/** `store` with its appendAudit replaced; every other method is the real one. */
+function withAppend(store: SqliteStore, appendAudit: Store['appendAudit']): Store {
+  return new Proxy(store, {
+    get(target, name) {
+      if (name === 'appendAudit') return appendAudit;
+      const value: unknown = Reflect.get(target, name);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+}
+
+const isUnavailable = (e: unknown): boolean =>
+  e instanceof AuditUnavailableError &&
+  e.code === 'audit_unavailable' &&
+  e.status === 503 &&
+  e.message === 'The audit trail is unavailable';
+
+describe('AuditLog: append', () => {
+  // umask 0o277 narrows the modes asked of mkdir and open: the chmods must restore them.
+  it('writes the entry to the store and as one canonical line to a 0600 sink in a 0700 directory', async () => {
+    const old = process.umask(0o277);
+    let s: Setup;
+    try {
+      s = await setup();
+    } finally {
+      process.umask(old);
+    }
+    const e1 = await s.log.append({ type: 'authorize', actor: 'did:key:a', ac_id: 'ac-1' });
+    s.clock.advance(1500);
+    const e2 = await s.log.append({ type: 'approve', actor: 'did:key:b', detail: { n: 1 } });
+    assert.equal(e1.ts, new Date(T0).toISOString());
+    assert.equal(e2.ts, new Date(T0 + 1500).toISOString());
+    assert.equal(e1.prev, GENESIS);
+    assert.equal(e2.prev, e1.hash);
+    assert.equal(auditHash(e2), e2.hash);
+    assert.deepEqual(await s.log.list(), [e1, e2]);
+    assert.deepEqual(await s.log.list({ did: 'did:key:b' }), [e2]);
+    const file = join(s.dir, AUDIT_SINK_FILE);
+    assert.equal(readFileSync(file, 'utf8'), canonicalJson(e1) + '\n' + canonicalJson(e2) + '\n');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(join(s.dir, 'audit')).mode & 0o777, 0o700);
+    await s.done();
+  });
+
+  it('fsyncs the sink before an append resolves', async () => {
+    const probe = await open(join(tempDir(), 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const original = proto.sync;
+    let syncs = 0;
+    proto.sync = function (this: unknown) {
+      syncs += 1;
+      return original.call(this);
+    };
+    try {
+      const s = await setup();
+      for (let i = 1; i <= 3; i++) {
+        await s.log.append({ type: 'deny' });
+        assert.equal(syncs, i);
+      }
+      await s.done();
+    } finally {
+      proto.sync = original;
+    }
+  });
+
+  it('keeps an existing sink (appends, never truncates) and tightens its mode', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'audit'));
+    writeFileSync(join(dir, AUDIT_SINK_FILE), '{"old":1}\n', { mode: 0o644 });
+    const s = await setup({ dir });
+    await s.log.append({ type: 'deny' });
+    assert.deepEqual(s.sinkLines()[0], { old: 1 });
+    assert.equal(s.sinkLines().length, 2);
+    assert.equal(statSync(join(dir, AUDIT_SINK_FILE)).mode & 0o777, 0o600);
+    await s.done();
+  });
+
+  it('keeps one unbroken chain, in the store and on the sink, under 50 concurrent appends', async () => {
+    const s = await setup();
+    const appended = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => s.log.append({ type: 'deny', outcome: `o${i}` })),
+    );
+    assert.deepEqual(
+      appended.map((e) => e.seq).sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    const stored = await s.log.list({ limit: 1000 });
+    let prev = GENESIS;
+    for (const entry of stored) {
+      assert.equal(entry.prev, prev);
+      assert.equal(auditHash(entry), entry.hash);
+      prev = entry.hash;
+    }
+    const lines = s.sinkLines() as AuditEntry[];
+    assert.deepEqual(lines, stored, 'the sink holds the same entries, in seq order');
+    await s.done();
+  });
+
+  it('throws AuditUnavailableError when the store is closed, and logs only a code', async () => {
+    const s = await setup();
+    await s.log.append({ type: 'authorize' });
+    await s.store.close();
+    const marker = newMarker();
+    await assert.rejects(s.log.append({ type: 'deny', outcome: marker }), isUnavailable);
+    assert.ok(s.logs.text().includes('"err_code":"store_closed"'), s.logs.text());
+    assert.equal(s.logs.text().includes(marker), false);
+    assert.equal(s.sinkLines().length, 1, 'nothing reached the sink');
+    await s.log.close();
+  });
+
+  it('throws AuditUnavailableError when the store write fails', async () => {
+    const dir = tempDir();
+    const real = SqliteStore.open({ dataDir: dir });
+    const failing = withAppend(real, () =>
+      Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' })),
+    );
+    const s = await setup({ dir, store: failing });
+    await assert.rejects(s.log.append({ type: 'deny' }), isUnavailable);
+    assert.ok(s.logs.text().includes('SQLITE_IOERR'));
+    assert.equal(s.logs.text().includes('disk I/O error'), false, 'no error text in the log');
+    await s.done();
+    await real.close();
+  });
+
+  it('passes the store refusal of a secret-named detail through, writing nothing', async () => {
+    const s = await setup();
+    const marker = newMarker();
+    await assert.rejects(
+      s.log.append({ type: 'invoke_end', detail: { session_token: marker } }),
+      (e: unknown) => e instanceof InvalidArgumentError && !e.message.includes(marker),
+    );
+    assert.deepEqual(await s.log.list(), []);
+    assert.equal(readFileSync(join(s.dir, AUDIT_SINK_FILE), 'utf8'), '');
+    await s.done();
+  });
+
+  it('writes to stdout when asked, and fails closed when stdout fails', async () => {
+    const dir = tempDir();
+    const store = SqliteStore.open({ dataDir: dir });
+    const keyring = await BrokerKeyring.open(dir, T0);
+    const log = await AuditLog.open({
+      store,
+      dataDir: dir,
+      signer: () => keyring.signer,
+      clock: new ManualClock(T0),
+      logger: capturedLogger().logger,
+      sink: 'stdout',
+    });
+    const written: string[] = [];
+    let fail = false;
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string, cb?: (err?: Error | null) => void) => {
+      written.push(chunk);
+      queueMicrotask(() => cb?.(fail ? new Error('EPIPE') : null));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const entry = await log.append({ type: 'authorize' });
+      assert.deepEqual(written, [canonicalJson(entry) + '\n']);
+      fail = true;
+      await assert.rejects(log.append({ type: 'deny' }), isUnavailable);
+      fail = false;
+      await log.close();
+    } finally {
+      process.stdout.write = original;
+    }
+    // The store write came first: the entry is in the database even though the sink failed.
+    assert.equal((await store.auditHead())?.seq, 2);
+    assert.ok(written.at(-1)?.startsWith('{"checkpoint":'), 'close wrote the checkpoint to stdout');
+    await store.close();
+  });
+
+  it('refuses bad options and a symlink in place of the sink file', async () => {
+    const dir = tempDir();
+    const store = SqliteStore.open({ dataDir: dir });
+    const base = {
+      store,
+      dataDir: dir,
+      signer: () => {
+        throw new Error('unused');
+      },
+      clock: new ManualClock(T0),
+      logger: capturedLogger().logger,
+    };
+    for (const bad of [
+      { checkpointIntervalMs: 0 },
+      { checkpointIntervalMs: 1.5 },
+      { sink: 'syslog' as never },
+    ]) {
+      await assert.rejects(AuditLog.open({ ...base, ...bad }), ConfigError);
+    }
+    mkdirSync(join(dir, 'audit'));
+    writeFileSync(join(dir, 'elsewhere'), '');
+    symlinkSync(join(dir, 'elsewhere'), join(dir, AUDIT_SINK_FILE));
+    await assert.rejects(AuditLog.open(base), ConfigError);
+    await store.close();
+  });
+});
+
+describe('AuditLog: checkpoints', () => {
+  it('signs the head as an EdDSA JWS kept in the store and on the sink, only when there is news', async () => {
+    const s = await setup();
+    await s.log.checkpoint();
+    assert.equal(await s.store.latestCheckpoint(), undefined, 'nothing to sign yet');
+    await s.log.append({ type: 'authorize' });
+    const e2 = await s.log.append({ type: 'approve' });
+    s.clock.advance(60_000);
+    await s.log.checkpoint();
+    const cp = await s.store.latestCheckpoint();
+    assert.ok(cp !== undefined);
+    assert.deepEqual(
+      { seq: cp.seq, hash: cp.hash, ts: cp.ts },
+      { seq: 2, hash: e2.hash, ts: new Date(T0 + 60_000).toISOString() },
+    );
+    const [header, payload] = cp.jws
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()) as unknown);
+    assert.deepEqual(header, { alg: 'EdDSA', typ: CHECKPOINT_TYP, kid: s.keyring.activeKid });
+    assert.deepEqual(payload, { seq: 2, hash: e2.hash, ts: cp.ts });
+    assert.equal(checkpointValid(cp, s.keyring.allPublicKeys()), true);
+    assert.deepEqual(s.sinkLines().at(-1), { checkpoint: cp });
+
+    await s.log.checkpoint();
+    assert.equal(s.sinkLines().length, 3, 'no new entry: no new checkpoint');
+    await s.log.append({ type: 'revoke' });
+    await s.log.checkpoint();
+    assert.equal((await s.store.latestCheckpoint())?.seq, 3);
+    await s.done();
+  });
+
+  it('signs with the current key after a rotation', async () => {
+    const s = await setup();
+    await s.log.append({ type: 'authorize' });
+    await s.log.checkpoint();
+    const { active, retired } = await BrokerKeyring.rotate(s.dir, T0 + 1);
+    s.keyring.reload();
+    await s.log.append({ type: 'approve' });
+    await s.log.checkpoint();
+    const cp = await s.store.latestCheckpoint();
+    assert.ok(cp !== undefined);
+    const header = JSON.parse(Buffer.from(cp.jws.split('.')[0] ?? '', 'base64url').toString()) as {
+      kid: string;
+    };
+    assert.equal(header.kid, active);
+    assert.notEqual(active, retired);
+    assert.equal(checkpointValid(cp, BrokerKeyring.publicKeysIn(s.dir)), true);
+    await s.done();
+  });
+
+  it('runs on its timer', async () => {
+    const s = await setup({ checkpointIntervalMs: 10 });
+    const e = await s.log.append({ type: 'authorize' });
+    const deadline = Date.now() + 5000;
+    while ((await s.store.latestCheckpoint()) === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal((await s.store.latestCheckpoint())?.hash, e.hash);
+    await s.done();
+  });
+
+  it('on close: waits for appends in flight, checkpoints them, then refuses appends; idempotent', async () => {
+    const s = await setup();
+    const pending = Promise.all([
+      s.log.append({ type: 'authorize' }),
+      s.log.append({ type: 'approve' }),
+    ]);
+    const closing = s.log.close();
+    const [, last] = await pending;
+    await closing;
+    await s.log.close();
+    assert.deepEqual(
+      {
+        seq: (await s.store.latestCheckpoint())?.seq,
+        hash: (await s.store.latestCheckpoint())?.hash,
+      },
+      { seq: 2, hash: last.hash },
+    );
+    await assert.rejects(s.log.append({ type: 'deny' }), isUnavailable);
+    assert.equal((await s.store.auditHead())?.seq, 2, 'a refused append writes nothing');
+    await s.store.close();
+  });
+
+  it('on close: lets an append whose store write is still in flight finish, sink line and all', async () => {
+    const dir = tempDir();
+    const real = SqliteStore.open({ dataDir: dir });
+    // A slow store (PostgreSQL over a network): the write completes after close() began.
+    const slow = withAppend(real, (...args) =>
+      new Promise((r) => setTimeout(r, 30)).then(() => real.appendAudit(...args)),
+    );
+    const s = await setup({ dir, store: slow });
+    const pending = s.log.append({ type: 'authorize' });
+    await s.log.close();
+    const entry = await pending;
+    assert.deepEqual(s.sinkLines(), [entry, { checkpoint: await real.latestCheckpoint() }]);
+    assert.equal((await real.latestCheckpoint())?.seq, entry.seq);
+    await s.store.close();
+    await real.close();
+  });
+
+  it('throws AuditUnavailableError from checkpoint() when the store fails; close still completes', async () => {
+    const s = await setup();
+    await s.log.append({ type: 'authorize' });
+    await s.store.close();
+    await assert.rejects(s.log.checkpoint(), isUnavailable);
+    await s.log.close();
+    assert.ok(s.logs.text().includes('audit checkpoint read failed'));
+  });
+});
+
+describe('AuditLog: interrupted invocations', () => {
+  it('finds invocations without an end and marks each once', async () => {
+    const s = await setup();
+    await s.log.append({ type: 'invoke_start', invocation_id: 'i1', ac_id: 'ac-1' });
+    const open2 = await s.log.append({
+      type: 'invoke_start',
+      invocation_id: 'i2',
+      ac_id: 'ac-2',
+      actor: 'did:key:a',
+      connector: 'ssh',
+      target: 'db1.internal.test',
+    });
+    await s.log.append({ type: 'credential_issue', invocation_id: 'i2' });
+    await s.log.append({ type: 'invoke_end', invocation_id: 'i1', outcome: 'ok' });
+    const open3 = await s.log.append({ type: 'invoke_start', invocation_id: 'i3' });
+    assert.deepEqual(await s.log.interrupted(), [open2, open3]);
+
+    // A crash: the process is gone without closing; the next one marks what was cut off.
+    const next = await AuditLog.open({
+      store: s.store,
+      dataDir: s.dir,
+      signer: () => s.keyring.signer,
+      clock: s.clock,
+      logger: s.logs.logger,
+    });
+    assert.equal(await next.markInterrupted(), 2);
+    const marks = await next.list({ type: 'invoke_interrupted' });
+    assert.deepEqual(
+      marks.map((m) => ({ ...m, seq: 0, ts: '', prev: '', hash: '' })),
+      [
+        {
+          type: 'invoke_interrupted',
+          invocation_id: 'i2',
+          ac_id: 'ac-2',
+          actor: 'did:key:a',
+          connector: 'ssh',
+          target: 'db1.internal.test',
+          outcome: 'interrupted',
+          detail: { start_seq: open2.seq },
+          seq: 0,
+          ts: '',
+          prev: '',
+          hash: '',
+        },
+        {
+          type: 'invoke_interrupted',
+          invocation_id: 'i3',
+          outcome: 'interrupted',
+          detail: { start_seq: open3.seq },
+          seq: 0,
+          ts: '',
+          prev: '',
+          hash: '',
+        },
+      ],
+    );
+    assert.deepEqual(await next.interrupted(), []);
+    assert.equal(await next.markInterrupted(), 0);
+    await next.close();
+    await s.done();
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * The lifecycle's own guarantees, with a real resolver, real ACs and proofs, and a test
+ * connector and audit that can be made to fail: audit first or nothing; discard always.
+ */
+import assert from 'node:assert/strict';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { AuditUnavailableError } from '../../src/audit/log.js';
+import type { AuditEvent } from '../../src/audit/types.js';
+import { systemClock } from '../../src/clock.js';
+import type { Connector } from '../../src/connectors/connector.js';
+import { SessionConnector } from '../../src/connectors/session.js';
+import { CredentialResolver } from '../../src/credentials/resolver.js';
+import { Secret } from '../../src/credentials/secret.js';
+import type { Credential, OAuthCredential } from '../../src/credentials/types.js';
+import { BastionError, defineErrorCode } from '../../src/errors.js';
+import { signAc, verifyAc } from '../../src/governance/ac.js';
+import { generatePrincipalKey, thumbprint } from '../../src/governance/did-key.js';
+import { createDpopProof } from '../../src/governance/dpop.js';
+import { silentLogger } from '../../src/log/logger.js';
+import type { ExecResult } from '../../src/transports/types.js';
+import { scriptedBackend } from '../helpers/backends.js';
+
+const URL_ = 'http://127.0.0.1:1/connectors/test/invoke';
+const BOOM = defineErrorCode('test_transport_failed');
+
+async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: boolean } = {}) {
+  const broker = generateKeyPairSync('ed25519').privateKey;
+  const alice = generatePrincipalKey();
+  const now = Math.floor(Date.now() / 1000);
+  const token = await signAc(
+    {
+      iss: 'iss',
+      sub: alice.did,
+      aud: 'aud',
+      jti: 'ac-1',
+      iat: now,
+      nbf: now,
+      exp: now + 600,
+      cnf: { jkt: await thumbprint(alice.publicJwk) },
+      ctx: {
+        principal_did: alice.did,
+        capability_mask: 2,
+        capabilities: ['exec'],
+        accord_template: 't',
+        connector: 'test',
+        target: 'h.test',
+      },
+    },
+    { kid: 'k', privateKey: broker },
+  );
+  const issued: Credential[] = [];
+  const backend = scriptedBackend('b', (_t, target) => {
+    const c = {
+      type: 'oauth',
+      target,
+      accessToken: Secret.fromString('tok'),
+      tokenType: 'Bearer',
+      scopedTo: 's',
+      issuedBy: 'b',
+      expiresAt: new Date(Date.now() + 60_000),
+    } as Credential;
+    issued.push(c);
+    return Promise.resolve(c);
+  });
+  const resolver = new CredentialResolver();
+  resolver.register(backend);
+  const events: AuditEvent[] = [];
+  const runs: unknown[] = [];
+  const connector: Connector = {
+    name: 'test',
+    credentialType: 'oauth',
+    parseOperation: (raw) => raw,
+    requiredCapabilities: () => ['exec'],
+    commandLine: () => undefined,
+    run: (ctx) => {
+      runs.push(ctx.operation);
+      if (options.runThrows === true)
+        return Promise.reject(new BastionError(BOOM, 'transport failed', 502));
+      return Promise.resolve({
+        exit_code: 0,
+        stdout: 'ok',
+        stderr: '',
+        stdout_truncated: false,
+        stderr_truncated: false,
+        timed_out: false,
+        duration_ms: 1,
+      } satisfies ExecResult);
+    },
+  };
+  const seen = new Set<string>();
+  const session = new SessionConnector({
+    verifyAc: (t) =>
+      verifyAc(t, {
+        keys: new Map([['k', createPublicKey(broker)]]),
+        issuer: 'iss',
+        audience: 'aud',
+        now: Date.now(),
+        skewMs: 30_000,
+        isRevoked: () => Promise.resolve(false),
+      }),
+    rememberProof: (jkt, jti) =>
+      Promise.resolve(!seen.has(jkt + jti) && Boolean(seen.add(jkt + jti))),
+    rateLimit: () => undefined,
+    resolver,
+    audit: {
+      append: (e) => {
+        if (e.type === options.failAuditOn) return Promise.reject(new AuditUnavailableError());
+        events.push(e);
+        return Promise.resolve();
+      },
+    },
+    connectors: new Map([['test', connector]]),
+    limits: { maxOutputBytes: 1000, timeoutMs: 1000 },
+    clock: systemClock,
+    skewMs: 30_000,
+    logger: silentLogger,
+  });
+  const invoke = async () =>
+    session.invoke({
+      connector: 'test',
+      authorization: `DPoP ${token}`,
+      dpop: await createDpopProof({
+        privateKey: alice.privateKey,
+        publicJwk: alice.publicJwk,
+        method: 'POST',
+        url: URL_,
+        accessToken: token,
+      }),
+      method: 'POST',
+      url: URL_,
+      body: { target: 'h.test', operation: { argv: ['x'] } },
+    });
+  return { invoke, events, runs, issued, backend };
+}
+
+describe('SessionConnector lifecycle', () => {
+  it('audits start, issue, discard and end around the run, in that order', async () => {
+    const t = await setup();
+    const r = await t.invoke();
+    assert.equal(r.result.stdout, 'ok');
+    assert.deepEqual(
+      t.events.map((e) => e.type),
+      ['invoke_start', 'credential_issue', 'credential_discard', 'invoke_end'],
+    );
+    assert.equal(t.events[3]?.outcome, 'ok');
+    assert.equal((t.issued[0] as OAuthCredential).accessToken.disposed, true);
+    assert.equal(t.backend.revoked.length, 1);
+    assert.ok(
+      !JSON.stringify(t.events).includes('tok'),
+      'the audit holds a fingerprint, not the token',
+    );
+  });
+
+  it('fails closed when the start cannot be audited: no credential, no run', async () => {
+    const t = await setup({ failAuditOn: 'invoke_start' });
+    await assert.rejects(
+      t.invoke(),
+      (e: unknown) =>
+        e instanceof AuditUnavailableError && e.status === 503 && e.code === 'audit_unavailable',
+    );
+    assert.equal(t.runs.length, 0);
+    assert.equal(t.backend.calls.length, 0);
+  });
+
+  it('fails closed when the credential cannot be audited: no run, and the credential is discarded', async () => {
+    const t = await setup({ failAuditOn: 'credential_issue' });
+    await assert.rejects(t.invoke(), AuditUnavailableError);
+    assert.equal(t.runs.length, 0);
+    assert.equal(t.backend.revoked.length, 1);
+    assert.equal((t.issued[0] as OAuthCredential).accessToken.disposed, true);
+  });
+
+  it('discards the credential and records the failure when the transport throws', async () => {
+    const t = await setup({ runThrows: true });
+    await assert.rejects(
+      t.invoke(),
+      (e: unknown) => e instanceof BastionError && e.code === 'test_transport_failed',
+    );
+    assert.equal(t.backend.revoked.length, 1);
+    assert.equal((t.issued[0] as OAuthCredential).accessToken.disposed, true);
+    assert.equal(t.events.at(-1)?.type, 'invoke_end');
+    assert.equal(t.events.at(-1)?.outcome, 'test_transport_failed');
+  });
+});
