@@ -136,10 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           hosts: config.connectors.ssh.hosts,
         }),
       ],
-      [
-        'bascule',
-        new BasculeConnector({ targets: config.connectors.bascule.targets }),
-      ],
+      ['bascule', new BasculeConnector({ targets: config.connectors.bascule.targets })],
     ]);
 
     let publicUrl = config.public_url?.replace(/\/+$/, '') ?? '';
