@@ -11,13 +11,23 @@ import { repoRoot } from './helpers/paths.js';
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 
 describe('README', () => {
-  it('shows a configuration file that the broker accepts', () => {
-    const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(block, 'a yaml example');
-    const yaml = block.replaceAll('did:key:z6Mk...', () => generatePrincipalKey().did);
-    const config = parseConfig(yaml, '/etc/bastion/bastion.yaml', {});
-    assert.equal(config.accordsById.get('ops-exec')?.max_duration_seconds, 900);
-    assert.equal(config.public_url, 'https://bastion.example.test');
+  it('shows configuration that the broker accepts', () => {
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    assert.ok(blocks.length >= 2, 'yaml examples');
+    const configs = blocks.map((block) => {
+      const yaml = block.replaceAll('did:key:z6Mk...', () => generatePrincipalKey().did);
+      return parseConfig(
+        yaml.includes('accords:') ? yaml : `${yaml}accords: []\n`,
+        '/etc/bastion/bastion.yaml',
+        {},
+      );
+    });
+    assert.equal(configs[0]?.accordsById.get('ops-exec')?.max_duration_seconds, 900);
+    assert.equal(configs[0]?.public_url, 'https://bastion.example.test');
+    assert.equal(
+      configs[1]?.connectors.bascule.targets.get('db2.internal.test'),
+      'unix:/run/bascule.sock',
+    );
   });
 
   it('names only commands the CLI has', () => {
@@ -35,6 +45,8 @@ describe('README', () => {
       '/governance/revoke/',
       '/governance/acs/{ac_id}',
       '/.well-known/jwks.json',
+      '/connectors/{connector}/invoke',
+      '/audit',
       '/healthz',
       '/openapi.json',
     ]) {

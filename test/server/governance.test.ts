@@ -337,6 +337,8 @@ describe('governance API', () => {
       '/governance/revoke/',
       '/governance/acs/{ac_id}',
       '/.well-known/jwks.json',
+      '/connectors/{connector}/invoke',
+      '/audit',
     ]) {
       assert.ok(path in doc.paths, path);
     }
