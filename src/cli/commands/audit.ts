@@ -11,11 +11,11 @@ import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { AUDIT_SINK_FILE } from '../../audit/log.js';
 import { type AuditReport, verifyAudit } from '../../audit/verify.js';
-import { loadConfig } from '../../config/config.js';
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';
+import { dataDirOf } from '../data-dir.js';
 
 const DB_FILE = 'bastion.db';
 
@@ -120,17 +120,6 @@ async function runExport(args: string[]): Promise<number> {
     await store.close();
   }
   return 0;
-}
-
-function dataDirOf(dataDir: string | undefined, config: string | undefined): string {
-  const dir =
-    dataDir !== undefined
-      ? resolve(dataDir)
-      : config !== undefined
-        ? loadConfig(config).data_dir
-        : undefined;
-  if (dir === undefined) throw new InvalidArgumentError('--data-dir or --config (one is required)');
-  return dir;
 }
 
 /** Opens the existing database; never creates an empty one where the operator mistyped a path. */

@@ -4,11 +4,10 @@
  * AC it signed has expired.
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { loadConfig } from '../../config/config.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { output, parseCommandArgs } from '../args.js';
+import { dataDirOf } from '../data-dir.js';
 
 export async function runKeys(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -25,14 +24,7 @@ export async function runKeys(args: string[]): Promise<number> {
       strict: true,
     }),
   );
-  const dataDir =
-    values['data-dir'] !== undefined
-      ? resolve(values['data-dir'])
-      : values.config !== undefined
-        ? loadConfig(values.config).data_dir
-        : undefined;
-  if (dataDir === undefined)
-    throw new InvalidArgumentError('--data-dir or --config (one is required)');
+  const dataDir = dataDirOf(values['data-dir'], values.config);
   const result = await BrokerKeyring.rotate(dataDir);
   output(values.json === true, result, () => [
     `active key  ${result.active}`,
