@@ -4,9 +4,10 @@
  */
 import type { PrincipalKey } from '../governance/did-key.js';
 import { createDpopProof } from '../governance/dpop.js';
-import type { AcView, AuthorizeInput, AuthorizeResult } from '../governance/service.js';
+import type { AccordView, AcView, AuthorizeInput, AuthorizeResult } from '../governance/service.js';
 import type { InvokeResponse } from '../connectors/session.js';
-import type { CommandOperation } from '../transports/types.js';
+import type { ConnectorResult } from '../connectors/connector.js';
+import type { CommandOperation, ExecResult } from '../transports/types.js';
 import type { AuditEntry } from '../audit/types.js';
 import { BastionError, defineErrorCode } from '../errors.js';
 
@@ -58,6 +59,11 @@ export class BastionClient {
     return this.#call('POST', '/governance/authorize/', input);
   }
 
+  /** The accords this key may request under, or hold delegated ACs of. */
+  accords(): Promise<{ accords: AccordView[] }> {
+    return this.#call('GET', '/governance/accords');
+  }
+
   approve(acId: string): Promise<AcView> {
     return this.#call('POST', `/governance/approvals/${encodeURIComponent(acId)}`);
   }
@@ -71,11 +77,11 @@ export class BastionClient {
   }
 
   /** Runs one operation under an AC (the token, as `acs show` returns it to its principal). */
-  invoke(
+  invoke<R extends ConnectorResult = ExecResult>(
     connector: string,
     ac: string,
-    body: { target: string; operation: CommandOperation },
-  ): Promise<InvokeResponse> {
+    body: { target: string; operation: CommandOperation | Record<string, unknown> },
+  ): Promise<InvokeResponse<R>> {
     return this.#call('POST', `/connectors/${encodeURIComponent(connector)}/invoke`, body, ac);
   }
 

@@ -248,6 +248,16 @@ const accordSchema = z.strictObject(
         { error: 'must be a mapping with allow and/or deny lists' },
       )
       .optional(),
+    paths: z
+      .strictObject(
+        {
+          allow: z.array(glob, { error: 'must be a list of path patterns' }).optional(),
+          deny: z.array(glob, { error: 'must be a list of path patterns' }).optional(),
+        },
+        { error: 'must be a mapping with allow and/or deny lists' },
+      )
+      .optional(),
+    delegates: didList.optional(),
     max_duration: duration(),
     approvals: z
       .strictObject(
@@ -496,6 +506,9 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   const admins = raw.admins ?? [];
   distinct(admins, [...path, 'admins']);
   const commands = toCommands(raw.commands, [...path, 'commands']);
+  const paths = toCommands(raw.paths, [...path, 'paths']);
+  const delegates = raw.delegates ?? [];
+  distinct(delegates, [...path, 'delegates']);
   const timeWindows = toTimeWindows(raw.time_windows, [...path, 'time_windows']);
   const accord: Accord = {
     id: raw.id,
@@ -511,6 +524,8 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   if (commands !== undefined) accord.commands = commands;
   if (timeWindows !== undefined) accord.time_windows = timeWindows;
   if (raw.ssh_login !== undefined) accord.ssh_login = raw.ssh_login;
+  if (paths !== undefined) accord.paths = paths;
+  if (delegates.length > 0) accord.delegates = delegates;
   return accord;
 }
 

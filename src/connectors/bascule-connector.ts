@@ -7,7 +7,7 @@ import type { BasculeAcCredential } from '../credentials/types.js';
 import { BastionError, defineErrorCode } from '../errors.js';
 import type { Capability } from '../governance/capabilities.js';
 import type { CommandOperation, ExecResult } from '../transports/types.js';
-import { parseCommandOperation, policyCommandLine } from './command-operation.js';
+import { execAuditDetail, parseCommandOperation, policyCommandLine } from './command-operation.js';
 import type { Connector, RunContext } from './connector.js';
 import { TargetNotConfiguredError } from './errors.js';
 import { postJson } from './http-json.js';
@@ -30,7 +30,7 @@ export interface BasculeConnectorOptions {
   targets: ReadonlyMap<string, string>;
 }
 
-export class BasculeConnector implements Connector<CommandOperation> {
+export class BasculeConnector implements Connector<CommandOperation, ExecResult> {
   readonly name = 'bascule';
   readonly credentialType = 'bascule_ac' as const;
 
@@ -38,6 +38,10 @@ export class BasculeConnector implements Connector<CommandOperation> {
 
   parseOperation(raw: unknown): CommandOperation {
     return parseCommandOperation(raw, { allowCommand: false });
+  }
+
+  auditDetail(result: ExecResult): Record<string, unknown> {
+    return execAuditDetail(result);
   }
 
   requiredCapabilities(): readonly Capability[] {

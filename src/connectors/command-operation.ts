@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { InvocationDeniedError } from './errors.js';
-import type { CommandOperation } from '../transports/types.js';
+import type { CommandOperation, ExecResult } from '../transports/types.js';
 
 const MAX_ARGS = 256;
 const MAX_ARG = 4096;
@@ -76,4 +76,15 @@ export function policyCommandLine(
   if (text !== undefined) return text;
   if (ac.commands !== undefined) throw new InvocationDeniedError('command_not_allowed');
   return (op.argv ?? []).join(' ');
+}
+
+/** What the audit keeps of a command's result: its status and sizes, never its output. */
+export function execAuditDetail(result: ExecResult): Record<string, unknown> {
+  return {
+    exit_code: result.exit_code,
+    timed_out: result.timed_out,
+    stdout_bytes: Buffer.byteLength(result.stdout),
+    stderr_bytes: Buffer.byteLength(result.stderr),
+    truncated: result.stdout_truncated || result.stderr_truncated,
+  };
 }

@@ -3,9 +3,9 @@
  * and checks an operation, which capabilities and command line the operation means, and
  * how it runs it with a credential. Rules common to all connectors live in session.ts.
  */
-import type { Credential, CredentialType, AcContext } from '../credentials/types.js';
+import type { AcContext, Credential, CredentialType } from '../credentials/types.js';
 import type { Capability } from '../governance/capabilities.js';
-import type { ExecLimits, ExecResult } from '../transports/types.js';
+import type { ExecLimits } from '../transports/types.js';
 
 export interface RunContext<Op> {
   readonly credential: Credential;
@@ -17,7 +17,12 @@ export interface RunContext<Op> {
   readonly signal: AbortSignal;
 }
 
-export interface Connector<Op = unknown> {
+/** Every result says whether the operation hit its time limit; the rest is per connector. */
+export interface ConnectorResult {
+  readonly timed_out: boolean;
+}
+
+export interface Connector<Op = unknown, Result extends ConnectorResult = ConnectorResult> {
   readonly name: string;
   readonly credentialType: CredentialType;
   /** Validates the request's `operation`; throws InvalidArgumentError('operation'). */
@@ -25,9 +30,13 @@ export interface Connector<Op = unknown> {
   requiredCapabilities(op: Op): readonly Capability[];
   /**
    * The command line the accord's command policy is checked against (and the audit
-   * records), or undefined for operations that are not commands. May throw a
-   * PolicyDeniedError when the operation cannot be checked safely under a policy.
+   * records), or undefined for operations that are not commands. May throw an
+   * InvocationDeniedError when the operation cannot be checked safely under a policy.
    */
   commandLine(op: Op, acContext: AcContext): string | undefined;
-  run(ctx: RunContext<Op>): Promise<ExecResult>;
+  /** Connector-specific policy (e.g. the HTTP path rules); throws InvocationDeniedError. */
+  checkPolicy?(op: Op, acContext: AcContext): void;
+  run(ctx: RunContext<Op>): Promise<Result>;
+  /** Metadata about a result for the audit's invoke_end (sizes, status): never content. */
+  auditDetail(result: Result): Record<string, unknown>;
 }

@@ -7,7 +7,7 @@
  * fingerprint (never the credential).
  */
 import { randomUUID } from 'node:crypto';
-import type { Auditor } from '../audit/types.js';
+import type { AuditEvent, Auditor } from '../audit/types.js';
 import type { Clock } from '../clock.js';
 import { credentialFingerprint, type CredentialFingerprint } from '../credentials/fingerprint.js';
 import type { CredentialResolver } from '../credentials/resolver.js';
@@ -20,8 +20,8 @@ import { AuthenticationError } from '../governance/auth-errors.js';
 import { hasCapabilities } from '../governance/capabilities.js';
 import { verifyDpopProof } from '../governance/dpop.js';
 import { canonicalTarget } from '../governance/targets.js';
-import type { ExecLimits, ExecResult } from '../transports/types.js';
-import type { Connector } from './connector.js';
+import type { ExecLimits } from '../transports/types.js';
+import type { Connector, ConnectorResult } from './connector.js';
 import { InvocationDeniedError, UnknownConnectorError } from './errors.js';
 
 export interface InvokeRequest {
@@ -37,12 +37,12 @@ export interface InvokeRequest {
   readonly signal?: AbortSignal | undefined;
 }
 
-export interface InvokeResponse {
+export interface InvokeResponse<R extends ConnectorResult = ConnectorResult> {
   invocation_id: string;
   ac_id: string;
   connector: string;
   target: string;
-  result: ExecResult;
+  result: R;
   credential: {
     type: string;
     issued_by: string;
@@ -93,6 +93,13 @@ export class SessionConnector {
     });
     deps.rateLimit(proof.did);
 
+    // Every entry of a delegated AC's use carries the whole chain (human → agent).
+    const chain = ac.claims.act;
+    const audit = (event: AuditEvent): Promise<unknown> =>
+      deps.audit.append(
+        chain === undefined ? event : { ...event, detail: { ...event.detail, act: chain } },
+      );
+
     // 2. What: the operation must be inside the AC, checked before any credential exists.
     const acContext = acContextOf(ac.claims);
     const base = {
@@ -117,20 +124,19 @@ export class SessionConnector {
       if (command !== undefined && !commandAllowed(acContext.commands, command)) {
         throw new InvocationDeniedError('command_not_allowed');
       }
+      connector.checkPolicy?.(operation, acContext);
     } catch (err) {
       if (err instanceof InvocationDeniedError) {
         // Best effort: a refusal stands whether or not it could be recorded.
-        await deps.audit
-          .append({
-            ...base,
-            type: 'deny',
-            target: acContext.target,
-            outcome: err.code,
-            ...(command !== undefined ? { detail: { command } } : {}),
-          })
-          .catch((auditErr: unknown) =>
-            deps.logger.error({ err: auditErr }, 'audit write failed for a denial'),
-          );
+        await audit({
+          ...base,
+          type: 'deny',
+          target: acContext.target,
+          outcome: err.code,
+          ...(command !== undefined ? { detail: { command } } : {}),
+        }).catch((auditErr: unknown) =>
+          deps.logger.error({ err: auditErr }, 'audit write failed for a denial'),
+        );
       }
       throw err;
     }
@@ -139,7 +145,7 @@ export class SessionConnector {
     const invocationId = randomUUID();
     const started = deps.clock.now();
     const ids = { ...base, target, invocation_id: invocationId };
-    await deps.audit.append({
+    await audit({
       ...ids,
       type: 'invoke_start',
       ...(command !== undefined ? { detail: { command } } : {}),
@@ -147,7 +153,7 @@ export class SessionConnector {
 
     let credential: Credential | undefined;
     let fingerprint: CredentialFingerprint | undefined;
-    let result: ExecResult | undefined;
+    let result: ConnectorResult | undefined;
     let outcome = 'ok';
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
@@ -157,7 +163,7 @@ export class SessionConnector {
         signal: controller.signal,
       });
       fingerprint = credentialFingerprint(credential);
-      await deps.audit.append({
+      await audit({
         ...ids,
         type: 'credential_issue',
         detail: {
@@ -201,9 +207,13 @@ export class SessionConnector {
       if (credential !== undefined) {
         // Always: success, failure, timeout, a transport that threw. Never throws.
         await deps.resolver.discard(credential);
-        await this.#record({ ...ids, type: 'credential_discard', detail: { ...fingerprint } });
+        await this.#record(audit, {
+          ...ids,
+          type: 'credential_discard',
+          detail: { ...fingerprint },
+        });
       }
-      await this.#record({
+      await this.#record(audit, {
         ...ids,
         type: 'invoke_end',
         outcome,
@@ -216,24 +226,16 @@ export class SessionConnector {
                 credential_id: credential.id,
               }
             : {}),
-          ...(result !== undefined
-            ? {
-                exit_code: result.exit_code,
-                timed_out: result.timed_out,
-                stdout_bytes: Buffer.byteLength(result.stdout),
-                stderr_bytes: Buffer.byteLength(result.stderr),
-                truncated: result.stdout_truncated || result.stderr_truncated,
-              }
-            : {}),
+          ...(result !== undefined ? connector.auditDetail(result) : {}),
         },
       });
     }
   }
 
   /** After the operation ran, an audit failure cannot undo it: log it loudly instead. */
-  async #record(event: Parameters<Auditor['append']>[0]): Promise<void> {
+  async #record(audit: (event: AuditEvent) => Promise<unknown>, event: AuditEvent): Promise<void> {
     try {
-      await this.deps.audit.append(event);
+      await audit(event);
     } catch (err) {
       this.deps.logger.error(
         { err, type: event.type, invocation_id: event.invocation_id },

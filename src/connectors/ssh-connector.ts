@@ -10,7 +10,7 @@ import type { Capability } from '../governance/capabilities.js';
 import type { KnownHosts } from '../transports/known-hosts.js';
 import { shellQuote, sshExec } from '../transports/ssh.js';
 import type { CommandOperation, ExecResult } from '../transports/types.js';
-import { parseCommandOperation, policyCommandLine } from './command-operation.js';
+import { execAuditDetail, parseCommandOperation, policyCommandLine } from './command-operation.js';
 import type { Connector, RunContext } from './connector.js';
 import { InvocationDeniedError } from './errors.js';
 
@@ -69,7 +69,7 @@ export interface SshConnectorOptions {
   hosts: ReadonlyMap<string, { address?: string | undefined; port?: number | undefined }>;
 }
 
-export class SshConnector implements Connector<CommandOperation> {
+export class SshConnector implements Connector<CommandOperation, ExecResult> {
   readonly name = 'ssh';
   readonly credentialType = 'ssh_cert' as const;
 
@@ -77,6 +77,10 @@ export class SshConnector implements Connector<CommandOperation> {
 
   parseOperation(raw: unknown): CommandOperation {
     return parseCommandOperation(raw, { allowCommand: true });
+  }
+
+  auditDetail(result: ExecResult): Record<string, unknown> {
+    return execAuditDetail(result);
   }
 
   requiredCapabilities(): readonly Capability[] {

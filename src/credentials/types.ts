@@ -30,6 +30,18 @@ export interface AcContext {
   readonly ssh_principals?: readonly string[];
   /** The accord's per-command policy, for shell-like connectors. */
   readonly commands?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  /** The accord's path policy, for the HTTP connector. */
+  readonly paths?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  /**
+   * Delegation (RFC 8693 `act`): the agent acting for `principal_did`, outermost first;
+   * nested `act` is the chain before it.
+   */
+  readonly act?: ActorClaim;
+}
+
+export interface ActorClaim {
+  readonly sub: string;
+  readonly act?: ActorClaim;
 }
 
 interface CredentialBase {

@@ -9,7 +9,7 @@
  */
 import { type KeyObject, verify } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { AcContext } from '../credentials/types.js';
+import type { AcContext, ActorClaim } from '../credentials/types.js';
 import { AuthenticationError } from './auth-errors.js';
 import { CAPABILITY_BITS, capabilityMask, isCapability } from './capabilities.js';
 
@@ -28,7 +28,7 @@ export interface CommandPolicy {
  * The `ctx` claim: the seed's serialized AuthorizationContext — what backends receive as
  * AcContext, less the id and expiry (the JWT's `jti` and `exp`).
  */
-export type AcContextClaim = Omit<AcContext, 'ac_id' | 'expires_at'>;
+export type AcContextClaim = Omit<AcContext, 'ac_id' | 'expires_at' | 'act'>;
 
 export interface AcClaims {
   readonly iss: string;
@@ -42,6 +42,8 @@ export interface AcClaims {
   readonly ctx: AcContextClaim;
   /** In a token derived from an AC (a Bascule grant): the id of that AC. */
   readonly ac?: string | undefined;
+  /** Delegation (RFC 8693): the agent that holds this AC for `sub`, and the chain before it. */
+  readonly act?: ActorClaim | undefined;
 }
 
 export interface AcSigner {
@@ -162,16 +164,29 @@ function commandsOf(v: unknown): CommandPolicy | undefined | null {
   return isStringList(allow) && isStringList(deny) ? { allow, deny } : null;
 }
 
+/** An RFC 8693 actor chain, at most 4 deep; null when malformed. */
+function actorOf(v: unknown, depth: number): ActorClaim | null {
+  if (depth >= 4 || typeof v !== 'object' || v === null) return null;
+  const { sub, act } = v as Json;
+  if (!isString(sub)) return null;
+  if (act === undefined) return { sub };
+  const inner = actorOf(act, depth + 1);
+  return inner === null ? null : { sub, act: inner };
+}
+
 /** Typed claims, or undefined when any claim has the wrong type. */
 function claimsOf(p: Json): AcClaims | undefined {
   const { iss, sub, aud, jti, iat, nbf, exp, cnf, ctx, ac } = p;
   if (ac !== undefined && !isString(ac)) return undefined;
+  const act = p['act'] === undefined ? undefined : actorOf(p['act'], 0);
+  if (act === null) return undefined;
   if (!isString(iss) || !isString(sub) || !isString(aud) || !isString(jti)) return undefined;
   if (!isTime(iat) || !isTime(nbf) || !isTime(exp)) return undefined;
   if (typeof cnf !== 'object' || cnf === null || !isString((cnf as Json)['jkt'])) return undefined;
   if (typeof ctx !== 'object' || ctx === null) return undefined;
   const c = ctx as Json;
   const commands = commandsOf(c['commands']);
+  const paths = commandsOf(c['paths']);
   const sshPrincipals = c['ssh_principals'];
   if (
     !isString(c['principal_did']) ||
@@ -183,6 +198,7 @@ function claimsOf(p: Json): AcClaims | undefined {
     !isString(c['connector']) ||
     !isString(c['target']) ||
     commands === null ||
+    paths === null ||
     (sshPrincipals !== undefined && !isStringList(sshPrincipals))
   ) {
     return undefined;
@@ -197,6 +213,7 @@ function claimsOf(p: Json): AcClaims | undefined {
     exp,
     cnf: { jkt: (cnf as Json)['jkt'] as string },
     ...(ac !== undefined ? { ac } : {}),
+    ...(act !== undefined ? { act } : {}),
     ctx: {
       principal_did: c['principal_did'],
       capability_mask: c['capability_mask'] as number,
@@ -205,6 +222,7 @@ function claimsOf(p: Json): AcClaims | undefined {
       connector: c['connector'],
       target: c['target'],
       ...(commands !== undefined ? { commands } : {}),
+      ...(paths !== undefined ? { paths } : {}),
       ...(sshPrincipals !== undefined ? { ssh_principals: sshPrincipals } : {}),
     },
   };
@@ -226,5 +244,10 @@ export function unsafeDecodeAc(token: string): unknown {
 
 /** The context a credential backend receives for a verified AC. */
 export function acContextOf(claims: AcClaims): AcContext {
-  return { ...claims.ctx, ac_id: claims.jti, expires_at: claims.exp };
+  return {
+    ...claims.ctx,
+    ac_id: claims.jti,
+    expires_at: claims.exp,
+    ...(claims.act !== undefined ? { act: claims.act } : {}),
+  };
 }

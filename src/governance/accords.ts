@@ -49,6 +49,10 @@ export interface Accord {
   admins: string[];
   /** The login an SSH certificate is issued for; a POSIX name, never '*'. */
   ssh_login?: string | undefined;
+  /** For the HTTP connector: path patterns (after the target's base path); deny wins. */
+  paths?: CommandPolicy | undefined;
+  /** Agent did:keys a principal may delegate an AC of this accord to (RFC 8693 `act`). */
+  delegates?: string[] | undefined;
 }
 
 export interface AccessRequest {
@@ -58,6 +62,8 @@ export interface AccessRequest {
   target: string;
   capabilities: string[];
   duration_seconds: number;
+  /** An agent did:key the AC is for, acting on the principal's behalf. */
+  delegate_to?: string | undefined;
 }
 
 export interface Decision {
@@ -85,6 +91,7 @@ export const PolicyDenialCodes = {
   capabilityNotGranted: denialCode('capability_not_granted'),
   durationExceedsMax: denialCode('duration_exceeds_max'),
   outsideTimeWindow: denialCode('outside_time_window'),
+  delegationNotAllowed: denialCode('delegation_not_allowed'),
 } as const;
 export type PolicyDenialCode = (typeof PolicyDenialCodes)[keyof typeof PolicyDenialCodes];
 
@@ -96,6 +103,7 @@ const DENIAL_MESSAGES: Record<PolicyDenialCode, string> = {
   capability_not_granted: 'The accord does not grant the requested capabilities',
   duration_exceeds_max: "The requested duration exceeds the accord's maximum",
   outside_time_window: "The request falls outside the accord's time windows",
+  delegation_not_allowed: 'The accord does not allow delegating to this agent',
 };
 
 /** A request the policy refuses; `code` names the rule. */
@@ -157,6 +165,14 @@ export function decide(
 
   if (accord.time_windows !== undefined && !withinTimeWindows(accord.time_windows, now)) {
     throw new PolicyDeniedError(PolicyDenialCodes.outsideTimeWindow);
+  }
+
+  // Delegation names an agent the accord lists; the agent gets exactly this AC, no more.
+  if (
+    request.delegate_to !== undefined &&
+    !(accord.delegates ?? []).includes(request.delegate_to)
+  ) {
+    throw new PolicyDeniedError(PolicyDenialCodes.delegationNotAllowed);
   }
 
   return {

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import type { AcRecord, Store } from '../store/store.js';
 import { type AcClaims, signAc, verifyAc, type VerifiedAc } from './ac.js';
 import { type AccessRequest, type Accord, decide, PolicyDeniedError } from './accords.js';
+import { jwkFromDid, thumbprint } from './did-key.js';
 import type { VerifiedProof } from './dpop.js';
 import type { BrokerKeyring, PublicJwks } from './keyring.js';
 
@@ -40,6 +41,20 @@ export class GovernanceError extends BastionError {}
 const notFound = (): GovernanceError =>
   new GovernanceError(codes.notFound, 'No such authorization context', 404);
 
+export interface AccordView {
+  id: string;
+  /** `principal`: may request ACs; `delegate`: may hold ACs a principal delegates to it. */
+  as: 'principal' | 'delegate';
+  connectors: readonly string[];
+  targets: readonly string[];
+  capabilities: readonly string[];
+  max_duration_seconds: number;
+  approvals_required: number;
+  commands?: { allow: readonly string[]; deny: readonly string[] };
+  paths?: { allow: readonly string[]; deny: readonly string[] };
+  delegates?: readonly string[];
+}
+
 export type AcStatus = 'pending_approval' | 'active' | 'expired' | 'revoked';
 
 export interface AuthorizeInput {
@@ -49,6 +64,8 @@ export interface AuthorizeInput {
   readonly capabilities: string[];
   readonly duration_seconds: number;
   readonly justification?: string | undefined;
+  /** Delegation: issue the AC for this agent did:key, acting for the caller. */
+  readonly delegate_to?: string | undefined;
 }
 
 export type AuthorizeResult =
@@ -107,7 +124,14 @@ export class GovernanceService {
       target: input.target,
       capabilities: input.capabilities,
       duration_seconds: input.duration_seconds,
+      ...(input.delegate_to !== undefined ? { delegate_to: input.delegate_to } : {}),
     };
+    // The AC is bound to the key that will present it: the agent's, when delegated.
+    const holderJkt =
+      input.delegate_to !== undefined
+        ? await thumbprint(jwkFromDid(input.delegate_to))
+        : caller.jkt;
+    const act = input.delegate_to !== undefined ? { sub: input.delegate_to } : undefined;
     let decision: ReturnType<typeof decide>;
     try {
       decision = decide(this.settings.accords, request, new Date(now));
@@ -132,7 +156,8 @@ export class GovernanceService {
     const record: AcRecord = {
       ac_id: randomUUID(),
       principal_did: caller.did,
-      cnf_jkt: caller.jkt,
+      cnf_jkt: holderJkt,
+      ...(act !== undefined ? { act } : {}),
       accord: decision.accord.id,
       connector: input.connector,
       target: decision.target,
@@ -158,6 +183,7 @@ export class GovernanceService {
         capabilities: record.capabilities,
         duration_seconds: record.duration_seconds,
         ...(input.justification !== undefined ? { justification: input.justification } : {}),
+        ...(act !== undefined ? { act } : {}),
       },
     });
     await this.#store.insertAc(record);
@@ -239,7 +265,7 @@ export class GovernanceService {
   async revoke(caller: VerifiedProof, acId: string): Promise<AcView> {
     const now = this.#clock.now();
     const { record, roles } = await this.#load(acId, caller);
-    if (!roles.principal && !roles.admin)
+    if (!roles.principal && !roles.holder && !roles.admin)
       throw new GovernanceError(
         codes.notAllowedToRevoke,
         'Only the principal or an admin may revoke',
@@ -280,7 +306,7 @@ export class GovernanceService {
     const now = this.#clock.now();
     const { record, roles } = await this.#load(acId, caller);
     // Others learn nothing, not even that the id exists.
-    if (!roles.principal && !roles.admin && !roles.approver) throw notFound();
+    if (!roles.principal && !roles.holder && !roles.admin && !roles.approver) throw notFound();
     const status = this.#status(record, now);
     const approvals = await this.#store.listApprovals(acId);
     const view: AcView = {
@@ -307,15 +333,33 @@ export class GovernanceService {
         : {}),
     };
     // The token goes only to the key it is bound to, and only while it can be used.
-    if (
-      roles.principal &&
-      caller.jkt === record.cnf_jkt &&
-      status === 'active' &&
-      record.claims !== undefined
-    ) {
+    if (roles.holder && status === 'active' && record.claims !== undefined) {
       view.ac = await this.#sign(record.claims as unknown as AcClaims);
     }
     return view;
+  }
+
+  /** The accords the caller may ask under, or be delegated an AC of: what an agent can request. */
+  accordsFor(caller: VerifiedProof): AccordView[] {
+    const views: AccordView[] = [];
+    for (const accord of this.settings.accords.values()) {
+      const principal = accord.principals.includes(caller.did);
+      const delegate = (accord.delegates ?? []).includes(caller.did);
+      if (!principal && !delegate) continue;
+      views.push({
+        id: accord.id,
+        as: principal ? 'principal' : 'delegate',
+        connectors: accord.connectors,
+        targets: accord.targets,
+        capabilities: accord.capabilities,
+        max_duration_seconds: accord.max_duration_seconds,
+        approvals_required: accord.approvals.required,
+        ...(accord.commands !== undefined ? { commands: accord.commands } : {}),
+        ...(accord.paths !== undefined ? { paths: accord.paths } : {}),
+        ...(principal && accord.delegates !== undefined ? { delegates: accord.delegates } : {}),
+      });
+    }
+    return views;
   }
 
   async jwks(): Promise<PublicJwks> {
@@ -341,7 +385,7 @@ export class GovernanceService {
     caller: VerifiedProof,
   ): Promise<{
     record: AcRecord;
-    roles: { principal: boolean; admin: boolean; approver: boolean };
+    roles: { principal: boolean; holder: boolean; admin: boolean; approver: boolean };
   }> {
     const record = await this.#store.getAc(acId);
     if (record === undefined) throw notFound();
@@ -350,6 +394,8 @@ export class GovernanceService {
       record,
       roles: {
         principal: caller.did === record.principal_did,
+        // The key the AC is bound to: the principal's, or its delegate agent's.
+        holder: caller.jkt === record.cnf_jkt,
         admin:
           this.settings.admins.includes(caller.did) ||
           (accord?.admins.includes(caller.did) ?? false),
@@ -379,6 +425,7 @@ export class GovernanceService {
       nbf: iat,
       exp: iat + record.duration_seconds,
       cnf: { jkt: record.cnf_jkt },
+      ...(record.act !== undefined ? { act: record.act } : {}),
       ctx: {
         principal_did: record.principal_did,
         capability_mask: record.capability_mask,
@@ -388,6 +435,7 @@ export class GovernanceService {
         target: record.target,
         ...(accord?.commands !== undefined ? { commands: accord.commands } : {}),
         ...(accord?.ssh_login !== undefined ? { ssh_principals: [accord.ssh_login] } : {}),
+        ...(accord?.paths !== undefined ? { paths: accord.paths } : {}),
       },
     };
     if (!(await this.#store.activateAc(record.ac_id, { ...claims }, claims.exp, now))) {

@@ -129,6 +129,12 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
     `,
   },
+  {
+    version: 3,
+    // Delegation: the RFC 8693 `act` chain of an AC issued for an agent (JSON), kept from
+    // the request so that an AC activated later by approvals still names its agent.
+    sql: `ALTER TABLE acs ADD COLUMN act TEXT CHECK (act IS NULL OR json_type(act) = 'object');`,
+  },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

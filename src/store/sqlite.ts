@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ActorClaim } from '../credentials/types.js';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import { BastionError, ConfigError, InvalidArgumentError, defineErrorCode } from '../errors.js';
 import { GENESIS, auditHash, canonicalJson } from '../audit/chain.js';
@@ -88,6 +89,7 @@ interface AcRow {
   capability_mask: number;
   duration_seconds: number;
   justification: string | null;
+  act: string | null;
   approvals_required: number;
   requested_at: number;
   state: StoredAcState;
@@ -233,10 +235,10 @@ export class SqliteStore implements Store {
     this.#stmts = {
       insertAc: db.prepare(`
         INSERT INTO acs (ac_id, principal_did, cnf_jkt, accord, connector, target,
-          capabilities, capability_mask, duration_seconds, justification, approvals_required,
+          capabilities, capability_mask, duration_seconds, justification, act, approvals_required,
           requested_at, state, claims, expires_at, activated_at, revoked_at, revoked_by)
         VALUES (@ac_id, @principal_did, @cnf_jkt, @accord, @connector, @target,
-          @capabilities, @capability_mask, @duration_seconds, @justification,
+          @capabilities, @capability_mask, @duration_seconds, @justification, @act,
           @approvals_required, @requested_at, @state, @claims, @expires_at, @activated_at,
           @revoked_at, @revoked_by)`),
       getAc: db.prepare('SELECT * FROM acs WHERE ac_id = ?'),
@@ -799,6 +801,7 @@ function toRow(r: AcRecord): AcRow {
     capability_mask: int(r.capability_mask, 'capability mask'),
     duration_seconds: int(r.duration_seconds, 'duration'),
     justification: r.justification ?? null,
+    act: r.act === undefined ? null : JSON.stringify(r.act),
     approvals_required: int(r.approvals_required, 'approvals required'),
     requested_at: int(r.requested_at, 'request time'),
     state: r.state,
@@ -829,6 +832,7 @@ function fromRow(row: AcRow): AcRecord {
   };
   // NULL columns become absent properties, as the optional fields were before insert.
   if (row.justification !== null) record.justification = row.justification;
+  if (row.act !== null) record.act = JSON.parse(row.act) as ActorClaim;
   if (row.claims !== null) record.claims = JSON.parse(row.claims) as Record<string, unknown>;
   if (row.expires_at !== null) record.expires_at = row.expires_at;
   if (row.activated_at !== null) record.activated_at = row.activated_at;

@@ -4,6 +4,7 @@
  * replicas) can both implement it; every state transition is a conditional write, so two
  * replicas racing on one AC cannot both win.
  */
+import type { ActorClaim } from '../credentials/types.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../audit/types.js';
 
 /** What is stored; `expired` is never stored, it is derived from `expires_at` at read time. */
@@ -22,6 +23,8 @@ export interface AcRecord {
   readonly capability_mask: number;
   readonly duration_seconds: number;
   readonly justification?: string | undefined;
+  /** Delegation: the agent (RFC 8693 `act`) the AC is for; `cnf_jkt` is then its key. */
+  readonly act?: ActorClaim | undefined;
   readonly approvals_required: number;
   /** Epoch ms. */
   readonly requested_at: number;

@@ -73,6 +73,7 @@ async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: bo
     parseOperation: (raw) => raw,
     requiredCapabilities: () => ['exec'],
     commandLine: () => undefined,
+    auditDetail: () => ({ exit_code: 0 }),
     run: (ctx) => {
       runs.push(ctx.operation);
       if (options.runThrows === true)
@@ -138,7 +139,7 @@ describe('SessionConnector lifecycle', () => {
   it('audits start, issue, discard and end around the run, in that order', async () => {
     const t = await setup();
     const r = await t.invoke();
-    assert.equal(r.result.stdout, 'ok');
+    assert.equal((r.result as ExecResult).stdout, 'ok');
     assert.deepEqual(
       t.events.map((e) => e.type),
       ['invoke_start', 'credential_issue', 'credential_discard', 'invoke_end'],

@@ -13,6 +13,14 @@ export interface RouteDeps {
   authenticate: Authenticator;
 }
 
+const policySchema = {
+  type: 'object',
+  properties: {
+    allow: { type: 'array', items: { type: 'string' } },
+    deny: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
 const acId = { type: 'string', pattern: '^[0-9a-f-]{36}$' } as const;
 const acIdParams = { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] } as const;
 const acView = {
@@ -82,6 +90,12 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
             },
             duration_seconds: { type: 'integer', minimum: 1, maximum: 31_536_000 },
             justification: { type: 'string', maxLength: 1024 },
+            delegate_to: {
+              type: 'string',
+              pattern: '^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$',
+              description:
+                'Issue the AC for this agent did:key, acting for the caller (RFC 8693 act)',
+            },
           },
         },
         response: {
@@ -157,6 +171,43 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request) => service.show(await caller(request), request.params.ac_id),
+  );
+
+  app.get(
+    '/governance/accords',
+    {
+      schema: {
+        summary: 'The accords the caller may request under (or hold delegated ACs of)',
+        headers: dpopHeader,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              accords: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    as: { type: 'string', enum: ['principal', 'delegate'] },
+                    connectors: { type: 'array', items: { type: 'string' } },
+                    targets: { type: 'array', items: { type: 'string' } },
+                    capabilities: { type: 'array', items: { type: 'string' } },
+                    max_duration_seconds: { type: 'integer' },
+                    approvals_required: { type: 'integer' },
+                    commands: policySchema,
+                    paths: policySchema,
+                    delegates: { type: 'array', items: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (request) => ({ accords: service.accordsFor(await caller(request)) }),
   );
 
   app.get(
