@@ -54,6 +54,8 @@ export interface ConnectorBroker {
   spy: SpyBackend;
   user: string;
   alice: PrincipalKey;
+  /** An agent key alice may delegate `agent-ops` ACs to. */
+  agent: PrincipalKey;
   dataDir: string;
   client(key?: PrincipalKey): BastionClient;
   /** Authorizes under `accord` for `connector`/`target` and returns the AC token. */
@@ -78,6 +80,7 @@ export async function startConnectorBroker(
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-conn-'));
   const user = userInfo().username;
   const alice = generatePrincipalKey();
+  const agent = generatePrincipalKey();
   const dev = await DevBackend.create({ ...(options.marker ? { marker: options.marker } : {}) });
   const spy = spyOn(dev);
   const sshd = await startSshd({
@@ -114,6 +117,15 @@ accords:
     capabilities: [read, exec]
     commands: { allow: ["echo *", "sh -c *", "sleep *", "yes", "true", "id", "head *"], deny: ["*rm *"] }
     max_duration: 15m
+  - id: agent-ops
+    principals: [${alice.did}]
+    delegates: [${agent.did}]
+    connectors: [bascule, ssh]
+    targets: ["db1.internal.test", "127.0.0.1"]
+    capabilities: [read, exec]
+    commands: { allow: ["echo *", "id", "true"], deny: ["*rm *", "rm *"] }
+    max_duration: 15m
+    ssh_login: ${user}
   - id: read-only
     principals: [${alice.did}]
     connectors: [ssh, bascule]
@@ -146,6 +158,7 @@ accords:
     spy,
     user,
     alice,
+    agent,
     dataDir,
     client,
     async ac(accord, connector, target, caps = ['exec']) {
