@@ -126,6 +126,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
     // Public: what sshd's TrustedUserCAKeys needs to trust the dev backend (a new CA each start).
     writeFileSync(join(config.data_dir, 'dev-ca.pub'), dev.caPublicKey() + '\n', { mode: 0o644 });
+    // Likewise what a resource server needs to accept the dev backend's OAuth tokens.
+    writeFileSync(join(config.data_dir, 'dev-jwks.json'), JSON.stringify(dev.jwks()) + '\n', { mode: 0o644 });
 
     const connectors = new Map<string, Connector>([
       [
