@@ -9,6 +9,7 @@ import { runAcs, runApprove, runAuthorize, runRevoke } from './commands/governan
 import { runInvoke } from './commands/invoke.js';
 import { runKeygen } from './commands/keygen.js';
 import { runKeys } from './commands/keys.js';
+import { runMcp } from './commands/mcp.js';
 import { runServe } from './commands/serve.js';
 import { runDemo } from './demo.js';
 
@@ -40,6 +41,12 @@ Principals (talk to a running broker: --url URL, or $BASTION_URL, default http:/
   invoke AC_ID --key FILE (-- ARGV... | --command "...") [--stdin TEXT]
         Run one command on the AC's target through its connector; exits with its status.
 
+Agents:
+  mcp --key FILE [--url URL] [--http [HOST:]PORT [--http-token-file FILE] [--http-allow-remote]]
+        The MCP bridge an agent's host starts: tools list_accords, request_access, invoke,
+        revoke, audit_tail. The agent's key stays in the bridge; ACs never reach the agent.
+        stdio by default; --http serves POST /mcp on 127.0.0.1 behind a bearer token.
+
 Audit:
   audit verify (--data-dir DIR | --config FILE)
         Check the hash chain, signed checkpoints and the external copy; name what was
@@ -66,6 +73,7 @@ const commands: Record<string, Command> = {
   invoke: runInvoke,
   audit: runAudit,
   bascule: runBascule,
+  mcp: runMcp,
   version: () => {
     const pkg = JSON.parse(
       readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),

@@ -34,6 +34,8 @@ export interface Connector<Op = unknown, Result extends ConnectorResult = Connec
    * InvocationDeniedError when the operation cannot be checked safely under a policy.
    */
   commandLine(op: Op, acContext: AcContext): string | undefined;
+  /** For the audit, when `commandLine` is undefined: what the operation is, e.g. `GET /status`. */
+  describe?(op: Op): string;
   /** Connector-specific policy (e.g. the HTTP path rules); throws InvocationDeniedError. */
   checkPolicy?(op: Op, acContext: AcContext): void;
   run(ctx: RunContext<Op>): Promise<Result>;

@@ -12,6 +12,7 @@ const DENIALS = {
   command_not_allowed: "The accord's command policy does not allow this command",
   shell_syntax_not_allowed:
     'Under a command policy, give the command as argv, or without shell syntax (; & | $ ` < > ( ) { } and newlines)',
+  path_not_allowed: "The accord's path policy does not allow this method and path",
 } as const;
 
 export type InvocationDenialCode = keyof typeof DENIALS;

@@ -111,6 +111,7 @@ export class SessionConnector {
     let target: string;
     let operation: unknown;
     let command: string | undefined;
+    let described: string | undefined;
     try {
       if (acContext.connector !== connector.name)
         throw new InvocationDeniedError('connector_mismatch');
@@ -121,6 +122,7 @@ export class SessionConnector {
         throw new InvocationDeniedError('capability_missing');
       }
       command = connector.commandLine(operation, acContext);
+      described = command ?? connector.describe?.(operation);
       if (command !== undefined && !commandAllowed(acContext.commands, command)) {
         throw new InvocationDeniedError('command_not_allowed');
       }
@@ -133,7 +135,7 @@ export class SessionConnector {
           type: 'deny',
           target: acContext.target,
           outcome: err.code,
-          ...(command !== undefined ? { detail: { command } } : {}),
+          ...(described !== undefined ? { detail: { operation: described } } : {}),
         }).catch((auditErr: unknown) =>
           deps.logger.error({ err: auditErr }, 'audit write failed for a denial'),
         );
@@ -148,7 +150,7 @@ export class SessionConnector {
     await audit({
       ...ids,
       type: 'invoke_start',
-      ...(command !== undefined ? { detail: { command } } : {}),
+      ...(described !== undefined ? { detail: { operation: described } } : {}),
     });
 
     let credential: Credential | undefined;

@@ -13,6 +13,7 @@ import { DevBackend } from '../backends/dev/dev-backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { BastionConfig } from '../config/config.js';
 import { BasculeConnector } from '../connectors/bascule-connector.js';
+import { HttpConnector } from '../connectors/http-connector.js';
 import type { Connector } from '../connectors/connector.js';
 import { SessionConnector } from '../connectors/session.js';
 import { knownHostsLoader } from '../connectors/known-hosts-file.js';
@@ -127,7 +128,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Public: what sshd's TrustedUserCAKeys needs to trust the dev backend (a new CA each start).
     writeFileSync(join(config.data_dir, 'dev-ca.pub'), dev.caPublicKey() + '\n', { mode: 0o644 });
     // Likewise what a resource server needs to accept the dev backend's OAuth tokens.
-    writeFileSync(join(config.data_dir, 'dev-jwks.json'), JSON.stringify(dev.jwks()) + '\n', { mode: 0o644 });
+    writeFileSync(join(config.data_dir, 'dev-jwks.json'), JSON.stringify(dev.jwks()) + '\n', {
+      mode: 0o644,
+    });
 
     const connectors = new Map<string, Connector>([
       [
@@ -139,6 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }),
       ],
       ['bascule', new BasculeConnector({ targets: config.connectors.bascule.targets })],
+      ['http', new HttpConnector({})],
     ]);
 
     let publicUrl = config.public_url?.replace(/\/+$/, '') ?? '';

@@ -75,6 +75,8 @@ export async function startConnectorBroker(
     execTimeout?: string;
     marker?: string;
     logs?: NodeJS.WritableStream;
+    /** A base URL to add an `http-api` accord for (GET/HEAD /status*, anything but /admin*). */
+    httpTarget?: string;
   } = {},
 ): Promise<ConnectorBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-conn-'));
@@ -126,7 +128,18 @@ accords:
     commands: { allow: ["echo *", "id", "true"], deny: ["*rm *", "rm *"] }
     max_duration: 15m
     ssh_login: ${user}
-  - id: read-only
+${
+  options.httpTarget
+    ? `  - id: http-api
+    principals: [${alice.did}]
+    connectors: [http]
+    targets: ["${options.httpTarget}"]
+    capabilities: [read, write]
+    paths: { allow: ["GET /status", "GET /status/*", "POST /items"], deny: ["* /admin*"] }
+    max_duration: 15m
+`
+    : ''
+}  - id: read-only
     principals: [${alice.did}]
     connectors: [ssh, bascule]
     targets: ["127.0.0.1", "db1.internal.test"]

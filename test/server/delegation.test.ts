@@ -57,12 +57,10 @@ describe('delegation to an agent', () => {
         .invoke('bascule', issued.ac, { target: 'db1.internal.test', operation: { argv: ['id'] } }),
       refused('dpop_key_mismatch', 401),
     );
-    const r = await b
-      .client(b.agent)
-      .invoke('bascule', held.ac ?? '', {
-        target: 'db1.internal.test',
-        operation: { argv: ['echo', 'agent'] },
-      });
+    const r = await b.client(b.agent).invoke('bascule', held.ac ?? '', {
+      target: 'db1.internal.test',
+      operation: { argv: ['echo', 'agent'] },
+    });
     assert.equal(r.result.exit_code, 0);
 
     const entries = (await b.server.audit.list({ ac_id: issued.ac_id })).filter(
@@ -127,12 +125,10 @@ describe('delegation to an agent', () => {
     const issued = await delegate();
     const held = await b.client(b.agent).show(issued.ac_id);
     const run = () =>
-      b
-        .client(b.agent)
-        .invoke('bascule', held.ac ?? '', {
-          target: 'db1.internal.test',
-          operation: { argv: ['true'] },
-        });
+      b.client(b.agent).invoke('bascule', held.ac ?? '', {
+        target: 'db1.internal.test',
+        operation: { argv: ['true'] },
+      });
     assert.equal((await run()).result.exit_code, 0);
     await b.client(b.alice).revoke(issued.ac_id);
     await assert.rejects(run(), refused('ac_revoked', 401));

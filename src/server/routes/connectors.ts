@@ -29,6 +29,21 @@ const execResult = {
   ],
 } as const;
 
+const httpResult = {
+  type: 'object',
+  properties: {
+    status: { type: 'integer' },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    body: { type: 'string' },
+    body_encoding: { type: 'string', enum: ['utf8', 'base64'] },
+    body_truncated: { type: 'boolean' },
+    redirects: { type: 'integer' },
+    timed_out: { type: 'boolean' },
+    duration_ms: { type: 'integer' },
+  },
+  required: ['status', 'headers', 'body', 'body_encoding', 'body_truncated', 'timed_out'],
+} as const;
+
 export function connectorRoutes(
   app: FastifyInstance,
   deps: { session: SessionConnector; publicUrl: () => string },
@@ -71,7 +86,8 @@ export function connectorRoutes(
               ac_id: { type: 'string' },
               connector: { type: 'string' },
               target: { type: 'string' },
-              result: execResult,
+              // ssh and bascule run commands; http makes one request.
+              result: { anyOf: [execResult, httpResult] },
               credential: {
                 type: 'object',
                 description: 'What was used, by fingerprint; never the credential',

@@ -1,0 +1,108 @@
+/**
+ * An in-process broker for the benchmark: `startServer` exactly as `bastion serve` runs it
+ * (durable SQLite in WAL mode with synchronous=FULL, the fsynced audit sink, Fastify with
+ * pino at `info`), on 127.0.0.1 with a fresh data directory on the machine's ordinary
+ * filesystem. Log lines are formatted but dropped, so that the figures include the cost of
+ * logging and not the cost of a terminal.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config/config.js';
+import type { CredentialBackend } from '../../src/credentials/backend.js';
+import { startServer, type RunningServer } from '../../src/server/app.js';
+
+export const BENCH_TARGET = 'db1.internal.test';
+export const BENCH_ACCORD = 'bench';
+/** Long enough for the longest phase; the accord allows 15 minutes. */
+export const AC_SECONDS = 900;
+
+export interface BenchBroker {
+  readonly server: RunningServer;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+export interface BenchBrokerOptions {
+  /** DIDs of the benchmark's principals. */
+  principals: readonly string[];
+  /** The login SSH certificates are issued for. */
+  sshLogin?: string | undefined;
+  /** SSH connector settings, when B5 needs a real target. */
+  ssh?: { port: number; knownHostsFile: string } | undefined;
+  backends?: CredentialBackend[] | undefined;
+  /** `info` (the server default) unless told otherwise. */
+  logLevel?: string | undefined;
+}
+
+/** A sink for log lines: pino formats them (a real cost), nothing stores them. */
+const discard = (): Writable =>
+  new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
+
+export async function startBenchBroker(options: BenchBrokerOptions): Promise<BenchBroker> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bastion-bench-'));
+  const ssh = options.ssh;
+  const yaml = `
+listen: 127.0.0.1:0
+data_dir: ${dataDir}
+log_level: ${options.logLevel ?? 'info'}
+# The per-principal limit is a guard, not what is measured: set it out of the way.
+limits: { rate_per_minute: 1000000000, output_bytes: 65536, exec_timeout: 10s }
+${
+  ssh === undefined
+    ? ''
+    : `connectors:
+  ssh:
+    known_hosts: ${ssh.knownHostsFile}
+    hosts: { "127.0.0.1": { port: ${ssh.port} } }`
+}
+accords:
+  - id: ${BENCH_ACCORD}
+    principals: [${options.principals.join(', ')}]
+    connectors: [ssh, noop]
+    targets: ["${BENCH_TARGET}", "127.0.0.1"]
+    capabilities: [read, exec]
+    commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
+    max_duration: 15m
+    ssh_login: ${options.sshLogin ?? 'bench'}
+`;
+  const config = parseConfig(yaml, join(dataDir, 'bastion.yaml'));
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      config,
+      logDestination: discard(),
+      ...(options.backends !== undefined ? { backends: options.backends } : {}),
+    });
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    server,
+    dataDir,
+    close: async () => {
+      try {
+        await server.close();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The body of `POST /governance/authorize/` every benchmark uses. */
+export function authorizeBody(connector: string, target = BENCH_TARGET) {
+  return {
+    accord: BENCH_ACCORD,
+    connector,
+    target,
+    capabilities: ['exec'],
+    duration_seconds: AC_SECONDS,
+  };
+}

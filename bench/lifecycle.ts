@@ -1,0 +1,327 @@
+/**
+ * Child process (pinned to one core): B4 (broker-added latency of the full invocation
+ * lifecycle), B6 in B4 (credential dwell time) and the memory figures.
+ *
+ * The lifecycle is `SessionConnector.invoke` itself, built from the running broker's own
+ * pieces — `GovernanceService.verify`, the durable SQLite store (DPoP replay cache), the
+ * durable audit log (SQLite + fsynced sink) — with a `CredentialResolver` whose only backend
+ * answers after a fixed latency, and a connector whose transport does nothing. HTTP is left
+ * out on purpose: B1 and B5 measure it; here the question is what governing costs.
+ *
+ * Open loop: invocation i is due at start + i/rate whatever happened to the ones before
+ * it, and its latency is measured from when it was due, so a broker that falls behind is
+ * charged for the queue it builds (no coordinated omission). The backend alone is measured
+ * with the same scheduler at the same rate, and "added" is the difference of the two
+ * distributions' percentiles: timer granularity and the backend's own jitter cancel out.
+ */
+import { CredentialResolver } from '../src/credentials/resolver.js';
+import { disposeCredential, type AcContext } from '../src/credentials/types.js';
+import { systemClock } from '../src/clock.js';
+import { SessionConnector } from '../src/connectors/session.js';
+import { acContextOf, unsafeDecodeAc, type AcClaims } from '../src/governance/ac.js';
+import { generatePrincipalKey, thumbprint } from '../src/governance/did-key.js';
+import { RateLimiter } from '../src/server/rate-limit.js';
+import { serveParent } from './lib/child.js';
+import { DwellRecorder, fixedLatencyBackend, noopConnector } from './lib/backends.js';
+import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from './lib/broker.js';
+import { ProofSigner } from './lib/dpop.js';
+import { summarize, type Summary } from './lib/stats.js';
+
+export interface RateStep {
+  readonly rate: number;
+  /** The invocation's latency from when it was due, ms. */
+  readonly lifecycle: Summary;
+  /** The backend's own resolve + revoke at the same rate, ms. */
+  readonly backend: Summary;
+  readonly addedP50: number;
+  readonly addedP99: number;
+  readonly errors: number;
+  /** Invocations completed per second of the step (falls below `rate` when saturated). */
+  readonly achieved: number;
+  readonly pass: boolean;
+}
+
+export interface LifecycleResult {
+  readonly backendLatencyMs: number;
+  readonly stepSeconds: number;
+  readonly sweep: RateStep[];
+  /** Highest rate whose p99 added stayed under the threshold, every lower rate passing too. */
+  readonly maxRateUnderThreshold: number | null;
+  readonly firstFailingRate: number | null;
+  readonly headline: {
+    rate: number;
+    rounds: number;
+    lifecycle: Summary;
+    backend: Summary;
+    addedP50: number;
+    addedP99: number;
+    addedMin: number;
+    addedMax: number;
+    errors: number;
+  };
+  readonly dwellMs: Summary;
+  readonly liveCredentialsAfter: number;
+  readonly memory: {
+    idleRssBytes: number;
+    peakRssDuringB4Bytes: number;
+    maxRssLifetimeBytes: number;
+    after: { invocations: number; rssBytes: number; heapUsedBytes: number }[];
+    gcExposed: boolean;
+  };
+}
+
+const THRESHOLD_MS = 2;
+const BACKEND_LATENCY_MS = 2;
+const HEADLINE_RATE = 100;
+
+interface OpenLoop {
+  latencies: Float64Array;
+  errors: number;
+  elapsedMs: number;
+}
+
+/** Fires `fire(i)` for i < n at `rate` per second, each on schedule, and times each from when it was due. */
+function openLoop(
+  rate: number,
+  n: number,
+  fire: (i: number) => Promise<unknown>,
+): Promise<OpenLoop> {
+  const latencies = new Float64Array(n);
+  const interval = 1000 / rate;
+  let next = 0;
+  let done = 0;
+  let errors = 0;
+  const start = performance.now() + 2;
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      if (++done === n) resolve({ latencies, errors, elapsedMs: performance.now() - start });
+    };
+    const tick = (): void => {
+      const now = performance.now();
+      while (next < n && start + next * interval <= now) {
+        const i = next++;
+        const due = start + i * interval;
+        fire(i).then(
+          () => {
+            latencies[i] = performance.now() - due;
+            finish();
+          },
+          () => {
+            latencies[i] = NaN;
+            errors++;
+            finish();
+          },
+        );
+      }
+      if (next < n) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
+    };
+    setTimeout(tick, 2);
+  });
+}
+
+/** Runs `fire` with `concurrency` in flight until `n` have completed. */
+async function closedLoop(
+  n: number,
+  concurrency: number,
+  fire: () => Promise<unknown>,
+): Promise<number> {
+  let started = 0;
+  let errors = 0;
+  const worker = async (): Promise<void> => {
+    while (started < n) {
+      started++;
+      await fire().catch(() => errors++);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return errors;
+}
+
+function settle(): { rssBytes: number; heapUsedBytes: number } {
+  // Two passes: the first may only finalize what the second frees.
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const usage = process.memoryUsage();
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
+}
+
+let broker: BenchBroker | undefined;
+
+async function run(args: unknown): Promise<LifecycleResult> {
+  const { quick, memoryInvocations } = args as { quick: boolean; memoryInvocations: number };
+  const stepSeconds = quick ? 1 : 3;
+  const headlineRounds = quick ? 2 : 3;
+
+  const principal = generatePrincipalKey();
+  const signer = new ProofSigner(principal);
+  broker = await startBenchBroker({ principals: [principal.did] });
+  const { server } = broker;
+  const jkt = await thumbprint(principal.publicJwk);
+  const issued = await server.service.authorize(
+    { did: principal.did, jkt, jwk: principal.publicJwk, jti: 'bench-caller' },
+    authorizeBody('noop'),
+  );
+  if (issued.status !== 'active') throw new Error('bench accord did not issue an AC');
+  const token = issued.ac;
+
+  const dwell = new DwellRecorder();
+  const resolver = new CredentialResolver({ logger: server.app.log, skewMs: 30_000 });
+  resolver.register(fixedLatencyBackend({ id: 'fixed', latencyMs: BACKEND_LATENCY_MS, dwell }));
+  const limiter = new RateLimiter(1_000_000_000, systemClock);
+  const session = new SessionConnector({
+    verifyAc: (t) => server.service.verify(t),
+    rememberProof: (k, jti, expiresAt) => server.store.rememberProof(k, jti, expiresAt),
+    rateLimit: (did) => limiter.hit(did),
+    resolver,
+    audit: server.audit,
+    connectors: new Map([['noop', noopConnector()]]),
+    limits: { maxOutputBytes: 65_536, timeoutMs: 10_000 },
+    clock: systemClock,
+    skewMs: 30_000,
+    logger: server.app.log,
+  });
+  const url = `${server.url}/connectors/noop/invoke`;
+  const invoke = (proof: string) =>
+    session.invoke({
+      connector: 'noop',
+      authorization: `DPoP ${token}`,
+      dpop: proof,
+      method: 'POST',
+      url,
+      body: { target: BENCH_TARGET, operation: { argv: ['true'] } },
+    });
+
+  // The backend alone: the same fixed-latency issuer, called the way the resolver calls it.
+  const alone = fixedLatencyBackend({ id: 'fixed-alone', latencyMs: BACKEND_LATENCY_MS });
+  const acContext: AcContext = acContextOf(unsafeDecodeAc(token) as AcClaims);
+  const backendCall = async (): Promise<void> => {
+    const credential = await alone.resolve('oauth', BENCH_TARGET, acContext);
+    await alone.revoke(credential);
+    disposeCredential(credential);
+  };
+
+  // Warm-up: JIT, SQLite page cache, the audit sink's file.
+  await closedLoop(300, 4, () => invoke(signer.proof('POST', url, token)));
+  const idle = settle();
+
+  // Memory first, on a broker that has done nothing but warm up: RSS after 1,000 and after
+  // `memoryInvocations` invocations, each after a full GC (a leak shows as growth).
+  const after: LifecycleResult['memory']['after'] = [];
+  let done = 0;
+  for (const mark of [1000, memoryInvocations]) {
+    const errors = await closedLoop(mark - done, 8, () => invoke(signer.proof('POST', url, token)));
+    if (errors > 0) throw new Error(`${errors} invocations failed in the memory phase`);
+    done = mark;
+    after.push({ invocations: mark, ...settle() });
+  }
+
+  // Peak RSS while B4 runs, sampled every 10 ms (maxRSS covers the whole process life).
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+
+  const step = async (rate: number, seconds: number) => {
+    const n = Math.max(20, Math.round(rate * seconds));
+    const base = await openLoop(rate, n, backendCall);
+    // Proofs are signed before the clock starts (the client's work, not the broker's) and
+    // used within seconds, well inside the 30 s iat window.
+    const proofs = Array.from({ length: n }, () => signer.proof('POST', url, token));
+    const life = await openLoop(rate, n, (i) => invoke(proofs[i] ?? ''));
+    return { base, life, n };
+  };
+
+  const sweep: RateStep[] = [];
+  const measureRate = async (rate: number): Promise<RateStep> => {
+    const { base, life, n } = await step(rate, stepSeconds);
+    const lifecycle = summarize(life.latencies);
+    const backend = summarize(base.latencies);
+    const addedP99 = lifecycle.p99 - backend.p99;
+    const result: RateStep = {
+      rate,
+      lifecycle,
+      backend,
+      addedP50: lifecycle.median - backend.median,
+      addedP99,
+      errors: life.errors,
+      achieved: (n - life.errors) / (life.elapsedMs / 1000),
+      pass: life.errors === 0 && addedP99 < THRESHOLD_MS,
+    };
+    sweep.push(result);
+    return result;
+  };
+
+  // Step the rate up, doubling, until the broker saturates (it cannot keep up).
+  let maxPass: number | null = null;
+  let firstFail: number | null = null;
+  for (const rate of [10, 25, 50, 100, 200, 400, 800, 1600, 3200]) {
+    const r = await measureRate(rate);
+    if (r.pass && firstFail === null) maxPass = rate;
+    if (!r.pass && firstFail === null) firstFail = rate;
+    const saturated = r.achieved < rate * 0.9 || r.lifecycle.p99 > 250 || r.errors > 0;
+    // Past the threshold the sweep goes on to the knee: the rate the broker cannot sustain.
+    if (saturated) break;
+  }
+  // Narrow the threshold between the last passing and the first failing rate.
+  if (maxPass !== null && firstFail !== null) {
+    let lo = maxPass;
+    let hi = firstFail;
+    for (let i = 0; i < (quick ? 1 : 2); i++) {
+      const mid = Math.round(Math.sqrt(lo * hi));
+      if (mid <= lo || mid >= hi) break;
+      const r = await measureRate(mid);
+      if (r.pass) lo = mid;
+      else hi = mid;
+    }
+    maxPass = lo;
+    firstFail = hi;
+  }
+  sweep.sort((a, b) => a.rate - b.rate);
+
+  // The headline rate, several rounds pooled; the dwell samples come from these rounds.
+  dwell.clear();
+  const lifeAll: number[] = [];
+  const baseAll: number[] = [];
+  let headlineErrors = 0;
+  for (let round = 0; round < headlineRounds; round++) {
+    const { base, life } = await step(HEADLINE_RATE, stepSeconds * 1.5);
+    lifeAll.push(...life.latencies);
+    baseAll.push(...base.latencies);
+    headlineErrors += life.errors;
+  }
+  clearInterval(sampler);
+  const lifecycle = summarize(lifeAll);
+  const backend = summarize(baseAll);
+
+  return {
+    backendLatencyMs: BACKEND_LATENCY_MS,
+    stepSeconds,
+    sweep,
+    maxRateUnderThreshold: maxPass,
+    firstFailingRate: firstFail,
+    headline: {
+      rate: HEADLINE_RATE,
+      rounds: headlineRounds,
+      lifecycle,
+      backend,
+      addedP50: lifecycle.median - backend.median,
+      addedP99: lifecycle.p99 - backend.p99,
+      addedMin: lifecycle.min - backend.min,
+      addedMax: lifecycle.max - backend.max,
+      errors: headlineErrors,
+    },
+    dwellMs: summarize(dwell.samples),
+    liveCredentialsAfter: dwell.live,
+    memory: {
+      idleRssBytes: idle.rssBytes,
+      peakRssDuringB4Bytes: peak,
+      maxRssLifetimeBytes: process.resourceUsage().maxRSS * 1024,
+      after,
+      gcExposed: typeof globalThis.gc === 'function',
+    },
+  };
+}
+
+serveParent({ run }, async () => {
+  await broker?.close();
+});

@@ -1,0 +1,541 @@
+/**
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --only micro,b1,b4,b5]`: what Bastion
+ * costs per invocation, each figure beside a baseline measured in the same run (see
+ * bench/README.md for what each figure and ratio means).
+ *
+ * This process is the orchestrator and the load generator; every broker-side measurement
+ * runs in a child process pinned to its own core, one phase at a time:
+ *   micro — B1's baseline, B2, B3 and the cost breakdown (tinybench, bench/micro.ts)
+ *   b1    — AC issuance over HTTP with DPoP (autocannon, bench/lib/http-load.ts)
+ *   b4    — broker-added latency, open loop; dwell; memory (bench/lifecycle.ts)
+ *   b5    — SSH end to end vs the OpenSSH client (bench/lib/ssh-e2e.ts)
+ */
+import { writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { LifecycleResult } from './lifecycle.js';
+import type { MicroResult, MicroTask } from './micro.js';
+import { placeProcesses, sibling, spawnChild, type Placement } from './lib/child.js';
+import { runIssuanceLoad, type LoadResult } from './lib/http-load.js';
+import {
+  baselinesList,
+  breakdownTable,
+  figuresTable,
+  type BreakdownRow,
+  type Figure,
+} from './lib/report.js';
+import { runSshEndToEnd } from './lib/ssh-e2e.js';
+import { median } from './lib/stats.js';
+
+const PHASES = ['micro', 'b1', 'b4', 'b5'] as const;
+type Phase = (typeof PHASES)[number];
+
+const out = (text: string): void => void process.stdout.write(text + '\n');
+const MiB = 1024 * 1024;
+
+function usage(): never {
+  out('usage: npm run bench -- [--quick] [--json FILE] [--only micro,b1,b4,b5]');
+  process.exit(2);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        json: { type: 'string' },
+        only: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch {
+    return usage();
+  }
+})();
+if (values.help) usage();
+const quick = values.quick;
+const only = new Set(
+  (values.only ?? PHASES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+for (const p of only) if (!PHASES.includes(p as Phase)) usage();
+
+const placement: Placement = placeProcesses();
+// The machine may be shared: say how busy it was, before and after.
+const loadBefore = loadavg();
+const began = performance.now();
+const timings: Record<string, number> = {};
+const failures: Record<string, string> = {};
+
+async function phase<T>(name: Phase, work: () => Promise<T>): Promise<T | undefined> {
+  if (!only.has(name)) return undefined;
+  const start = performance.now();
+  process.stderr.write(`bench: ${name}…\n`);
+  try {
+    return await work();
+  } catch (err) {
+    failures[name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`bench: ${name} failed: ${failures[name]}\n`);
+    return undefined;
+  } finally {
+    timings[name] = (performance.now() - start) / 1000;
+  }
+}
+
+async function inChild<T>(script: string, args: unknown): Promise<T> {
+  const child = spawnChild(sibling(import.meta.url, script), placement.brokerCore);
+  try {
+    return await child.call<T>('run', args);
+  } finally {
+    await child.stop();
+  }
+}
+
+const micro = await phase('micro', () => inChild<MicroResult>('./micro', { quick }));
+const load = await phase('b1', () => runIssuanceLoad(placement, { quick, concurrencies: [8, 1] }));
+const lifecycle = await phase('b4', () =>
+  inChild<LifecycleResult>('./lifecycle', { quick, memoryInvocations: quick ? 3000 : 10_000 }),
+);
+const ssh = await phase('b5', () => runSshEndToEnd(placement, { quick }));
+
+// ---------------------------------------------------------------------------------------
+// Figures.
+
+const figures: Figure[] = [];
+const task = (name: string): MicroTask | undefined => micro?.tasks[name];
+const opsOf = (t: MicroTask | undefined): number => (t === undefined ? NaN : median(t.opsPerRound));
+
+const rawVerifySign = task('raw.verify+sign');
+function issuanceFigures(results: readonly LoadResult[]): void {
+  for (const r of results) {
+    const name = `AC issuance, HTTP + DPoP + durable SQLite, c=${r.concurrency}`;
+    figures.push({
+      id: 'B1',
+      name: `${name}, throughput`,
+      unit: 'issued/s',
+      median: r.issuedPerSecond.median,
+      p99: null,
+      min: r.issuedPerSecond.min,
+      max: r.issuedPerSecond.max,
+      rounds: r.rounds.length,
+      samples: r.latencyMs.n,
+      baseline:
+        rawVerifySign === undefined
+          ? null
+          : {
+              name: 'one Ed25519 verify + one Ed25519 sign, in process, 1 core (tinybench)',
+              value: opsOf(rawVerifySign),
+              unit: 'ops/s',
+            },
+      ratio: rawVerifySign === undefined ? null : opsOf(rawVerifySign) / r.issuedPerSecond.median,
+      note: `${r.rounds.length} rounds of ${r.seconds} s; non-2xx ${r.rounds.reduce((s, x) => s + x.non2xx, 0)}, errors ${r.rounds.reduce((s, x) => s + x.errors, 0)}`,
+    });
+    figures.push({
+      id: 'B1',
+      name: `${name}, latency`,
+      unit: 'ms',
+      median: r.latencyMs.median,
+      p99: r.latencyMs.p99,
+      min: r.latencyMs.min,
+      max: r.latencyMs.max,
+      rounds: r.rounds.length,
+      samples: r.latencyMs.n,
+      baseline:
+        rawVerifySign === undefined
+          ? null
+          : {
+              name: 'the same verify + sign, per operation',
+              value: rawVerifySign.latencyUs.median / 1000,
+              unit: 'ms',
+            },
+      ratio:
+        rawVerifySign === undefined
+          ? null
+          : r.latencyMs.median / (rawVerifySign.latencyUs.median / 1000),
+      ...(r.concurrency > 1
+        ? { note: `with ${r.concurrency} requests in flight a request also waits for the others` }
+        : {}),
+    });
+  }
+}
+if (load !== undefined) issuanceFigures(load);
+
+function microFigure(
+  id: string,
+  name: string,
+  taskName: string,
+  baselineName: string,
+  baselineTask: string,
+  note?: string,
+): void {
+  const t = task(taskName);
+  const b = task(baselineTask);
+  if (t === undefined || b === undefined) return;
+  figures.push({
+    id,
+    name,
+    unit: 'µs',
+    median: t.latencyUs.median,
+    p99: t.latencyUs.p99,
+    min: t.latencyUs.min,
+    max: t.latencyUs.max,
+    rounds: t.opsPerRound.length,
+    samples: t.latencyUs.n,
+    baseline: {
+      name: `${baselineName} (${Math.round(opsOf(b))} ops/s)`,
+      value: b.latencyUs.median,
+      unit: 'µs',
+    },
+    ratio: t.latencyUs.median / b.latencyUs.median,
+    note: `${Math.round(opsOf(t))} ops/s on 1 core${note === undefined ? '' : `; ${note}`}`,
+  });
+}
+if (micro !== undefined) {
+  const rawVerify = 'raw crypto.verify of the same AC (Ed25519)';
+  microFigure(
+    'B2',
+    'AC verify, GovernanceService.verify (no cache)',
+    'service.verify',
+    rawVerify,
+    'raw.verify',
+    'the connector path: parse, alg, kid, signature, claims, revocation read from SQLite',
+  );
+  microFigure(
+    'B2',
+    'AC verify, same after one key rotation (no cache)',
+    'service.verify.rotated',
+    rawVerify,
+    'raw.verify',
+    'a retired key makes verificationKeys() read SQLite on every verify',
+  );
+  microFigure(
+    'B2',
+    'AC verify, verifyAc with in-memory keys and revocation',
+    'verifyAc.memory',
+    rawVerify,
+    'raw.verify',
+    'the pure part of the path: no store reads',
+  );
+  figures.push({
+    id: 'B2',
+    name: 'AC verify with a cache',
+    unit: 'µs',
+    median: null,
+    p99: null,
+    min: null,
+    max: null,
+    rounds: null,
+    samples: null,
+    baseline: null,
+    ratio: null,
+    note: `not applicable: src/ has no verified-AC cache; a hit would cost about ${Math.round(task('projected.cacheHit')?.latencyUs.median ?? NaN)} µs (projected: SHA-256 of the token, a map lookup, the revocation read)`,
+  });
+  microFigure(
+    'B3',
+    "SSH certificate, DevBackend.resolve('ssh_cert') + dispose",
+    'dev.resolve.ssh_cert',
+    `raw Ed25519 keygen + sign of a ${micro.sizes.certBlobBytes}-byte certificate`,
+    'raw.keygen+sign',
+  );
+  microFigure(
+    'B3',
+    'SSH certificate through CredentialResolver (checks, revoke, zero-fill)',
+    'resolver.resolve+discard',
+    'raw Ed25519 keygen + sign',
+    'raw.keygen+sign',
+  );
+}
+
+if (lifecycle !== undefined) {
+  const h = lifecycle.headline;
+  figures.push({
+    id: 'B4',
+    name: `broker-added latency, full lifecycle, open loop ${h.rate}/s, backend ${lifecycle.backendLatencyMs} ms`,
+    unit: 'ms',
+    median: h.addedP50,
+    p99: h.addedP99,
+    min: h.addedMin,
+    max: h.addedMax,
+    rounds: h.rounds,
+    samples: h.lifecycle.n,
+    baseline: {
+      name: `the fixed-latency backend alone (resolve + revoke) at ${h.rate}/s, p50; its p99 ${h.backend.p99.toFixed(2)} ms`,
+      value: h.backend.median,
+      unit: 'ms',
+    },
+    ratio: h.lifecycle.median / h.backend.median,
+    note: `added = percentile(lifecycle) − percentile(backend alone); lifecycle itself p50 ${h.lifecycle.median.toFixed(2)} ms, p99 ${h.lifecycle.p99.toFixed(2)} ms; errors ${h.errors}`,
+  });
+  const sat = lifecycle.sweep.find((s) => s.achieved < s.rate * 0.9);
+  figures.push({
+    id: 'B4',
+    name: 'highest open-loop rate with p99 added < 2 ms',
+    unit: 'inv/s',
+    median: lifecycle.maxRateUnderThreshold,
+    p99: null,
+    min: null,
+    max: null,
+    rounds: 1,
+    samples: null,
+    baseline: null,
+    ratio: null,
+    note:
+      (lifecycle.maxRateUnderThreshold === null
+        ? `p99 added was ≥ 2 ms even at ${lifecycle.sweep[0]?.rate ?? '?'}/s`
+        : `first failing rate ${lifecycle.firstFailingRate ?? 'none up to the sweep limit'}/s`) +
+      (sat === undefined ? '' : `; saturates (completes < 90% of the rate) at ${sat.rate}/s`),
+  });
+  figures.push({
+    id: 'B6',
+    name: `credential dwell (issue → zero-fill) in B4 at ${h.rate}/s`,
+    unit: 'ms',
+    median: lifecycle.dwellMs.median,
+    p99: lifecycle.dwellMs.p99,
+    min: lifecycle.dwellMs.min,
+    max: lifecycle.dwellMs.max,
+    rounds: h.rounds,
+    samples: lifecycle.dwellMs.n,
+    baseline: null,
+    ratio: null,
+    note: `the transport does nothing, so this is broker time alone (audit credential_issue, run, revoke); credentials not zero-filled afterwards: ${lifecycle.liveCredentialsAfter}`,
+  });
+  const m = lifecycle.memory;
+  figures.push({
+    id: 'MEM',
+    name: 'broker RSS, peak during B4',
+    unit: 'MiB',
+    median: m.peakRssDuringB4Bytes / MiB,
+    p99: null,
+    min: null,
+    max: null,
+    rounds: 1,
+    samples: null,
+    baseline: {
+      name: 'RSS of the same broker, idle after warm-up',
+      value: m.idleRssBytes / MiB,
+      unit: 'MiB',
+    },
+    ratio: m.peakRssDuringB4Bytes / m.idleRssBytes,
+    note: `process maxRSS over its whole life ${(m.maxRssLifetimeBytes / MiB).toFixed(1)} MiB`,
+  });
+  const first = m.after[0];
+  const last = m.after[m.after.length - 1];
+  if (first !== undefined && last !== undefined) {
+    figures.push({
+      id: 'MEM',
+      name: `broker RSS after ${last.invocations.toLocaleString('en-US')} invocations`,
+      unit: 'MiB',
+      median: last.rssBytes / MiB,
+      p99: null,
+      min: null,
+      max: null,
+      rounds: 1,
+      samples: null,
+      baseline: {
+        name: `RSS after ${first.invocations.toLocaleString('en-US')} invocations`,
+        value: first.rssBytes / MiB,
+        unit: 'MiB',
+      },
+      ratio: last.rssBytes / first.rssBytes,
+      note: `after full GC${m.gcExposed ? '' : ' (gc not exposed: run with --expose-gc)'}; heap used ${(first.heapUsedBytes / MiB).toFixed(1)} → ${(last.heapUsedBytes / MiB).toFixed(1)} MiB`,
+    });
+  }
+}
+
+if (ssh !== undefined) {
+  if ('skipped' in ssh) {
+    figures.push({
+      id: 'B5',
+      name: 'SSH exec true end to end',
+      unit: 'ms',
+      median: null,
+      p99: null,
+      min: null,
+      max: null,
+      rounds: null,
+      samples: null,
+      baseline: null,
+      ratio: null,
+      note: `skipped: ${ssh.skipped}`,
+    });
+  } else {
+    figures.push({
+      id: 'B5',
+      name: 'SSH `exec true` through Bastion (POST /connectors/ssh/invoke)',
+      unit: 'ms',
+      median: ssh.bastionMs.median,
+      p99: ssh.bastionMs.p99,
+      min: ssh.bastionMs.min,
+      max: ssh.bastionMs.max,
+      rounds: 1,
+      samples: ssh.pairs,
+      baseline: {
+        name: `the OpenSSH client with a static key + certificate against the same sshd, interleaved (${ssh.sshVersion}); its p99 ${ssh.opensshMs.p99.toFixed(1)} ms`,
+        value: ssh.opensshMs.median,
+        unit: 'ms',
+      },
+      ratio: ssh.ratioMedian,
+      ratioP99: ssh.ratioP99,
+    });
+    figures.push({
+      id: 'B5',
+      name: 'SSH `exec true`, OpenSSH client directly (the baseline)',
+      unit: 'ms',
+      median: ssh.opensshMs.median,
+      p99: ssh.opensshMs.p99,
+      min: ssh.opensshMs.min,
+      max: ssh.opensshMs.max,
+      rounds: 1,
+      samples: ssh.pairs,
+      baseline: null,
+      ratio: null,
+    });
+    figures.push({
+      id: 'B6',
+      name: 'credential dwell (issue → zero-fill) in B5',
+      unit: 'ms',
+      median: ssh.dwellMs.median,
+      p99: ssh.dwellMs.p99,
+      min: ssh.dwellMs.min,
+      max: ssh.dwellMs.max,
+      rounds: 1,
+      samples: ssh.dwellMs.n,
+      baseline: {
+        name: "the SSH operation's own duration as the connector reports it (connect, auth, exec), p50",
+        value: ssh.operationMs.median,
+        unit: 'ms',
+      },
+      ratio: ssh.dwellMs.median / ssh.operationMs.median,
+      note: `credentials not zero-filled afterwards: ${ssh.liveCredentialsAfter}`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Breakdown: the steps an issuance and an invocation are made of, each on one core.
+
+const BREAKDOWN: [string, string][] = [
+  ['raw.verify', 'Ed25519 verify of an AC (crypto.verify)'],
+  ['raw.verify+sign', 'Ed25519 verify + sign (B1 baseline)'],
+  ['dpop.verify', 'verifyDpopProof without the replay store (jose)'],
+  ['store.rememberProof', 'DPoP replay cache insert: one SQLite commit, synchronous=FULL'],
+  ['store.isRevoked', 'revocation read (SQLite)'],
+  ['audit.append', 'one audit entry: SQLite commit + sink write + fsync'],
+  ['service.verify', 'GovernanceService.verify'],
+  ['service.verify.rotated', 'GovernanceService.verify, one retired key'],
+  ['verifyAc.memory', 'verifyAc, in-memory keys and revocation'],
+  ['projected.cacheHit', 'projected verified-AC cache hit (not in src/)'],
+  ['service.authorize', 'GovernanceService.authorize (no HTTP, no DPoP)'],
+  ['raw.keygen+sign', 'Ed25519 keygen + sign (B3 baseline)'],
+  ['dev.resolve.ssh_cert', "DevBackend.resolve('ssh_cert') + dispose"],
+  ['resolver.resolve+discard', 'CredentialResolver.resolve + discard (ssh_cert)'],
+];
+const breakdown: BreakdownRow[] = [];
+for (const [name, what] of BREAKDOWN) {
+  const t = task(name);
+  if (t === undefined) continue;
+  breakdown.push({
+    name,
+    what,
+    medianUs: t.latencyUs.median,
+    p99Us: t.latencyUs.p99,
+    opsPerSecond: opsOf(t),
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Output.
+
+function sqliteVersion(): string {
+  const db = new Database(':memory:');
+  try {
+    return String(db.prepare('select sqlite_version()').pluck().get());
+  } finally {
+    db.close();
+  }
+}
+
+const totalSeconds = (performance.now() - began) / 1000;
+const meta = {
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  phases: [...only],
+  node: process.versions.node,
+  openssl: process.versions.openssl,
+  v8: process.versions.v8,
+  uv: process.versions.uv,
+  sqlite: sqliteVersion(),
+  os: `${process.platform} ${release()}`,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: placement.cores,
+  placement: placement.note,
+  dataDir: tmpdir(),
+  loadAverage: { before: loadBefore, after: loadavg() },
+  seconds: { ...timings, total: totalSeconds },
+};
+
+out('');
+out(`Bastion benchmark — ${meta.mode} run, ${meta.date}`);
+out(
+  `Node ${meta.node}, OpenSSL ${meta.openssl}, SQLite ${meta.sqlite}, ${meta.os}, ${meta.cpu}, ${meta.cores} cores; ${meta.placement}`,
+);
+const la = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
+out(
+  `Load average (1/5/15 min) before ${la(meta.loadAverage.before)}, after ${la(meta.loadAverage.after)}`,
+);
+out('');
+out(figuresTable(figures));
+out('');
+out(
+  'Ratio: how many times its baseline the figure costs (time ÷ time, or baseline throughput ÷ throughput); 1.0 is the floor, larger is worse.',
+);
+out(baselinesList(figures));
+if (lifecycle !== undefined) {
+  out('');
+  out(
+    `B4 rate sweep (open loop, ${lifecycle.stepSeconds} s per step, backend ${lifecycle.backendLatencyMs} ms):`,
+  );
+  out('');
+  out(
+    '| rate/s | achieved/s | lifecycle p50 ms | lifecycle p99 ms | backend p50 | backend p99 | added p50 | added p99 | < 2 ms |',
+  );
+  out(
+    '|-------:|-----------:|-----------------:|-----------------:|------------:|------------:|----------:|----------:|:------:|',
+  );
+  for (const s of lifecycle.sweep) {
+    out(
+      `| ${s.rate} | ${Math.round(s.achieved)} | ${s.lifecycle.median.toFixed(2)} | ${s.lifecycle.p99.toFixed(2)} | ${s.backend.median.toFixed(2)} | ${s.backend.p99.toFixed(2)} | ${s.addedP50.toFixed(2)} | ${s.addedP99.toFixed(2)} | ${s.pass ? 'yes' : 'no'} |`,
+    );
+  }
+}
+if (breakdown.length > 0) {
+  out('');
+  out('Breakdown (tinybench, one core, pooled over rounds):');
+  out('');
+  out(breakdownTable(breakdown));
+}
+out('');
+out(
+  `Phase times (s): ${Object.entries(meta.seconds)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ')}`,
+);
+
+if (values.json !== undefined) {
+  const document = {
+    meta,
+    figures,
+    breakdown,
+    details: { micro, b1: load, b4: lifecycle, b5: ssh },
+    failures,
+  };
+  writeFileSync(values.json, JSON.stringify(document, null, 2) + '\n');
+  out(`JSON written to ${values.json}`);
+}
+if (Object.keys(failures).length > 0) {
+  out(`Failed phases: ${Object.keys(failures).join(', ')}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,177 @@
+/**
+ * The bridge over MCP's Streamable HTTP transport, for hosts that reach tools by URL rather
+ * than by starting a process. Stateless: every POST gets a new server and transport (what
+ * the bridge holds lives with its client, see bridge.ts). It listens on loopback unless told
+ * otherwise, and every request must carry `Authorization: Bearer <token>`: the token the
+ * bridge generated (or read) at start, compared in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Secret } from '../credentials/secret.js';
+import { defineErrorCode, ErrorCodes } from '../errors.js';
+
+const codes = {
+  unauthorized: defineErrorCode('mcp_unauthorized'),
+  notFound: defineErrorCode('not_found'),
+  methodNotAllowed: defineErrorCode('method_not_allowed'),
+  tooLarge: defineErrorCode('payload_too_large'),
+  malformedJson: defineErrorCode('malformed_json'),
+  unsupportedMediaType: defineErrorCode('unsupported_media_type'),
+} as const;
+
+export const MCP_PATH = '/mcp';
+/** JSON-RPC requests are small; an invoke's stdin is at most 64 KiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const BEARER = /^Bearer ([\x21-\x7e]{1,1024})$/i;
+
+export interface McpHttpOptions {
+  /** A new bridge server per request. */
+  bridge: () => McpServer;
+  host: string;
+  port: number;
+  /** The bearer token clients must send; read on every request, so disposing it locks all out. */
+  token: Secret;
+  maxBodyBytes?: number;
+}
+
+export interface RunningMcpHttp {
+  /** `http://HOST:PORT/mcp` */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+function sha256(bytes: Uint8Array | string): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+/** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */
+function authorized(header: string | undefined, token: Secret): boolean {
+  const presented = BEARER.exec(header ?? '')?.[1];
+  if (presented === undefined) return false;
+  try {
+    const expected = token.use((bytes) => sha256(bytes));
+    return timingSafeEqual(sha256(presented), expected);
+  } catch {
+    // A disposed token admits nobody.
+    return false;
+  }
+}
+
+function refuse(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify({ error: { code, message } });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(body);
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpHttp> {
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Authentication first: without the token, nothing about the server is revealed.
+    if (!authorized(req.headers.authorization, options.token)) {
+      refuse(res, 401, codes.unauthorized, 'A valid bearer token is required', {
+        'www-authenticate': 'Bearer realm="bastion-mcp"',
+      });
+      return;
+    }
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== MCP_PATH) {
+      refuse(res, 404, codes.notFound, 'Not found');
+      return;
+    }
+    // Stateless: no server-to-client stream (GET) and no session to end (DELETE).
+    if (req.method !== 'POST') {
+      refuse(res, 405, codes.methodNotAllowed, 'Only POST is supported', { allow: 'POST' });
+      return;
+    }
+    if (!/^application\/json\s*(?:;|$)/i.test(req.headers['content-type'] ?? '')) {
+      refuse(res, 415, codes.unsupportedMediaType, 'The body must be application/json');
+      return;
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBody) {
+      refuse(res, 413, codes.tooLarge, 'The request body is too large', { connection: 'close' });
+      req.resume();
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, maxBody)).toString('utf8'));
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        refuse(res, 413, codes.tooLarge, 'The request body is too large', { connection: 'close' });
+      } else {
+        refuse(res, 400, codes.malformedJson, 'The body is not valid JSON');
+      }
+      return;
+    }
+    const server = options.bridge();
+    // No sessionIdGenerator: stateless, no Mcp-Session-Id. JSON replies, no SSE streams.
+    const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
+    res.once('close', () => {
+      void transport.close().catch(() => undefined);
+      void server.close().catch(() => undefined);
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) refuse(res, 500, ErrorCodes.internal, 'Internal error');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const { address, port } = http.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}${MCP_PATH}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      }),
+  };
+}
