@@ -17,6 +17,8 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import { DevBackend } from '../src/backends/dev/dev-backend.js';
 import { CredentialResolver } from '../src/credentials/resolver.js';
@@ -26,6 +28,7 @@ import { verifyAc } from '../src/governance/ac.js';
 import { generatePrincipalKey, thumbprint } from '../src/governance/did-key.js';
 import { verifyDpopProof, type VerifiedProof } from '../src/governance/dpop.js';
 import { BrokerKeyring } from '../src/governance/keyring.js';
+import { rawEd25519PublicKey } from '../src/credentials/openssh.js';
 import { silentLogger } from '../src/log/logger.js';
 import { serveParent } from './lib/child.js';
 import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from './lib/broker.js';
@@ -148,6 +151,11 @@ async function run(args: unknown): Promise<MicroResult> {
   // The proof verified by the breakdown task; renewed each round to stay inside iat skew.
   let freshProof = sampleProof;
 
+  // The floor under every durable write: append one audit-sized line and fsync, on the
+  // filesystem the broker's data directory is on.
+  const probe = openSync(join(broker.dataDir, 'fsync-probe'), 'a', 0o600);
+  const line = Buffer.from('x'.repeat(400) + '\n');
+
   const tasks: Record<string, Task> = {
     // B1 baseline: what an issuance cannot avoid — check the caller's proof, sign the AC.
     'raw.verify+sign': () => {
@@ -197,6 +205,15 @@ async function run(args: unknown): Promise<MicroResult> {
     'store.rememberProof': () =>
       server.store.rememberProof(caller.jkt, `bench-jti-${seq++}`, Date.now() + 60_000),
     'store.isRevoked': () => server.store.isRevoked(issued.ac_id),
+    'raw.fsync': () => {
+      writeSync(probe, line);
+      fsyncSync(probe);
+    },
+    // The dev backend derives two raw public keys per certificate through a DER export;
+    // the JWK export gives the same 32 bytes (evidence for the hot-spot list).
+    'openssh.rawEd25519PublicKey': () => rawEd25519PublicKey(caKey),
+    'jwk.rawPublicKey': () =>
+      Buffer.from(createPublicKey(caKey).export({ format: 'jwk' }).x ?? '', 'base64url'),
     'audit.append': () =>
       server.audit.append({
         type: 'invoke_start',
@@ -217,6 +234,8 @@ async function run(args: unknown): Promise<MicroResult> {
       return Promise.resolve();
     },
   });
+
+  closeSync(probe);
 
   // After one key rotation the keyring holds a retired key, and every verify asks the
   // store when that key's last AC expires: the cost of `verificationKeys()` per call.

@@ -421,6 +421,7 @@ const BREAKDOWN: [string, string][] = [
   ['raw.verify', 'Ed25519 verify of an AC (crypto.verify)'],
   ['raw.verify+sign', 'Ed25519 verify + sign (B1 baseline)'],
   ['dpop.verify', 'verifyDpopProof without the replay store (jose)'],
+  ['raw.fsync', 'write 400 B + fsync on the data directory (the disk floor)'],
   ['store.rememberProof', 'DPoP replay cache insert: one SQLite commit, synchronous=FULL'],
   ['store.isRevoked', 'revocation read (SQLite)'],
   ['audit.append', 'one audit entry: SQLite commit + sink write + fsync'],
@@ -430,6 +431,8 @@ const BREAKDOWN: [string, string][] = [
   ['projected.cacheHit', 'projected verified-AC cache hit (not in src/)'],
   ['service.authorize', 'GovernanceService.authorize (no HTTP, no DPoP)'],
   ['raw.keygen+sign', 'Ed25519 keygen + sign (B3 baseline)'],
+  ['openssh.rawEd25519PublicKey', 'rawEd25519PublicKey(): public key via DER export'],
+  ['jwk.rawPublicKey', 'the same 32 bytes via JWK export'],
   ['dev.resolve.ssh_cert', "DevBackend.resolve('ssh_cert') + dispose"],
   ['resolver.resolve+discard', 'CredentialResolver.resolve + discard (ssh_cert)'],
 ];

@@ -53,3 +53,15 @@ export {
 } from './errors.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
 export { createLogger, silentLogger, type Logger } from './log/logger.js';
+export {
+  OAuthExchangeBackend,
+  type OAuthExchangeBackendOptions,
+} from './backends/oauth-exchange/oauth-exchange-backend.js';
+export { EntraBackend, type EntraBackendOptions } from './backends/entra/entra-backend.js';
+export { BasculeBackend, type BasculeBackendOptions } from './backends/bascule/bascule-backend.js';
+export { BastionClient, BrokerError, type ClientOptions } from './client/client.js';
+export { startServer, type RunningServer, type ServerOptions } from './server/app.js';
+export { startBascule, type BasculeOptions, type RunningBascule } from './bascule/runtime.js';
+export { createBridgeServer } from './mcp/bridge.js';
+export { verifyAc, signAc, unsafeDecodeAc, type AcClaims } from './governance/ac.js';
+export { verifyAudit, type AuditReport } from './audit/verify.js';

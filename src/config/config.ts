@@ -45,10 +45,42 @@ export interface BastionConfig {
     exec_timeout_seconds: number;
   };
   connectors: ConnectorsConfig;
+  backends: BackendsConfig;
   /** Absent: the logger's own default applies. */
   log_level?: LogLevel | undefined;
   accords: Accord[];
   accordsById: ReadonlyMap<string, Accord>;
+}
+
+export interface OAuthExchangeConfig {
+  id?: string | undefined;
+  token_endpoint: string;
+  revocation_endpoint?: string | undefined;
+  issuer: string;
+  client_id: string;
+  client_secret_env?: string | undefined;
+  timeout_seconds?: number | undefined;
+}
+
+export interface EntraConfig {
+  id?: string | undefined;
+  authority: string;
+  client_id: string;
+  client_secret_env?: string | undefined;
+  known_authorities?: string[] | undefined;
+  /** Absolute paths. */
+  authority_metadata_file?: string | undefined;
+  protocol_mode?: 'AAD' | 'OIDC' | undefined;
+  tls_ca_file?: string | undefined;
+  assertion_audience?: string | undefined;
+  timeout_seconds?: number | undefined;
+}
+
+/** Credential backends, tried in this order: oauth_exchange, entra, then the embedded ones. */
+export interface BackendsConfig {
+  oauth_exchange: OAuthExchangeConfig[];
+  entra: EntraConfig[];
+  dev: boolean;
 }
 
 export interface ConnectorsConfig {
@@ -343,6 +375,67 @@ const connectorsSchema = z.strictObject(
   { error: 'must be a mapping' },
 );
 
+const envName = z
+  .string({ error: 'must be an environment variable name' })
+  .regex(/^[A-Z_][A-Z0-9_]{0,63}$/, { error: 'must be an environment variable name' });
+const backendId = z
+  .string({ error: 'must be a backend id' })
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { error: 'must be a backend id ([a-z0-9._-])' });
+const endpointUrl = checked((value) => {
+  const why = 'must be an https URL (http only to a loopback address)';
+  if (typeof value !== 'string' || CONTROL.test(value)) return { ok: false, why };
+  try {
+    const u = new URL(value);
+    const loopback =
+      u.hostname === '127.0.0.1' || u.hostname === '[::1]' || u.hostname === 'localhost';
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) return { ok: false, why };
+    if (u.username !== '' || u.password !== '' || u.hash !== '') return { ok: false, why };
+    return { ok: true, value: u.toString().replace(/\/$/, '') };
+  } catch {
+    return { ok: false, why };
+  }
+});
+
+const oauthExchangeSchema = z.strictObject(
+  {
+    id: backendId.optional(),
+    token_endpoint: endpointUrl,
+    revocation_endpoint: endpointUrl.optional(),
+    issuer: text,
+    client_id: text,
+    /** The client secret, by environment variable: then client_secret_basic, else private_key_jwt. */
+    client_secret_env: envName.optional(),
+    timeout: duration(120).optional(),
+  },
+  { error: 'must be a mapping' },
+);
+
+const entraSchema = z.strictObject(
+  {
+    id: backendId.optional(),
+    authority: endpointUrl,
+    client_id: text,
+    client_secret_env: envName.optional(),
+    known_authorities: z.array(text, { error: 'must be a list of host names' }).optional(),
+    authority_metadata_file: dataDir.optional(),
+    protocol_mode: z.enum(['AAD', 'OIDC'], { error: 'must be AAD or OIDC' }).optional(),
+    tls_ca_file: dataDir.optional(),
+    assertion_audience: text.optional(),
+    timeout: duration(120).optional(),
+  },
+  { error: 'must be a mapping' },
+);
+
+const backendsSchema = z.strictObject(
+  {
+    oauth_exchange: z.array(oauthExchangeSchema, { error: 'must be a list' }).optional(),
+    entra: z.array(entraSchema, { error: 'must be a list' }).optional(),
+    /** The embedded dev backend: on by default; turn it off in production. */
+    dev: z.boolean({ error: 'must be true or false' }).optional(),
+  },
+  { error: 'must be a mapping' },
+);
+
 const configSchema = z.strictObject(
   {
     listen: listen.optional(),
@@ -376,6 +469,7 @@ const configSchema = z.strictObject(
       .optional(),
     log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
     connectors: connectorsSchema.optional(),
+    backends: backendsSchema.optional(),
     accords: z.array(accordSchema, { error: 'must be a list of accords' }),
   },
   { error: 'the file must hold a YAML mapping' },
@@ -575,6 +669,26 @@ function toConnectors(raw: RawConfig['connectors'], file: string): ConnectorsCon
   };
 }
 
+function toBackends(raw: RawConfig['backends'], file: string): BackendsConfig {
+  const at = (path: string | undefined) =>
+    path === undefined ? undefined : resolve(dirname(file), path);
+  return {
+    oauth_exchange: (raw?.oauth_exchange ?? []).map(({ timeout, ...b }) => ({
+      ...b,
+      ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
+    })),
+    entra: (raw?.entra ?? []).map(({ timeout, authority_metadata_file, tls_ca_file, ...b }) => ({
+      ...b,
+      ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
+      ...(authority_metadata_file !== undefined
+        ? { authority_metadata_file: at(authority_metadata_file) }
+        : {}),
+      ...(tls_ca_file !== undefined ? { tls_ca_file: at(tls_ca_file) } : {}),
+    })),
+    dev: raw?.dev ?? true,
+  };
+}
+
 function normalise(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): BastionConfig {
   const admins = raw.admins ?? [];
   distinct(admins, ['admins']);
@@ -616,6 +730,7 @@ function normalise(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Bastio
       exec_timeout_seconds: raw.limits?.exec_timeout ?? CONFIG_DEFAULTS.exec_timeout_seconds,
     },
     connectors: toConnectors(raw.connectors, file),
+    backends: toBackends(raw.backends, file),
     accords,
     accordsById,
   };

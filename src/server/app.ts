@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { AuditLog } from '../audit/log.js';
 import { BasculeBackend } from '../backends/bascule/bascule-backend.js';
 import { DevBackend } from '../backends/dev/dev-backend.js';
+import { backendsFromConfig } from '../backends/from-config.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { BastionConfig } from '../config/config.js';
 import { BasculeConnector } from '../connectors/bascule-connector.js';
@@ -119,9 +120,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Credential backends: any given, then the embedded ones.
     const resolver = new CredentialResolver({ clock, logger: app.log, skewMs });
     for (const backend of options.backends ?? []) resolver.register(backend);
+    const configured = backendsFromConfig(config.backends, {
+      signer: () => keyring.signer,
+      issuer: config.issuer,
+      clock,
+      logger: app.log,
+    });
+    for (const backend of configured) resolver.register(backend);
     const marker = process.env['BASTION_DEV_CREDENTIAL_MARKER'];
     const dev = await DevBackend.create({ clock, ...(marker ? { marker } : {}) });
-    resolver.register(dev);
+    if (config.backends.dev) resolver.register(dev);
     resolver.register(
       new BasculeBackend({ signer: () => keyring.signer, issuer: config.issuer, clock }),
     );
