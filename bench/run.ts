@@ -10,6 +10,7 @@
  *   b4    — broker-added latency, open loop; dwell; memory (bench/lifecycle.ts)
  *   b5    — SSH end to end vs the OpenSSH client (bench/lib/ssh-e2e.ts)
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -93,6 +94,21 @@ async function inChild<T>(script: string, args: unknown): Promise<T> {
     await child.stop();
   }
 }
+
+/** RSS of a Node process that loads nothing but the same flags (the tsx loader): the floor. */
+function floorRss(): number {
+  try {
+    const text = execFileSync(
+      process.execPath,
+      [...process.execArgv, '-e', 'process.stdout.write(String(process.memoryUsage().rss))'],
+      { encoding: 'utf8' },
+    );
+    return Number(text);
+  } catch {
+    return NaN;
+  }
+}
+const emptyNodeRss = floorRss();
 
 const micro = await phase('micro', () => inChild<MicroResult>('./micro', { quick }));
 const load = await phase('b1', () => runIssuanceLoad(placement, { quick, concurrencies: [8, 1] }));
@@ -319,7 +335,7 @@ if (lifecycle !== undefined) {
       unit: 'MiB',
     },
     ratio: m.peakRssDuringB4Bytes / m.idleRssBytes,
-    note: `process maxRSS over its whole life ${(m.maxRssLifetimeBytes / MiB).toFixed(1)} MiB`,
+    note: `process maxRSS over its whole life ${(m.maxRssLifetimeBytes / MiB).toFixed(1)} MiB; an empty Node process with the same flags (tsx loader) is ${(emptyNodeRss / MiB).toFixed(1)} MiB of it`,
   });
   const first = m.after[0];
   const last = m.after[m.after.length - 1];
@@ -477,6 +493,7 @@ const meta = {
   placement: placement.note,
   dataDir: tmpdir(),
   loadAverage: { before: loadBefore, after: loadavg() },
+  emptyNodeRssBytes: emptyNodeRss,
   seconds: { ...timings, total: totalSeconds },
 };
 

@@ -52,7 +52,7 @@ describe('broker with a configured token-exchange backend', () => {
     const address = api.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     as = await startAuthorizationServer({
-      brokerJwks: () => brokerJwks as never,
+      brokerJwks: () => brokerJwks,
       resources: { [base]: { scopes: ['read'] } },
     });
 
