@@ -25,8 +25,15 @@ import { DevBackend } from '../../src/backends/dev/dev-backend.js';
 import { startBascule, type RunningBascule } from '../../src/bascule/runtime.js';
 import { BastionClient } from '../../src/client/client.js';
 import { sshString } from '../../src/credentials/openssh.js';
-import { generatePrincipalKey } from '../../src/governance/did-key.js';
 import { newMarker } from '../helpers/leak.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createPrivateKey } from 'node:crypto';
+import { rawEd25519Seed } from '../../src/credentials/openssh.js';
+import { writePrincipalKey } from '../../src/governance/did-key.js';
+import { RecordingTransport } from '../helpers/mcp.js';
 import { MAIN, spawnBroker, waitForLine, type ChildBroker } from '../helpers/child-broker.js';
 import { findIn, needle, type Needle, scanDir, scanProcessMemory } from '../helpers/scan.js';
 import { startSshd } from '../helpers/sshd.js';
@@ -84,7 +91,12 @@ describe('zero-credential proof', () => {
   mkdirSync(snapDir);
   const marker = newMarker();
   const user = userInfo().username;
-  const alice = generatePrincipalKey();
+  const alice = writePrincipalKey(join(dir, 'alice.key'));
+  const oauthTokens: string[] = [];
+  const acTokens: string[] = [];
+  const transcripts: RecordingTransport[] = [];
+  let api: ReturnType<typeof createServer>;
+  let apiBase = '';
   const grants: string[] = [];
   const responses: string[] = [];
   let broker: ChildBroker;
@@ -96,14 +108,43 @@ describe('zero-credential proof', () => {
 
   // The marker as it sits inside a private key: an SSH string (length, then the comment).
   const keyComment = needle('ssh private key', sshString(`bastion-ephemeral ${marker}`));
-  const grantNeedles = (): Needle[] =>
-    grants.flatMap((g) => [
-      needle('bascule grant', g),
-      needle('bascule grant signature', g.split('.')[2] ?? g),
-    ]);
-  const everything = (): Needle[] => [needle('marker', marker), keyComment, ...grantNeedles()];
+  // The marker inside a dev OAuth token's claims, as base64url JSON.
+  const tokenClaim = needle('oauth token (claim)', `"marker":"${marker}"`);
+  const jwtNeedles = (label: string, tokens: string[]): Needle[] =>
+    tokens.flatMap((t) => [needle(label, t), needle(`${label} signature`, t.split('.')[2] ?? t)]);
+  const grantNeedles = (): Needle[] => jwtNeedles('bascule grant', grants);
+  const everything = (): Needle[] => [
+    needle('marker', marker),
+    keyComment,
+    tokenClaim,
+    ...grantNeedles(),
+    ...jwtNeedles('oauth access token', oauthTokens),
+  ];
 
   before(async () => {
+    let jwks: ReturnType<typeof createLocalJWKSet> | undefined;
+    api = createServer((req, res) => {
+      void (async () => {
+        const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+        oauthTokens.push(token);
+        try {
+          jwks ??= createLocalJWKSet(
+            JSON.parse(readFileSync(join(dataDir, 'dev-jwks.json'), 'utf8')) as JSONWebKeySet,
+          );
+          const { payload } = await jwtVerify(token, jwks, { audience: apiBase, typ: 'at+jwt' });
+          const scopes = typeof payload['scope'] === 'string' ? payload['scope'].split(' ') : [];
+          res.writeHead(scopes.includes('read') ? 200 : 403, {
+            'content-type': 'application/json',
+          });
+          res.end(JSON.stringify({ ok: true }));
+        } catch {
+          res.writeHead(401).end();
+        }
+      })();
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
+    const address = api.address();
+    apiBase = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     sshd = await startSshd({ caPublicKeys: [], principals: { [user]: [user] } });
     writeFileSync(join(dir, 'known_hosts'), sshd.knownHostsText);
     const basculeSock = join(dir, 'bascule.sock');
@@ -131,6 +172,12 @@ accords:
     connectors: [bascule]
     targets: ["db1.internal.test"]
     capabilities: [exec]
+    max_duration: 15m
+  - id: api
+    principals: [${alice.did}]
+    connectors: [http]
+    targets: ["${apiBase}"]
+    capabilities: [read]
     max_duration: 15m
 `,
     );
@@ -195,14 +242,123 @@ accords:
       });
       assert.equal(rb.result.stdout, `bascule ${i}\n`);
     }
+    for (let i = 0; i < 2; i++) {
+      const http = await client.authorize({
+        accord: 'api',
+        connector: 'http',
+        target: apiBase,
+        capabilities: ['read'],
+        duration_seconds: 300,
+      });
+      if (http.status !== 'active') return;
+      const rh = await client.invoke<{ status: number; timed_out: boolean }>('http', http.ac, {
+        target: apiBase,
+        operation: { method: 'GET', path: '/data' },
+      });
+      assert.equal(
+        rh.result.status,
+        200,
+        'the API accepted a token for exactly its audience and scope',
+      );
+    }
+
+    // An agent through the MCP bridge, over stdio and over Streamable HTTP.
+    const stdio = new StdioClientTransport({
+      command: process.execPath,
+      args: [MAIN, 'mcp', '--key', join(dir, 'alice.key'), '--url', url],
+      stderr: 'pipe',
+    });
+    await agentSession(new RecordingTransport(stdio));
+    const tokenFile = join(dir, 'mcp.token');
+    const bridge = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'mcp',
+        '--key',
+        join(dir, 'alice.key'),
+        '--url',
+        url,
+        '--http',
+        '127.0.0.1:0',
+        '--http-token-file',
+        tokenFile,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    try {
+      const mcpUrl = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        bridge.stderr?.on('data', (c: Buffer) => {
+          err += c.toString();
+          const m = /bastion mcp listening on (\S+)/.exec(err);
+          if (m?.[1] !== undefined) resolve(m[1]);
+        });
+        bridge.once('exit', () => reject(new Error('bridge exited')));
+      });
+      const http = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+        requestInit: {
+          headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` },
+        },
+      });
+      await agentSession(new RecordingTransport(http));
+    } finally {
+      bridge.kill('SIGTERM');
+    }
+
     await client.audit({ limit: 1000 });
-    assert.equal(grants.length, 3, 'the proxy saw every grant');
+    assert.equal(grants.length, 5, 'the proxy saw every grant');
+    assert.ok(oauthTokens.length >= 4, 'the API saw every token');
   });
+
+  /** An agent lists tools and accords, requests access and invokes http, bascule and ssh. */
+  async function agentSession(transport: RecordingTransport): Promise<void> {
+    transcripts.push(transport);
+    const mcp = new Client({ name: 'proof', version: '0' });
+    await mcp.connect(transport);
+    try {
+      const tools = await mcp.listTools();
+      assert.deepEqual(tools.tools.map((t) => t.name).sort(), [
+        'audit_tail',
+        'invoke',
+        'list_accords',
+        'request_access',
+        'revoke',
+      ]);
+      await mcp.callTool({ name: 'list_accords', arguments: {} });
+      const runs: [string, string, string, Record<string, unknown>, RegExp][] = [
+        ['api', 'http', apiBase, { method: 'GET', path: '/data' }, /"status":200/],
+        ['bascule-ops', 'bascule', 'db1.internal.test', { argv: ['echo', 'via mcp'] }, /via mcp/],
+        ['ssh-ops', 'ssh', '127.0.0.1', { argv: ['echo', 'via mcp'] }, /via mcp/],
+      ];
+      for (const [accord, connector, target, operation, expect] of runs) {
+        const capabilities = connector === 'http' ? ['read'] : ['exec'];
+        const granted = await mcp.callTool({
+          name: 'request_access',
+          arguments: { accord, connector, target, capabilities, duration_seconds: 300 },
+        });
+        const acId = (
+          JSON.parse((granted.content as { text: string }[])[0]?.text ?? '{}') as { ac_id: string }
+        ).ac_id;
+        const view = await new BastionClient({ url, key: alice }).show(acId);
+        acTokens.push(view.ac ?? '');
+        const out = await mcp.callTool({ name: 'invoke', arguments: { ac_id: acId, operation } });
+        assert.match(
+          (out.content as { text: string }[])[0]?.text ?? '',
+          expect,
+          `${connector} through MCP`,
+        );
+      }
+    } finally {
+      await mcp.close();
+    }
+  }
 
   after(async () => {
     await broker.stop();
     await bascule.close();
     proxy.close();
+    api.close();
     await sshd.stop();
   });
 
@@ -275,6 +431,24 @@ accords:
     assert.deepEqual(findIn(Buffer.from(r.stdout), everything()), []);
   });
 
+  it('no MCP transcript (stdio or Streamable HTTP) holds an AC, the agent key, a token or a grant', () => {
+    const text = transcripts.map((t) => t.messages.join('\n')).join('\n');
+    assert.ok(acTokens.length === 6 && acTokens.every((t) => t.length > 100));
+    assert.match(text, /"name":"invoke"|"invoke"/);
+    const pem = readFileSync(join(dir, 'alice.key'));
+    const needles = [
+      ...everything(),
+      ...jwtNeedles('AC', acTokens),
+      needle('agent key (PEM)', pem),
+      needle('agent key (seed)', rawEd25519Seed(createPrivateKey(pem))),
+    ];
+    // Control: a transcript holding an AC is caught.
+    assert.ok(
+      findIn(Buffer.from(`${text}{"leak":"${acTokens[0] ?? ''}"}`), needles).includes('AC'),
+    );
+    assert.deepEqual(findIn(Buffer.from(text), needles), []);
+  });
+
   it('no HTTP response holds a credential', () => {
     assert.ok(responses.length >= 15);
     assert.deepEqual(findIn(Buffer.from(responses.join('\n')), everything()), []);
@@ -293,6 +467,7 @@ accords:
   it('a heap snapshot of the broker holds no credential', async () => {
     const snapshot = await heapSnapshot(child, snapDir);
     assert.ok(snapshot.byteLength > 1_000_000);
-    assert.deepEqual(findIn(snapshot, [keyComment, ...grantNeedles()]), []);
+    // Everything but the bare marker, which the process holds in its environment.
+    assert.deepEqual(findIn(snapshot, everything().slice(1)), []);
   });
 });
