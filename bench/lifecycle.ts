@@ -14,6 +14,8 @@
  * with the same scheduler at the same rate, and "added" is the difference of the two
  * distributions' percentiles: timer granularity and the backend's own jitter cancel out.
  */
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { CredentialResolver } from '../src/credentials/resolver.js';
 import { disposeCredential, type AcContext } from '../src/credentials/types.js';
 import { systemClock } from '../src/clock.js';
@@ -61,12 +63,16 @@ export interface LifecycleResult {
   };
   readonly dwellMs: Summary;
   readonly liveCredentialsAfter: number;
+  /** write + fsync of one line on the data directory, sampled just before the headline, ms. */
+  readonly fsyncMs: Summary;
   readonly memory: {
     idleRssBytes: number;
     peakRssDuringB4Bytes: number;
     maxRssLifetimeBytes: number;
     after: { invocations: number; rssBytes: number; heapUsedBytes: number }[];
     gcExposed: boolean;
+    /** Invocations the broker had already run (warm-up and B4) when the memory phase began. */
+    invokedBefore: number;
   };
 }
 
@@ -145,6 +151,24 @@ function settle(): { rssBytes: number; heapUsedBytes: number } {
   return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
 }
 
+/** The disk under the data directory: `n` appends of an audit-sized line, each fsynced. */
+function fsyncProbe(dir: string, n: number): Summary {
+  const fd = openSync(join(dir, 'fsync-probe'), 'a', 0o600);
+  const line = Buffer.from('x'.repeat(400) + '\n');
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const start = performance.now();
+      writeSync(fd, line);
+      fsyncSync(fd);
+      samples.push(performance.now() - start);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return summarize(samples);
+}
+
 let broker: BenchBroker | undefined;
 
 async function run(args: unknown): Promise<LifecycleResult> {
@@ -204,17 +228,6 @@ async function run(args: unknown): Promise<LifecycleResult> {
   await closedLoop(300, 4, () => invoke(signer.proof('POST', url, token)));
   const idle = settle();
 
-  // Memory first, on a broker that has done nothing but warm up: RSS after 1,000 and after
-  // `memoryInvocations` invocations, each after a full GC (a leak shows as growth).
-  const after: LifecycleResult['memory']['after'] = [];
-  let done = 0;
-  for (const mark of [1000, memoryInvocations]) {
-    const errors = await closedLoop(mark - done, 8, () => invoke(signer.proof('POST', url, token)));
-    if (errors > 0) throw new Error(`${errors} invocations failed in the memory phase`);
-    done = mark;
-    after.push({ invocations: mark, ...settle() });
-  }
-
   // Peak RSS while B4 runs, sampled every 10 ms (maxRSS covers the whole process life).
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => {
@@ -231,17 +244,38 @@ async function run(args: unknown): Promise<LifecycleResult> {
     return { base, life, n };
   };
 
+  // Order matters on a VM disk whose fsync slows down under sustained load: the headline
+  // rate runs first, the sweep (which ends by saturating the broker) next, and the memory
+  // phase (the longest burst of writes) last. The disk's own fsync latency is sampled just
+  // before the headline, so the figure can be read against it.
+  const fsyncMs = fsyncProbe(broker.dataDir, 200);
+
+  // The headline rate, several rounds pooled; the dwell samples come from these rounds.
+  dwell.clear();
+  const lifeAll: number[] = [];
+  const baseAll: number[] = [];
+  let headlineErrors = 0;
+  for (let round = 0; round < headlineRounds; round++) {
+    const { base, life } = await step(HEADLINE_RATE, stepSeconds * 1.5);
+    lifeAll.push(...life.latencies);
+    baseAll.push(...base.latencies);
+    headlineErrors += life.errors;
+  }
+  const dwellMs = summarize(dwell.samples);
+  const lifecycle = summarize(lifeAll);
+  const backend = summarize(baseAll);
+
   const sweep: RateStep[] = [];
   const measureRate = async (rate: number): Promise<RateStep> => {
     const { base, life, n } = await step(rate, stepSeconds);
-    const lifecycle = summarize(life.latencies);
-    const backend = summarize(base.latencies);
-    const addedP99 = lifecycle.p99 - backend.p99;
+    const lifecycleAt = summarize(life.latencies);
+    const backendAt = summarize(base.latencies);
+    const addedP99 = lifecycleAt.p99 - backendAt.p99;
     const result: RateStep = {
       rate,
-      lifecycle,
-      backend,
-      addedP50: lifecycle.median - backend.median,
+      lifecycle: lifecycleAt,
+      backend: backendAt,
+      addedP50: lifecycleAt.median - backendAt.median,
       addedP99,
       errors: life.errors,
       achieved: (n - life.errors) / (life.elapsedMs / 1000),
@@ -251,7 +285,8 @@ async function run(args: unknown): Promise<LifecycleResult> {
     return result;
   };
 
-  // Step the rate up, doubling, until the broker saturates (it cannot keep up).
+  // Step the rate up, doubling, until the broker saturates (it cannot keep up); past the
+  // threshold the sweep goes on, to show where the knee is.
   let maxPass: number | null = null;
   let firstFail: number | null = null;
   for (const rate of [10, 25, 50, 100, 200, 400, 800, 1600, 3200]) {
@@ -259,7 +294,6 @@ async function run(args: unknown): Promise<LifecycleResult> {
     if (r.pass && firstFail === null) maxPass = rate;
     if (!r.pass && firstFail === null) firstFail = rate;
     const saturated = r.achieved < rate * 0.9 || r.lifecycle.p99 > 250 || r.errors > 0;
-    // Past the threshold the sweep goes on to the knee: the rate the broker cannot sustain.
     if (saturated) break;
   }
   // Narrow the threshold between the last passing and the first failing rate.
@@ -277,21 +311,19 @@ async function run(args: unknown): Promise<LifecycleResult> {
     firstFail = hi;
   }
   sweep.sort((a, b) => a.rate - b.rate);
-
-  // The headline rate, several rounds pooled; the dwell samples come from these rounds.
-  dwell.clear();
-  const lifeAll: number[] = [];
-  const baseAll: number[] = [];
-  let headlineErrors = 0;
-  for (let round = 0; round < headlineRounds; round++) {
-    const { base, life } = await step(HEADLINE_RATE, stepSeconds * 1.5);
-    lifeAll.push(...life.latencies);
-    baseAll.push(...base.latencies);
-    headlineErrors += life.errors;
-  }
   clearInterval(sampler);
-  const lifecycle = summarize(lifeAll);
-  const backend = summarize(baseAll);
+  const invokedInB4 = 300 + lifecycle.n + sweep.reduce((sum, r) => sum + r.lifecycle.n, 0);
+
+  // Memory: RSS after 1,000 and after `memoryInvocations` more invocations, each after a
+  // full GC (a leak shows as growth between the two).
+  const after: LifecycleResult['memory']['after'] = [];
+  let done = 0;
+  for (const mark of [1000, memoryInvocations]) {
+    const errors = await closedLoop(mark - done, 8, () => invoke(signer.proof('POST', url, token)));
+    if (errors > 0) throw new Error(`${errors} invocations failed in the memory phase`);
+    done = mark;
+    after.push({ invocations: mark, ...settle() });
+  }
 
   return {
     backendLatencyMs: BACKEND_LATENCY_MS,
@@ -310,14 +342,16 @@ async function run(args: unknown): Promise<LifecycleResult> {
       addedMax: lifecycle.max - backend.max,
       errors: headlineErrors,
     },
-    dwellMs: summarize(dwell.samples),
+    dwellMs,
     liveCredentialsAfter: dwell.live,
+    fsyncMs,
     memory: {
       idleRssBytes: idle.rssBytes,
       peakRssDuringB4Bytes: peak,
       maxRssLifetimeBytes: process.resourceUsage().maxRSS * 1024,
       after,
       gcExposed: typeof globalThis.gc === 'function',
+      invokedBefore: invokedInB4,
     },
   };
 }

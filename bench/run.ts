@@ -283,7 +283,7 @@ if (lifecycle !== undefined) {
       unit: 'ms',
     },
     ratio: h.lifecycle.median / h.backend.median,
-    note: `added = percentile(lifecycle) − percentile(backend alone); lifecycle itself p50 ${h.lifecycle.median.toFixed(2)} ms, p99 ${h.lifecycle.p99.toFixed(2)} ms; errors ${h.errors}`,
+    note: `added = percentile(lifecycle) − percentile(backend alone); lifecycle itself p50 ${h.lifecycle.median.toFixed(2)} ms, p99 ${h.lifecycle.p99.toFixed(2)} ms; errors ${h.errors}; the disk just before: write + fsync p50 ${lifecycle.fsyncMs.median.toFixed(2)} ms, p99 ${lifecycle.fsyncMs.p99.toFixed(2)} ms`,
   });
   const sat = lifecycle.sweep.find((s) => s.achieved < s.rate * 0.9);
   figures.push({
@@ -342,7 +342,7 @@ if (lifecycle !== undefined) {
   if (first !== undefined && last !== undefined) {
     figures.push({
       id: 'MEM',
-      name: `broker RSS after ${last.invocations.toLocaleString('en-US')} invocations`,
+      name: `broker RSS after ${last.invocations.toLocaleString('en-US')} more invocations`,
       unit: 'MiB',
       median: last.rssBytes / MiB,
       p99: null,
@@ -351,12 +351,12 @@ if (lifecycle !== undefined) {
       rounds: 1,
       samples: null,
       baseline: {
-        name: `RSS after ${first.invocations.toLocaleString('en-US')} invocations`,
+        name: `RSS after ${first.invocations.toLocaleString('en-US')} more invocations`,
         value: first.rssBytes / MiB,
         unit: 'MiB',
       },
       ratio: last.rssBytes / first.rssBytes,
-      note: `after full GC${m.gcExposed ? '' : ' (gc not exposed: run with --expose-gc)'}; heap used ${(first.heapUsedBytes / MiB).toFixed(1)} → ${(last.heapUsedBytes / MiB).toFixed(1)} MiB`,
+      note: `counted from the start of the memory phase, when the broker had already run ${m.invokedBefore.toLocaleString('en-US')} invocations (warm-up, B4); after full GC${m.gcExposed ? '' : ' (gc not exposed: run with --expose-gc)'}; heap used ${(first.heapUsedBytes / MiB).toFixed(1)} → ${(last.heapUsedBytes / MiB).toFixed(1)} MiB`,
     });
   }
 }

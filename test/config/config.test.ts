@@ -111,6 +111,7 @@ describe('parseConfig: the documented sample', () => {
         exec_timeout_seconds: 30,
       },
       connectors: { ssh: { port: 22, hosts: new Map() }, bascule: { targets: new Map() } },
+      backends: { oauth_exchange: [], entra: [], dev: true },
       accords: [accord],
       accordsById: new Map([['ops-exec', accord]]),
     });
