@@ -172,13 +172,19 @@ function fsyncProbe(dir: string, n: number): Summary {
 let broker: BenchBroker | undefined;
 
 async function run(args: unknown): Promise<LifecycleResult> {
-  const { quick, memoryInvocations } = args as { quick: boolean; memoryInvocations: number };
+  const { quick, memoryInvocations, dataParent } = args as {
+    quick: boolean;
+    /** 0: no memory phase. */
+    memoryInvocations: number;
+    /** Where the broker's data directory goes (tmpfs for the attribution run). */
+    dataParent?: string;
+  };
   const stepSeconds = quick ? 1 : 3;
   const headlineRounds = quick ? 2 : 3;
 
   const principal = generatePrincipalKey();
   const signer = new ProofSigner(principal);
-  broker = await startBenchBroker({ principals: [principal.did] });
+  broker = await startBenchBroker({ principals: [principal.did], parentDir: dataParent });
   const { server } = broker;
   const jkt = await thumbprint(principal.publicJwk);
   const issued = await server.service.authorize(
@@ -318,7 +324,7 @@ async function run(args: unknown): Promise<LifecycleResult> {
   // full GC (a leak shows as growth between the two).
   const after: LifecycleResult['memory']['after'] = [];
   let done = 0;
-  for (const mark of [1000, memoryInvocations]) {
+  for (const mark of memoryInvocations > 0 ? [1000, memoryInvocations] : []) {
     const errors = await closedLoop(mark - done, 8, () => invoke(signer.proof('POST', url, token)));
     if (errors > 0) throw new Error(`${errors} invocations failed in the memory phase`);
     done = mark;

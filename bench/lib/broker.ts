@@ -34,6 +34,8 @@ export interface BenchBrokerOptions {
   backends?: CredentialBackend[] | undefined;
   /** `info` (the server default) unless told otherwise. */
   logLevel?: string | undefined;
+  /** Where the data directory is made; the system's temporary directory by default. */
+  parentDir?: string | undefined;
 }
 
 /** A sink for log lines: pino formats them (a real cost), nothing stores them. */
@@ -45,7 +47,7 @@ const discard = (): Writable =>
   });
 
 export async function startBenchBroker(options: BenchBrokerOptions): Promise<BenchBroker> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bastion-bench-'));
+  const dataDir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'bastion-bench-'));
   const ssh = options.ssh;
   const yaml = `
 listen: 127.0.0.1:0

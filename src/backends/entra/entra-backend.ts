@@ -69,11 +69,11 @@ import {
   type SubjectSigner,
   unsafeJwtExpiry,
   unsafeJwtId,
+  ACCESS_TOKEN,
+  MAX_REPLY_BYTES,
+  scopesOf,
 } from '../oauth/assertions.js';
 
-const MAX_REPLY_BYTES = 64 * 1024;
-const MAX_SCOPES = 64;
-const ACCESS_TOKEN = /^[\x21-\x7E]{1,16384}$/;
 /** Scopes MSAL adds to every request; they say nothing about the resource. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const TOKEN_SECTIONS = ['Account', 'IdToken', 'AccessToken', 'RefreshToken'] as const;
@@ -455,28 +455,6 @@ export class EntraBackend implements CredentialBackend {
 }
 
 const utf8 = (bytes: Buffer): string => bytes.toString('utf8');
-
-function scopesOf(
-  scopesFor: (capabilities: readonly string[], target: string) => string[],
-  capabilities: readonly string[],
-  target: string,
-): string[] {
-  let scopes: unknown;
-  try {
-    scopes = scopesFor(capabilities, target);
-  } catch {
-    throw new CredentialResolutionError(BackendReasons.invalidRequest);
-  }
-  if (
-    !Array.isArray(scopes) ||
-    scopes.length === 0 ||
-    scopes.length > MAX_SCOPES ||
-    !scopes.every((s): s is string => typeof s === 'string' && isScopeToken(s))
-  ) {
-    throw new CredentialResolutionError(BackendReasons.invalidRequest);
-  }
-  return [...new Set(scopes)];
-}
 
 /** The `token_endpoint` of OpenID configuration JSON; throws ConfigError when `strict`. */
 function tokenEndpointOf(metadata: string, strict: boolean): string | undefined {

@@ -48,14 +48,15 @@ import {
   TOKEN_TYPE_JWT,
   unsafeJwtExpiry,
   unsafeJwtId,
+  ACCESS_TOKEN,
+  MAX_REPLY_BYTES,
+  MAX_SCOPES,
+  scopesOf,
 } from '../oauth/assertions.js';
 
 export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** Replies larger than this are not read: a token reply is a few kilobytes. */
-const MAX_REPLY_BYTES = 64 * 1024;
-const MAX_SCOPES = 64;
 /** RFC 6750 b64token, generously: printable ASCII without spaces. */
-const ACCESS_TOKEN = /^[\x21-\x7E]{1,16384}$/;
 
 /**
  * A user token the deployment obtained (e.g. the token an MCP client presented), handed
@@ -366,28 +367,6 @@ function replyFields(
   const list = scope.split(' ').filter((s) => s !== '');
   if (list.length > MAX_SCOPES || !list.every(isScopeToken)) return undefined;
   return { expiresIn, scope: list };
-}
-
-function scopesOf(
-  scopesFor: (capabilities: readonly string[], target: string) => string[],
-  capabilities: readonly string[],
-  target: string,
-): string[] {
-  let scopes: unknown;
-  try {
-    scopes = scopesFor(capabilities, target);
-  } catch {
-    throw new CredentialResolutionError(BackendReasons.invalidRequest);
-  }
-  if (
-    !Array.isArray(scopes) ||
-    scopes.length === 0 ||
-    scopes.length > MAX_SCOPES ||
-    !scopes.every((s): s is string => typeof s === 'string' && isScopeToken(s))
-  ) {
-    throw new CredentialResolutionError(BackendReasons.invalidRequest);
-  }
-  return [...new Set(scopes)];
 }
 
 async function readCapped(response: Response, max: number): Promise<Buffer | undefined> {

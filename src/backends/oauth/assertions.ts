@@ -7,6 +7,7 @@
  * a returned token's `exp` and id, and the configuration checks both apply. Both JWTs live 60 seconds at most and carry a fresh
  * `jti`, so an authorization server that remembers jtis refuses a replay.
  */
+import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { SignJWT } from 'jose';
@@ -232,4 +233,36 @@ export function errorCodeOf(json: unknown): string | undefined {
   if (typeof json !== 'object' || json === null) return undefined;
   const code = (json as Record<string, unknown>)['error'];
   return typeof code === 'string' && ERROR_CODE.test(code) ? code : undefined;
+}
+
+/** Reply bodies an OAuth backend reads at most. */
+export const MAX_REPLY_BYTES = 64 * 1024;
+/** Printable ASCII: what an access token may be made of. */
+export const ACCESS_TOKEN = /^[\x21-\x7E]{1,16384}$/;
+export const MAX_SCOPES = 64;
+
+/**
+ * The scopes to ask for, from a deployment's mapping of capabilities: a non-empty list of
+ * valid, distinct scope tokens, or an invalid-request refusal (the mapping is ours to fix).
+ */
+export function scopesOf(
+  scopesFor: (capabilities: readonly string[], target: string) => string[],
+  capabilities: readonly string[],
+  target: string,
+): string[] {
+  let scopes: unknown;
+  try {
+    scopes = scopesFor(capabilities, target);
+  } catch {
+    throw new CredentialResolutionError(BackendReasons.invalidRequest);
+  }
+  if (
+    !Array.isArray(scopes) ||
+    scopes.length === 0 ||
+    scopes.length > MAX_SCOPES ||
+    !scopes.every((s): s is string => typeof s === 'string' && isScopeToken(s))
+  ) {
+    throw new CredentialResolutionError(BackendReasons.invalidRequest);
+  }
+  return [...new Set(scopes)];
 }
