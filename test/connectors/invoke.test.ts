@@ -235,7 +235,7 @@ describe('governed invocation', () => {
     assert.ok(Buffer.byteLength(flood.result.stdout) <= 4096);
     const hang = await b
       .client()
-      .invoke('ssh', ac.token, { target: '127.0.0.1', operation: { argv: ['sleep', '30'] } });
+      .invoke('ssh', ac.token, { target: '127.0.0.1', operation: { argv: ['sleep', '5'] } });
     assert.equal(hang.result.timed_out, true);
     assert.equal(hang.result.exit_code, null);
     allDiscarded();
