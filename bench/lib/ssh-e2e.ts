@@ -8,7 +8,10 @@
  * - A: `POST /connectors/ssh/invoke` through the broker (a pinned child process): verify,
  *   policy, audit, a fresh key pair and certificate, the SSH session, revoke, zero-fill.
  * - B: the OpenSSH client, `ssh -i key -o CertificateFile=… -o BatchMode=yes … true`.
- * Interleaved A B A B, so drift on the machine hits both alike.
+ * - C: the same client limited to curve25519-sha256, the key exchange ssh2 negotiates (the
+ *   client's default, a post-quantum hybrid, costs more on both sides): this isolates what
+ *   Bastion adds from the choice of key exchange.
+ * Interleaved A B C A B C, so drift on the machine hits all three alike.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +38,10 @@ export type SshResult =
       readonly opensshMs: Summary;
       readonly ratioMedian: number;
       readonly ratioP99: number;
+      /** C: the OpenSSH client with ssh2's key exchange. */
+      readonly opensshSameKexMs: Summary;
+      readonly ratioMedianSameKex: number;
+      readonly ratioP99SameKex: number;
       /** The SSH connector's own `duration_ms` for the exec, as the broker reports it. */
       readonly operationMs: Summary;
       readonly dwellMs: Summary;
@@ -58,7 +65,7 @@ export async function runSshEndToEnd(
       return { skipped: `${tool} is missing (apt-get install openssh-server openssh-client)` };
     }
   }
-  const pairs = options.quick ? 15 : 80;
+  const pairs = options.quick ? 12 : 60;
   const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-ssh-'));
   const principal = generatePrincipalKey();
   const child = spawnChild(sibling(import.meta.url, '../broker-child'), placement.brokerCore);
@@ -136,28 +143,33 @@ export async function runSshEndToEnd(
       `${SSHD_USER}@127.0.0.1`,
       'true',
     ];
-    const direct = async (): Promise<number> => {
+    const direct = async (extra: readonly string[] = []): Promise<number> => {
       const start = performance.now();
-      await run(SSH, sshArgs, { timeout: 30_000 });
+      await run(SSH, [...extra, ...sshArgs], { timeout: 30_000 });
       return performance.now() - start;
     };
+    const sameKex = ['-o', 'KexAlgorithms=curve25519-sha256@libssh.org,curve25519-sha256'];
 
     // Warm-up both paths (and check that both work before timing anything).
     for (let i = 0; i < 3; i++) {
       await viaBastion();
       await direct();
+      await direct(sameKex);
     }
     operationMs.length = 0;
     const before = await child.call<ChildStats>('stats');
     const a: number[] = [];
     const b: number[] = [];
+    const c: number[] = [];
     for (let i = 0; i < pairs; i++) {
       a.push(await viaBastion());
       b.push(await direct());
+      c.push(await direct(sameKex));
     }
     const after = await child.call<ChildStats>('stats');
     const bastionMs = summarize(a);
     const opensshMs = summarize(b);
+    const opensshSameKexMs = summarize(c);
     const { stderr } = await run(SSH, ['-V']);
     return {
       pairs,
@@ -165,6 +177,9 @@ export async function runSshEndToEnd(
       opensshMs,
       ratioMedian: bastionMs.median / opensshMs.median,
       ratioP99: bastionMs.p99 / opensshMs.p99,
+      opensshSameKexMs,
+      ratioMedianSameKex: bastionMs.median / opensshSameKexMs.median,
+      ratioP99SameKex: bastionMs.p99 / opensshSameKexMs.p99,
       operationMs: summarize(operationMs),
       dwellMs: summarize(after.dwellMs.slice(before.dwellMs.length)),
       liveCredentialsAfter: after.liveCredentials,
