@@ -522,7 +522,7 @@ const BREAKDOWN: [string, string][] = [
   ['projected.cacheHit', 'projected verified-AC cache hit (not in src/)'],
   ['service.authorize', 'GovernanceService.authorize (no HTTP, no DPoP)'],
   ['raw.keygen+sign', 'Ed25519 keygen + sign (B3 baseline)'],
-  ['openssh.rawEd25519PublicKey', 'rawEd25519PublicKey(): public key via DER export'],
+  ['openssh.rawEd25519PublicKey', 'rawEd25519PublicKey() as used by the dev backend'],
   ['jwk.rawPublicKey', 'the same 32 bytes via JWK export'],
   ['dev.resolve.ssh_cert', "DevBackend.resolve('ssh_cert') + dispose"],
   ['resolver.resolve+discard', 'CredentialResolver.resolve + discard (ssh_cert)'],

@@ -66,8 +66,12 @@ export function ed25519PublicKeyLine(publicKey32: Uint8Array, comment: string): 
 
 /** The raw 32-byte Ed25519 public key of a KeyObject (public or private). */
 export function rawEd25519PublicKey(key: KeyObject): Buffer {
-  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
-  return Buffer.from(spki.subarray(spki.byteLength - 32));
+  // The JWK export of the public half is ~30× cheaper than a DER (SPKI) export here, and
+  // holds no private bytes.
+  const { x } = createPublicKey(key).export({ format: 'jwk' });
+  const raw = Buffer.from(x ?? '', 'base64url');
+  if (raw.byteLength !== 32) throw new RangeError('not an Ed25519 key');
+  return raw;
 }
 
 /** The 32-byte seed of an Ed25519 private KeyObject, read without a JS string; zero it after use. */
@@ -89,6 +93,8 @@ export function sshFingerprint(publicKeyBlob: Uint8Array): string {
 export interface UserCertificateRequest {
   /** The CA's Ed25519 private key; its public half is embedded as the signature key. */
   caPrivateKey: KeyObject;
+  /** The CA's public key blob, when the caller has it already (saves deriving it per call). */
+  caPublicBlob?: Buffer | undefined;
   userPublicKey32: Uint8Array;
   serial: bigint;
   keyId: string;
@@ -112,7 +118,7 @@ export function signUserCertificate(req: UserCertificateRequest): string {
     .map((name) =>
       Buffer.concat([sshString(name), sshString(sshString(req.criticalOptions?.[name] ?? ''))]),
     );
-  const caPublic = ed25519PublicBlob(rawEd25519PublicKey(req.caPrivateKey));
+  const caPublic = req.caPublicBlob ?? ed25519PublicBlob(rawEd25519PublicKey(req.caPrivateKey));
   const toBeSigned = Buffer.concat([
     sshString(ED25519_CERT),
     sshString(randomBytes(32)),
