@@ -124,21 +124,45 @@ export class AuditLog {
     return work;
   }
 
+  /**
+   * Records several events in order with one store commit and one sink write: for events
+   * that happen together (a credential's discard and its invocation's end).
+   */
+  appendBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    if (this.#closed) return Promise.reject(new AuditUnavailableError());
+    const work = this.#write(events);
+    this.#inflight.add(work);
+    void work.then(
+      () => this.#inflight.delete(work),
+      () => this.#inflight.delete(work),
+    );
+    return work;
+  }
+
   async #append(event: AuditEvent): Promise<AuditEntry> {
+    const [entry] = await this.#write([event]);
+    if (entry === undefined) throw new AuditUnavailableError();
+    return entry;
+  }
+
+  async #write(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
     const ts = new Date(this.#clock.now()).toISOString();
-    let entry: AuditEntry;
+    let entries: AuditEntry[];
     try {
-      entry = await this.#store.appendAudit(event, ts);
+      entries =
+        events.length === 1 && events[0] !== undefined
+          ? [await this.#store.appendAudit(events[0], ts)]
+          : await this.#store.appendAuditBatch(events, ts);
     } catch (err) {
       if (err instanceof InvalidArgumentError) throw err;
       throw this.#unavailable(err, 'audit store write failed');
     }
     try {
-      await this.#sink.write(canonicalJson(entry) + '\n');
+      await this.#sink.write(entries.map((entry) => canonicalJson(entry) + '\n').join(''));
     } catch (err) {
       throw this.#unavailable(err, 'audit sink write failed');
     }
-    return entry;
+    return entries;
   }
 
   /**

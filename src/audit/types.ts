@@ -58,4 +58,6 @@ export interface AuditFilter {
 export interface Auditor {
   /** Appends durably, or throws (AuditUnavailableError) — callers fail closed on it. */
   append(event: AuditEvent): Promise<unknown>;
+  /** Appends events that happen together with one durable write; in order. */
+  appendBatch?(events: readonly AuditEvent[]): Promise<unknown>;
 }

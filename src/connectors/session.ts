@@ -95,10 +95,9 @@ export class SessionConnector {
 
     // Every entry of a delegated AC's use carries the whole chain (human → agent).
     const chain = ac.claims.act;
-    const audit = (event: AuditEvent): Promise<unknown> =>
-      deps.audit.append(
-        chain === undefined ? event : { ...event, detail: { ...event.detail, act: chain } },
-      );
+    const withChain = (event: AuditEvent): AuditEvent =>
+      chain === undefined ? event : { ...event, detail: { ...event.detail, act: chain } };
+    const audit = (event: AuditEvent): Promise<unknown> => deps.audit.append(withChain(event));
 
     // 2. What: the operation must be inside the AC, checked before any credential exists.
     const acContext = acContextOf(ac.claims);
@@ -206,16 +205,13 @@ export class SessionConnector {
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
       controller.abort();
+      const closing: AuditEvent[] = [];
       if (credential !== undefined) {
         // Always: success, failure, timeout, a transport that threw. Never throws.
         await deps.resolver.discard(credential);
-        await this.#record(audit, {
-          ...ids,
-          type: 'credential_discard',
-          detail: { ...fingerprint },
-        });
+        closing.push({ ...ids, type: 'credential_discard', detail: { ...fingerprint } });
       }
-      await this.#record(audit, {
+      closing.push({
         ...ids,
         type: 'invoke_end',
         outcome,
@@ -231,16 +227,20 @@ export class SessionConnector {
           ...(result !== undefined ? connector.auditDetail(result) : {}),
         },
       });
+      // One durable write for the discard and the end: they happen together.
+      await this.#record(closing.map(withChain));
     }
   }
 
   /** After the operation ran, an audit failure cannot undo it: log it loudly instead. */
-  async #record(audit: (event: AuditEvent) => Promise<unknown>, event: AuditEvent): Promise<void> {
+  async #record(events: AuditEvent[]): Promise<void> {
+    const { audit } = this.deps;
     try {
-      await audit(event);
+      if (audit.appendBatch !== undefined) await audit.appendBatch(events);
+      else for (const event of events) await audit.append(event);
     } catch (err) {
       this.deps.logger.error(
-        { err, type: event.type, invocation_id: event.invocation_id },
+        { err, types: events.map((e) => e.type), invocation_id: events[0]?.invocation_id },
         'audit write failed after the operation',
       );
     }

@@ -174,6 +174,7 @@ export class SqliteStore implements Store {
   >;
   readonly #cleanup: Transaction<(now: number) => { proofs: number; revocations: number }>;
   readonly #appendAudit: Transaction<(fields: AuditFields) => AuditEntry>;
+  readonly #appendAuditBatch: Transaction<(list: readonly AuditFields[]) => AuditEntry[]>;
   readonly #insertCheckpoint: Transaction<(checkpoint: AuditCheckpoint) => void>;
   /** listAudit statements by the set of filters used; the SQL text is ours, values bound. */
   readonly #listAudit = new Map<string, Statement<[Record<string, string | number>], AuditRow>>();
@@ -348,6 +349,10 @@ export class SqliteStore implements Store {
       s.insertAudit.run(row);
       return { ...entry, hash: row.hash };
     });
+    // Nested calls of a transaction function become savepoints: one commit for the batch.
+    this.#appendAuditBatch = db.transaction((list: readonly AuditFields[]): AuditEntry[] =>
+      list.map((fields) => this.#appendAudit(fields)),
+    );
     this.#insertCheckpoint = db.transaction((checkpoint: AuditCheckpoint): void => {
       // A checkpoint vouches for an entry; one naming an entry that is not there is a bug.
       if (s.auditEntryIs.get(checkpoint) !== 1) {
@@ -454,6 +459,12 @@ export class SqliteStore implements Store {
 
   appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry> {
     return this.#call(() => this.#appendAudit.immediate(auditFields(event, ts)));
+  }
+
+  appendAuditBatch(events: readonly AuditEvent[], ts: string): Promise<AuditEntry[]> {
+    return this.#call(() =>
+      this.#appendAuditBatch.immediate(events.map((event) => auditFields(event, ts))),
+    );
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {

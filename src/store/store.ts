@@ -107,6 +107,8 @@ export interface Store {
    * a secret or a value shaped like a token or private key.
    */
   appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry>;
+  /** Appends several events in order, in one transaction (one durable commit). */
+  appendAuditBatch(events: readonly AuditEvent[], ts: string): Promise<AuditEntry[]>;
   /** The last entry's seq and hash, or undefined for an empty trail. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Entries matching every given filter, by seq ascending; limit default 100, at most 1000. */
