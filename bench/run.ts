@@ -513,7 +513,10 @@ const BREAKDOWN: [string, string][] = [
   ['raw.verify+sign', 'Ed25519 verify + sign (B1 baseline)'],
   ['dpop.verify', 'verifyDpopProof without the replay store (jose)'],
   ['raw.fsync', 'write 400 B + fsync on the data directory (the disk floor)'],
-  ['store.rememberProof', 'DPoP replay cache insert: one SQLite commit, synchronous=FULL'],
+  [
+    'store.rememberProof',
+    'DPoP replay cache insert: one SQLite commit (NORMAL; synced by the next FULL)',
+  ],
   ['store.isRevoked', 'revocation read (SQLite)'],
   ['audit.append', 'one audit entry: SQLite commit + sink write + fsync'],
   ['service.verify', 'GovernanceService.verify'],

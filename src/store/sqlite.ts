@@ -439,7 +439,16 @@ export class SqliteStore implements Store {
         jti: text(jti, 'proof jti'),
         expiresAt: int(expiresAt, 'proof expiry'),
       };
-      return this.#stmts.rememberProof.run(params).changes === 1;
+      // Not its own fsync: in WAL mode a NORMAL commit reaches the disk with the next FULL
+      // one, and every request that acts on a proof next writes an audit entry (FULL)
+      // before acting. A crash in between forgets only jtis of requests that did nothing.
+      const db = this.#db;
+      db?.pragma('synchronous = NORMAL');
+      try {
+        return this.#stmts.rememberProof.run(params).changes === 1;
+      } finally {
+        db?.pragma('synchronous = FULL');
+      }
     });
   }
 
