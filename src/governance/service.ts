@@ -186,7 +186,19 @@ export class GovernanceService {
         ...(act !== undefined ? { act } : {}),
       },
     });
-    await this.#store.insertAc(record);
+    // An AC that needs no approval is stored active at once: one commit, not two.
+    const immediate = decision.approvals_required === 0 ? this.#claimsFor(record, now) : undefined;
+    await this.#store.insertAc(
+      immediate === undefined
+        ? record
+        : {
+            ...record,
+            state: 'active',
+            claims: { ...immediate },
+            expires_at: immediate.exp,
+            activated_at: now,
+          },
+    );
     this.#log.info(
       {
         event: 'authorize',
@@ -197,14 +209,15 @@ export class GovernanceService {
       },
       decision.approvals_required > 0 ? 'access requested; awaiting approval' : 'access granted',
     );
-    if (decision.approvals_required > 0) {
+    if (immediate === undefined) {
       return {
         status: 'pending_approval',
         ac_id: record.ac_id,
         approvals_required: decision.approvals_required,
       };
     }
-    const { token, claims } = await this.#activate(record, now);
+    const claims = immediate;
+    const token = await this.#sign(claims);
     return {
       status: 'active',
       ac_id: record.ac_id,
@@ -414,9 +427,22 @@ export class GovernanceService {
   }
 
   async #activate(record: AcRecord, now: number): Promise<{ token: string; claims: AcClaims }> {
+    const claims = this.#claimsFor(record, now);
+    if (!(await this.#store.activateAc(record.ac_id, { ...claims }, claims.exp, now))) {
+      throw new GovernanceError(
+        codes.notPending,
+        'The authorization context is not awaiting approval',
+        409,
+      );
+    }
+    return { token: await this.#sign(claims), claims };
+  }
+
+  /** The claims an AC carries once active: validity starts at activation. */
+  #claimsFor(record: AcRecord, now: number): AcClaims {
     const iat = Math.floor(now / 1000);
     const accord = this.settings.accords.get(record.accord);
-    const claims: AcClaims = {
+    return {
       iss: this.settings.issuer,
       sub: record.principal_did,
       aud: this.settings.audience,
@@ -438,14 +464,6 @@ export class GovernanceService {
         ...(accord?.paths !== undefined ? { paths: accord.paths } : {}),
       },
     };
-    if (!(await this.#store.activateAc(record.ac_id, { ...claims }, claims.exp, now))) {
-      throw new GovernanceError(
-        codes.notPending,
-        'The authorization context is not awaiting approval',
-        409,
-      );
-    }
-    return { token: await this.#sign(claims), claims };
   }
 
   async #sign(claims: AcClaims): Promise<string> {
