@@ -114,14 +114,7 @@ export class AuditLog {
    * a detail holding a secret-named key. Either way the caller must fail closed.
    */
   append(event: AuditEvent): Promise<AuditEntry> {
-    if (this.#closed) return Promise.reject(new AuditUnavailableError());
-    const work = this.#append(event);
-    this.#inflight.add(work);
-    void work.then(
-      () => this.#inflight.delete(work),
-      () => this.#inflight.delete(work),
-    );
-    return work;
+    return this.#track(() => this.#append(event));
   }
 
   /**
@@ -129,8 +122,13 @@ export class AuditLog {
    * that happen together (a credential's discard and its invocation's end).
    */
   appendBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    return this.#track(() => this.#write(events));
+  }
+
+  /** Starts a write unless closed, and keeps it in flight until it settles (close waits). */
+  #track<T>(start: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
-    const work = this.#write(events);
+    const work = start();
     this.#inflight.add(work);
     void work.then(
       () => this.#inflight.delete(work),

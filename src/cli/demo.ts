@@ -8,7 +8,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { unsafeDecodeAc } from '../governance/ac.js';
 import { generatePrincipalKey } from '../governance/did-key.js';
 import { startServer } from '../server/app.js';
 import { parseCommandArgs } from './args.js';
+import { freePort } from '../net/free-port.js';
 
 const SSHD = '/usr/sbin/sshd';
 /** The repository's sshd script (test/peers/sshd.sh), present in a clone. */
@@ -48,17 +48,6 @@ ${o.ssh ? `  ssh: { known_hosts: ${o.ssh.knownHosts}, hosts: { "127.0.0.1": { po
     max_duration: 15m
     ssh_login: ${o.ssh?.user ?? 'ops'}
 `;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
 }
 
 /** A throwaway sshd through the repository's script, when this machine can run one. */

@@ -127,8 +127,15 @@ function parseHost(text: string, wildcards: boolean): ParsedHost | undefined {
   return name === undefined ? undefined : { kind: 'hostname', host: name };
 }
 
-/** Normalises percent-encoding (RFC 3986 §6.2.2): uppercase hex, unreserved bytes decoded. */
-function normalisePercent(path: string): string | undefined {
+/**
+ * Normalises percent-encoding (RFC 3986 §6.2.2): uppercase hex, unreserved bytes decoded.
+ * Undefined for a malformed escape, and (with `refuseOverlong`) for `%C0`/`%C1`, which
+ * only start overlong UTF-8 (`%C0%AE` is a `.` to some old servers).
+ */
+export function normalisePercent(
+  path: string,
+  options: { refuseOverlong?: boolean } = {},
+): string | undefined {
   let out = '';
   for (let i = 0; i < path.length; i += 1) {
     const char = path[i] ?? '';
@@ -138,6 +145,7 @@ function normalisePercent(path: string): string | undefined {
     }
     const hex = path.slice(i + 1, i + 3);
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+    if (options.refuseOverlong === true && /^[cC][01]$/.test(hex)) return undefined;
     const decoded = String.fromCharCode(parseInt(hex, 16));
     out += UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
     i += 2;

@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { rootCertificates } from 'node:tls';
 import type { Secret } from '../credentials/secret.js';
 import { BastionError, defineErrorCode, InvalidArgumentError } from '../errors.js';
-import { canonicalTarget, targetKind } from '../governance/targets.js';
+import { canonicalTarget, normalisePercent, targetKind } from '../governance/targets.js';
 import type { ExecLimits } from './types.js';
 
 // ---------------------------------------------------------------------------------------
@@ -137,7 +137,6 @@ export const MAX_PATH_LENGTH = 2048;
 const MAX_QUERY_LENGTH = 8192;
 // RFC 3986 pchar plus '/': no spaces, no '?' or '#', no backslash, nothing outside ASCII.
 const PATH_CHARS = /^[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$/;
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_OR_BACKSLASH = /[\u0000-\u001f\u007f\\]/;
 const ESCAPE = /%([0-9A-Fa-f]{2})/g;
@@ -179,21 +178,8 @@ export function normaliseRequestPath(path: unknown): string {
   ) {
     throw new HttpTransportError('pathInvalid');
   }
-  let out = '';
-  for (let i = 0; i < path.length; i += 1) {
-    const char = path[i] ?? '';
-    if (char !== '%') {
-      out += char;
-      continue;
-    }
-    const hex = path.slice(i + 1, i + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new HttpTransportError('pathInvalid');
-    // 0xC0 and 0xC1 only start overlong UTF-8 (`%C0%AE` is a `.` to some old servers).
-    if (/^[cC][01]$/.test(hex)) throw new HttpTransportError('pathInvalid');
-    const decoded = String.fromCharCode(parseInt(hex, 16));
-    out += UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
-    i += 2;
-  }
+  const out = normalisePercent(path, { refuseOverlong: true });
+  if (out === undefined) throw new HttpTransportError('pathInvalid');
   let decoded = out;
   for (let round = 0; round < 3; round += 1) {
     checkDecodedPath(decoded);
