@@ -12,6 +12,7 @@
  * refresh fails the previous keys stay in use for at most `maxStaleMs`, then no grant
  * verifies until the broker answers again (`bascule_jwks_unavailable`, 503).
  */
+import { deadline } from '../net/deadline.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type Clock, systemClock } from '../clock.js';
@@ -216,11 +217,12 @@ export class JwksCache {
   /** One fetch; never throws: a failure is logged and leaves the previous keys in place. */
   async #fetchKeys(): Promise<ReadonlyMap<string, KeyObject> | undefined> {
     this.#fetches += 1;
+    const limit = deadline(this.#timeoutMs);
     try {
       const response = await this.#fetch(this.url, {
         redirect: 'error',
         headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: limit.signal,
       });
       if (response.status !== 200) {
         await response.body?.cancel();
@@ -236,6 +238,8 @@ export class JwksCache {
       // The cause can quote the peer; the log names the URL only.
       this.#logger.warn({ url: this.url.href }, 'jwks fetch failed');
       return undefined;
+    } finally {
+      limit.clear();
     }
   }
 }

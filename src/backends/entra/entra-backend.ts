@@ -23,6 +23,7 @@
  * the client secret when one is configured, the access token); they linger in the heap until
  * collected. The access token is copied into a `Secret` at once.
  */
+import { deadline } from '../../net/deadline.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
@@ -221,11 +222,23 @@ export class EntraBackend implements CredentialBackend {
     if (signal?.aborted === true) throw new CredentialResolutionError(BackendReasons.unavailable);
 
     const trace: CallTrace = { networkFailed: false };
-    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
-    const network = this.#networkClient(
-      trace,
-      signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-    );
+    const limit = deadline(this.#requestTimeoutMs, signal);
+    try {
+      return await this.#onBehalfOf(ac, target, scopes, started, trace, limit.signal);
+    } finally {
+      limit.clear();
+    }
+  }
+
+  async #onBehalfOf<T extends CredentialType>(
+    ac: AcContext,
+    target: string,
+    scopes: string[],
+    started: number,
+    trace: CallTrace,
+    signal: AbortSignal,
+  ): Promise<CredentialOf<T>> {
+    const network = this.#networkClient(trace, signal);
     let client: ConfidentialClientApplication;
     try {
       client = this.#createClient(this.#configuration(network));

@@ -13,6 +13,7 @@
  * a JS string until collected; the broker copies it into a `Secret` at once and keeps no
  * other reference. Request bodies are built as Buffers and zero-filled after sending.
  */
+import { deadline } from '../../net/deadline.js';
 import { type Clock, systemClock } from '../../clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
 import {
@@ -328,7 +329,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
       headers['authorization'] = basicAuthorization(this.#clientId, auth.secret);
     }
     const body = formBody(all);
-    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
+    const limit = deadline(this.#requestTimeoutMs, signal);
     try {
       const response = await this.#fetch(url, {
         method: 'POST',
@@ -336,13 +337,14 @@ export class OAuthExchangeBackend implements CredentialBackend {
         body,
         // A redirect would send the client's credentials somewhere else.
         redirect: 'error',
-        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+        signal: limit.signal,
       });
       const bytes = await readCapped(response, MAX_REPLY_BYTES);
       return { status: response.status, json: jsonOf(response, bytes) };
     } catch {
       throw new CredentialResolutionError(BackendReasons.unavailable);
     } finally {
+      limit.clear();
       body.fill(0);
     }
   }
