@@ -18,7 +18,7 @@ import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CredentialResolver } from '../src/credentials/resolver.js';
 import { disposeCredential, type AcContext } from '../src/credentials/types.js';
-import { systemClock } from '../src/clock.js';
+import { systemClock } from '../src/base/clock.js';
 import { SessionConnector } from '../src/connectors/session.js';
 import { acContextOf } from '../src/governance/ac.js';
 import { generatePrincipalKey, thumbprint } from '../src/governance/did-key.js';

@@ -15,7 +15,6 @@ export {
 } from './credentials/types.js';
 export type { CredentialBackend } from './credentials/backend.js';
 export {
-  AcExpiredError,
   CredentialResolver,
   DEFAULT_MAX_TTL_MS,
   DEFAULT_MIN_WINDOW_MS,
@@ -35,24 +34,26 @@ export {
   type BackendReason,
 } from './credentials/errors.js';
 export { credentialFingerprint, type CredentialFingerprint } from './credentials/fingerprint.js';
-export { parseEd25519Certificate, type ParsedCertificate } from './credentials/openssh.js';
+export { parseEd25519Certificate, type ParsedCertificate } from './ssh/openssh.js';
 export {
   DevBackend,
   type DevBackendOptions,
   type JsonWebKeySet,
 } from './backends/dev/dev-backend.js';
 export {
+  AcExpiredError,
   BastionError,
   ConfigError,
-  ErrorCodes,
   InternalError,
   InvalidArgumentError,
   isKnownErrorCode,
   toErrorResponse,
   type ErrorBody,
-} from './errors.js';
-export { ManualClock, systemClock, type Clock } from './clock.js';
-export { createLogger, silentLogger, type Logger } from './log/logger.js';
+  type ErrorCode,
+} from './base/errors.js';
+export { ERROR_CATALOG, ERROR_CODES, type ErrorSpec } from './base/error-catalog.js';
+export { ManualClock, systemClock, type Clock } from './base/clock.js';
+export { createLogger, silentLogger, type Logger } from './base/logger.js';
 export {
   OAuthExchangeBackend,
   type OAuthExchangeBackendOptions,

@@ -1,27 +1,54 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
+import { buildCatalog, ERROR_CATALOG, ERROR_CODES } from '../src/base/error-catalog.js';
 import {
   BastionError,
   ConfigError,
-  ErrorCodes,
   InvalidArgumentError,
   isKnownErrorCode,
   toErrorResponse,
-} from '../src/errors.js';
+  type ErrorCode,
+} from '../src/base/errors.js';
 import { CredentialResolutionError, NoBackendAvailable } from '../src/credentials/errors.js';
 import { expectNoMarker, newMarker } from './helpers/leak.js';
 
 describe('error hierarchy', () => {
-  it('has unique snake_case codes', () => {
-    const codes = Object.values(ErrorCodes);
-    assert.equal(new Set(codes).size, codes.length);
-    for (const code of codes) {
+  it('declares every code once, snake_case, with an error status and a message', () => {
+    assert.equal(new Set(ERROR_CODES).size, ERROR_CODES.length);
+    assert.equal(ERROR_CATALOG.size, ERROR_CODES.length);
+    for (const code of ERROR_CODES) {
       assert.match(code, /^[a-z][a-z0-9_]+$/);
       assert.ok(isKnownErrorCode(code));
+      const spec = ERROR_CATALOG.get(code);
+      assert.ok(spec !== undefined && spec.status >= 400 && spec.status <= 599, code);
+      assert.ok(spec.message.length > 0, code);
     }
     assert.equal(isKnownErrorCode('not_a_code_we_declared'), false);
-    assert.throws(() => new BastionError('made_up_here', 'x', 400), /undeclared/);
+    assert.throws(() => new BastionError('made_up_here' as ErrorCode), /undeclared/);
+  });
+
+  it('refuses a catalog that declares a code twice, or a bad code or status', () => {
+    assert.throws(
+      () =>
+        buildCatalog([
+          ['some_code', 400, 'a'],
+          ['some_code', 409, 'b'],
+        ]),
+      /declared twice/,
+    );
+    assert.throws(() => buildCatalog([['Not-Snake', 400, 'a']]), /snake_case/);
+    assert.throws(() => buildCatalog([['ok_code', 200, 'a']]), /status/);
+    assert.equal(buildCatalog([['ok_code', 400, 'a']]).get('ok_code')?.status, 400);
+  });
+
+  it('takes its status and message from the catalog, each {} filled exactly once', () => {
+    const err = new BastionError('store_closed');
+    assert.equal(err.status, ERROR_CATALOG.get('store_closed')?.status);
+    assert.equal(err.message, ERROR_CATALOG.get('store_closed')?.message);
+    assert.equal(new InvalidArgumentError('target').message, 'Invalid target');
+    assert.throws(() => new BastionError('invalid_argument'), /wrong details/);
+    assert.throws(() => new BastionError('store_closed', { details: ['x'] }), /wrong details/);
   });
 
   it('maps Bastion errors to their status and body', () => {

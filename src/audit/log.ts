@@ -12,17 +12,13 @@ import { constants, mkdirSync, chmodSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import type { Clock } from '../clock.js';
-import { BastionError, ConfigError, InvalidArgumentError, defineErrorCode } from '../errors.js';
-import type { AcSigner } from '../governance/ac.js';
-import type { Logger } from '../log/logger.js';
+import type { Clock } from '../base/clock.js';
+import { BastionError, ConfigError, InvalidArgumentError } from '../base/errors.js';
+import type { AcSigner } from '../base/signer.js';
+import type { Logger } from '../base/logger.js';
 import type { AuditCheckpoint, Store } from '../store/store.js';
-import { canonicalJson } from './chain.js';
-import type { AuditEntry, AuditEvent, AuditFilter } from './types.js';
-
-export const AuditErrorCodes = {
-  unavailable: defineErrorCode('audit_unavailable'),
-} as const;
+import { canonicalJson } from '../base/audit-chain.js';
+import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 
 /**
  * The audit trail could not be written (or read): the store or the sink failed, or the log
@@ -30,7 +26,7 @@ export const AuditErrorCodes = {
  */
 export class AuditUnavailableError extends BastionError {
   constructor(options?: { cause?: unknown }) {
-    super(AuditErrorCodes.unavailable, 'The audit trail is unavailable', 503, options);
+    super('audit_unavailable', options);
   }
 }
 

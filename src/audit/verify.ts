@@ -11,11 +11,11 @@ import { type KeyObject, verify } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../base/errors.js';
 import type { AuditCheckpoint, Store } from '../store/store.js';
-import { GENESIS, auditHash } from './chain.js';
+import { GENESIS, auditHash } from '../base/audit-chain.js';
 import { CHECKPOINT_TYP } from './log.js';
-import type { AuditEntry } from './types.js';
+import type { AuditEntry } from '../base/audit-records.js';
 
 export type AuditProblemKind =
   | 'edited'

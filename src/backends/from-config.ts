@@ -6,13 +6,13 @@
  * variable. That is the broker's own identity, never a target credential.
  */
 import { readFileSync } from 'node:fs';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../base/clock.js';
 import type { BackendsConfig } from '../config/config.js';
 import type { CredentialBackend } from '../credentials/backend.js';
 import { Secret } from '../credentials/secret.js';
-import { ConfigError } from '../errors.js';
-import type { AcSigner } from '../governance/ac.js';
-import type { Logger } from '../log/logger.js';
+import { ConfigError } from '../base/errors.js';
+import type { AcSigner } from '../base/signer.js';
+import type { Logger } from '../base/logger.js';
 import { EntraBackend } from './entra/entra-backend.js';
 import type { ClientAuth } from './oauth/assertions.js';
 import { OAuthExchangeBackend } from './oauth-exchange/oauth-exchange-backend.js';

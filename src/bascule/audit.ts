@@ -2,7 +2,7 @@
  * Bascule's own audit: an append-only JSON Lines file (0600), hash-chained exactly like the
  * broker's (`seq` from 1, `prev` = the previous entry's `hash`, 64 zeros for the first,
  * `hash` = SHA-256 hex over the canonical JSON of every other field), through the one chain
- * definition in src/audit/chain.ts so both trails verify with the same code.
+ * definition in src/base/audit-chain.ts so both trails verify with the same code.
  *
  * Entries: `exec_start` (grant jti, AC id, principal, argv), `exec_end` (exit code, signal,
  * duration, truncation, timed_out, or the error the run ended with) and `deny` (the code a
@@ -17,9 +17,9 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { auditHash, canonicalJson, GENESIS } from '../audit/chain.js';
-import { type Clock, systemClock } from '../clock.js';
-import { BastionError, defineErrorCode } from '../errors.js';
+import { auditHash, canonicalJson, GENESIS } from '../base/audit-chain.js';
+import { type Clock, systemClock } from '../base/clock.js';
+import { BastionError } from '../base/errors.js';
 
 export const BASCULE_AUDIT_TYPES = ['exec_start', 'exec_end', 'deny'] as const;
 export type BasculeAuditType = (typeof BASCULE_AUDIT_TYPES)[number];
@@ -48,24 +48,13 @@ export interface BasculeAuditEntry extends BasculeAuditEvent {
   readonly hash: string;
 }
 
-export const AuditErrorCodes = {
-  unavailable: defineErrorCode('bascule_audit_unavailable'),
-  corrupt: defineErrorCode('bascule_audit_corrupt'),
-} as const;
-
-const MESSAGES = {
-  bascule_audit_unavailable: { message: 'The audit log cannot be written', status: 503 },
-  bascule_audit_corrupt: {
-    message: 'The audit file does not end with a valid entry; verify and repair it',
-    status: 500,
-  },
-} as const;
+export type BasculeAuditCode = 'bascule_audit_unavailable' | 'bascule_audit_corrupt';
 
 export class BasculeAuditError extends BastionError {
-  declare readonly code: keyof typeof MESSAGES;
+  declare readonly code: BasculeAuditCode;
 
-  constructor(code: keyof typeof MESSAGES, options?: { cause?: unknown }) {
-    super(code, MESSAGES[code].message, MESSAGES[code].status, options);
+  constructor(code: BasculeAuditCode, options?: { cause?: unknown }) {
+    super(code, options);
   }
 }
 

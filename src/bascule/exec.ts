@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { BastionError, defineErrorCode } from '../errors.js';
+import { BastionError } from '../base/errors.js';
 import type { ExecLimits, ExecResult } from '../transports/types.js';
 
 export const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -26,28 +26,14 @@ export const DEFAULT_CWD = '/';
  */
 const PIPE_GRACE_MS = 500;
 
-export const ExecErrorCodes = {
-  argvInvalid: defineErrorCode('bascule_argv_invalid'),
-  commandNotFound: defineErrorCode('bascule_command_not_found'),
-  execFailed: defineErrorCode('bascule_exec_failed'),
-} as const;
-
-const MESSAGES = {
-  bascule_argv_invalid: {
-    message: 'The argv is empty, has an empty command or a NUL byte',
-    status: 400,
-  },
-  bascule_command_not_found: { message: 'The command was not found', status: 404 },
-  bascule_exec_failed: { message: 'The command could not be started', status: 500 },
-} as const;
-
-export type ExecErrorCode = keyof typeof MESSAGES;
+export type ExecErrorCode =
+  'bascule_argv_invalid' | 'bascule_command_not_found' | 'bascule_exec_failed';
 
 export class BasculeExecError extends BastionError {
   declare readonly code: ExecErrorCode;
 
   constructor(code: ExecErrorCode, options?: { cause?: unknown }) {
-    super(code, MESSAGES[code].message, MESSAGES[code].status, options);
+    super(code, options);
   }
 }
 

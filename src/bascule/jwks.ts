@@ -12,18 +12,16 @@
  * refresh fails the previous keys stay in use for at most `maxStaleMs`, then no grant
  * verifies until the broker answers again (`bascule_jwks_unavailable`, 503).
  */
-import { deadline } from '../net/deadline.js';
+import { deadline } from '../base/deadline.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import { type Clock, systemClock } from '../clock.js';
-import { BastionError, ConfigError, defineErrorCode } from '../errors.js';
-import { type Logger, silentLogger } from '../log/logger.js';
-
-export const JWKS_UNAVAILABLE = defineErrorCode('bascule_jwks_unavailable');
+import { type Clock, systemClock } from '../base/clock.js';
+import { BastionError, ConfigError } from '../base/errors.js';
+import { type Logger, silentLogger } from '../base/logger.js';
 
 export class JwksUnavailableError extends BastionError {
   constructor(options?: { cause?: unknown }) {
-    super(JWKS_UNAVAILABLE, "The broker's signing keys cannot be fetched", 503, options);
+    super('bascule_jwks_unavailable', options);
   }
 }
 

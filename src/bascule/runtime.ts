@@ -29,15 +29,15 @@ import { chmodSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { type Clock, systemClock } from '../clock.js';
-import { BastionError, ConfigError, defineErrorCode, InvalidArgumentError } from '../errors.js';
+import { type Clock, systemClock } from '../base/clock.js';
+import { BastionError, ConfigError, InvalidArgumentError } from '../base/errors.js';
 import { type AcClaims, verifyAc } from '../governance/ac.js';
 import { commandAllowed } from '../governance/accords.js';
 import { AuthenticationError } from '../governance/auth-errors.js';
 import { hasCapabilities } from '../governance/capabilities.js';
 import { canonicalTarget } from '../governance/targets.js';
-import { REDACT_PATHS } from '../log/logger.js';
-import { installErrorHandling } from '../server/error-handler.js';
+import { REDACT_PATHS } from '../base/logger.js';
+import { installErrorHandling } from '../edge/errors.js';
 import { DEFAULT_EXEC_LIMITS, type ExecLimits, type ExecResult } from '../transports/types.js';
 import { BasculeAuditError, BasculeAuditLog, type BasculeAuditEvent } from './audit.js';
 import { BasculeExecError, DEFAULT_CWD, DEFAULT_PATH, isValidArgv, runArgv } from './exec.js';
@@ -58,36 +58,23 @@ function audienceFor(name: string): string {
   return `urn:bastion:bascule:${name}`;
 }
 
-const MESSAGES = {
-  bascule_grant_missing: {
-    message: 'A Bascule grant is required (Authorization: Bearer)',
-    status: 401,
-  },
-  bascule_grant_replayed: { message: 'The grant was already used', status: 401 },
-  bascule_grant_lifetime: {
-    message: `The grant lives longer than ${MAX_GRANT_LIFETIME_SECONDS} seconds`,
-    status: 401,
-  },
-  bascule_wrong_target: { message: 'The grant is not for this Bascule instance', status: 403 },
-  bascule_capability_missing: {
-    message: 'The grant does not carry the exec capability',
-    status: 403,
-  },
-  bascule_command_denied: {
-    message: 'The command policy does not allow this command',
-    status: 403,
-  },
-  bascule_busy: { message: 'Too many grants in flight; try again later', status: 503 },
-} as const;
-
-export type BasculeRefusalCode = keyof typeof MESSAGES;
-for (const code of Object.keys(MESSAGES)) defineErrorCode(code);
+export type BasculeRefusalCode =
+  | 'bascule_grant_missing'
+  | 'bascule_grant_replayed'
+  | 'bascule_grant_lifetime'
+  | 'bascule_wrong_target'
+  | 'bascule_capability_missing'
+  | 'bascule_command_denied'
+  | 'bascule_busy';
 
 export class BasculeRefusalError extends BastionError {
   declare readonly code: BasculeRefusalCode;
 
   constructor(code: BasculeRefusalCode) {
-    super(code, MESSAGES[code].message, MESSAGES[code].status);
+    super(
+      code,
+      code === 'bascule_grant_lifetime' ? { details: [String(MAX_GRANT_LIFETIME_SECONDS)] } : {},
+    );
   }
 }
 
@@ -389,12 +376,11 @@ export async function startBascule(options: BasculeOptions): Promise<RunningBasc
   };
 
   app.removeContentTypeParser('text/plain');
-  installErrorHandling(app);
+  installErrorHandling(app, { challenge: 'Bearer realm="bascule"' });
 
   // One place sees every reply of the exec route, whatever refused it: Fastify's parser
-  // and validator included. 401s name the scheme Bascule actually takes.
+  // and validator included.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="bascule"');
     // While closing, the connection ends with this reply instead of idling in keep-alive.
     if (stopping.signal.aborted) void reply.header('connection', 'close');
     if (request.routeOptions.url !== EXEC_ROUTE || reply.statusCode < 400) return payload;

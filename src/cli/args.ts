@@ -1,5 +1,5 @@
 /** Argument parsing for CLI commands: node's parseArgs, with errors that never quote input. */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 /**
  * Runs node's `parseArgs` (strict) and turns its errors into ours: its messages quote the

@@ -1,7 +1,7 @@
 /** The data directory an offline command (keys, audit) works on: --data-dir, or the config's. */
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/config.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 export function dataDirOf(dataDir: string | undefined, config: string | undefined): string {
   if (dataDir !== undefined) return resolve(dataDir);

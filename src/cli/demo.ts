@@ -20,7 +20,7 @@ import { unsafeDecodeAc } from '../governance/ac.js';
 import { generatePrincipalKey } from '../governance/did-key.js';
 import { startServer } from '../server/app.js';
 import { parseCommandArgs } from './args.js';
-import { freePort } from '../net/free-port.js';
+import { freePort } from '../base/free-port.js';
 
 const SSHD = '/usr/sbin/sshd';
 /** The repository's sshd script (test/peers/sshd.sh), present in a clone. */

@@ -2,7 +2,7 @@
 /** The `bastion` command: parses the subcommand and hands off; no rules live here. */
 import { readFileSync } from 'node:fs';
 import { BrokerError } from '../client/client.js';
-import { BastionError } from '../errors.js';
+import { BastionError } from '../base/errors.js';
 import { runAudit } from './commands/audit.js';
 import { runBascule } from './commands/bascule.js';
 import { runAcs, runApprove, runAuthorize, runRevoke } from './commands/governance.js';

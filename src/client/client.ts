@@ -8,11 +8,8 @@ import type { AccordView, AcView, AuthorizeInput, AuthorizeResult } from '../gov
 import type { InvokeResponse } from '../connectors/session.js';
 import type { ConnectorResult } from '../connectors/connector.js';
 import type { CommandOperation, ExecResult } from '../transports/types.js';
-import type { AuditEntry } from '../audit/types.js';
-import { BastionError, defineErrorCode } from '../errors.js';
-
-const UNREACHABLE = defineErrorCode('broker_unreachable');
-const BAD_REPLY = defineErrorCode('broker_bad_reply');
+import type { AuditEntry } from '../base/audit-records.js';
+import { BastionError } from '../base/errors.js';
 
 /** The broker answered with an error; `code` and `message` are the broker's. */
 export class BrokerError extends Error {
@@ -28,7 +25,7 @@ export class BrokerError extends Error {
 
 export class BrokerUnreachableError extends BastionError {
   constructor() {
-    super(UNREACHABLE, 'The broker could not be reached', 502);
+    super('broker_unreachable');
   }
 }
 
@@ -123,7 +120,7 @@ export class BastionClient {
     try {
       parsed = await response.json();
     } catch {
-      throw new BastionError(BAD_REPLY, 'The broker sent a reply that is not JSON', 502);
+      throw new BastionError('broker_bad_reply');
     }
     if (!response.ok) {
       const err = (parsed as { error?: { code?: unknown; message?: unknown } }).error;

@@ -12,7 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../base/errors.js';
 import type { Accord, CommandPolicy, TimeWindow } from '../governance/accords.js';
 import { isTimeZone, parseClockTime, WEEKDAYS } from '../governance/accords.js';
 import type { Capability } from '../governance/capabilities.js';

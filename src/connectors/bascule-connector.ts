@@ -4,23 +4,21 @@
  * grant and the command policy again, runs the argv without a shell and keeps its own audit.
  */
 import type { BasculeAcCredential } from '../credentials/types.js';
-import { BastionError, defineErrorCode } from '../errors.js';
+import { BastionError } from '../base/errors.js';
 import type { Capability } from '../governance/capabilities.js';
 import type { CommandOperation, ExecResult } from '../transports/types.js';
 import { execAuditDetail, parseCommandOperation, policyCommandLine } from './command-operation.js';
 import type { Connector, RunContext } from './connector.js';
 import { TargetNotConfiguredError } from './errors.js';
-import { postJson } from './http-json.js';
+import { postJson } from '../transports/http-json.js';
 
-const UNREACHABLE = defineErrorCode('bascule_unreachable');
-const REFUSED = defineErrorCode('bascule_refused');
 const CODE = /^[a-z][a-z0-9_]{1,63}$/;
 
 export class BasculeError extends BastionError {
   /** The runtime's own code, when it refused (a snake_case word, checked). */
   readonly runtimeCode?: string | undefined;
-  constructor(code: string, message: string, runtimeCode?: string) {
-    super(code, message, 502);
+  constructor(code: 'bascule_unreachable' | 'bascule_refused', runtimeCode?: string) {
+    super(code);
     this.runtimeCode = runtimeCode;
   }
 }
@@ -56,8 +54,7 @@ export class BasculeConnector implements Connector<CommandOperation, ExecResult>
     const endpoint = this.options.targets.get(ctx.target);
     if (endpoint === undefined) throw new TargetNotConfiguredError();
     const grant = (ctx.credential as BasculeAcCredential).token;
-    if (grant === undefined)
-      throw new BasculeError(REFUSED, 'The Bascule runtime refused the command');
+    if (grant === undefined) throw new BasculeError('bascule_refused');
     let reply;
     try {
       reply = await postJson(
@@ -79,13 +76,12 @@ export class BasculeConnector implements Connector<CommandOperation, ExecResult>
         },
       );
     } catch {
-      throw new BasculeError(UNREACHABLE, 'The Bascule runtime could not be reached');
+      throw new BasculeError('bascule_unreachable');
     }
     if (reply.status !== 200) {
       const code = (reply.body as { error?: { code?: unknown } } | null)?.error?.code;
       throw new BasculeError(
-        REFUSED,
-        'The Bascule runtime refused the command',
+        'bascule_refused',
         typeof code === 'string' && CODE.test(code) ? code : undefined,
       );
     }

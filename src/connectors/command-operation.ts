@@ -2,7 +2,7 @@
  * Reading a command operation `{argv: [...]} | {command: "..."}` with optional stdin, shared
  * by the SSH and Bascule connectors. Bounds are generous but finite.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { InvocationDeniedError } from './errors.js';
 import type { CommandOperation, ExecResult } from '../transports/types.js';
 

@@ -22,7 +22,7 @@
  */
 import type { LookupFunction } from 'node:net';
 import type { AcContext } from '../credentials/types.js';
-import { BastionError, defineErrorCode, InvalidArgumentError } from '../errors.js';
+import { BastionError, InvalidArgumentError } from '../base/errors.js';
 import type { Capability } from '../governance/capabilities.js';
 import { globMatches } from '../governance/patterns.js';
 import {
@@ -57,12 +57,10 @@ export interface HttpConnectorOptions {
   readonly ca?: string | undefined;
 }
 
-const CREDENTIAL_INVALID = defineErrorCode('http_credential_invalid');
-
 /** The backend's credential is not a bearer token for this target (I3): nothing is sent. */
 export class HttpCredentialError extends BastionError {
   constructor() {
-    super(CREDENTIAL_INVALID, 'The issued credential is not a bearer token for this target', 502);
+    super('http_credential_invalid');
   }
 }
 

@@ -7,13 +7,13 @@
  * fingerprint (never the credential).
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent, Auditor } from '../audit/types.js';
-import type { Clock } from '../clock.js';
+import type { AuditEvent, Auditor } from '../base/audit-records.js';
+import type { Clock } from '../base/clock.js';
 import { credentialFingerprint, type CredentialFingerprint } from '../credentials/fingerprint.js';
 import type { CredentialResolver } from '../credentials/resolver.js';
 import type { Credential } from '../credentials/types.js';
-import { BastionError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
+import { BastionError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
 import { acContextOf, type VerifiedAc } from '../governance/ac.js';
 import { commandAllowed } from '../governance/accords.js';
 import { AuthenticationError } from '../governance/auth-errors.js';

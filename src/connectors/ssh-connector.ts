@@ -3,8 +3,8 @@
  * certificate (credential `ssh_cert`) for the login the accord maps the principal to. An
  * argv is sent single-quoted, so the remote shell sees each argument literally.
  */
-import { BastionError, defineErrorCode } from '../errors.js';
-import { parseEd25519Certificate } from '../credentials/openssh.js';
+import { BastionError } from '../base/errors.js';
+import { parseEd25519Certificate } from '../ssh/openssh.js';
 import type { AcContext, SshCertCredential } from '../credentials/types.js';
 import type { Capability } from '../governance/capabilities.js';
 import type { KnownHosts } from '../transports/known-hosts.js';
@@ -17,16 +17,10 @@ import { InvocationDeniedError } from './errors.js';
 /** Characters that make a command line more than one simple command to a POSIX shell. */
 const SHELL_SYNTAX = /[;&|$`<>(){}\n\r\\*?[\]~#!'"]/;
 
-const CERT_SCOPE = defineErrorCode('credential_scope_invalid');
-
 /** The backend's certificate says more than the AC allows: refused before any connection. */
 export class CredentialScopeError extends BastionError {
   constructor() {
-    super(
-      CERT_SCOPE,
-      'The issued certificate does not match the scope of the authorization context',
-      502,
-    );
+    super('credential_scope_invalid');
   }
 }
 

@@ -3,7 +3,7 @@
  * Messages name credential types (an allow-listed enum) and backend ids (checked at
  * registration); never a backend's own error text, which may quote a secret.
  */
-import { BastionError, ErrorCodes } from '../errors.js';
+import { BastionError } from '../base/errors.js';
 import type { CredentialType } from './types.js';
 
 /** No registered backend supports the requested credential type. */
@@ -11,11 +11,7 @@ export class NoBackendAvailable extends BastionError {
   readonly credentialType: CredentialType;
 
   constructor(credentialType: CredentialType) {
-    super(
-      ErrorCodes.noBackendAvailable,
-      `No credential backend supports type '${credentialType}'`,
-      503,
-    );
+    super('no_backend_available', { details: [credentialType] });
     this.credentialType = credentialType;
   }
 }
@@ -51,9 +47,10 @@ export class CredentialResolutionError extends BastionError {
     reason: BackendReason = BackendReasons.failed,
     attempts: readonly BackendAttempt[] = [],
   ) {
-    super(ErrorCodes.credentialResolutionFailed, describe(attempts), 502);
     // A reason outside the vocabulary could be anything, a secret included.
-    this.reason = BACKEND_REASONS.has(reason) ? reason : BackendReasons.failed;
+    const known = BACKEND_REASONS.has(reason) ? reason : BackendReasons.failed;
+    super('credential_resolution_failed', { details: [describe(known, attempts)] });
+    this.reason = known;
     this.attempts = attempts;
   }
 
@@ -62,10 +59,10 @@ export class CredentialResolutionError extends BastionError {
   }
 }
 
-function describe(attempts: readonly BackendAttempt[]): string {
-  if (attempts.length === 0) return 'The credential backend could not issue a credential';
-  const list = attempts.map((a) => `${a.backend} (${a.reason})`).join(', ');
-  return `No credential backend could issue the credential: ${list}`;
+/** The attempts, or (a backend's own refusal, before the resolver lists them) its reason. */
+function describe(reason: BackendReason, attempts: readonly BackendAttempt[]): string {
+  if (attempts.length === 0) return reason;
+  return attempts.map((a) => `${a.backend} (${a.reason})`).join(', ');
 }
 
 /** Why the resolver refused a credential a backend returned; a fixed vocabulary. */

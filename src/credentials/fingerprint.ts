@@ -5,7 +5,7 @@
  * correlates uses without revealing the high-entropy secret.
  */
 import { createHash } from 'node:crypto';
-import { ed25519PublicBlob, parseEd25519Certificate, sshFingerprint } from './openssh.js';
+import { ed25519PublicBlob, parseEd25519Certificate, sshFingerprint } from '../ssh/openssh.js';
 import type { Secret } from './secret.js';
 import type { Credential } from './types.js';
 

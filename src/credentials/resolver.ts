@@ -5,9 +5,9 @@
  * requested type and target only (I3), has a valid expiry inside the max TTL (I2), and is
  * revoked and wiped whenever the resolver does not hand it on (I6).
  */
-import { type Clock, systemClock } from '../clock.js';
-import { BastionError, ConfigError, ErrorCodes, InvalidArgumentError } from '../errors.js';
-import { type Logger, silentLogger } from '../log/logger.js';
+import { type Clock, systemClock } from '../base/clock.js';
+import { AcExpiredError, BastionError, ConfigError, InvalidArgumentError } from '../base/errors.js';
+import { type Logger, silentLogger } from '../base/logger.js';
 import { BACKEND_ID_PATTERN, type CredentialBackend } from './backend.js';
 import {
   type BackendAttempt,
@@ -54,19 +54,15 @@ export interface ResolveOptions {
 
 export class UnsupportedCredentialTypeError extends BastionError {
   constructor() {
-    super(ErrorCodes.unsupportedCredentialType, 'Unsupported credential type', 400);
+    super('unsupported_credential_type');
   }
 }
 
-export class AcExpiredError extends BastionError {
-  constructor() {
-    super(ErrorCodes.acExpired, 'The authorization context has expired', 401);
-  }
-}
+export { AcExpiredError };
 
 export class ScopeMismatchError extends BastionError {
   constructor() {
-    super(ErrorCodes.scopeMismatch, 'The authorization context does not cover this target', 403);
+    super('scope_mismatch');
   }
 }
 

@@ -3,19 +3,20 @@
  *
  * The bytes live in a Buffer that is never shared with V8's string heap by this class; every
  * way an object turns into text (toString, toJSON, template literals, util.inspect) yields
- * `[redacted]`; reading needs an explicit `reveal()` or `use(fn)`; `dispose()` zero-fills
- * the bytes and is idempotent, and works with `using`. What a caller copies out of
- * `reveal()` (e.g. into a header string) is outside this guarantee: keep such copies short.
+ * `[redacted]`; reading is scoped, `use(fn)`; `dispose()` zero-fills the bytes and is
+ * idempotent, and works with `using`. What `fn` copies out (e.g. into a header string) is
+ * outside this guarantee: keep such copies short. `unsafeReveal()` hands out the Buffer
+ * itself, for tests only: nothing in src/ calls it (a lint rule keeps it so).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
-import { BastionError, ErrorCodes } from '../errors.js';
+import { BastionError } from '../base/errors.js';
 
 export const REDACTED = '[redacted]';
 
 export class SecretDisposedError extends BastionError {
   constructor() {
-    super(ErrorCodes.secretDisposed, 'Secret used after dispose', 500);
+    super('secret_disposed');
   }
 }
 
@@ -59,8 +60,11 @@ export class Secret implements Disposable {
     return this.#live().byteLength;
   }
 
-  /** The bytes themselves, not a copy: do not keep the reference past its use. */
-  reveal(): Buffer {
+  /**
+   * The bytes themselves, not a copy, with no scope to end their use: for tests that must
+   * look at a secret. Bastion's own code reads through `use(fn)`.
+   */
+  unsafeReveal(): Buffer {
     return this.#live();
   }
 

@@ -9,6 +9,8 @@
  */
 import { type KeyObject, verify } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { AcExpiredError } from '../base/errors.js';
+import type { AcSigner } from '../base/signer.js';
 import type { AcContext, ActorClaim } from '../credentials/types.js';
 import { AuthenticationError } from './auth-errors.js';
 import { CAPABILITY_BITS, capabilityMask, isCapability } from './capabilities.js';
@@ -44,11 +46,6 @@ export interface AcClaims {
   readonly ac?: string | undefined;
   /** Delegation (RFC 8693): the agent that holds this AC for `sub`, and the chain before it. */
   readonly act?: ActorClaim | undefined;
-}
-
-export interface AcSigner {
-  readonly kid: string;
-  readonly privateKey: KeyObject;
 }
 
 export function signAc(claims: AcClaims, signer: AcSigner): Promise<string> {
@@ -138,8 +135,7 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
   if (claims.ctx.capability_mask !== capabilityMask(claims.ctx.capabilities.filter(isCapability))) {
     throw new AuthenticationError('ac_claims_invalid');
   }
-  if (options.now >= claims.exp * 1000 + options.skewMs)
-    throw new AuthenticationError('ac_expired');
+  if (options.now >= claims.exp * 1000 + options.skewMs) throw new AcExpiredError();
   if (
     claims.nbf * 1000 > options.now + options.skewMs ||
     claims.iat * 1000 > options.now + options.skewMs

@@ -6,7 +6,7 @@
  * raised at the step that reads the argument, so a request is judged on policy before
  * anything else it sent is looked at.
  */
-import { BastionError, defineErrorCode, InvalidArgumentError } from '../errors.js';
+import { BastionError, InvalidArgumentError } from '../base/errors.js';
 import type { Capability } from './capabilities.js';
 import { CAPABILITIES, capabilityMask, isCapability } from './capabilities.js';
 import { globMatches } from './patterns.js';
@@ -77,39 +77,24 @@ export interface Decision {
   approvals_required: number;
 }
 
-/** Declares `code` and keeps its literal type, so each code maps to exactly one message. */
-function denialCode<C extends string>(code: C): C {
-  defineErrorCode(code);
-  return code;
-}
-
-export const PolicyDenialCodes = {
-  unknownAccord: denialCode('unknown_accord'),
-  principalNotAllowed: denialCode('principal_not_allowed'),
-  connectorNotAllowed: denialCode('connector_not_allowed'),
-  targetNotAllowed: denialCode('target_not_allowed'),
-  capabilityNotGranted: denialCode('capability_not_granted'),
-  durationExceedsMax: denialCode('duration_exceeds_max'),
-  outsideTimeWindow: denialCode('outside_time_window'),
-  delegationNotAllowed: denialCode('delegation_not_allowed'),
-} as const;
-export type PolicyDenialCode = (typeof PolicyDenialCodes)[keyof typeof PolicyDenialCodes];
-
-const DENIAL_MESSAGES: Record<PolicyDenialCode, string> = {
-  unknown_accord: 'No such accord',
-  principal_not_allowed: 'The accord does not allow this principal',
-  connector_not_allowed: 'The accord does not allow this connector',
-  target_not_allowed: 'The accord does not allow this target',
-  capability_not_granted: 'The accord does not grant the requested capabilities',
-  duration_exceeds_max: "The requested duration exceeds the accord's maximum",
-  outside_time_window: "The request falls outside the accord's time windows",
-  delegation_not_allowed: 'The accord does not allow delegating to this agent',
-};
+/** Why an access request is refused at authorize; one code per rule (see the catalog). */
+export const POLICY_DENIAL_CODES = [
+  'unknown_accord',
+  'principal_not_allowed',
+  'connector_not_allowed',
+  'target_not_allowed',
+  'capability_not_granted',
+  'duration_exceeds_max',
+  'outside_time_window',
+  'delegation_not_allowed',
+] as const;
+export type PolicyDenialCode = (typeof POLICY_DENIAL_CODES)[number];
 
 /** A request the policy refuses; `code` names the rule. */
 export class PolicyDeniedError extends BastionError {
+  declare readonly code: PolicyDenialCode;
   constructor(code: PolicyDenialCode) {
-    super(code, DENIAL_MESSAGES[code], 403);
+    super(code);
   }
 }
 
@@ -135,24 +120,24 @@ export function decide(
   now: Date,
 ): Decision {
   const accord = typeof request.accord === 'string' ? accords.get(request.accord) : undefined;
-  if (accord === undefined) throw new PolicyDeniedError(PolicyDenialCodes.unknownAccord);
+  if (accord === undefined) throw new PolicyDeniedError('unknown_accord');
 
   if (!accord.principals.includes(request.principal_did)) {
-    throw new PolicyDeniedError(PolicyDenialCodes.principalNotAllowed);
+    throw new PolicyDeniedError('principal_not_allowed');
   }
   if (!accord.connectors.includes(request.connector)) {
-    throw new PolicyDeniedError(PolicyDenialCodes.connectorNotAllowed);
+    throw new PolicyDeniedError('connector_not_allowed');
   }
 
   if (typeof request.target !== 'string') throw new InvalidArgumentError('target');
   const target = canonicalTarget(request.target);
   if (!accord.targets.some((pattern) => targetMatches(pattern, target))) {
-    throw new PolicyDeniedError(PolicyDenialCodes.targetNotAllowed);
+    throw new PolicyDeniedError('target_not_allowed');
   }
 
   const capabilities = requestedCapabilities(request.capabilities);
   if (!capabilities.every((name) => accord.capabilities.includes(name))) {
-    throw new PolicyDeniedError(PolicyDenialCodes.capabilityNotGranted);
+    throw new PolicyDeniedError('capability_not_granted');
   }
 
   const duration = request.duration_seconds;
@@ -160,11 +145,11 @@ export function decide(
     throw new InvalidArgumentError('duration_seconds');
   }
   if (duration > accord.max_duration_seconds) {
-    throw new PolicyDeniedError(PolicyDenialCodes.durationExceedsMax);
+    throw new PolicyDeniedError('duration_exceeds_max');
   }
 
   if (accord.time_windows !== undefined && !withinTimeWindows(accord.time_windows, now)) {
-    throw new PolicyDeniedError(PolicyDenialCodes.outsideTimeWindow);
+    throw new PolicyDeniedError('outside_time_window');
   }
 
   // Delegation names an agent the accord lists; the agent gets exactly this AC, no more.
@@ -172,7 +157,7 @@ export function decide(
     request.delegate_to !== undefined &&
     !(accord.delegates ?? []).includes(request.delegate_to)
   ) {
-    throw new PolicyDeniedError(PolicyDenialCodes.delegationNotAllowed);
+    throw new PolicyDeniedError('delegation_not_allowed');
   }
 
   return {

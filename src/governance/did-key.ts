@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { base58btc } from 'multiformats/bases/base58';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { ConfigError, InvalidArgumentError } from '../base/errors.js';
 
 const ED25519_PUB = [0xed, 0x01] as const;
 export const DID_KEY_PATTERN = /^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$/;

@@ -23,9 +23,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../base/errors.js';
 import type { Store } from '../store/store.js';
-import type { AcSigner } from './ac.js';
+import type { AcSigner } from '../base/signer.js';
 import { publicJwkOf, thumbprint } from './did-key.js';
 
 interface KeyEntry {

@@ -10,7 +10,7 @@
  * and can never be re-entered. Leftmost is always a right choice for glob matching (a
  * later match only leaves less text for the rest), so this is exact and O(text × pattern).
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 export const MAX_PATTERN_LENGTH = 256;
 

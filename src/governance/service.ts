@@ -4,10 +4,10 @@
  * hold no rules of their own.
  */
 import { randomUUID } from 'node:crypto';
-import type { Auditor } from '../audit/types.js';
-import type { Clock } from '../clock.js';
-import { BastionError, defineErrorCode } from '../errors.js';
-import type { Logger } from '../log/logger.js';
+import type { Auditor } from '../base/audit-records.js';
+import type { Clock } from '../base/clock.js';
+import { BastionError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
 import type { AcRecord, Store } from '../store/store.js';
 import { type AcClaims, signAc, verifyAc, type VerifiedAc } from './ac.js';
 import { type AccessRequest, type Accord, decide, PolicyDeniedError } from './accords.js';
@@ -25,21 +25,23 @@ export interface GovernanceSettings {
   readonly approvalTtlMs: number;
 }
 
-const codes = {
-  notFound: defineErrorCode('ac_not_found'),
-  notApprover: defineErrorCode('not_an_approver'),
-  selfApproval: defineErrorCode('self_approval_not_allowed'),
-  notPending: defineErrorCode('ac_not_pending'),
-  alreadyApproved: defineErrorCode('already_approved'),
-  notAllowedToRevoke: defineErrorCode('not_allowed_to_revoke'),
-  alreadyRevoked: defineErrorCode('ac_already_revoked'),
-  expired: defineErrorCode('ac_no_longer_valid'),
-} as const;
+type GovernanceCode =
+  | 'ac_not_found'
+  | 'not_an_approver'
+  | 'self_approval_not_allowed'
+  | 'ac_not_pending'
+  | 'already_approved'
+  | 'not_allowed_to_revoke'
+  | 'ac_already_revoked';
 
-export class GovernanceError extends BastionError {}
+export class GovernanceError extends BastionError {
+  declare readonly code: GovernanceCode;
+  constructor(code: GovernanceCode) {
+    super(code);
+  }
+}
 
-const notFound = (): GovernanceError =>
-  new GovernanceError(codes.notFound, 'No such authorization context', 404);
+const notFound = (): GovernanceError => new GovernanceError('ac_not_found');
 
 export interface AccordView {
   id: string;
@@ -231,25 +233,13 @@ export class GovernanceService {
     const now = this.#clock.now();
     const { record, roles } = await this.#load(acId, caller);
     if (!roles.approver) {
-      throw new GovernanceError(
-        codes.notApprover,
-        'Only an approver of the accord may approve',
-        403,
-      );
+      throw new GovernanceError('not_an_approver');
     }
     if (caller.did === record.principal_did) {
-      throw new GovernanceError(
-        codes.selfApproval,
-        'A principal cannot approve its own request',
-        403,
-      );
+      throw new GovernanceError('self_approval_not_allowed');
     }
     if (this.#status(record, now) !== 'pending_approval') {
-      throw new GovernanceError(
-        codes.notPending,
-        'The authorization context is not awaiting approval',
-        409,
-      );
+      throw new GovernanceError('ac_not_pending');
     }
     await this.#audit.append({
       type: 'approve',
@@ -260,7 +250,7 @@ export class GovernanceService {
       target: record.target,
     });
     if (!(await this.#store.addApproval(acId, caller.did, now))) {
-      throw new GovernanceError(codes.alreadyApproved, 'This approver has already approved', 409);
+      throw new GovernanceError('already_approved');
     }
     this.#log.info({ event: 'approve', ac_id: acId, approver: caller.did }, 'approval recorded');
     const approvals = await this.#store.listApprovals(acId);
@@ -269,7 +259,7 @@ export class GovernanceService {
         await this.#activate(record, now);
       } catch (err) {
         // A concurrent approval activated it first: that is the outcome wanted.
-        if (!(err instanceof GovernanceError && err.code === codes.notPending)) throw err;
+        if (!(err instanceof GovernanceError && err.code === 'ac_not_pending')) throw err;
       }
     }
     return this.show(caller, acId);
@@ -279,22 +269,14 @@ export class GovernanceService {
     const now = this.#clock.now();
     const { record, roles } = await this.#load(acId, caller);
     if (!roles.principal && !roles.holder && !roles.admin)
-      throw new GovernanceError(
-        codes.notAllowedToRevoke,
-        'Only the principal or an admin may revoke',
-        403,
-      );
+      throw new GovernanceError('not_allowed_to_revoke');
     // Keep the revocation at least as long as the AC could be valid, skew included.
     const until = Math.ceil(
       (record.expires_at ?? Math.floor(now / 1000) + record.duration_seconds) +
         this.settings.skewMs / 1000,
     );
     if (!(await this.#store.revokeAc(acId, caller.did, now, until))) {
-      throw new GovernanceError(
-        codes.alreadyRevoked,
-        'The authorization context is already revoked',
-        409,
-      );
+      throw new GovernanceError('ac_already_revoked');
     }
     this.#log.info(
       { event: 'revoke', ac_id: acId, by: caller.did },
@@ -429,11 +411,7 @@ export class GovernanceService {
   async #activate(record: AcRecord, now: number): Promise<{ token: string; claims: AcClaims }> {
     const claims = this.#claimsFor(record, now);
     if (!(await this.#store.activateAc(record.ac_id, { ...claims }, claims.exp, now))) {
-      throw new GovernanceError(
-        codes.notPending,
-        'The authorization context is not awaiting approval',
-        409,
-      );
+      throw new GovernanceError('ac_not_pending');
     }
     return { token: await this.#sign(claims), claims };
   }

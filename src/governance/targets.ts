@@ -12,7 +12,7 @@
  * in the host can never run into the path.
  */
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { globMatches, hasWildcard, MAX_PATTERN_LENGTH } from './patterns.js';
 
 export type TargetKind = 'hostname' | 'ipv4' | 'ipv6' | 'url';

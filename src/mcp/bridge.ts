@@ -12,30 +12,28 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { AuditEntry } from '../audit/types.js';
+import type { AuditEntry } from '../base/audit-records.js';
 import { type BastionClient, BrokerError } from '../client/client.js';
 import { Secret } from '../credentials/secret.js';
-import { BastionError, defineErrorCode, ErrorCodes, InvalidArgumentError } from '../errors.js';
+import { AcExpiredError, BastionError, InvalidArgumentError } from '../base/errors.js';
 import { CAPABILITIES } from '../governance/capabilities.js';
 import { canonicalTarget } from '../governance/targets.js';
 
-export const BRIDGE_ERROR_CODES = {
-  overrideRefused: defineErrorCode('override_refused'),
-  acUnknownToBridge: defineErrorCode('ac_unknown_to_bridge'),
-  acPendingApproval: defineErrorCode('ac_pending_approval'),
-  acRevoked: defineErrorCode('ac_revoked'),
-  acExpired: ErrorCodes.acExpired,
-  unknownTool: defineErrorCode('unknown_tool'),
-} as const;
+type BridgeCode =
+  | 'override_refused'
+  | 'ac_unknown_to_bridge'
+  | 'ac_pending_approval'
+  | 'ac_revoked'
+  | 'unknown_tool';
 
-export class BridgeError extends BastionError {}
+export class BridgeError extends BastionError {
+  declare readonly code: BridgeCode;
+  constructor(code: BridgeCode) {
+    super(code);
+  }
+}
 
-const overrideRefused = (): BridgeError =>
-  new BridgeError(
-    BRIDGE_ERROR_CODES.overrideRefused,
-    "The connector and target come from the AC: leave them out, or pass the AC's own",
-    403,
-  );
+const overrideRefused = (): BridgeError => new BridgeError('override_refused');
 
 export interface BridgeOptions {
   /** The agent's client: its did:key signs every request to the broker. */
@@ -303,7 +301,7 @@ function textResult(text: string): CallToolResult {
 
 /** `{"error":{"code","message"}}`: the broker's code, or the bridge's; never a stack or token. */
 function errorResult(err: unknown, onInternalError?: (err: unknown) => void): CallToolResult {
-  let code: string = ErrorCodes.internal;
+  let code: string = 'internal_error';
   let message = 'Internal error';
   if (err instanceof BrokerError) {
     // The broker's codes and messages are fixed text; bound them anyway.
@@ -556,14 +554,10 @@ export function createBridgeServer(options: BridgeOptions): McpServer {
       if (view.status !== 'active') {
         if (view.status !== 'pending_approval') state.acs.drop(args.ac_id);
         throw view.status === 'revoked'
-          ? new BridgeError(BRIDGE_ERROR_CODES.acRevoked, 'The AC has been revoked', 401)
+          ? new BridgeError('ac_revoked')
           : view.status === 'expired'
-            ? new BridgeError(BRIDGE_ERROR_CODES.acExpired, 'The AC has expired', 401)
-            : new BridgeError(
-                BRIDGE_ERROR_CODES.acPendingApproval,
-                'The AC is still waiting for approval',
-                409,
-              );
+            ? new AcExpiredError()
+            : new BridgeError('ac_pending_approval');
       }
       // The AC decides where and how; the agent may only repeat it.
       if (args.connector !== undefined && args.connector !== view.connector)
@@ -585,11 +579,7 @@ export function createBridgeServer(options: BridgeOptions): McpServer {
         state.acs.put(args.ac_id, token, view.expires_at);
       }
       if (token === undefined) {
-        throw new BridgeError(
-          BRIDGE_ERROR_CODES.acUnknownToBridge,
-          "This agent's key does not hold that AC: only the key an AC was issued to can use it",
-          404,
-        );
+        throw new BridgeError('ac_unknown_to_bridge');
       }
       let response: Awaited<ReturnType<typeof client.invoke>>;
       try {
@@ -687,7 +677,7 @@ export function createBridgeServer(options: BridgeOptions): McpServer {
   server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const handler = handlers.get(request.params.name);
     if (handler === undefined) {
-      return errorResult(new BridgeError(BRIDGE_ERROR_CODES.unknownTool, 'No such tool', 404));
+      return errorResult(new BridgeError('unknown_tool'));
     }
     return handler(request.params.arguments);
   });

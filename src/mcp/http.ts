@@ -11,16 +11,10 @@ import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Secret } from '../credentials/secret.js';
-import { defineErrorCode, ErrorCodes } from '../errors.js';
+import { BastionError, type ErrorCode } from '../base/errors.js';
+import { sendError } from '../edge/errors.js';
 
-const codes = {
-  unauthorized: defineErrorCode('mcp_unauthorized'),
-  notFound: defineErrorCode('not_found'),
-  methodNotAllowed: defineErrorCode('method_not_allowed'),
-  tooLarge: defineErrorCode('payload_too_large'),
-  malformedJson: defineErrorCode('malformed_json'),
-  unsupportedMediaType: defineErrorCode('unsupported_media_type'),
-} as const;
+const EDGE = { challenge: 'Bearer realm="bastion-mcp"' } as const;
 
 export const MCP_PATH = '/mcp';
 /** JSON-RPC requests are small; an invoke's stdin is at most 64 KiB. */
@@ -60,21 +54,8 @@ function authorized(header: string | undefined, token: Secret): boolean {
   }
 }
 
-function refuse(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(body);
+function refuse(res: ServerResponse, code: ErrorCode, headers: Record<string, string> = {}): void {
+  sendError(res, new BastionError(code), EDGE, headers);
 }
 
 class BodyTooLarge extends Error {}
@@ -104,28 +85,26 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Authentication first: without the token, nothing about the server is revealed.
     if (!authorized(req.headers.authorization, options.token)) {
-      refuse(res, 401, codes.unauthorized, 'A valid bearer token is required', {
-        'www-authenticate': 'Bearer realm="bastion-mcp"',
-      });
+      refuse(res, 'mcp_unauthorized');
       return;
     }
     const path = (req.url ?? '').split('?')[0];
     if (path !== MCP_PATH) {
-      refuse(res, 404, codes.notFound, 'Not found');
+      refuse(res, 'not_found');
       return;
     }
     // Stateless: no server-to-client stream (GET) and no session to end (DELETE).
     if (req.method !== 'POST') {
-      refuse(res, 405, codes.methodNotAllowed, 'Only POST is supported', { allow: 'POST' });
+      refuse(res, 'method_not_allowed', { allow: 'POST' });
       return;
     }
     if (!/^application\/json\s*(?:;|$)/i.test(req.headers['content-type'] ?? '')) {
-      refuse(res, 415, codes.unsupportedMediaType, 'The body must be application/json');
+      refuse(res, 'unsupported_media_type');
       return;
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBody) {
-      refuse(res, 413, codes.tooLarge, 'The request body is too large', { connection: 'close' });
+      refuse(res, 'payload_too_large', { connection: 'close' });
       req.resume();
       return;
     }
@@ -134,9 +113,9 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
       body = JSON.parse((await readBody(req, maxBody)).toString('utf8'));
     } catch (err) {
       if (err instanceof BodyTooLarge) {
-        refuse(res, 413, codes.tooLarge, 'The request body is too large', { connection: 'close' });
+        refuse(res, 'payload_too_large', { connection: 'close' });
       } else {
-        refuse(res, 400, codes.malformedJson, 'The body is not valid JSON');
+        refuse(res, 'malformed_json');
       }
       return;
     }
@@ -153,7 +132,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
 
   const http = createServer((req, res) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) refuse(res, 500, ErrorCodes.internal, 'Internal error');
+      if (!res.headersSent) refuse(res, 'internal_error');
       else res.destroy();
     });
   });

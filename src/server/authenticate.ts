@@ -3,7 +3,7 @@
  * for this method and URL, signed by the caller's did:key, counted against its rate limit.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../base/clock.js';
 import { verifyDpopProof, type VerifiedProof } from '../governance/dpop.js';
 import type { Store } from '../store/store.js';
 import type { RateLimiter } from './rate-limit.js';

@@ -4,17 +4,20 @@
  * which @fastify/rate-limit's request-time key generator cannot see. Bounded: when the
  * table is full, expired windows are swept, and if none are, new keys are refused.
  */
-import type { Clock } from '../clock.js';
-import { BastionError, defineErrorCode } from '../errors.js';
+import type { Clock } from '../base/clock.js';
+import { BastionError } from '../base/errors.js';
 
-const RATE_LIMITED = defineErrorCode('rate_limited');
 const WINDOW_MS = 60_000;
 
 export class RateLimitedError extends BastionError {
   readonly retryAfterSeconds: number;
   constructor(retryAfterSeconds: number) {
-    super(RATE_LIMITED, 'Too many requests; slow down', 429);
+    super('rate_limited');
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  override httpHeaders(): Readonly<Record<string, string>> {
+    return { 'retry-after': String(this.retryAfterSeconds) };
   }
 }
 

@@ -8,7 +8,7 @@
  * `kid` / `cnf_jkt` are public key identifiers.
  */
 import type { Database } from 'better-sqlite3';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../base/errors.js';
 
 export interface Migration {
   /** Strictly increasing, starting at 1; never renumber or edit a released migration. */

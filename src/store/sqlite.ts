@@ -18,18 +18,12 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ActorClaim } from '../credentials/types.js';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
-import { BastionError, ConfigError, InvalidArgumentError, defineErrorCode } from '../errors.js';
-import { GENESIS, auditHash, canonicalJson } from '../audit/chain.js';
-import { AUDIT_TYPES } from '../audit/types.js';
-import type { AuditEntry, AuditEvent, AuditFilter, AuditType } from '../audit/types.js';
+import { BastionError, ConfigError, InvalidArgumentError } from '../base/errors.js';
+import { GENESIS, auditHash, canonicalJson } from '../base/audit-chain.js';
+import { AUDIT_TYPES } from '../base/audit-records.js';
+import type { AuditEntry, AuditEvent, AuditFilter, AuditType } from '../base/audit-records.js';
 import { applyMigrations } from './migrations.js';
 import type { AcRecord, Approval, AuditCheckpoint, Store, StoredAcState } from './store.js';
-
-export const StoreErrorCodes = {
-  acConflict: defineErrorCode('ac_conflict'),
-  storeClosed: defineErrorCode('store_closed'),
-  storeUnavailable: defineErrorCode('store_unavailable'),
-} as const;
 
 /**
  * The database cannot take the write now (locked past the busy timeout, read-only, out of
@@ -37,7 +31,7 @@ export const StoreErrorCodes = {
  */
 export class StoreUnavailableError extends BastionError {
   constructor() {
-    super(StoreErrorCodes.storeUnavailable, 'The store is temporarily unavailable', 503);
+    super('store_unavailable');
   }
 }
 
@@ -46,14 +40,14 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN)/;
 /** `insertAc` with an ac_id that is already stored. */
 export class AcConflictError extends BastionError {
   constructor() {
-    super(StoreErrorCodes.acConflict, 'An authorization context with this id already exists', 409);
+    super('ac_conflict');
   }
 }
 
 /** A call on a store after `close()`: the broker is shutting down. */
 export class StoreClosedError extends BastionError {
   constructor() {
-    super(StoreErrorCodes.storeClosed, 'The store is closed', 503);
+    super('store_closed');
   }
 }
 

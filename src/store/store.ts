@@ -5,7 +5,7 @@
  * replicas racing on one AC cannot both win.
  */
 import type { ActorClaim } from '../credentials/types.js';
-import type { AuditEntry, AuditEvent, AuditFilter } from '../audit/types.js';
+import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 
 /** What is stored; `expired` is never stored, it is derived from `expires_at` at read time. */
 export type StoredAcState = 'pending_approval' | 'active' | 'revoked';

@@ -24,7 +24,7 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { rootCertificates } from 'node:tls';
 import type { Secret } from '../credentials/secret.js';
-import { BastionError, defineErrorCode, InvalidArgumentError } from '../errors.js';
+import { BastionError, InvalidArgumentError } from '../base/errors.js';
 import { canonicalTarget, normalisePercent, targetKind } from '../governance/targets.js';
 import type { ExecLimits } from './types.js';
 
@@ -32,51 +32,22 @@ import type { ExecLimits } from './types.js';
 // Errors
 
 export const HttpErrorCodes = {
-  pathInvalid: defineErrorCode('http_path_invalid'),
-  headerInvalid: defineErrorCode('http_header_invalid'),
-  headerForbidden: defineErrorCode('http_header_forbidden'),
-  bodyTooLarge: defineErrorCode('http_body_too_large'),
-  destinationRefused: defineErrorCode('http_destination_refused'),
-  redirectRefused: defineErrorCode('http_redirect_refused'),
-  connectFailed: defineErrorCode('http_connect_failed'),
-  dnsFailed: defineErrorCode('http_dns_failed'),
+  pathInvalid: 'http_path_invalid',
+  headerInvalid: 'http_header_invalid',
+  headerForbidden: 'http_header_forbidden',
+  bodyTooLarge: 'http_body_too_large',
+  destinationRefused: 'http_destination_refused',
+  redirectRefused: 'http_redirect_refused',
+  connectFailed: 'http_connect_failed',
+  dnsFailed: 'http_dns_failed',
 } as const;
 
 export type HttpErrorKind = keyof typeof HttpErrorCodes;
 
-const ERRORS: Readonly<Record<HttpErrorKind, { message: string; status: number }>> = {
-  pathInvalid: {
-    message:
-      'The request path must start with /, stay under the target (no dot segments, encoded or not, no backslashes or control characters) and be at most 2048 characters',
-    status: 400,
-  },
-  headerInvalid: {
-    message:
-      'Request headers must be valid names and values without CR, LF or NUL, at most 32 of them',
-    status: 400,
-  },
-  headerForbidden: {
-    message:
-      'Request headers must not include Authorization (set by the broker) or hop-by-hop and framing headers',
-    status: 400,
-  },
-  bodyTooLarge: { message: 'The request body exceeds the size limit', status: 413 },
-  destinationRefused: {
-    message: 'The target resolves to a link-local or metadata address',
-    status: 403,
-  },
-  redirectRefused: {
-    message: 'The target redirected outside the target URL, or too many times',
-    status: 502,
-  },
-  connectFailed: { message: 'The HTTP request to the target failed', status: 502 },
-  dnsFailed: { message: "The target's name could not be resolved", status: 502 },
-};
-
 /** Every refusal and failure of the HTTP transport. */
 export class HttpTransportError extends BastionError {
   constructor(kind: HttpErrorKind) {
-    super(HttpErrorCodes[kind], ERRORS[kind].message, ERRORS[kind].status);
+    super(HttpErrorCodes[kind]);
   }
 }
 

@@ -11,9 +11,9 @@
 import { performance } from 'node:perf_hooks';
 import { SecretDisposedError } from '../credentials/secret.js';
 import type { SshCertCredential } from '../credentials/types.js';
-import { BastionError, defineErrorCode, InvalidArgumentError } from '../errors.js';
+import { BastionError, InvalidArgumentError } from '../base/errors.js';
 import type { HostKeyVerdict, KnownHosts } from './known-hosts.js';
-import { certificateAuthKey, SshKeyError } from './ssh-key.js';
+import { certificateAuthKey, SshKeyError } from '../ssh/ssh-key.js';
 import {
   signalChannel,
   ssh2,
@@ -23,36 +23,26 @@ import {
   type Ssh2Error,
   type Ssh2ParsedKey,
   type Ssh2Stream,
-} from './ssh2-cert-patch.js';
+} from '../ssh/ssh2-cert-patch.js';
 import type { ExecLimits, ExecResult } from './types.js';
 
 export const SshErrorCodes = {
-  connectFailed: defineErrorCode('ssh_connect_failed'),
-  hostKeyUnknown: defineErrorCode('ssh_host_key_unknown'),
-  hostKeyMismatch: defineErrorCode('ssh_host_key_mismatch'),
-  hostKeyRevoked: defineErrorCode('ssh_host_key_revoked'),
-  authFailed: defineErrorCode('ssh_auth_failed'),
-  execFailed: defineErrorCode('ssh_exec_failed'),
+  connectFailed: 'ssh_connect_failed',
+  hostKeyUnknown: 'ssh_host_key_unknown',
+  hostKeyMismatch: 'ssh_host_key_mismatch',
+  hostKeyRevoked: 'ssh_host_key_revoked',
+  authFailed: 'ssh_auth_failed',
+  execFailed: 'ssh_exec_failed',
   /** Refused before connecting: expired, disposed, or a certificate/key that does not parse. */
-  credentialUnusable: defineErrorCode('ssh_credential_unusable'),
+  credentialUnusable: 'ssh_credential_unusable',
 } as const;
 
 export type SshErrorKind = keyof typeof SshErrorCodes;
 
-const MESSAGES: Readonly<Record<SshErrorKind, string>> = {
-  connectFailed: 'SSH connection to the target failed',
-  hostKeyUnknown: "The target's SSH host key is not in known_hosts",
-  hostKeyMismatch: "The target's SSH host key does not match known_hosts",
-  hostKeyRevoked: "The target's SSH host key is revoked in known_hosts",
-  authFailed: 'The target refused the SSH certificate',
-  execFailed: 'Running the command over SSH failed',
-  credentialUnusable: 'The SSH credential is expired, disposed or malformed',
-};
-
 /** Every SSH transport failure; status 502: the target (or its credential) failed us. */
 export class SshTransportError extends BastionError {
   constructor(kind: SshErrorKind) {
-    super(SshErrorCodes[kind], MESSAGES[kind], 502);
+    super(SshErrorCodes[kind]);
   }
 }
 

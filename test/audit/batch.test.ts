@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AuditLog } from '../../src/audit/log.js';
 import { verifyAudit } from '../../src/audit/verify.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/base/logger.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
 describe('AuditLog.appendBatch', () => {

@@ -18,17 +18,17 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { GENESIS, auditHash, canonicalJson } from '../../src/audit/chain.js';
+import { GENESIS, auditHash, canonicalJson } from '../../src/base/audit-chain.js';
 import {
   AuditLog,
   AuditUnavailableError,
   AUDIT_SINK_FILE,
   CHECKPOINT_TYP,
 } from '../../src/audit/log.js';
-import type { AuditEntry } from '../../src/audit/types.js';
+import type { AuditEntry } from '../../src/base/audit-records.js';
 import { checkpointValid } from '../../src/audit/verify.js';
-import { ManualClock } from '../../src/clock.js';
-import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
+import { ManualClock } from '../../src/base/clock.js';
+import { ConfigError, InvalidArgumentError } from '../../src/base/errors.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DevBackend } from '../../src/backends/dev/dev-backend.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import {
   OPENSSH_DEFAULT_EXTENSIONS,
   ed25519PublicKeyLine,
   parseEd25519Certificate,
-} from '../../src/credentials/openssh.js';
+} from '../../src/ssh/openssh.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import type { SshCertCredential } from '../../src/credentials/types.js';
 import { acFor } from '../helpers/backends.js';
@@ -84,7 +84,7 @@ describe('dev backend: ssh_cert', () => {
 
   it('hands out the private key of the certified public key, in a form ssh-keygen reads', async () => {
     const { cred } = await issueCert();
-    const pem = cred.privateKey.reveal();
+    const pem = cred.privateKey.unsafeReveal();
     assert.match(pem.toString(), /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
     const r = run('ssh-keygen', ['-y', '-f', '/dev/stdin'], pem);
     assert.equal(r.status, 0, r.stderr);
@@ -145,7 +145,7 @@ describe('dev backend: oauth', () => {
     const target = 'https://api.internal.test';
     const ac = acFor(target, now, { capabilities: ['read', 'write'] });
     const cred = await dev.resolve('oauth', target, ac);
-    const token = cred.accessToken.reveal().toString();
+    const token = cred.accessToken.unsafeReveal().toString();
     const jwks = createLocalJWKSet(dev.jwks());
     const { payload, protectedHeader } = await jwtVerify(token, jwks, {
       issuer: dev.issuer,

@@ -18,13 +18,13 @@ import {
   type EntraBackendOptions,
   tokensHeld,
 } from '../../src/backends/entra/entra-backend.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
 import type { AcContext, OAuthCredential } from '../../src/credentials/types.js';
-import { ConfigError } from '../../src/errors.js';
-import type { AcSigner } from '../../src/governance/ac.js';
+import { ConfigError } from '../../src/base/errors.js';
+import type { AcSigner } from '../../src/base/signer.js';
 import { publicJwkOf } from '../../src/governance/did-key.js';
 import { acFor } from '../helpers/backends.js';
 import { capturedLogger } from '../helpers/logs.js';

@@ -16,9 +16,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { auditHash, canonicalJson, GENESIS } from '../../src/audit/chain.js';
+import { auditHash, canonicalJson, GENESIS } from '../../src/base/audit-chain.js';
 import { BasculeAuditLog, verifyBasculeAudit } from '../../src/bascule/audit.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bascule-audit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { checkJwksUrl, JwksCache, parseJwks } from '../../src/bascule/jwks.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import { brokerKey, type JwksServer, startJwksServer } from './fixtures.js';
 
 const k1 = brokerKey('k1');

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { verifyBasculeAudit } from '../../src/bascule/audit.js';
 import { type RunningBascule, startBascule } from '../../src/bascule/runtime.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import {
   brokerKey,
   call,

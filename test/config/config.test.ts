@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { BastionConfig } from '../../src/config/config.js';
 import { loadConfig, MAX_CONFIG_BYTES, parseConfig } from '../../src/config/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/base/errors.js';
 import { commandAllowed, decide } from '../../src/governance/accords.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 

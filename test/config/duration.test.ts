@@ -7,7 +7,7 @@ import {
   parseDuration,
   tryParseDuration,
 } from '../../src/config/duration.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from '../../src/base/errors.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 
 describe('parseDuration', () => {

@@ -6,7 +6,7 @@ import {
   policyCommandLine,
 } from '../../src/connectors/command-operation.js';
 import { InvocationDeniedError } from '../../src/connectors/errors.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from '../../src/base/errors.js';
 
 const policy = { commands: { allow: ['*'], deny: ['rm -rf *'] } };
 

@@ -15,8 +15,8 @@ import {
 } from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { AuditEvent } from '../../src/audit/types.js';
-import { systemClock } from '../../src/clock.js';
+import type { AuditEvent } from '../../src/base/audit-records.js';
+import { systemClock } from '../../src/base/clock.js';
 import type { Connector, RunContext } from '../../src/connectors/connector.js';
 import { InvocationDeniedError } from '../../src/connectors/errors.js';
 import {
@@ -28,12 +28,12 @@ import { SessionConnector } from '../../src/connectors/session.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
 import type { AcContext, Credential, OAuthCredential } from '../../src/credentials/types.js';
-import { BastionError, InvalidArgumentError } from '../../src/errors.js';
+import { BastionError, InvalidArgumentError } from '../../src/base/errors.js';
 import { signAc, verifyAc } from '../../src/governance/ac.js';
 import { capabilityMask, hasCapabilities } from '../../src/governance/capabilities.js';
 import { generatePrincipalKey, thumbprint } from '../../src/governance/did-key.js';
 import { createDpopProof } from '../../src/governance/dpop.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/base/logger.js';
 import type { HttpResult } from '../../src/transports/http.js';
 import { scriptedBackend } from '../helpers/backends.js';
 

@@ -257,7 +257,7 @@ describe('governed invocation', () => {
     const ac = await b.ac('ssh-ops', 'ssh', '127.0.0.1');
     // A backend that claims a future expiry for a certificate whose own window has passed.
     const { DevBackend } = await import('../../src/backends/dev/dev-backend.js');
-    const { ManualClock } = await import('../../src/clock.js');
+    const { ManualClock } = await import('../../src/base/clock.js');
     const past = await DevBackend.create({ clock: new ManualClock(Date.now() - 3_600_000) });
     const stale = await past.resolve('ssh_cert', '127.0.0.1', acContextFor(b, ac.id));
     b.sshd.setCaKeys([b.dev.caPublicKey(), past.caPublicKey()]);

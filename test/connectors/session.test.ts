@@ -6,23 +6,24 @@ import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AuditUnavailableError } from '../../src/audit/log.js';
-import type { AuditEvent } from '../../src/audit/types.js';
-import { systemClock } from '../../src/clock.js';
+import type { AuditEvent } from '../../src/base/audit-records.js';
+import { systemClock } from '../../src/base/clock.js';
 import type { Connector } from '../../src/connectors/connector.js';
 import { SessionConnector } from '../../src/connectors/session.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
 import type { Credential, OAuthCredential } from '../../src/credentials/types.js';
-import { BastionError, defineErrorCode } from '../../src/errors.js';
+import { BastionError } from '../../src/base/errors.js';
 import { signAc, verifyAc } from '../../src/governance/ac.js';
 import { generatePrincipalKey, thumbprint } from '../../src/governance/did-key.js';
 import { createDpopProof } from '../../src/governance/dpop.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { silentLogger } from '../../src/base/logger.js';
 import type { ExecResult } from '../../src/transports/types.js';
 import { scriptedBackend } from '../helpers/backends.js';
 
 const URL_ = 'http://127.0.0.1:1/connectors/test/invoke';
-const BOOM = defineErrorCode('test_transport_failed');
+// Any transport failure will do; this one stands for them.
+const BOOM = 'ssh_exec_failed';
 
 async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: boolean } = {}) {
   const broker = generateKeyPairSync('ed25519').privateKey;
@@ -76,8 +77,7 @@ async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: bo
     auditDetail: () => ({ exit_code: 0 }),
     run: (ctx) => {
       runs.push(ctx.operation);
-      if (options.runThrows === true)
-        return Promise.reject(new BastionError(BOOM, 'transport failed', 502));
+      if (options.runThrows === true) return Promise.reject(new BastionError(BOOM));
       return Promise.resolve({
         exit_code: 0,
         stdout: 'ok',
@@ -174,13 +174,10 @@ describe('SessionConnector lifecycle', () => {
 
   it('discards the credential and records the failure when the transport throws', async () => {
     const t = await setup({ runThrows: true });
-    await assert.rejects(
-      t.invoke(),
-      (e: unknown) => e instanceof BastionError && e.code === 'test_transport_failed',
-    );
+    await assert.rejects(t.invoke(), (e: unknown) => e instanceof BastionError && e.code === BOOM);
     assert.equal(t.backend.revoked.length, 1);
     assert.equal((t.issued[0] as OAuthCredential).accessToken.disposed, true);
     assert.equal(t.events.at(-1)?.type, 'invoke_end');
-    assert.equal(t.events.at(-1)?.outcome, 'test_transport_failed');
+    assert.equal(t.events.at(-1)?.outcome, BOOM);
   });
 });

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
-import { toErrorResponse } from '../../src/errors.js';
+import { toErrorResponse } from '../../src/base/errors.js';
 import { TARGET, acFor, oauthCredential, scriptedBackend } from '../helpers/backends.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 import { capturedLogger } from '../helpers/logs.js';
@@ -98,7 +98,7 @@ describe('no marker secret escapes a leaky backend', () => {
     log.logger.info({ credential: cred }, 'a careless log line');
 
     // Control: with the Secret's bytes spelled out, the same serialisation would leak.
-    const unredacted = { ...cred, accessToken: cred.accessToken.reveal().toString() };
+    const unredacted = { ...cred, accessToken: cred.accessToken.unsafeReveal().toString() };
     assert.throws(() => expectNoMarker(JSON.stringify(unredacted), marker, 'control'));
     assert.throws(() => expectNoMarker(inspect(unredacted), marker, 'control'));
 
@@ -106,6 +106,6 @@ describe('no marker secret escapes a leaky backend', () => {
     expectNoMarker(inspect(cred, { depth: null, showHidden: true }), marker, 'util.inspect');
     expectNoMarker(`${cred.accessToken} ${String(cred.accessToken)}`, marker, 'string conversion');
     expectNoMarker(log.text(), marker, 'log lines');
-    assert.equal(cred.accessToken.reveal().toString(), marker, 'the secret itself is intact');
+    assert.equal(cred.accessToken.unsafeReveal().toString(), marker, 'the secret itself is intact');
   });
 });

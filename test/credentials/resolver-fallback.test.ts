@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import {
   BackendReasons,
   CredentialResolutionError,

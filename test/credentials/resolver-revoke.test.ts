@@ -1,7 +1,7 @@
 /** Revocation goes to the issuing backend, once, and never throws. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import type { Credential } from '../../src/credentials/types.js';
 import { TARGET, acFor, never, oauthCredential, scriptedBackend } from '../helpers/backends.js';

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../../src/clock.js';
-import { ConfigError } from '../../src/errors.js';
+import { ManualClock } from '../../src/base/clock.js';
+import { ConfigError } from '../../src/base/errors.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import {
   AcExpiredError,

@@ -21,7 +21,7 @@ describe('Secret', () => {
 
   it('reveals bytes only through an explicit call', () => {
     const s = Secret.fromString('abc');
-    assert.equal(s.reveal().toString(), 'abc');
+    assert.equal(s.unsafeReveal().toString(), 'abc');
     assert.equal(
       s.use((b) => b.toString('hex')),
       '616263',
@@ -31,7 +31,7 @@ describe('Secret', () => {
 
   it('zero-fills on dispose, idempotently, and refuses use afterwards', () => {
     const s = Secret.copyOf(Buffer.from('0123456789'));
-    const view = s.reveal();
+    const view = s.unsafeReveal();
     s.dispose();
     assert.ok(
       view.every((b) => b === 0),
@@ -39,7 +39,7 @@ describe('Secret', () => {
     );
     assert.equal(s.disposed, true);
     s.dispose();
-    assert.throws(() => s.reveal(), SecretDisposedError);
+    assert.throws(() => s.unsafeReveal(), SecretDisposedError);
     assert.throws(
       () => s.use(() => 1),
       (e: unknown) => e instanceof SecretDisposedError && e.code === 'secret_disposed',
@@ -54,7 +54,7 @@ describe('Secret', () => {
     {
       using s = Secret.fromString('scoped');
       held = s;
-      view = s.reveal();
+      view = s.unsafeReveal();
       assert.equal(view.toString(), 'scoped');
     }
     assert.equal(held.disposed, true);

@@ -2,12 +2,12 @@
 // time windows (overnight, other zones, DST) and command allow/deny lists.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError, isKnownErrorCode, toErrorResponse } from '../../src/errors.js';
+import { InvalidArgumentError, isKnownErrorCode, toErrorResponse } from '../../src/base/errors.js';
 import type { AccessRequest, Accord, TimeWindow } from '../../src/governance/accords.js';
 import {
   commandAllowed,
   decide,
-  PolicyDenialCodes,
+  POLICY_DENIAL_CODES,
   PolicyDeniedError,
   withinTimeWindow,
 } from '../../src/governance/accords.js';
@@ -226,7 +226,7 @@ describe('decide', () => {
   });
 
   it('declares every denial code, with fixed messages that never echo the request', () => {
-    for (const code of Object.values(PolicyDenialCodes)) {
+    for (const code of POLICY_DENIAL_CODES) {
       assert.ok(isKnownErrorCode(code));
       const err = new PolicyDeniedError(code);
       assert.equal(toErrorResponse(err).status, 403);

@@ -3,7 +3,7 @@ import { mkdtempSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
+import { ConfigError, InvalidArgumentError } from '../../src/base/errors.js';
 import {
   didFromJwk,
   didFromPublicKey,

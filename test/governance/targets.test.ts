@@ -2,7 +2,7 @@
 // of spellings that parsers disagree on, and matching that never crosses target kinds.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from '../../src/base/errors.js';
 import {
   canonicalTarget,
   canonicalTargetPattern,

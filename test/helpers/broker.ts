@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BastionClient } from '../../src/client/client.js';
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/base/clock.js';
 import { parseConfig } from '../../src/config/config.js';
 import { generatePrincipalKey, type PrincipalKey } from '../../src/governance/did-key.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DevBackend } from '../../src/backends/dev/dev-backend.js';
 import { startBascule, type RunningBascule } from '../../src/bascule/runtime.js';
 import { BastionClient } from '../../src/client/client.js';
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/base/clock.js';
 import { parseConfig } from '../../src/config/config.js';
 import type { CredentialBackend } from '../../src/credentials/backend.js';
 import type { Credential } from '../../src/credentials/types.js';

@@ -1,6 +1,6 @@
 /** A real pino logger writing JSON lines into memory, so tests read what operators would. */
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/base/logger.js';
 
 export function capturedLogger(): { logger: Logger; lines: string[]; text: () => string } {
   const lines: string[] = [];

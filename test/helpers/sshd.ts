@@ -9,7 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from './paths.js';
-import { freePort } from '../../src/net/free-port.js';
+import { freePort } from '../../src/base/free-port.js';
 
 const SSHD = '/usr/sbin/sshd';
 const SCRIPT = join(repoRoot, 'test/peers/sshd.sh');

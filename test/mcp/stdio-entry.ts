@@ -3,7 +3,7 @@
  * does not register the command yet). Errors are reported as main.ts reports them.
  */
 import { runMcp } from '../../src/cli/commands/mcp.js';
-import { BastionError } from '../../src/errors.js';
+import { BastionError } from '../../src/base/errors.js';
 
 try {
   process.exitCode = await runMcp(process.argv.slice(2));

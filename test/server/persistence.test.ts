@@ -7,9 +7,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
-import { rawEd25519Seed } from '../../src/credentials/openssh.js';
+import { rawEd25519Seed } from '../../src/ssh/openssh.js';
 import { startTestBroker } from '../helpers/broker.js';
 
 const body = {

@@ -19,12 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
+import { ConfigError, InvalidArgumentError } from '../../src/base/errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, applyMigrations } from '../../src/store/migrations.js';
 import { AcConflictError, SqliteStore, StoreClosedError } from '../../src/store/sqlite.js';
 import type { AcRecord } from '../../src/store/store.js';
-import { GENESIS, auditHash } from '../../src/audit/chain.js';
-import type { AuditEntry, AuditEvent } from '../../src/audit/types.js';
+import { GENESIS, auditHash } from '../../src/base/audit-chain.js';
+import type { AuditEntry, AuditEvent } from '../../src/base/audit-records.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0); // epoch ms

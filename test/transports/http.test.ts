@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Secret } from '../../src/credentials/secret.js';
-import { BastionError } from '../../src/errors.js';
+import { BastionError } from '../../src/base/errors.js';
 import {
   checkRequestHeaders,
   httpRequest,

@@ -13,7 +13,7 @@ import {
   ed25519PublicKeyLine,
   rawEd25519PublicKey,
   sshString,
-} from '../../src/credentials/openssh.js';
+} from '../../src/ssh/openssh.js';
 import { KnownHosts, knownHostName } from '../../src/transports/known-hosts.js';
 import { run } from '../helpers/run.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';

@@ -12,23 +12,23 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevBackend } from '../../src/backends/dev/dev-backend.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 import {
   ED25519_CERT,
   ed25519PublicKeyLine,
   rawEd25519PublicKey,
   sshString,
-} from '../../src/credentials/openssh.js';
+} from '../../src/ssh/openssh.js';
 import { Secret } from '../../src/credentials/secret.js';
 import { disposeCredential, type SshCertCredential } from '../../src/credentials/types.js';
-import { BastionError } from '../../src/errors.js';
+import { BastionError } from '../../src/base/errors.js';
 import { KnownHosts } from '../../src/transports/known-hosts.js';
 import { shellQuote, sshExec, type SshExecOptions } from '../../src/transports/ssh.js';
 import {
   isCertPatchApplied,
   SSH2_PINNED_VERSION,
   unpatchedAuthPK,
-} from '../../src/transports/ssh2-cert-patch.js';
+} from '../../src/ssh/ssh2-cert-patch.js';
 import { acFor } from '../helpers/backends.js';
 import { type Sshd, SSHD_USER, startSshd } from '../helpers/sshd.js';
 

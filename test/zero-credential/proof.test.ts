@@ -24,14 +24,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DevBackend } from '../../src/backends/dev/dev-backend.js';
 import { startBascule, type RunningBascule } from '../../src/bascule/runtime.js';
 import { BastionClient } from '../../src/client/client.js';
-import { sshString } from '../../src/credentials/openssh.js';
+import { sshString } from '../../src/ssh/openssh.js';
 import { newMarker } from '../helpers/leak.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createPrivateKey } from 'node:crypto';
-import { rawEd25519Seed } from '../../src/credentials/openssh.js';
+import { rawEd25519Seed } from '../../src/ssh/openssh.js';
 import { writePrincipalKey } from '../../src/governance/did-key.js';
 import { RecordingTransport } from '../helpers/mcp.js';
 import { MAIN, spawnBroker, waitForLine, type ChildBroker } from '../helpers/child-broker.js';
@@ -375,7 +375,7 @@ accords:
       expires_at: Math.floor(Date.now() / 1000) + 600,
       ssh_principals: ['u'],
     });
-    const pem = c.privateKey.reveal().toString('latin1');
+    const pem = c.privateKey.unsafeReveal().toString('latin1');
     const controlDir = mkdtempSync(join(tmpdir(), 'bastion-control-'));
     writeFileSync(join(controlDir, 'leak.db'), `garbage ${pem} garbage`);
     assert.deepEqual(

@@ -7,7 +7,7 @@
  * so `revoke` only records the jti.
  */
 import { randomUUID } from 'node:crypto';
-import { type Clock, systemClock } from '../../clock.js';
+import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import { Secret } from '../../credentials/secret.js';
@@ -18,7 +18,8 @@ import type {
   CredentialOf,
   CredentialType,
 } from '../../credentials/types.js';
-import { type AcClaims, type AcSigner, signAc } from '../../governance/ac.js';
+import type { AcSigner } from '../../base/signer.js';
+import { type AcClaims, signAc } from '../../governance/ac.js';
 
 export const BASCULE_GRANT_TTL_SECONDS = 60;
 

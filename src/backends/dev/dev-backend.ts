@@ -15,7 +15,7 @@ import {
   randomUUID,
 } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
-import { type Clock, systemClock } from '../../clock.js';
+import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import {
@@ -26,7 +26,7 @@ import {
   rawEd25519PublicKey,
   rawEd25519Seed,
   signUserCertificate,
-} from '../../credentials/openssh.js';
+} from '../../ssh/openssh.js';
 import { DEFAULT_MAX_TTL_MS, DEFAULT_SKEW_MS } from '../../credentials/resolver.js';
 import { Secret } from '../../credentials/secret.js';
 import type {
@@ -37,7 +37,7 @@ import type {
   OAuthCredential,
   SshCertCredential,
 } from '../../credentials/types.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../base/errors.js';
 
 export interface DevBackendOptions {
   id?: string;

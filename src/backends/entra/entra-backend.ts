@@ -23,7 +23,7 @@
  * the client secret when one is configured, the access token); they linger in the heap until
  * collected. The access token is copied into a `Secret` at once.
  */
-import { deadline } from '../../net/deadline.js';
+import { deadline } from '../../base/deadline.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
@@ -38,7 +38,7 @@ import {
   type NetworkResponse,
   ProtocolMode,
 } from '@azure/msal-node';
-import { type Clock, systemClock } from '../../clock.js';
+import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
 import {
   type BackendReason,
@@ -54,8 +54,8 @@ import type {
   CredentialType,
   OAuthCredential,
 } from '../../credentials/types.js';
-import { ConfigError } from '../../errors.js';
-import { type Logger, silentLogger } from '../../log/logger.js';
+import { ConfigError } from '../../base/errors.js';
+import { type Logger, silentLogger } from '../../base/logger.js';
 import {
   checkClientAuth,
   checkEndpoint,

@@ -13,8 +13,8 @@
  * a JS string until collected; the broker copies it into a `Secret` at once and keeps no
  * other reference. Request bodies are built as Buffers and zero-filled after sending.
  */
-import { deadline } from '../../net/deadline.js';
-import { type Clock, systemClock } from '../../clock.js';
+import { deadline } from '../../base/deadline.js';
+import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
 import {
   type BackendReason,
@@ -30,8 +30,8 @@ import type {
   CredentialType,
   OAuthCredential,
 } from '../../credentials/types.js';
-import { ConfigError } from '../../errors.js';
-import { type Logger, silentLogger } from '../../log/logger.js';
+import { ConfigError } from '../../base/errors.js';
+import { type Logger, silentLogger } from '../../base/logger.js';
 import {
   checkClientAuth,
   checkEndpoint,

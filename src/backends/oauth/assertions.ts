@@ -13,8 +13,8 @@ import { isIP } from 'node:net';
 import { SignJWT } from 'jose';
 import { Secret } from '../../credentials/secret.js';
 import type { AcContext } from '../../credentials/types.js';
-import type { AcSigner } from '../../governance/ac.js';
-import { ConfigError } from '../../errors.js';
+import type { AcSigner } from '../../base/signer.js';
+import { ConfigError } from '../../base/errors.js';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';

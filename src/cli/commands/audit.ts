@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { AUDIT_SINK_FILE } from '../../audit/log.js';
 import { type AuditReport, verifyAudit } from '../../audit/verify.js';
-import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';

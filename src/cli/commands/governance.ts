@@ -7,7 +7,7 @@ import { BastionClient } from '../../client/client.js';
 import { parseDuration } from '../../config/duration.js';
 import { readPrincipalKey } from '../../governance/did-key.js';
 import type { AcView } from '../../governance/service.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { output, parseCommandArgs, required } from '../args.js';
 
 const common = {

@@ -4,7 +4,7 @@
  * the command's output goes to stdout/stderr and its exit status becomes ours (as ssh does).
  */
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { parseCommandArgs } from '../args.js';
 import { clientFor } from './governance.js';
 

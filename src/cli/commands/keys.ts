@@ -4,7 +4,7 @@
  * AC it signed has expired.
  */
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { output, parseCommandArgs } from '../args.js';
 import { dataDirOf } from '../data-dir.js';

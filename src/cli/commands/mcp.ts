@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Secret } from '../../credentials/secret.js';
-import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
 import { createBridgeServer } from '../../mcp/bridge.js';
 import { startMcpHttp } from '../../mcp/http.js';
 import { parseCommandArgs } from '../args.js';

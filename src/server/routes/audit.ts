@@ -4,7 +4,7 @@
  * `Accept: application/x-ndjson` returns JSON Lines (the export format).
  */
 import type { FastifyInstance } from 'fastify';
-import { AUDIT_TYPES, type AuditEntry, type AuditFilter } from '../../audit/types.js';
+import { AUDIT_TYPES, type AuditEntry, type AuditFilter } from '../../base/audit-records.js';
 import type { Authenticator } from '../authenticate.js';
 import { dpopHeader, errorSchemas } from './schemas.js';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { GENESIS, auditHash, canonicalJson } from '../../src/audit/chain.js';
+import { GENESIS, auditHash, canonicalJson } from '../../src/base/audit-chain.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 

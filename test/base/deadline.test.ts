@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deadline } from '../../src/net/deadline.js';
+import { deadline } from '../../src/base/deadline.js';
 
 describe('deadline', () => {
   it('aborts after its time, as a TimeoutError', async () => {

@@ -16,10 +16,22 @@ import {
   opensshSeedFromPem,
   parseEd25519Certificate,
   rawEd25519PublicKey,
-} from '../credentials/openssh.js';
-import type { Secret } from '../credentials/secret.js';
-import type { SshCertCredential } from '../credentials/types.js';
+} from './openssh.js';
 import { ssh2, type Ssh2ParsedKey } from './ssh2-cert-patch.js';
+
+/**
+ * What this module needs of a credential's Secret: scoped read access to the bytes. Spelt
+ * out here so that the SSH room depends on no other Bastion folder (credentials' Secret fits).
+ */
+export interface SecretBytes {
+  use<T>(fn: (bytes: Buffer) => T): T;
+}
+
+/** An OpenSSH user certificate (public, one line) and the PEM of its private key. */
+export interface CertificateCredential {
+  readonly certificate: string;
+  readonly privateKey: SecretBytes;
+}
 
 /** DER of PKCS#8 `PrivateKeyInfo` for Ed25519 up to the 32-byte seed (RFC 8410). */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -38,7 +50,11 @@ export class SshKeyError extends Error {
  * is `expectedPublic32`. The KeyObject lives in OpenSSL memory until collected (Node offers
  * no way to wipe it); every JS-side copy of the seed is zeroed before `fn` runs.
  */
-function withSigningKey<T>(pem: Secret, expectedPublic32: Buffer, fn: (key: KeyObject) => T): T {
+function withSigningKey<T>(
+  pem: SecretBytes,
+  expectedPublic32: Buffer,
+  fn: (key: KeyObject) => T,
+): T {
   let seed: Buffer;
   try {
     seed = pem.use((bytes) => opensshSeedFromPem(bytes));
@@ -67,7 +83,7 @@ function withSigningKey<T>(pem: Secret, expectedPublic32: Buffer, fn: (key: KeyO
  * Secret belongs to it; throws SshKeyError otherwise (and SecretDisposedError when the
  * Secret is disposed). The returned object holds no key material: only the Secret does.
  */
-export function certificateAuthKey(credential: SshCertCredential): Ssh2ParsedKey {
+export function certificateAuthKey(credential: CertificateCredential): Ssh2ParsedKey {
   let publicKey32: Buffer;
   let certBlob: Buffer;
   try {

@@ -14,7 +14,7 @@ import {
   rawEd25519PublicKey,
   rawEd25519Seed,
   signUserCertificate,
-} from '../../src/credentials/openssh.js';
+} from '../../src/ssh/openssh.js';
 import { run } from '../helpers/run.js';
 
 describe('OpenSSH encoding', () => {

@@ -118,7 +118,7 @@ const installed = (require('ssh2/package.json') as { version?: unknown }).versio
 if (installed !== SSH2_PINNED_VERSION) {
   throw new Error(
     `ssh2 ${String(installed)} is installed, but Bastion's OpenSSH-certificate patch is ` +
-      `pinned to ${SSH2_PINNED_VERSION} (see src/transports/ssh2-cert-patch.ts)`,
+      `pinned to ${SSH2_PINNED_VERSION} (see src/ssh/ssh2-cert-patch.ts)`,
   );
 }
 

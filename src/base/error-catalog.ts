@@ -1,0 +1,205 @@
+/**
+ * Every error code Bastion answers with, declared once: its HTTP status and its fixed
+ * message. Codes are API — callers branch on them — so a code is added here, never
+ * renamed, and never declared anywhere else. A `{}` in a message is filled by Bastion's own
+ * code (a field name, a file path, a backend id), never with input; `BastionError` checks
+ * that every `{}` gets exactly one value.
+ */
+
+/** One entry: code, HTTP status, message. */
+export type CatalogEntry = readonly [code: string, status: number, message: string];
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly message: string;
+}
+
+const CODE_PATTERN = /^[a-z][a-z0-9_]{1,63}$/;
+
+/**
+ * Builds a catalog from its entries; a code declared twice, a code that is not snake_case
+ * or a status outside 400–599 throws, so a bad catalog stops the process at start.
+ */
+export function buildCatalog(entries: readonly CatalogEntry[]): ReadonlyMap<string, ErrorSpec> {
+  const catalog = new Map<string, ErrorSpec>();
+  for (const [code, status, message] of entries) {
+    if (!CODE_PATTERN.test(code)) throw new TypeError(`error code ${code} is not snake_case`);
+    if (catalog.has(code)) throw new TypeError(`error code ${code} is declared twice`);
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new TypeError(`error code ${code} has no error status`);
+    }
+    catalog.set(code, { status, message });
+  }
+  return catalog;
+}
+
+const ENTRIES = [
+  // General
+  ['internal_error', 500, 'Internal server error'],
+  ['invalid_argument', 400, 'Invalid {}'],
+  ['invalid_config', 500, 'Invalid configuration at {}: {}'],
+
+  // The HTTP edge (the broker, the Bascule runtime and the MCP bridge over HTTP)
+  ['malformed_json', 400, 'Request body is not valid JSON'],
+  ['invalid_request', 400, 'Invalid request: {}'],
+  ['payload_too_large', 413, 'Request body too large'],
+  ['unsupported_media_type', 415, 'Content-Type must be application/json'],
+  ['not_found', 404, 'Not found'],
+  ['method_not_allowed', 405, 'Method not allowed'],
+  ['rate_limited', 429, 'Too many requests; slow down'],
+  ['mcp_unauthorized', 401, 'A valid bearer token is required'],
+
+  // Credentials and their resolution
+  ['unsupported_credential_type', 400, 'Unsupported credential type'],
+  ['no_backend_available', 503, "No credential backend supports type '{}'"],
+  ['credential_resolution_failed', 502, 'No credential backend could issue the credential: {}'],
+  ['secret_disposed', 500, 'Secret used after dispose'],
+  ['scope_mismatch', 403, 'The authorization context does not cover this target'],
+
+  // Authentication: the DPoP proof and the AC (401)
+  ['dpop_missing', 401, 'A DPoP proof is required'],
+  ['dpop_invalid', 401, 'The DPoP proof is malformed or its signature does not verify'],
+  ['dpop_htm_mismatch', 401, 'The DPoP proof is for another HTTP method'],
+  ['dpop_htu_mismatch', 401, 'The DPoP proof is for another URL'],
+  ['dpop_iat_out_of_window', 401, 'The DPoP proof is too old or from the future'],
+  ['dpop_replayed', 401, 'The DPoP proof was already used'],
+  ['dpop_ath_missing', 401, 'The DPoP proof does not bind the access token (ath)'],
+  ['dpop_ath_mismatch', 401, 'The DPoP proof binds another access token'],
+  ['dpop_key_mismatch', 401, 'The DPoP proof key is not the key the token is bound to'],
+  ['dpop_key_not_did', 401, 'The DPoP proof key is not an Ed25519 did:key principal key'],
+  ['ac_missing', 401, 'An authorization context is required'],
+  ['ac_malformed', 401, 'The authorization context is malformed'],
+  ['ac_alg_not_allowed', 401, 'The authorization context uses an algorithm that is not allowed'],
+  ['ac_unknown_key', 401, 'The authorization context is signed by an unknown key'],
+  ['ac_bad_signature', 401, 'The authorization context signature does not verify'],
+  ['ac_claims_invalid', 401, 'The authorization context claims are invalid'],
+  ['ac_wrong_issuer', 401, 'The authorization context is from another issuer'],
+  ['ac_wrong_audience', 401, 'The authorization context is for another audience'],
+  ['ac_not_yet_valid', 401, 'The authorization context is not valid yet'],
+  ['ac_expired', 401, 'The authorization context has expired'],
+  ['ac_revoked', 401, 'The authorization context has been revoked'],
+
+  // Policy: what an accord refuses at authorize (403)
+  ['unknown_accord', 403, 'No such accord'],
+  ['principal_not_allowed', 403, 'The accord does not allow this principal'],
+  ['connector_not_allowed', 403, 'The accord does not allow this connector'],
+  ['target_not_allowed', 403, 'The accord does not allow this target'],
+  ['capability_not_granted', 403, 'The accord does not grant the requested capabilities'],
+  ['duration_exceeds_max', 403, "The requested duration exceeds the accord's maximum"],
+  ['outside_time_window', 403, "The request falls outside the accord's time windows"],
+  ['delegation_not_allowed', 403, 'The accord does not allow delegating to this agent'],
+
+  // Governance: approvals, revocation, lookups
+  ['ac_not_found', 404, 'No such authorization context'],
+  ['not_an_approver', 403, 'Only an approver of the accord may approve'],
+  ['self_approval_not_allowed', 403, 'A principal cannot approve its own request'],
+  ['ac_not_pending', 409, 'The authorization context is not awaiting approval'],
+  ['already_approved', 409, 'This approver has already approved'],
+  ['not_allowed_to_revoke', 403, 'Only the principal or an admin may revoke'],
+  ['ac_already_revoked', 409, 'The authorization context is already revoked'],
+
+  // Store and audit
+  ['ac_conflict', 409, 'An authorization context with this id already exists'],
+  ['store_closed', 503, 'The store is closed'],
+  ['store_unavailable', 503, 'The store is temporarily unavailable'],
+  ['audit_unavailable', 503, 'The audit trail is unavailable'],
+
+  // Invocations: refused after the AC and proof verified (403), or not routable
+  ['connector_unknown', 404, 'No such connector'],
+  ['connector_mismatch', 403, 'The authorization context is for another connector'],
+  ['target_mismatch', 403, 'The authorization context is for another target'],
+  [
+    'capability_missing',
+    403,
+    'The authorization context does not grant the capability this operation needs',
+  ],
+  ['command_not_allowed', 403, "The accord's command policy does not allow this command"],
+  [
+    'shell_syntax_not_allowed',
+    403,
+    'Under a command policy, give the command as argv, or without shell syntax (; & | $ ` < > ( ) { } and newlines)',
+  ],
+  ['path_not_allowed', 403, "The accord's path policy does not allow this method and path"],
+  ['target_not_configured', 502, 'The broker has no endpoint configured for this target'],
+  [
+    'credential_scope_invalid',
+    502,
+    'The issued certificate does not match the scope of the authorization context',
+  ],
+  ['http_credential_invalid', 502, 'The issued credential is not a bearer token for this target'],
+
+  // SSH transport (the target, or its credential, failed us)
+  ['ssh_connect_failed', 502, 'SSH connection to the target failed'],
+  ['ssh_host_key_unknown', 502, "The target's SSH host key is not in known_hosts"],
+  ['ssh_host_key_mismatch', 502, "The target's SSH host key does not match known_hosts"],
+  ['ssh_host_key_revoked', 502, "The target's SSH host key is revoked in known_hosts"],
+  ['ssh_auth_failed', 502, 'The target refused the SSH certificate'],
+  ['ssh_exec_failed', 502, 'Running the command over SSH failed'],
+  ['ssh_credential_unusable', 502, 'The SSH credential is expired, disposed or malformed'],
+
+  // HTTP transport
+  [
+    'http_path_invalid',
+    400,
+    'The request path must start with /, stay under the target (no dot segments, encoded or not, no backslashes or control characters) and be at most 2048 characters',
+  ],
+  [
+    'http_header_invalid',
+    400,
+    'Request headers must be valid names and values without CR, LF or NUL, at most 32 of them',
+  ],
+  [
+    'http_header_forbidden',
+    400,
+    'Request headers must not include Authorization (set by the broker) or hop-by-hop and framing headers',
+  ],
+  ['http_body_too_large', 413, 'The request body exceeds the size limit'],
+  ['http_destination_refused', 403, 'The target resolves to a link-local or metadata address'],
+  ['http_redirect_refused', 502, 'The target redirected outside the target URL, or too many times'],
+  ['http_connect_failed', 502, 'The HTTP request to the target failed'],
+  ['http_dns_failed', 502, "The target's name could not be resolved"],
+
+  // The Bascule connector and runtime
+  ['bascule_unreachable', 502, 'The Bascule runtime could not be reached'],
+  ['bascule_refused', 502, 'The Bascule runtime refused the command'],
+  ['bascule_grant_missing', 401, 'A Bascule grant is required (Authorization: Bearer)'],
+  ['bascule_grant_replayed', 401, 'The grant was already used'],
+  ['bascule_grant_lifetime', 401, 'The grant lives longer than {} seconds'],
+  ['bascule_wrong_target', 403, 'The grant is not for this Bascule instance'],
+  ['bascule_capability_missing', 403, 'The grant does not carry the exec capability'],
+  ['bascule_command_denied', 403, 'The command policy does not allow this command'],
+  ['bascule_busy', 503, 'Too many grants in flight; try again later'],
+  ['bascule_audit_unavailable', 503, 'The audit log cannot be written'],
+  [
+    'bascule_audit_corrupt',
+    500,
+    'The audit file does not end with a valid entry; verify and repair it',
+  ],
+  ['bascule_argv_invalid', 400, 'The argv is empty, has an empty command or a NUL byte'],
+  ['bascule_command_not_found', 404, 'The command was not found'],
+  ['bascule_exec_failed', 500, 'The command could not be started'],
+  ['bascule_jwks_unavailable', 503, "The broker's signing keys cannot be fetched"],
+
+  // Clients of the broker: the CLI and the MCP bridge
+  ['broker_unreachable', 502, 'The broker could not be reached'],
+  ['broker_bad_reply', 502, 'The broker sent a reply that is not JSON'],
+  [
+    'override_refused',
+    403,
+    "The connector and target come from the AC: leave them out, or pass the AC's own",
+  ],
+  [
+    'ac_unknown_to_bridge',
+    404,
+    "This agent's key does not hold that AC: only the key an AC was issued to can use it",
+  ],
+  ['ac_pending_approval', 409, 'The AC is still waiting for approval'],
+  ['unknown_tool', 404, 'No such tool'],
+] as const satisfies readonly CatalogEntry[];
+
+export type ErrorCode = (typeof ENTRIES)[number][0];
+
+export const ERROR_CATALOG: ReadonlyMap<string, ErrorSpec> = buildCatalog(ENTRIES);
+
+/** Every declared code, in catalog order (for docs and tests). */
+export const ERROR_CODES: readonly ErrorCode[] = ENTRIES.map(([code]) => code);
