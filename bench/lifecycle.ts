@@ -20,6 +20,7 @@ import { CredentialResolver } from '../src/credentials/resolver.js';
 import { disposeCredential, type AcContext } from '../src/credentials/types.js';
 import { systemClock } from '../src/base/clock.js';
 import { SessionConnector } from '../src/connectors/session.js';
+import { Authenticator } from '../src/governance/authenticate.js';
 import { acContextOf } from '../src/governance/ac.js';
 import { generatePrincipalKey, thumbprint } from '../src/governance/did-key.js';
 import { RateLimiter } from '../src/server/rate-limit.js';
@@ -201,28 +202,38 @@ async function run(args: unknown): Promise<LifecycleResult> {
   const resolver = new CredentialResolver({ logger: server.app.log, skewMs: 30_000 });
   resolver.register(fixedLatencyBackend({ id: 'fixed', latencyMs: BACKEND_LATENCY_MS, dwell }));
   const limiter = new RateLimiter(1_000_000_000, systemClock);
-  const session = new SessionConnector({
-    verifyAc: (t) => server.service.verify(t),
-    rememberProof: (k, jti, expiresAt) => server.store.rememberProof(k, jti, expiresAt),
-    rateLimit: (did) => limiter.hit(did),
-    resolver,
-    audit: server.audit,
-    connectors: new Map([['noop', noopConnector()]]),
-    limits: { maxOutputBytes: 65_536, timeoutMs: 10_000 },
+  // The edge's authentication and the session, as the route runs them.
+  const authenticator = new Authenticator({
     clock: systemClock,
     skewMs: 30_000,
+    rememberProof: (k, jti, expiresAt) => server.store.rememberProof(k, jti, expiresAt),
+    rateLimit: (did) => limiter.hit(did),
+    verifyAc: (t) => server.service.verify(t),
+  });
+  const session = new SessionConnector({
+    resolver,
+    audit: server.audit,
+    limits: { maxOutputBytes: 65_536, timeoutMs: 10_000 },
+    clock: systemClock,
     logger: server.app.log,
   });
+  const connector = noopConnector();
   const url = `${server.url}/connectors/noop/invoke`;
-  const invoke = (proof: string) =>
-    session.invoke({
-      connector: 'noop',
+  const invoke = async (proof: string) => {
+    const { caller, ac } = await authenticator.acHolder({
       authorization: `DPoP ${token}`,
       dpop: proof,
       method: 'POST',
       url,
-      body: { target: BENCH_TARGET, operation: { argv: ['true'] } },
     });
+    return session.invoke({
+      caller,
+      ac,
+      connector,
+      target: BENCH_TARGET,
+      operation: { argv: ['true'] },
+    });
+  };
 
   // The backend alone: the same fixed-latency issuer, called the way the resolver calls it.
   const alone = fixedLatencyBackend({ id: 'fixed-alone', latencyMs: BACKEND_LATENCY_MS });

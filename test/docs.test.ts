@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../src/config/config.js';
+import { connectorSettings, parseConfig, type BastionConfig } from '../src/config/config.js';
+import type { BasculeSettings } from '../src/connectors/bascule/plugin.js';
 import { generatePrincipalKey } from '../src/governance/did-key.js';
 import { bastion } from './helpers/cli.js';
 import { repoRoot } from './helpers/paths.js';
@@ -25,7 +26,9 @@ describe('README', () => {
     assert.equal(configs[0]?.accordsById.get('ops-exec')?.max_duration_seconds, 900);
     assert.equal(configs[0]?.public_url, 'https://bastion.example.test');
     assert.equal(
-      configs[1]?.connectors.bascule.targets.get('db2.internal.test'),
+      (connectorSettings(configs[1] as BastionConfig, 'bascule') as BasculeSettings).targets.get(
+        'db2.internal.test',
+      ),
       'unix:/run/bascule.sock',
     );
   });

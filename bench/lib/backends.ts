@@ -20,10 +20,11 @@ import {
 } from '../../src/credentials/types.js';
 import type { Connector } from '../../src/connectors/connector.js';
 import {
+  ARGV_ONLY,
   execAuditDetail,
   parseCommandOperation,
   policyCommandLine,
-} from '../../src/connectors/command-operation.js';
+} from '../../src/connectors/command/operation.js';
 import type { CommandOperation, ExecResult } from '../../src/transports/types.js';
 
 export class DwellRecorder {
@@ -129,6 +130,7 @@ export function noopConnector(name = 'noop'): Connector<CommandOperation, ExecRe
   return {
     name,
     credentialType: 'oauth',
+    operation: ARGV_ONLY,
     parseOperation: (raw) => parseCommandOperation(raw, { allowCommand: false }),
     requiredCapabilities: () => ['exec'],
     commandLine: (op, ac) => policyCommandLine(op, ac),

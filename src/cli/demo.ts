@@ -38,7 +38,9 @@ log_level: warn
 admins: [${o.did}]
 connectors:
   bascule: { targets: { "demo.internal.test": "unix:${o.socket}" } }
-${o.ssh ? `  ssh: { known_hosts: ${o.ssh.knownHosts}, hosts: { "127.0.0.1": { port: ${o.ssh.port} } } }\n` : ''}accords:
+${o.ssh ? `  ssh: { known_hosts: ${o.ssh.knownHosts}, hosts: { "127.0.0.1": { port: ${o.ssh.port} } } }\n` : ''}backends:
+  - kind: dev
+accords:
   - id: ops-exec
     principals: [${o.did}]
     connectors: [ssh, bascule]
@@ -105,7 +107,9 @@ export async function runDemo(args: string[]): Promise<number> {
   const summary: Record<string, unknown> = { broker: server.url, principal: principal.did };
   let bascule: Awaited<ReturnType<typeof startBascule>> | undefined;
   try {
-    sshd?.trust(server.dev.caPublicKey() + '\n');
+    // The demo's configuration lists the dev backend: it is there.
+    const dev = server.dev as NonNullable<typeof server.dev>;
+    sshd?.trust(dev.caPublicKey() + '\n');
     bascule = await startBascule({
       name: 'demo.internal.test',
       jwksUrl: `${server.url}/.well-known/jwks.json`,

@@ -1,11 +1,13 @@
 /**
  * What a connector is to the session lifecycle: which credential it needs, how it reads
  * and checks an operation, which capabilities and command line the operation means, and
- * how it runs it with a credential. Rules common to all connectors live in session.ts.
+ * how it runs it with a credential. Rules common to all connectors live in session.ts; how
+ * a connector is configured and built, in plugin.ts.
  */
 import type { AcContext, Credential, CredentialType } from '../credentials/types.js';
 import type { Capability } from '../governance/capabilities.js';
 import type { ExecLimits } from '../transports/types.js';
+import type { OperationSpec } from './operation.js';
 
 export interface RunContext<Op> {
   readonly credential: Credential;
@@ -23,9 +25,15 @@ export interface ConnectorResult {
 }
 
 export interface Connector<Op = unknown, Result extends ConnectorResult = ConnectorResult> {
+  /** Its name in accords, ACs and routes; for a registered kind, the kind. */
   readonly name: string;
   readonly credentialType: CredentialType;
-  /** Validates the request's `operation`; throws InvalidArgumentError('operation'). */
+  /** The operation's schema, shared with its plugin: what the route and OpenAPI show. */
+  readonly operation: OperationSpec;
+  /**
+   * Reads the request's `operation` (its schema, then what the schema cannot say); throws
+   * InvalidArgumentError, or the connector's own refusal, before any credential exists.
+   */
   parseOperation(raw: unknown): Op;
   requiredCapabilities(op: Op): readonly Capability[];
   /**
@@ -41,4 +49,6 @@ export interface Connector<Op = unknown, Result extends ConnectorResult = Connec
   run(ctx: RunContext<Op>): Promise<Result>;
   /** Metadata about a result for the audit's invoke_end (sizes, status): never content. */
   auditDetail(result: Result): Record<string, unknown>;
+  /** Releases what the connector holds (pools, sockets); called once, at shutdown. */
+  close?(): Promise<void>;
 }

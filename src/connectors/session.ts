@@ -1,7 +1,8 @@
 /**
  * SessionConnector.invoke — the seed's lifecycle, shared by every connector (DESIGN steps
- * 3–7): verify the AC and the DPoP proof bound to it → check connector, target, capability
- * bits and command policy → audit "start" (a failed write stops here: fail closed) →
+ * 3–7), for a caller the edge has authenticated (the AC verified, the DPoP proof bound to
+ * it: governance/authenticate.ts) → check connector, target, capability bits and command
+ * policy → audit "start" (a failed write stops here: fail closed) →
  * resolve a short-lived credential → run the operation → in `finally`, revoke and zeroize
  * the credential → audit "end" with the outcome, duration, backend and the credential's
  * fingerprint (never the credential).
@@ -16,24 +17,25 @@ import { BastionError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { acContextOf, type VerifiedAc } from '../governance/ac.js';
 import { commandAllowed } from '../governance/accords.js';
-import { AuthenticationError } from '../governance/auth-errors.js';
 import { hasCapabilities } from '../governance/capabilities.js';
-import { verifyDpopProof } from '../governance/dpop.js';
+import type { VerifiedProof } from '../governance/dpop.js';
 import { canonicalTarget } from '../governance/targets.js';
 import type { ExecLimits } from '../transports/types.js';
 import type { Connector, ConnectorResult } from './connector.js';
-import { InvocationDeniedError, UnknownConnectorError } from './errors.js';
+import { InvocationDeniedError } from './errors.js';
 
-export interface InvokeRequest {
-  readonly connector: string;
-  /** The `Authorization` header: `DPoP <AC>`. */
-  readonly authorization: string | undefined;
-  /** The `DPoP` header. */
-  readonly dpop: string | string[] | undefined;
-  readonly method: string;
-  /** The URL the request was sent to, as the broker is reached. */
-  readonly url: string;
-  readonly body: { readonly target: string; readonly operation: unknown };
+/** One invocation, as the edge hands it over: authenticated, nothing of HTTP left. */
+export interface Invocation {
+  /** The authenticated caller: its proof was made with the key the AC is bound to. */
+  readonly caller: VerifiedProof;
+  /** The AC the caller acts under, verified (signature, claims, revocation). */
+  readonly ac: VerifiedAc;
+  readonly connector: Connector;
+  /** The target as the caller wrote it; checked against the AC's in canonical form. */
+  readonly target: string;
+  /** The operation as sent; the connector reads it. */
+  readonly operation: unknown;
+  /** Aborts the run (the caller went away). */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -54,44 +56,19 @@ export interface InvokeResponse<R extends ConnectorResult = ConnectorResult> {
 }
 
 export interface SessionDeps {
-  /** Verifies an AC: signature, claims, revocation (GovernanceService.verify). */
-  verifyAc: (token: string) => Promise<VerifiedAc>;
-  rememberProof: (jkt: string, jti: string, expiresAt: number) => Promise<boolean>;
-  /** Counts a request against the principal's rate limit; throws when over it. */
-  rateLimit: (did: string) => void;
   resolver: CredentialResolver;
   audit: Auditor;
-  connectors: ReadonlyMap<string, Connector>;
   limits: ExecLimits;
   clock: Clock;
-  skewMs: number;
   logger: Logger;
 }
-
-const DPOP_SCHEME = /^DPoP ([A-Za-z0-9_.-]+)$/i;
 
 export class SessionConnector {
   constructor(private readonly deps: SessionDeps) {}
 
-  async invoke(request: InvokeRequest): Promise<InvokeResponse> {
+  async invoke(request: Invocation): Promise<InvokeResponse> {
     const { deps } = this;
-    const connector = deps.connectors.get(request.connector);
-    if (connector === undefined) throw new UnknownConnectorError();
-
-    // 1. Who: the AC, then the proof that the caller holds the key it is bound to.
-    const token = DPOP_SCHEME.exec(request.authorization ?? '')?.[1];
-    if (token === undefined) throw new AuthenticationError('ac_missing');
-    const ac = await deps.verifyAc(token);
-    const proof = await verifyDpopProof(request.dpop, {
-      method: request.method,
-      url: request.url,
-      now: deps.clock.now(),
-      skewMs: deps.skewMs,
-      accessToken: token,
-      expectedJkt: ac.claims.cnf.jkt,
-      remember: deps.rememberProof,
-    });
-    deps.rateLimit(proof.did);
+    const { connector, ac, caller } = request;
 
     // Every entry of a delegated AC's use carries the whole chain (human → agent).
     const chain = ac.claims.act;
@@ -102,7 +79,7 @@ export class SessionConnector {
     // 2. What: the operation must be inside the AC, checked before any credential exists.
     const acContext = acContextOf(ac.claims);
     const base = {
-      actor: proof.did,
+      actor: caller.did,
       principal: ac.claims.sub,
       ac_id: ac.claims.jti,
       connector: connector.name,
@@ -114,9 +91,9 @@ export class SessionConnector {
     try {
       if (acContext.connector !== connector.name)
         throw new InvocationDeniedError('connector_mismatch');
-      target = canonicalTarget(request.body.target);
+      target = canonicalTarget(request.target);
       if (target !== acContext.target) throw new InvocationDeniedError('target_mismatch');
-      operation = connector.parseOperation(request.body.operation);
+      operation = connector.parseOperation(request.operation);
       if (!hasCapabilities(acContext.capability_mask, connector.requiredCapabilities(operation))) {
         throw new InvocationDeniedError('capability_missing');
       }

@@ -28,6 +28,8 @@ export interface CredentialBackend {
   ): Promise<CredentialOf<T>>;
   /** Best-effort revocation before natural expiry. Must not throw. */
   revoke(credential: Credential): Promise<void>;
+  /** Releases what the backend holds (pools, timers, its own token); called once, at shutdown. */
+  close?(): Promise<void>;
 }
 
 export const BACKEND_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;

@@ -1,33 +1,27 @@
 /**
- * The HTTP server: Fastify with strict JSON parsing, a body-size limit, redacted
- * structured logs, the error edge, and the routes. `startServer` wires the store, keyring,
- * audit log, credential resolver and connectors together and owns their lifecycle.
+ * `startServer`: wires the store, keyring, audit log, the configured backends (in the
+ * configuration's order) and connectors (every registered kind), the governance service and
+ * the routes, and owns their lifecycle. Backends and connectors are built in one loop over
+ * the configuration's plugin entries: nothing here names a kind.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../audit/log.js';
-import { BasculeBackend } from '../backends/bascule/bascule-backend.js';
-import { DevBackend } from '../backends/dev/dev-backend.js';
-import { backendsFromConfig } from '../backends/from-config.js';
 import { type Clock, systemClock } from '../base/clock.js';
+import { silentLogger, type Logger } from '../base/logger.js';
+import { DevBackend } from '../backends/dev/dev-backend.js';
 import type { BastionConfig } from '../config/config.js';
-import { BasculeConnector } from '../connectors/bascule-connector.js';
-import { HttpConnector } from '../connectors/http-connector.js';
 import type { Connector } from '../connectors/connector.js';
 import { SessionConnector } from '../connectors/session.js';
-import { knownHostsLoader } from '../connectors/known-hosts-file.js';
-import { SshConnector } from '../connectors/ssh-connector.js';
 import type { CredentialBackend } from '../credentials/backend.js';
 import { CredentialResolver } from '../credentials/resolver.js';
+import { Authenticator } from '../governance/authenticate.js';
 import { BrokerKeyring } from '../governance/keyring.js';
 import { GovernanceService } from '../governance/service.js';
-import { REDACT_PATHS } from '../base/logger.js';
-import { installErrorHandling } from '../edge/errors.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
-import { makeAuthenticator } from './authenticate.js';
+import { installAuthentication } from './authenticate.js';
+import { createFastify, metaRoutes } from './fastify.js';
 import { RateLimiter } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
@@ -38,8 +32,12 @@ export interface ServerOptions {
   clock?: Clock;
   /** Where JSON log lines go; stderr by default. `false` silences them. */
   logDestination?: NodeJS.WritableStream | false;
-  /** Extra backends, tried before the embedded dev backend (tests, deployments). */
+  /** Extra backends, tried before the configured ones (tests, deployments). */
   backends?: CredentialBackend[];
+  /** Extra connectors, served beside the registered kinds; a name must not be taken. */
+  connectors?: Connector[];
+  /** Where backends read secrets named by `*_env` settings; process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningServer {
@@ -50,13 +48,29 @@ export interface RunningServer {
   readonly keyring: BrokerKeyring;
   readonly audit: AuditLog;
   readonly resolver: CredentialResolver;
-  /** The embedded dev backend; its CA public key is also in `<data_dir>/dev-ca.pub`. */
-  readonly dev: DevBackend;
+  /** The dev backend, when the configuration lists one; its CA public key is also in `<data_dir>/dev-ca.pub`. */
+  readonly dev: DevBackend | undefined;
+  readonly connectors: ReadonlyMap<string, Connector>;
   close(): Promise<void>;
 }
 
 const CLEANUP_INTERVAL_MS = 60_000;
 const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60_000;
+
+interface Closable {
+  close?(): Promise<void>;
+}
+
+/** Closes each in turn, logging (never throwing) a failure: shutdown must finish. */
+async function closeAll(items: readonly Closable[], logger: Logger): Promise<void> {
+  for (const item of items) {
+    try {
+      await item.close?.();
+    } catch (err) {
+      logger.warn({ err }, 'a backend or connector failed to close');
+    }
+  }
+}
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
@@ -65,26 +79,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = SqliteStore.open({ dataDir: config.data_dir });
   let started: FastifyInstance | undefined;
   let audit: AuditLog | undefined;
+  const owned: Closable[] = [];
   try {
     const keyring = await BrokerKeyring.open(config.data_dir, clock.now());
-    const app: FastifyInstance = Fastify({
-      // stderr, so that stdout stays free for command output.
-      logger:
-        options.logDestination === false
-          ? false
-          : {
-              level: config.log_level ?? process.env['BASTION_LOG_LEVEL'] ?? 'info',
-              redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-              stream: options.logDestination ?? process.stderr,
-            },
-      bodyLimit: config.limits.body_bytes,
-      routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
-      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
-      onProtoPoisoning: 'error',
-      onConstructorPoisoning: 'error',
-    });
-    started = app;
     const skewMs = config.clock_skew_seconds * 1000;
+    let publicUrl = config.public_url?.replace(/\/+$/, '') ?? '';
+    const limiter = new RateLimiter(config.limits.rate_per_minute, clock);
+    const app = await createFastify(config, { logDestination: options.logDestination });
+    started = app;
+    for (const warning of config.warnings) app.log.warn({ config: config.file }, warning);
     audit = await AuditLog.open({
       store,
       dataDir: config.data_dir,
@@ -100,7 +103,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
     }
     const auditLog = audit;
-
     const service = new GovernanceService({
       store,
       keyring,
@@ -117,90 +119,66 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     });
 
-    // Credential backends: any given, then the embedded ones.
+    // Credential backends: any given, then the configured ones in the file's order.
     const resolver = new CredentialResolver({ clock, logger: app.log, skewMs });
     for (const backend of options.backends ?? []) resolver.register(backend);
-    const configured = backendsFromConfig(config.backends, {
-      signer: () => keyring.signer,
-      issuer: config.issuer,
-      clock,
-      logger: app.log,
-    });
-    for (const backend of configured) resolver.register(backend);
-    const marker = process.env['BASTION_DEV_CREDENTIAL_MARKER'];
-    const dev = await DevBackend.create({ clock, ...(marker ? { marker } : {}) });
-    if (config.backends.dev) resolver.register(dev);
-    resolver.register(
-      new BasculeBackend({ signer: () => keyring.signer, issuer: config.issuer, clock }),
+    let dev: DevBackend | undefined;
+    for (const entry of config.backends) {
+      const backend = await entry.plugin.create(entry.settings, {
+        signer: () => keyring.signer,
+        issuer: config.issuer,
+        clock,
+        logger: app.log,
+        env: options.env ?? process.env,
+        dataDir: config.data_dir,
+        where: entry.where,
+      });
+      owned.push(backend);
+      resolver.register(backend);
+      if (dev === undefined && backend instanceof DevBackend) dev = backend;
+    }
+    if (resolver.backendIds.length === 0) {
+      app.log.warn({}, 'no credential backends are configured: every invocation will fail');
+    }
+
+    // Connectors: every registered kind, then any given.
+    const connectors = new Map<string, Connector>();
+    const built = config.connectors.map((e) =>
+      e.plugin.create(e.settings, { clock, logger: app.log }),
     );
-    // Public: what sshd's TrustedUserCAKeys needs to trust the dev backend (a new CA each start).
-    writeFileSync(join(config.data_dir, 'dev-ca.pub'), dev.caPublicKey() + '\n', { mode: 0o644 });
-    // Likewise what a resource server needs to accept the dev backend's OAuth tokens.
-    writeFileSync(join(config.data_dir, 'dev-jwks.json'), JSON.stringify(dev.jwks()) + '\n', {
-      mode: 0o644,
-    });
+    owned.push(...built);
+    for (const connector of [...built, ...(options.connectors ?? [])]) {
+      if (connectors.has(connector.name)) {
+        throw new TypeError(`connector ${connector.name} is defined twice`);
+      }
+      connectors.set(connector.name, connector);
+    }
 
-    const connectors = new Map<string, Connector>([
-      [
-        'ssh',
-        new SshConnector({
-          knownHosts: knownHostsLoader(config.connectors.ssh.known_hosts),
-          port: config.connectors.ssh.port,
-          hosts: config.connectors.ssh.hosts,
-        }),
-      ],
-      ['bascule', new BasculeConnector({ targets: config.connectors.bascule.targets })],
-      ['http', new HttpConnector({})],
-    ]);
-
-    let publicUrl = config.public_url?.replace(/\/+$/, '') ?? '';
-    const limiter = new RateLimiter(config.limits.rate_per_minute, clock);
-    const authenticate = makeAuthenticator({
-      store,
-      clock,
-      skewMs,
-      limiter,
-      publicUrl: () => publicUrl,
-    });
     const session = new SessionConnector({
-      verifyAc: (token) => service.verify(token),
-      rememberProof: (jkt, jti, expiresAt) => store.rememberProof(jkt, jti, expiresAt),
-      rateLimit: (did) => limiter.hit(did),
       resolver,
       audit: auditLog,
-      connectors,
       limits: {
         maxOutputBytes: config.limits.output_bytes,
         timeoutMs: config.limits.exec_timeout_seconds * 1000,
       },
       clock,
-      skewMs,
       logger: app.log,
     });
-
-    await app.register(swagger, {
-      openapi: {
-        openapi: '3.1.0',
-        info: {
-          title: 'Bastion',
-          version: '0.1.0',
-          description:
-            'Zero-credential-storage access broker: authorization contexts and governed invocations.',
-        },
-      },
+    // Authentication before any route, so that every route must say how it is authenticated.
+    installAuthentication(app, {
+      authenticator: new Authenticator({
+        clock,
+        skewMs,
+        rememberProof: (jkt, jti, expiresAt) => store.rememberProof(jkt, jti, expiresAt),
+        rateLimit: (did) => limiter.hit(did),
+        verifyAc: (token) => service.verify(token),
+      }),
+      publicUrl: () => publicUrl,
     });
-    // JSON only: a text/plain body would otherwise reach validation as a string.
-    app.removeContentTypeParser('text/plain');
-    installErrorHandling(app, { challenge: 'DPoP algs="EdDSA"' });
-    app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
-    app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-    governanceRoutes(app, { service, authenticate });
-    connectorRoutes(app, { session, publicUrl: () => publicUrl });
-    auditRoutes(app, {
-      authenticate,
-      list: (filter) => auditLog.list(filter),
-      admins: config.admins,
-    });
+    metaRoutes(app);
+    governanceRoutes(app, { service });
+    connectorRoutes(app, { session, connectors: [...connectors.values()] });
+    auditRoutes(app, { list: (filter) => auditLog.list(filter), admins: config.admins });
 
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const address = app.server.address();
@@ -227,12 +205,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       audit: auditLog,
       resolver,
       dev,
+      connectors,
       close: () => {
         closing ??= (async () => {
           clearInterval(cleanup);
           await app.close();
           // A last signed checkpoint, so truncation after shutdown is caught.
           await auditLog.close();
+          await closeAll(owned, app.log);
           await store.close();
         })();
         return closing;
@@ -241,6 +221,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } catch (err) {
     await started?.close();
     await audit?.close().catch(() => undefined);
+    await closeAll(owned, started?.log ?? silentLogger);
     await store.close();
     throw err;
   }

@@ -1,33 +1,66 @@
 /**
- * Authenticating a principal's request to the broker's own API: a DPoP proof (RFC 9449)
- * for this method and URL, signed by the caller's did:key, counted against its rate limit.
+ * The broker's authentication edge: every route declares in its config how its caller is
+ * authenticated (`auth: 'none' | 'proof' | 'ac'`), one hook authenticates before the
+ * handler runs (governance/authenticate.ts holds the rules), and a route that declares
+ * nothing stops the server at start. Handlers read the outcome with `callerOf` / `acHolderOf`.
  */
-import type { FastifyRequest } from 'fastify';
-import type { Clock } from '../base/clock.js';
-import { verifyDpopProof, type VerifiedProof } from '../governance/dpop.js';
-import type { Store } from '../store/store.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InternalError } from '../base/errors.js';
+import type { AcHolder, Authenticator, RequestProof } from '../governance/authenticate.js';
+import type { VerifiedProof } from '../governance/dpop.js';
 
-export type Authenticator = (request: FastifyRequest) => Promise<VerifiedProof>;
+/** none: public (health, keys, the API document); proof: a DPoP proof; ac: an AC and its proof. */
+export type AuthMode = 'none' | 'proof' | 'ac';
 
-export function makeAuthenticator(deps: {
-  store: Store;
-  clock: Clock;
-  skewMs: number;
-  limiter: RateLimiter;
-  /** The broker's public base URL (no trailing slash); `htu` is checked against it. */
-  publicUrl: () => string;
-}): Authenticator {
-  return async (request) => {
-    const path = request.url.split('?')[0] ?? '/';
-    const proof = await verifyDpopProof(request.headers.dpop, {
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+  }
+}
+
+const callers = new WeakMap<FastifyRequest, VerifiedProof>();
+const holders = new WeakMap<FastifyRequest, AcHolder>();
+
+export function installAuthentication(
+  app: FastifyInstance,
+  deps: { authenticator: Authenticator; publicUrl: () => string },
+): void {
+  app.addHook('onRoute', (route) => {
+    if (route.config?.auth === undefined) {
+      throw new TypeError(`route ${route.method.toString()} ${route.url} declares no auth mode`);
+    }
+  });
+  app.addHook('preHandler', async (request) => {
+    const mode = request.routeOptions.config.auth;
+    if (mode === 'none' || mode === undefined) return;
+    const proof: RequestProof = {
+      authorization: request.headers.authorization,
+      dpop: request.headers.dpop,
       method: request.method,
-      url: deps.publicUrl() + path,
-      now: deps.clock.now(),
-      skewMs: deps.skewMs,
-      remember: (jkt, jti, expiresAt) => deps.store.rememberProof(jkt, jti, expiresAt),
-    });
-    deps.limiter.hit(proof.did);
-    return proof;
-  };
+      // htu is checked against the URL as the caller reaches the broker, without the query.
+      url: deps.publicUrl() + (request.url.split('?')[0] ?? '/'),
+    };
+    if (mode === 'proof') {
+      callers.set(request, await deps.authenticator.caller(proof));
+      return;
+    }
+    const holder = await deps.authenticator.acHolder(proof);
+    callers.set(request, holder.caller);
+    holders.set(request, holder);
+  });
+}
+
+/** The authenticated caller of a `proof` or `ac` route. */
+export function callerOf(request: FastifyRequest): VerifiedProof {
+  const caller = callers.get(request);
+  // A handler reading a caller its route never authenticated is a bug, not a refusal.
+  if (caller === undefined) throw new InternalError();
+  return caller;
+}
+
+/** The caller and verified AC of an `ac` route. */
+export function acHolderOf(request: FastifyRequest): AcHolder {
+  const holder = holders.get(request);
+  if (holder === undefined) throw new InternalError();
+  return holder;
 }

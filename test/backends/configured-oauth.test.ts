@@ -1,5 +1,5 @@
 /**
- * A broker configured with an `oauth_exchange` backend (and the dev backend off), against
+ * A broker configured with an `oauth_exchange` backend (and no dev backend: it is built only when listed), against
  * a real authorization server (oidc-provider) and a real API: the HTTP connector gets a
  * token exchanged for exactly the target, with the principal as `sub` and the broker as
  * actor, and the API accepts it. The token never reaches the caller.
@@ -63,14 +63,13 @@ describe('broker with a configured token-exchange backend', () => {
 data_dir: ${dir}
 log_level: warn
 backends:
-  dev: false
-  oauth_exchange:
-    - id: corp-as
-      token_endpoint: ${as.tokenEndpoint}
-      revocation_endpoint: ${as.revocationEndpoint}
-      issuer: ${as.issuer}
-      client_id: ${as.clientIds.secretBasic}
-      client_secret_env: TEST_BROKER_AS_SECRET
+  - kind: oauth_exchange
+    id: corp-as
+    token_endpoint: ${as.tokenEndpoint}
+    revocation_endpoint: ${as.revocationEndpoint}
+    issuer: ${as.issuer}
+    client_id: ${as.clientIds.secretBasic}
+    client_secret_env: TEST_BROKER_AS_SECRET
 accords:
   - id: api
     principals: [${alice.did}]

@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { BastionConfig } from '../../src/config/config.js';
-import { loadConfig, MAX_CONFIG_BYTES, parseConfig } from '../../src/config/config.js';
+import {
+  connectorSettings,
+  loadConfig,
+  MAX_CONFIG_BYTES,
+  parseConfig,
+} from '../../src/config/config.js';
+import type { BasculeSettings } from '../../src/connectors/bascule/plugin.js';
+import { sshPlugin, type SshSettings } from '../../src/connectors/ssh/plugin.js';
+import { basculePlugin as basculeConnector } from '../../src/connectors/bascule/plugin.js';
+import { httpPlugin } from '../../src/connectors/http/plugin.js';
+import { basculePlugin as basculeBackend } from '../../src/backends/bascule/plugin.js';
 import { ConfigError } from '../../src/base/errors.js';
 import { commandAllowed, decide } from '../../src/governance/accords.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
@@ -110,10 +120,18 @@ describe('parseConfig: the documented sample', () => {
         output_bytes: 1_048_576,
         exec_timeout_seconds: 30,
       },
-      connectors: { ssh: { port: 22, hosts: new Map() }, bascule: { targets: new Map() } },
-      backends: { oauth_exchange: [], entra: [], dev: true },
+      connectors: [
+        { kind: 'ssh', plugin: sshPlugin, settings: { port: 22, hosts: new Map() } },
+        { kind: 'bascule', plugin: basculeConnector, settings: { targets: new Map() } },
+        { kind: 'http', plugin: httpPlugin, settings: {} },
+      ],
+      // Nothing listed: only the built-in Bascule grants (the dev backend is never implied).
+      backends: [
+        { kind: 'bascule', plugin: basculeBackend, settings: {}, where: 'backends.bascule' },
+      ],
       accords: [accord],
       accordsById: new Map([['ops-exec', accord]]),
+      warnings: [],
     });
     assert.equal(config.accordsById.get('ops-exec'), config.accords[0]);
     assert.equal('public_url' in config, false);
@@ -191,20 +209,16 @@ describe('parseConfig: the documented sample', () => {
       output_bytes: 2048,
       exec_timeout_seconds: 120,
     });
-    assert.equal(config.connectors.ssh.known_hosts, '/etc/bastion/known_hosts');
-    assert.equal(config.connectors.ssh.port, 2222);
-    assert.deepEqual(config.connectors.ssh.hosts.get('db1.internal.test'), {
+    const ssh = connectorSettings(config, 'ssh') as SshSettings;
+    const bascule = connectorSettings(config, 'bascule') as BasculeSettings;
+    assert.equal(ssh.known_hosts, '/etc/bastion/known_hosts');
+    assert.equal(ssh.port, 2222);
+    assert.deepEqual(ssh.hosts.get('db1.internal.test'), {
       address: '127.0.0.1',
       port: 3222,
     });
-    assert.equal(
-      config.connectors.bascule.targets.get('db1.internal.test'),
-      'http://127.0.0.1:7070',
-    );
-    assert.equal(
-      config.connectors.bascule.targets.get('db2.internal.test'),
-      'unix:/run/bascule.sock',
-    );
+    assert.equal(bascule.targets.get('db1.internal.test'), 'http://127.0.0.1:7070');
+    assert.equal(bascule.targets.get('db2.internal.test'), 'unix:/run/bascule.sock');
     assert.equal(config.log_level, 'debug');
     const accord = config.accords[0];
     assert.ok(accord);

@@ -5,7 +5,6 @@
  * that records the bearer token the broker sent and proves it never comes back.
  */
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -16,26 +15,18 @@ import {
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../../src/base/audit-records.js';
-import { systemClock } from '../../src/base/clock.js';
-import type { Connector, RunContext } from '../../src/connectors/connector.js';
+import type { RunContext } from '../../src/connectors/connector.js';
 import { InvocationDeniedError } from '../../src/connectors/errors.js';
-import {
-  HttpConnector,
-  pathAllowed,
-  type HttpOperation,
-} from '../../src/connectors/http-connector.js';
-import { SessionConnector } from '../../src/connectors/session.js';
+import { HttpConnector, type HttpOperation } from '../../src/connectors/http/connector.js';
+import { pathAllowed } from '../../src/governance/path-policy.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
 import type { AcContext, Credential, OAuthCredential } from '../../src/credentials/types.js';
 import { BastionError, InvalidArgumentError } from '../../src/base/errors.js';
-import { signAc, verifyAc } from '../../src/governance/ac.js';
 import { capabilityMask, hasCapabilities } from '../../src/governance/capabilities.js';
-import { generatePrincipalKey, thumbprint } from '../../src/governance/did-key.js';
-import { createDpopProof } from '../../src/governance/dpop.js';
-import { silentLogger } from '../../src/base/logger.js';
 import type { HttpResult } from '../../src/transports/http.js';
 import { scriptedBackend } from '../helpers/backends.js';
+import { sessionHarness } from '../helpers/session.js';
 
 const TOKEN = 'eyJ0eXAiOiJhdCtqd3QifQ.conn-token-93bd.sig';
 const LIMITS = { maxOutputBytes: 64 * 1024, timeoutMs: 5_000 };
@@ -391,34 +382,7 @@ describe('HttpConnector: run', () => {
 });
 
 describe('HttpConnector in the session lifecycle', () => {
-  const URL_ = 'http://127.0.0.1:1/connectors/http/invoke';
-
   async function setup(ctx: { mask: number; paths?: AcContext['paths'] }) {
-    const broker = generateKeyPairSync('ed25519').privateKey;
-    const alice = generatePrincipalKey();
-    const now = Math.floor(Date.now() / 1000);
-    const token = await signAc(
-      {
-        iss: 'iss',
-        sub: alice.did,
-        aud: 'aud',
-        jti: 'ac-http',
-        iat: now,
-        nbf: now,
-        exp: now + 600,
-        cnf: { jkt: await thumbprint(alice.publicJwk) },
-        ctx: {
-          principal_did: alice.did,
-          capability_mask: ctx.mask,
-          capabilities: ctx.mask === 1 ? ['read'] : ['read', 'write'],
-          accord_template: 'api',
-          connector: 'http',
-          target: target(),
-          ...(ctx.paths !== undefined ? { paths: ctx.paths } : {}),
-        },
-      },
-      { kid: 'k', privateKey: broker },
-    );
     const issued: OAuthCredential[] = [];
     const backend = scriptedBackend('b', (_type, t) => {
       const c = oauth({ target: t }) as OAuthCredential;
@@ -428,18 +392,18 @@ describe('HttpConnector in the session lifecycle', () => {
     const resolver = new CredentialResolver();
     resolver.register(backend);
     const events: AuditEvent[] = [];
-    const session = new SessionConnector({
-      verifyAc: (t) =>
-        verifyAc(t, {
-          keys: new Map([['k', createPublicKey(broker)]]),
-          issuer: 'iss',
-          audience: 'aud',
-          now: Date.now(),
-          skewMs: 30_000,
-          isRevoked: () => Promise.resolve(false),
-        }),
-      rememberProof: () => Promise.resolve(true),
-      rateLimit: () => undefined,
+    const harness = await sessionHarness({
+      jti: 'ac-http',
+      ctx: {
+        principal_did: '',
+        capability_mask: ctx.mask,
+        capabilities: ctx.mask === 1 ? ['read'] : ['read', 'write'],
+        accord_template: 'api',
+        connector: 'http',
+        target: target(),
+        ...(ctx.paths !== undefined ? { paths: ctx.paths } : {}),
+      },
+      connector: new HttpConnector(),
       resolver,
       audit: {
         append: (e) => {
@@ -447,27 +411,9 @@ describe('HttpConnector in the session lifecycle', () => {
           return Promise.resolve();
         },
       },
-      connectors: new Map<string, Connector>([['http', new HttpConnector()]]),
       limits: LIMITS,
-      clock: systemClock,
-      skewMs: 30_000,
-      logger: silentLogger,
     });
-    const invoke = async (operation: unknown) =>
-      session.invoke({
-        connector: 'http',
-        authorization: `DPoP ${token}`,
-        dpop: await createDpopProof({
-          privateKey: alice.privateKey,
-          publicJwk: alice.publicJwk,
-          method: 'POST',
-          url: URL_,
-          accessToken: token,
-        }),
-        method: 'POST',
-        url: URL_,
-        body: { target: target(), operation },
-      });
+    const invoke = (operation: unknown) => harness.invoke(target(), operation);
     return { invoke, events, issued, backend };
   }
 

@@ -130,6 +130,6 @@ describe('HTTP connector through the broker', () => {
     const file = JSON.parse(
       readFileSync(join(b.dataDir, 'dev-jwks.json'), 'utf8'),
     ) as JSONWebKeySet;
-    assert.deepEqual(file, b.server.dev.jwks());
+    assert.deepEqual(file, b.server.dev?.jwks());
   });
 });

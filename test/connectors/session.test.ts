@@ -3,53 +3,23 @@
  * connector and audit that can be made to fail: audit first or nothing; discard always.
  */
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AuditUnavailableError } from '../../src/audit/log.js';
 import type { AuditEvent } from '../../src/base/audit-records.js';
-import { systemClock } from '../../src/base/clock.js';
 import type { Connector } from '../../src/connectors/connector.js';
-import { SessionConnector } from '../../src/connectors/session.js';
+import { ARGV_ONLY } from '../../src/connectors/command/operation.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
 import type { Credential, OAuthCredential } from '../../src/credentials/types.js';
 import { BastionError } from '../../src/base/errors.js';
-import { signAc, verifyAc } from '../../src/governance/ac.js';
-import { generatePrincipalKey, thumbprint } from '../../src/governance/did-key.js';
-import { createDpopProof } from '../../src/governance/dpop.js';
-import { silentLogger } from '../../src/base/logger.js';
 import type { ExecResult } from '../../src/transports/types.js';
 import { scriptedBackend } from '../helpers/backends.js';
+import { sessionHarness } from '../helpers/session.js';
 
-const URL_ = 'http://127.0.0.1:1/connectors/test/invoke';
 // Any transport failure will do; this one stands for them.
 const BOOM = 'ssh_exec_failed';
 
 async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: boolean } = {}) {
-  const broker = generateKeyPairSync('ed25519').privateKey;
-  const alice = generatePrincipalKey();
-  const now = Math.floor(Date.now() / 1000);
-  const token = await signAc(
-    {
-      iss: 'iss',
-      sub: alice.did,
-      aud: 'aud',
-      jti: 'ac-1',
-      iat: now,
-      nbf: now,
-      exp: now + 600,
-      cnf: { jkt: await thumbprint(alice.publicJwk) },
-      ctx: {
-        principal_did: alice.did,
-        capability_mask: 2,
-        capabilities: ['exec'],
-        accord_template: 't',
-        connector: 'test',
-        target: 'h.test',
-      },
-    },
-    { kid: 'k', privateKey: broker },
-  );
   const issued: Credential[] = [];
   const backend = scriptedBackend('b', (_t, target) => {
     const c = {
@@ -71,6 +41,7 @@ async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: bo
   const connector: Connector = {
     name: 'test',
     credentialType: 'oauth',
+    operation: ARGV_ONLY,
     parseOperation: (raw) => raw,
     requiredCapabilities: () => ['exec'],
     commandLine: () => undefined,
@@ -89,20 +60,17 @@ async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: bo
       } satisfies ExecResult);
     },
   };
-  const seen = new Set<string>();
-  const session = new SessionConnector({
-    verifyAc: (t) =>
-      verifyAc(t, {
-        keys: new Map([['k', createPublicKey(broker)]]),
-        issuer: 'iss',
-        audience: 'aud',
-        now: Date.now(),
-        skewMs: 30_000,
-        isRevoked: () => Promise.resolve(false),
-      }),
-    rememberProof: (jkt, jti) =>
-      Promise.resolve(!seen.has(jkt + jti) && Boolean(seen.add(jkt + jti))),
-    rateLimit: () => undefined,
+  const harness = await sessionHarness({
+    jti: 'ac-1',
+    ctx: {
+      principal_did: '',
+      capability_mask: 2,
+      capabilities: ['exec'],
+      accord_template: 't',
+      connector: 'test',
+      target: 'h.test',
+    },
+    connector,
     resolver,
     audit: {
       append: (e) => {
@@ -111,27 +79,8 @@ async function setup(options: { failAuditOn?: AuditEvent['type']; runThrows?: bo
         return Promise.resolve();
       },
     },
-    connectors: new Map([['test', connector]]),
-    limits: { maxOutputBytes: 1000, timeoutMs: 1000 },
-    clock: systemClock,
-    skewMs: 30_000,
-    logger: silentLogger,
   });
-  const invoke = async () =>
-    session.invoke({
-      connector: 'test',
-      authorization: `DPoP ${token}`,
-      dpop: await createDpopProof({
-        privateKey: alice.privateKey,
-        publicJwk: alice.publicJwk,
-        method: 'POST',
-        url: URL_,
-        accessToken: token,
-      }),
-      method: 'POST',
-      url: URL_,
-      body: { target: 'h.test', operation: { argv: ['x'] } },
-    });
+  const invoke = () => harness.invoke('h.test', { argv: ['x'] });
   return { invoke, events, runs, issued, backend };
 }
 

@@ -28,6 +28,8 @@ data_dir: ${dataDir}
 admins: [${keys.admin.did}]
 limits: { body_bytes: 4096, rate_per_minute: 1000 }
 log_level: warn
+backends:
+  - kind: dev
 accords:
   - id: ops-exec
     principals: [${keys.alice.did}]

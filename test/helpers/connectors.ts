@@ -103,6 +103,8 @@ connectors:
     hosts: { "127.0.0.1": { port: ${sshd.port} }, "other.internal.test": { address: 127.0.0.1, port: ${sshd.port} } }
   bascule:
     targets: { "db1.internal.test": "unix:${sock}" }
+backends:
+  - kind: dev
 accords:
   - id: ssh-ops
     principals: [${alice.did}]

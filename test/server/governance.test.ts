@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { BrokerError } from '../../src/client/client.js';
+import { jsonSchemaOf } from '../../src/connectors/operation.js';
+import { connectorRegistry } from '../../src/connectors/registry.js';
 import { generatePrincipalKey, type PrincipalKey } from '../../src/governance/did-key.js';
 import { createDpopProof } from '../../src/governance/dpop.js';
 import { type TestBroker, startTestBroker } from '../helpers/broker.js';
@@ -337,10 +339,28 @@ describe('governance API', () => {
       '/governance/revoke/',
       '/governance/acs/{ac_id}',
       '/.well-known/jwks.json',
-      '/connectors/{connector}/invoke',
+      '/connectors/ssh/invoke',
+      '/connectors/bascule/invoke',
+      '/connectors/http/invoke',
       '/audit',
     ]) {
       assert.ok(path in doc.paths, path);
+    }
+  });
+
+  it("documents each connector's operation exactly as the connector's own schema says", async () => {
+    type Op = { post: { requestBody: { content: Record<string, { schema: any }> } } };
+    const doc = (await (await fetch(`${broker.url}/openapi.json`)).json()) as {
+      paths: Record<string, Op>;
+    };
+    for (const plugin of connectorRegistry.list()) {
+      const route = doc.paths[`/connectors/${plugin.kind}/invoke`];
+      const body = route?.post.requestBody.content['application/json']?.schema;
+      assert.deepEqual(
+        body?.properties?.operation,
+        jsonSchemaOf(plugin.operation.schema, 'input'),
+        plugin.kind,
+      );
     }
   });
 });

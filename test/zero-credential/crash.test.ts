@@ -33,6 +33,8 @@ data_dir: ${dataDir}
 log_level: warn
 admins: [${alice.did}]
 connectors: { ssh: { known_hosts: ${join(dir, 'known_hosts')}, hosts: { "127.0.0.1": { port: ${sshd.port} } } } }
+backends:
+  - kind: dev
 accords:
   - id: ssh-ops
     principals: [${alice.did}]

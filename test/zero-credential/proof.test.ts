@@ -158,6 +158,8 @@ admins: [${alice.did}]
 connectors:
   ssh: { known_hosts: ${join(dir, 'known_hosts')}, hosts: { "127.0.0.1": { port: ${sshd.port} } } }
   bascule: { targets: { "db1.internal.test": "unix:${proxySock}" } }
+backends:
+  - kind: dev
 accords:
   - id: ssh-ops
     principals: [${alice.did}]

@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBascule } from '../../bascule/runtime.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../base/duration.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { canonicalTarget } from '../../governance/targets.js';
 import { DEFAULT_EXEC_LIMITS } from '../../transports/types.js';

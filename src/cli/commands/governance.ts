@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BastionClient } from '../../client/client.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../base/duration.js';
 import { readPrincipalKey } from '../../governance/did-key.js';
 import type { AcView } from '../../governance/service.js';
 import { InvalidArgumentError } from '../../base/errors.js';

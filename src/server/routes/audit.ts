@@ -5,11 +5,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_TYPES, type AuditEntry, type AuditFilter } from '../../base/audit-records.js';
-import type { Authenticator } from '../authenticate.js';
+import { callerOf } from '../authenticate.js';
 import { dpopHeader, errorSchemas } from './schemas.js';
 
 export interface AuditRouteDeps {
-  authenticate: Authenticator;
   list: (filter: AuditFilter) => Promise<AuditEntry[]>;
   admins: readonly string[];
 }
@@ -29,6 +28,7 @@ export function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): void {
   }>(
     '/audit',
     {
+      config: { auth: 'proof' },
       schema: {
         summary: 'Audit entries (paged by seq); admins see all, others their own',
         headers: dpopHeader,
@@ -58,7 +58,7 @@ export function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const caller = await deps.authenticate(request);
+      const caller = callerOf(request);
       const q = request.query;
       const isAdmin = deps.admins.includes(caller.did);
       const limit = Math.min(Number(q.limit ?? 100), MAX_LIMIT);

@@ -1,81 +1,46 @@
 /**
- * `POST /connectors/{connector}/invoke`: hands the request to SessionConnector.invoke. The
- * AC comes in `Authorization: DPoP <AC>`, the proof in `DPoP` (with `ath`).
+ * `POST /connectors/{connector}/invoke`, one route per connector, each with the body and
+ * reply schemas derived from that connector's operation (so /openapi.json documents every
+ * operation exactly as the connector reads it). The AC comes in `Authorization: DPoP <AC>`,
+ * the proof in `DPoP` (with `ath`); the authentication edge checks both before the handler
+ * hands the invocation to SessionConnector.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Connector } from '../../connectors/connector.js';
+import { UnknownConnectorError } from '../../connectors/errors.js';
+import { jsonSchemaOf } from '../../connectors/operation.js';
 import type { SessionConnector } from '../../connectors/session.js';
+import { acHolderOf } from '../authenticate.js';
 import { errorSchemas } from './schemas.js';
 
-const execResult = {
+const credentialView = {
   type: 'object',
+  description: 'What was used, by fingerprint; never the credential',
   properties: {
-    exit_code: { type: ['integer', 'null'] },
-    signal: { type: 'string' },
-    stdout: { type: 'string' },
-    stderr: { type: 'string' },
-    stdout_truncated: { type: 'boolean' },
-    stderr_truncated: { type: 'boolean' },
-    timed_out: { type: 'boolean' },
-    duration_ms: { type: 'integer' },
+    type: { type: 'string' },
+    issued_by: { type: 'string' },
+    id: { type: 'string' },
+    fingerprint: { type: 'string' },
+    expires_at: { type: 'string', format: 'date-time' },
+    must_revoke: { type: 'boolean' },
   },
-  required: [
-    'exit_code',
-    'stdout',
-    'stderr',
-    'stdout_truncated',
-    'stderr_truncated',
-    'timed_out',
-    'duration_ms',
-  ],
 } as const;
 
-const httpResult = {
-  type: 'object',
-  properties: {
-    status: { type: 'integer' },
-    headers: { type: 'object', additionalProperties: { type: 'string' } },
-    body: { type: 'string' },
-    body_encoding: { type: 'string', enum: ['utf8', 'base64'] },
-    body_truncated: { type: 'boolean' },
-    redirects: { type: 'integer' },
-    timed_out: { type: 'boolean' },
-    duration_ms: { type: 'integer' },
-  },
-  required: ['status', 'headers', 'body', 'body_encoding', 'body_truncated', 'timed_out'],
-} as const;
-
-export function connectorRoutes(
-  app: FastifyInstance,
-  deps: { session: SessionConnector; publicUrl: () => string },
-): void {
-  app.post<{ Params: { connector: string }; Body: { target: string; operation: unknown } }>(
-    '/connectors/:connector/invoke',
+function invokeRoute(app: FastifyInstance, connector: Connector, session: SessionConnector): void {
+  app.post<{ Body: { target: string; operation: unknown } }>(
+    `/connectors/${connector.name}/invoke`,
     {
+      config: { auth: 'ac' },
       schema: {
-        summary: 'Run one operation on the target under an AC',
-        description:
-          'Authorization: DPoP <AC>, and a DPoP proof whose ath is the hash of the AC. The broker resolves a short-lived credential for the target, runs the operation, then revokes and zeroizes the credential.',
-        params: {
-          type: 'object',
-          properties: { connector: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' } },
-          required: ['connector'],
-        },
+        summary: `Run one ${connector.name} operation on the target under an AC`,
+        description: `Authorization: DPoP <AC>, and a DPoP proof whose ath is the hash of the AC. The operation: ${connector.operation.summary}. The broker resolves a short-lived ${connector.credentialType} credential for the target, runs the operation, then revokes and zeroizes the credential.`,
         body: {
           type: 'object',
           additionalProperties: false,
           required: ['target', 'operation'],
           properties: {
             target: { type: 'string', minLength: 1, maxLength: 2048 },
-            operation: {
-              type: 'object',
-              description:
-                'ssh: {argv: [...]} or {command: "..."}, optional stdin; bascule: {argv: [...]}, optional stdin',
-              properties: {
-                argv: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 256 },
-                command: { type: 'string', maxLength: 8192 },
-                stdin: { type: 'string', maxLength: 65536 },
-              },
-            },
+            operation: jsonSchemaOf(connector.operation.schema, 'input'),
           },
         },
         response: {
@@ -86,20 +51,8 @@ export function connectorRoutes(
               ac_id: { type: 'string' },
               connector: { type: 'string' },
               target: { type: 'string' },
-              // ssh and bascule run commands; http makes one request.
-              result: { anyOf: [execResult, httpResult] },
-              credential: {
-                type: 'object',
-                description: 'What was used, by fingerprint; never the credential',
-                properties: {
-                  type: { type: 'string' },
-                  issued_by: { type: 'string' },
-                  id: { type: 'string' },
-                  fingerprint: { type: 'string' },
-                  expires_at: { type: 'string', format: 'date-time' },
-                  must_revoke: { type: 'boolean' },
-                },
-              },
+              result: jsonSchemaOf(connector.operation.result, 'output'),
+              credential: credentialView,
             },
           },
           ...errorSchemas,
@@ -111,15 +64,40 @@ export function connectorRoutes(
       request.raw.once('close', () => {
         if (!request.raw.complete) closed.abort();
       });
-      return deps.session.invoke({
-        connector: request.params.connector,
-        authorization: request.headers.authorization,
-        dpop: request.headers.dpop,
-        method: request.method,
-        url: deps.publicUrl() + (request.url.split('?')[0] ?? '/'),
-        body: request.body,
+      const { caller, ac } = acHolderOf(request);
+      return session.invoke({
+        caller,
+        ac,
+        connector,
+        target: request.body.target,
+        operation: request.body.operation,
         signal: closed.signal,
       });
+    },
+  );
+}
+
+export function connectorRoutes(
+  app: FastifyInstance,
+  deps: { session: SessionConnector; connectors: readonly Connector[] },
+): void {
+  for (const connector of deps.connectors) invokeRoute(app, connector, deps.session);
+  // Any other name: no such connector, before anything else is looked at.
+  app.post(
+    '/connectors/:connector/invoke',
+    {
+      config: { auth: 'none' },
+      schema: {
+        hide: true,
+        params: {
+          type: 'object',
+          properties: { connector: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' } },
+          required: ['connector'],
+        },
+      },
+    },
+    () => {
+      throw new UnknownConnectorError();
     },
   );
 }

@@ -5,12 +5,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AuthorizeInput, GovernanceService } from '../../governance/service.js';
-import type { Authenticator } from '../authenticate.js';
+import { callerOf } from '../authenticate.js';
 import { dpopHeader, errorSchemas as errors } from './schemas.js';
 
 export interface RouteDeps {
   service: GovernanceService;
-  authenticate: Authenticator;
 }
 
 const policySchema = {
@@ -64,11 +63,12 @@ const acView = {
 } as const;
 
 export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { service, authenticate: caller } = deps;
+  const { service } = deps;
 
   app.post<{ Body: AuthorizeInput }>(
     '/governance/authorize/',
     {
+      config: { auth: 'proof' },
       schema: {
         summary: 'Request an authorization context (AC)',
         description:
@@ -124,7 +124,7 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      const result = await service.authorize(await caller(request), request.body);
+      const result = await service.authorize(callerOf(request), request.body);
       return reply.code(result.status === 'active' ? 201 : 202).send(result);
     },
   );
@@ -132,6 +132,7 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post<{ Params: { ac_id: string } }>(
     '/governance/approvals/:ac_id',
     {
+      config: { auth: 'proof' },
       schema: {
         summary: 'Approve a pending AC (an approver of its accord)',
         headers: dpopHeader,
@@ -139,12 +140,13 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
         response: { 200: acView, ...errors },
       },
     },
-    async (request) => service.approve(await caller(request), request.params.ac_id),
+    async (request) => service.approve(callerOf(request), request.params.ac_id),
   );
 
   app.post<{ Body: { ac_id: string } }>(
     '/governance/revoke/',
     {
+      config: { auth: 'proof' },
       schema: {
         summary: 'Revoke an AC (its principal or an admin)',
         headers: dpopHeader,
@@ -157,12 +159,13 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
         response: { 200: acView, ...errors },
       },
     },
-    async (request) => service.revoke(await caller(request), request.body.ac_id),
+    async (request) => service.revoke(callerOf(request), request.body.ac_id),
   );
 
   app.get<{ Params: { ac_id: string } }>(
     '/governance/acs/:ac_id',
     {
+      config: { auth: 'proof' },
       schema: {
         summary: 'Status of an AC; the token itself only to its principal',
         headers: dpopHeader,
@@ -170,12 +173,13 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
         response: { 200: acView, ...errors },
       },
     },
-    async (request) => service.show(await caller(request), request.params.ac_id),
+    async (request) => service.show(callerOf(request), request.params.ac_id),
   );
 
   app.get(
     '/governance/accords',
     {
+      config: { auth: 'proof' },
       schema: {
         summary: 'The accords the caller may request under (or hold delegated ACs of)',
         headers: dpopHeader,
@@ -207,12 +211,13 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
         },
       },
     },
-    async (request) => ({ accords: service.accordsFor(await caller(request)) }),
+    (request) => ({ accords: service.accordsFor(callerOf(request)) }),
   );
 
   app.get(
     '/.well-known/jwks.json',
     {
+      config: { auth: 'none' },
       schema: {
         summary: 'The public keys that verify ACs',
         response: {

@@ -3,16 +3,16 @@
  * certificate (credential `ssh_cert`) for the login the accord maps the principal to. An
  * argv is sent single-quoted, so the remote shell sees each argument literally.
  */
-import { BastionError } from '../base/errors.js';
-import { parseEd25519Certificate } from '../ssh/openssh.js';
-import type { AcContext, SshCertCredential } from '../credentials/types.js';
-import type { Capability } from '../governance/capabilities.js';
-import type { KnownHosts } from '../transports/known-hosts.js';
-import { shellQuote, sshExec } from '../transports/ssh.js';
-import type { CommandOperation, ExecResult } from '../transports/types.js';
-import { execAuditDetail, parseCommandOperation, policyCommandLine } from './command-operation.js';
-import type { Connector, RunContext } from './connector.js';
-import { InvocationDeniedError } from './errors.js';
+import { BastionError } from '../../base/errors.js';
+import { parseEd25519Certificate } from '../../ssh/openssh.js';
+import type { AcContext, SshCertCredential } from '../../credentials/types.js';
+import type { KnownHosts } from '../../transports/known-hosts.js';
+import { shellQuote, sshExec } from '../../transports/ssh.js';
+import type { CommandOperation, ExecResult } from '../../transports/types.js';
+import { CommandConnector } from '../command/connector.js';
+import { ARGV_OR_COMMAND } from '../command/operation.js';
+import type { RunContext } from '../connector.js';
+import { InvocationDeniedError } from '../errors.js';
 
 /** Characters that make a command line more than one simple command to a POSIX shell. */
 const SHELL_SYNTAX = /[;&|$`<>(){}\n\r\\*?[\]~#!'"]/;
@@ -63,33 +63,23 @@ export interface SshConnectorOptions {
   hosts: ReadonlyMap<string, { address?: string | undefined; port?: number | undefined }>;
 }
 
-export class SshConnector implements Connector<CommandOperation, ExecResult> {
+export class SshConnector extends CommandConnector {
   readonly name = 'ssh';
   readonly credentialType = 'ssh_cert' as const;
 
-  constructor(private readonly options: SshConnectorOptions) {}
-
-  parseOperation(raw: unknown): CommandOperation {
-    return parseCommandOperation(raw, { allowCommand: true });
+  constructor(private readonly options: SshConnectorOptions) {
+    super(ARGV_OR_COMMAND);
   }
 
-  auditDetail(result: ExecResult): Record<string, unknown> {
-    return execAuditDetail(result);
-  }
-
-  requiredCapabilities(): readonly Capability[] {
-    return ['exec'];
-  }
-
-  commandLine(op: CommandOperation, ac: { commands?: unknown }): string {
+  override commandLine(op: CommandOperation, ac: { commands?: unknown }): string {
     // A policy matches text; a shell would read `uptime; rm -rf /` as two commands.
     if (ac.commands !== undefined && op.command !== undefined && SHELL_SYNTAX.test(op.command)) {
       throw new InvocationDeniedError('shell_syntax_not_allowed');
     }
-    return policyCommandLine(op, ac);
+    return super.commandLine(op, ac);
   }
 
-  run(ctx: RunContext<CommandOperation>): Promise<ExecResult> {
+  override run(ctx: RunContext<CommandOperation>): Promise<ExecResult> {
     const credential = ctx.credential as SshCertCredential;
     const username = checkSshCertificate(credential, ctx.acContext);
     const host = this.options.hosts.get(ctx.target);

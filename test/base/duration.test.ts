@@ -6,7 +6,7 @@ import {
   MAX_DURATION_SECONDS,
   parseDuration,
   tryParseDuration,
-} from '../../src/config/duration.js';
+} from '../../src/base/duration.js';
 import { InvalidArgumentError } from '../../src/base/errors.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 

@@ -4,7 +4,7 @@
  * unreadable one, trusts no host at all: never trust-on-first-use.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { KnownHosts } from '../transports/known-hosts.js';
+import { KnownHosts } from '../../transports/known-hosts.js';
 
 export function knownHostsLoader(file: string | undefined): () => KnownHosts {
   let cached: { mtimeMs: number; size: number; hosts: KnownHosts } | undefined;

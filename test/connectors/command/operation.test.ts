@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commandAllowed } from '../../src/governance/accords.js';
+import { commandAllowed } from '../../../src/governance/accords.js';
 import {
   parseCommandOperation,
   policyCommandLine,
-} from '../../src/connectors/command-operation.js';
-import { InvocationDeniedError } from '../../src/connectors/errors.js';
-import { InvalidArgumentError } from '../../src/base/errors.js';
+} from '../../../src/connectors/command/operation.js';
+import { InvocationDeniedError } from '../../../src/connectors/errors.js';
+import { InvalidArgumentError } from '../../../src/base/errors.js';
 
 const policy = { commands: { allow: ['*'], deny: ['rm -rf *'] } };
 

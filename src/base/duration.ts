@@ -5,7 +5,7 @@
  * fractions and anything past MAX_DURATION_SECONDS are refused: a zero or overflowing
  * lifetime in policy is always a mistake, never a wish.
  */
-import { InvalidArgumentError } from '../base/errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /** 2^31 − 1 s (about 68 years): beyond this a duration is an overflow, not a policy. */
 export const MAX_DURATION_SECONDS = 2 ** 31 - 1;

@@ -3,14 +3,14 @@
  * a single-use grant (credential `bascule_ac`) as the bearer token. The runtime checks the
  * grant and the command policy again, runs the argv without a shell and keeps its own audit.
  */
-import type { BasculeAcCredential } from '../credentials/types.js';
-import { BastionError } from '../base/errors.js';
-import type { Capability } from '../governance/capabilities.js';
-import type { CommandOperation, ExecResult } from '../transports/types.js';
-import { execAuditDetail, parseCommandOperation, policyCommandLine } from './command-operation.js';
-import type { Connector, RunContext } from './connector.js';
-import { TargetNotConfiguredError } from './errors.js';
-import { postJson } from '../transports/http-json.js';
+import type { BasculeAcCredential } from '../../credentials/types.js';
+import { BastionError } from '../../base/errors.js';
+import type { CommandOperation, ExecResult } from '../../transports/types.js';
+import { CommandConnector } from '../command/connector.js';
+import { ARGV_ONLY } from '../command/operation.js';
+import type { RunContext } from '../connector.js';
+import { TargetNotConfiguredError } from '../errors.js';
+import { postJson } from '../../transports/http-json.js';
 
 const CODE = /^[a-z][a-z0-9_]{1,63}$/;
 
@@ -28,29 +28,15 @@ export interface BasculeConnectorOptions {
   targets: ReadonlyMap<string, string>;
 }
 
-export class BasculeConnector implements Connector<CommandOperation, ExecResult> {
+export class BasculeConnector extends CommandConnector {
   readonly name = 'bascule';
   readonly credentialType = 'bascule_ac' as const;
 
-  constructor(private readonly options: BasculeConnectorOptions) {}
-
-  parseOperation(raw: unknown): CommandOperation {
-    return parseCommandOperation(raw, { allowCommand: false });
+  constructor(private readonly options: BasculeConnectorOptions) {
+    super(ARGV_ONLY);
   }
 
-  auditDetail(result: ExecResult): Record<string, unknown> {
-    return execAuditDetail(result);
-  }
-
-  requiredCapabilities(): readonly Capability[] {
-    return ['exec'];
-  }
-
-  commandLine(op: CommandOperation, ac: { commands?: unknown }): string {
-    return policyCommandLine(op, ac);
-  }
-
-  async run(ctx: RunContext<CommandOperation>): Promise<ExecResult> {
+  override async run(ctx: RunContext<CommandOperation>): Promise<ExecResult> {
     const endpoint = this.options.targets.get(ctx.target);
     if (endpoint === undefined) throw new TargetNotConfiguredError();
     const grant = (ctx.credential as BasculeAcCredential).token;

@@ -1,0 +1,17 @@
+/**
+ * The backend kinds this broker knows. Adding a kind is one folder exporting one plugin
+ * and one line here; the configuration, the server and the docs take it from this list.
+ */
+import { Registry } from '../base/registry.js';
+import { basculePlugin } from './bascule/plugin.js';
+import { devPlugin } from './dev/plugin.js';
+import { entraPlugin } from './entra/plugin.js';
+import { oauthExchangePlugin } from './oauth-exchange/plugin.js';
+import type { BackendPlugin } from './plugin.js';
+
+export const backendRegistry = new Registry<BackendPlugin>('backend', [
+  oauthExchangePlugin,
+  entraPlugin,
+  devPlugin,
+  basculePlugin,
+]);

@@ -1,0 +1,65 @@
+/** The configuration, normalised: what the server, the CLI and the tests read. */
+import type { BackendPlugin } from '../backends/plugin.js';
+import type { ConnectorPlugin } from '../connectors/plugin.js';
+import type { Accord } from '../governance/accords.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One configured backend, in the order resolution tries them. */
+export interface BackendEntry {
+  readonly kind: string;
+  readonly plugin: BackendPlugin;
+  /** What the plugin's schema parsed; handed to its `create`. */
+  readonly settings: unknown;
+  /** Where it is in the file (`backends[1]`), to name it in errors. */
+  readonly where: string;
+}
+
+/** One connector kind with its settings (every registered kind, configured or not). */
+export interface ConnectorEntry {
+  readonly kind: string;
+  readonly plugin: ConnectorPlugin;
+  readonly settings: unknown;
+}
+
+export interface BastionConfig {
+  /** Absolute path of the file this came from (as resolved from the name given). */
+  file: string;
+  listen: { host: string; port: number };
+  /** Absolute; a relative `data_dir` is resolved against the config file's directory. */
+  data_dir: string;
+  /** Canonical `scheme://host[:port][/path]` the broker is reached at (DPoP `htu`). */
+  public_url?: string | undefined;
+  issuer: string;
+  audience: string;
+  clock_skew_seconds: number;
+  /** Broker-wide admins (did:key DIDs). */
+  admins: string[];
+  limits: {
+    body_bytes: number;
+    rate_per_minute: number;
+    /** Bytes kept per output stream of an invocation. */
+    output_bytes: number;
+    exec_timeout_seconds: number;
+  };
+  connectors: ConnectorEntry[];
+  /** Tried in this order (the order of the file's `backends:` list). */
+  backends: BackendEntry[];
+  /** Absent: the logger's own default applies. */
+  log_level?: LogLevel | undefined;
+  accords: Accord[];
+  accordsById: ReadonlyMap<string, Accord>;
+  /** Things the operator should change, logged at start (a deprecated form, say). */
+  warnings: string[];
+}
+
+export const CONFIG_DEFAULTS = {
+  issuer: 'urn:bastion:broker',
+  audience: 'urn:bastion:connectors',
+  clock_skew_seconds: 30,
+  body_bytes: 16_384,
+  rate_per_minute: 120,
+  output_bytes: 1_048_576,
+  exec_timeout_seconds: 30,
+} as const;

@@ -1,0 +1,150 @@
+/**
+ * The `http` connector: one HTTP request to the target (a base URL) with a short-lived
+ * OAuth access token (credential `oauth`) as the bearer, so that a caller can use an API
+ * without ever holding its token. Everything the caller sends is checked before a
+ * credential exists: the operation's shape, the path and header rules of the transport,
+ * the capability (GET/HEAD read, the rest write) and the accord's path policy
+ * (governance/path-policy.ts), which redirects are held to as well.
+ */
+import type { LookupFunction } from 'node:net';
+import type { AcContext } from '../../credentials/types.js';
+import { BastionError } from '../../base/errors.js';
+import { parseOrThrow } from '../../base/zod-issues.js';
+import type { Capability } from '../../governance/capabilities.js';
+import { pathAllowed } from '../../governance/path-policy.js';
+import {
+  checkRequestHeaders,
+  DEFAULT_MAX_REQUEST_BYTES,
+  HttpTransportError,
+  httpRequest,
+  normaliseRequestPath,
+  type HttpMethod,
+  type HttpResult,
+} from '../../transports/http.js';
+import type { Connector, RunContext } from '../connector.js';
+import { InvocationDeniedError } from '../errors.js';
+import { HTTP_OPERATION, httpOperation } from './operation.js';
+
+export interface HttpOperation {
+  readonly method: HttpMethod;
+  /** Canonical path relative to the target's base path (see normaliseRequestPath). */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface HttpConnectorOptions {
+  /** DNS resolver, injectable for tests; default dns.lookup. */
+  readonly lookup?: LookupFunction | undefined;
+  /** Largest request body, in bytes; default 1 MiB. */
+  readonly maxRequestBytes?: number | undefined;
+  /** An extra CA certificate (PEM) trusted besides the system roots. */
+  readonly ca?: string | undefined;
+}
+
+/** The backend's credential is not a bearer token for this target (I3): nothing is sent. */
+export class HttpCredentialError extends BastionError {
+  constructor() {
+    super('http_credential_invalid');
+  }
+}
+
+export class HttpConnector implements Connector<HttpOperation, HttpResult> {
+  readonly name = 'http';
+  readonly credentialType = 'oauth' as const;
+  readonly operation = HTTP_OPERATION;
+  readonly #maxRequestBytes: number;
+
+  constructor(private readonly options: HttpConnectorOptions = {}) {
+    this.#maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  }
+
+  /**
+   * Reads `{method, path, query?, headers?, body?}` strictly. Shape errors are
+   * InvalidArgumentError('operation…'); a path or headers that break the transport's
+   * rules are refused here already (http_path_invalid, http_header_*, http_body_too_large),
+   * before any credential is issued. The path is returned in canonical form.
+   */
+  parseOperation(raw: unknown): HttpOperation {
+    const { method, path, query, headers, body } = parseOrThrow(httpOperation, raw, 'operation');
+    const op: {
+      method: HttpMethod;
+      path: string;
+      query?: Record<string, string>;
+      headers?: Record<string, string>;
+      body?: string;
+    } = { method, path: normaliseRequestPath(path) };
+    if (query !== undefined) op.query = query;
+    if (headers !== undefined) {
+      checkRequestHeaders(headers);
+      op.headers = headers;
+    }
+    if (body !== undefined) {
+      if (Buffer.byteLength(body) > this.#maxRequestBytes) {
+        throw new HttpTransportError('bodyTooLarge');
+      }
+      op.body = body;
+    }
+    return op;
+  }
+
+  requiredCapabilities(op: HttpOperation): readonly Capability[] {
+    return op.method === 'GET' || op.method === 'HEAD' ? ['read'] : ['write'];
+  }
+
+  /** Not a command: the accord's command policy does not apply (its path policy does). */
+  describe(op: HttpOperation): string {
+    return `${op.method} ${op.path}`;
+  }
+
+  commandLine(): undefined {
+    return undefined;
+  }
+
+  checkPolicy(op: HttpOperation, ac: AcContext): void {
+    if (!pathAllowed(ac.paths, op.method, op.path)) {
+      throw new InvocationDeniedError('path_not_allowed');
+    }
+  }
+
+  run(ctx: RunContext<HttpOperation>): Promise<HttpResult> {
+    const { credential, operation: op, acContext } = ctx;
+    // I3 on the credential itself: an OAuth bearer token issued for exactly this target.
+    if (
+      credential.type !== 'oauth' ||
+      credential.target !== ctx.target ||
+      ctx.target !== acContext.target ||
+      typeof (credential.tokenType as unknown) !== 'string' ||
+      credential.tokenType.toLowerCase() !== 'bearer'
+    ) {
+      return Promise.reject(new HttpCredentialError());
+    }
+    return httpRequest({
+      base: ctx.target,
+      method: op.method,
+      path: op.path,
+      query: op.query,
+      headers: op.headers,
+      body: op.body,
+      bearer: credential.accessToken,
+      limits: ctx.limits,
+      maxRequestBytes: this.#maxRequestBytes,
+      lookup: this.options.lookup,
+      ca: this.options.ca,
+      signal: ctx.signal,
+      allowPath: (method, path) => pathAllowed(acContext.paths, method, path),
+    });
+  }
+
+  /** Status and sizes only: headers and body may hold anything, tokens included. */
+  auditDetail(result: HttpResult): Record<string, unknown> {
+    return {
+      status: result.status,
+      redirects: result.redirects,
+      body_bytes: Buffer.byteLength(result.body, result.body_encoding),
+      truncated: result.body_truncated,
+      timed_out: result.timed_out,
+    };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * `connectors.http`: one request to an API with a short-lived bearer token. Settings: an
+ * extra CA certificate to trust for the targets' TLS (an internal CA), besides the
+ * system's roots.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../../base/errors.js';
+import { filePath, type ConfigContext } from '../../base/fields.js';
+import { defineConnectorPlugin } from '../plugin.js';
+import { HttpConnector } from './connector.js';
+import { HTTP_OPERATION } from './operation.js';
+
+const settings = (ctx: ConfigContext) =>
+  z.strictObject({ ca_file: filePath(ctx).optional() }, { error: 'must be a mapping' });
+
+export const httpPlugin = defineConnectorPlugin({
+  kind: 'http',
+  summary: 'One request to an API with a short-lived bearer token (credential oauth)',
+  operation: HTTP_OPERATION,
+  settings,
+  create: (s: z.output<ReturnType<typeof settings>>) => {
+    let ca: string | undefined;
+    if (s.ca_file !== undefined) {
+      try {
+        ca = readFileSync(s.ca_file, 'utf8');
+      } catch {
+        throw new ConfigError('connectors.http.ca_file', 'cannot be read');
+      }
+    }
+    return new HttpConnector(ca !== undefined ? { ca } : {});
+  },
+});

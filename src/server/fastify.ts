@@ -1,0 +1,57 @@
+/**
+ * The broker's Fastify instance: strict JSON parsing, a body-size limit, redacted
+ * structured logs on stderr, the shared error edge, and the OpenAPI document built from
+ * the routes' schemas.
+ */
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { REDACT_PATHS } from '../base/logger.js';
+import type { BastionConfig } from '../config/config.js';
+import { installErrorHandling } from '../edge/errors.js';
+
+export async function createFastify(
+  config: BastionConfig,
+  options: { logDestination?: NodeJS.WritableStream | false | undefined },
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    // stderr, so that stdout stays free for command output.
+    logger:
+      options.logDestination === false
+        ? false
+        : {
+            level: config.log_level ?? process.env['BASTION_LOG_LEVEL'] ?? 'info',
+            redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+            stream: options.logDestination ?? process.stderr,
+          },
+    bodyLimit: config.limits.body_bytes,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Bastion',
+        version: '0.1.0',
+        description:
+          'Zero-credential-storage access broker: authorization contexts and governed invocations.',
+      },
+    },
+  });
+  // JSON only: a text/plain body would otherwise reach validation as a string.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandling(app, { challenge: 'DPoP algs="EdDSA"' });
+  return app;
+}
+
+/** The public routes: health and the API document. */
+export function metaRoutes(app: FastifyInstance): void {
+  app.get('/healthz', { config: { auth: 'none' }, schema: { hide: true } }, () => ({
+    status: 'ok',
+  }));
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, () =>
+    app.swagger(),
+  );
+}
