@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { AuditUnavailableError } from '../../src/audit/log.js';
+import { AuditUnavailableError } from '../../src/audit/errors.js';
 import type { AuditEvent } from '../../src/base/audit-records.js';
 import { systemClock } from '../../src/base/clock.js';
 import type { Connector } from '../../src/connectors/connector.js';
