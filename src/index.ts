@@ -65,4 +65,5 @@ export { startServer, type RunningServer, type ServerOptions } from './server/ap
 export { startBascule, type BasculeOptions, type RunningBascule } from './bascule/runtime.js';
 export { createBridgeServer } from './mcp/bridge.js';
 export { verifyAc, signAc, unsafeDecodeAc, type AcClaims } from './governance/ac.js';
-export { verifyAudit, type AuditReport } from './audit/verify.js';
+export { verifyAudit } from './audit/verify.js';
+export type { AuditReport } from './audit/report.js';

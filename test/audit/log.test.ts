@@ -19,14 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GENESIS, auditHash, canonicalJson } from '../../src/base/audit-chain.js';
-import {
-  AuditLog,
-  AuditUnavailableError,
-  AUDIT_SINK_FILE,
-  CHECKPOINT_TYP,
-} from '../../src/audit/log.js';
+import { AuditUnavailableError } from '../../src/audit/errors.js';
+import { AuditLog, CHECKPOINT_TYP } from '../../src/audit/log.js';
+import { AUDIT_SINK_FILE } from '../../src/audit/sink.js';
 import type { AuditEntry } from '../../src/base/audit-records.js';
-import { checkpointValid } from '../../src/audit/verify.js';
+import { checkpointValid } from '../../src/audit/checkpoint-check.js';
 import { ManualClock } from '../../src/base/clock.js';
 import { ConfigError, InvalidArgumentError } from '../../src/base/errors.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AuditUnavailableError } from '../../src/audit/log.js';
+import { AuditUnavailableError } from '../../src/audit/errors.js';
 import type { AuditEvent } from '../../src/base/audit-records.js';
 import type { Connector } from '../../src/connectors/connector.js';
 import { ARGV_ONLY } from '../../src/connectors/command/operation.js';

@@ -1,0 +1,117 @@
+/**
+ * An audit event and its row in the `audit` table, both ways: on the way in, a known type,
+ * bounded non-empty text and nothing shaped or named like a credential, the detail stored
+ * as canonical JSON; on the way out, NULL columns dropped, so a read entry re-hashes to
+ * exactly what was hashed on append.
+ */
+import { InvalidArgumentError } from '../base/errors.js';
+import { canonicalJson } from '../base/audit-chain.js';
+import { AUDIT_TYPES } from '../base/audit-records.js';
+import type { AuditEntry, AuditEvent, AuditType } from '../base/audit-records.js';
+import { isoTs } from './checks.js';
+import { isSecretShaped, looksSecret } from './secret-guard.js';
+
+export interface AuditRow {
+  seq: number;
+  ts: string;
+  type: string;
+  actor: string | null;
+  principal: string | null;
+  ac_id: string | null;
+  invocation_id: string | null;
+  connector: string | null;
+  target: string | null;
+  outcome: string | null;
+  detail: string | null;
+  prev: string;
+  hash: string;
+}
+
+/** An event's columns, validated, before the transaction gives it a place in the chain. */
+export type AuditFields = Omit<AuditRow, 'seq' | 'prev' | 'hash'>;
+
+export const AUDIT_TYPE_SET: ReadonlySet<string> = new Set(AUDIT_TYPES);
+
+// The optional text columns, in the order entries list them.
+const AUDIT_TEXT_FIELDS = [
+  'actor',
+  'principal',
+  'ac_id',
+  'invocation_id',
+  'connector',
+  'target',
+  'outcome',
+] as const;
+// Bounds keep one entry (and so one sink line) small; audit is metadata, not payload.
+const AUDIT_MAX_FIELD = 4096;
+const AUDIT_MAX_DETAIL = 65_536;
+
+/**
+ * An event's columns, checked before the transaction: a known type, bounded non-empty
+ * text, and nothing that looks like a credential — the same refusal as for AC claims, on
+ * the detail's keys and values and on every text field.
+ */
+export function auditFields(event: AuditEvent, ts: string): AuditFields {
+  if (typeof event !== 'object' || event === null || !AUDIT_TYPE_SET.has(event.type)) {
+    throw new InvalidArgumentError('audit event type');
+  }
+  const fields: AuditFields = {
+    ts: isoTs(ts, 'audit time'),
+    type: event.type,
+    actor: null,
+    principal: null,
+    ac_id: null,
+    invocation_id: null,
+    connector: null,
+    target: null,
+    outcome: null,
+    detail: null,
+  };
+  for (const name of AUDIT_TEXT_FIELDS) {
+    const value = event[name];
+    if (value === undefined) continue;
+    if (
+      typeof value !== 'string' ||
+      value === '' ||
+      value.length > AUDIT_MAX_FIELD ||
+      isSecretShaped(value)
+    ) {
+      throw new InvalidArgumentError('audit event field');
+    }
+    fields[name] = value;
+  }
+  if (event.detail !== undefined) {
+    const detail = event.detail;
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+      throw new InvalidArgumentError('audit detail');
+    }
+    if (looksSecret(detail)) throw new InvalidArgumentError('audit detail');
+    let json: string;
+    try {
+      // Stored canonical, so what is read back re-hashes to exactly what was hashed.
+      json = canonicalJson(detail);
+    } catch {
+      throw new InvalidArgumentError('audit detail');
+    }
+    if (json.length > AUDIT_MAX_DETAIL) throw new InvalidArgumentError('audit detail');
+    fields.detail = json;
+  }
+  return fields;
+}
+
+/** The entry a row holds; NULL columns become absent fields, as they were on append. */
+export function fromAuditRow(row: AuditRow): AuditEntry {
+  const entry: { -readonly [K in keyof AuditEntry]: AuditEntry[K] } = {
+    seq: row.seq,
+    ts: row.ts,
+    type: row.type as AuditType,
+    prev: row.prev,
+    hash: row.hash,
+  };
+  for (const name of AUDIT_TEXT_FIELDS) {
+    const value = row[name];
+    if (value !== null) entry[name] = value;
+  }
+  if (row.detail !== null) entry.detail = JSON.parse(row.detail) as Record<string, unknown>;
+  return entry;
+}

@@ -1,0 +1,29 @@
+/**
+ * The errors a `Store` raises beyond bad arguments; codes, statuses and messages are in the
+ * error catalog. Backend-neutral, so every implementation raises the same ones.
+ */
+import { BastionError } from '../base/errors.js';
+
+/**
+ * The database cannot take the write now (locked past the busy timeout, read-only, out of
+ * space, an I/O error): the request is refused as unavailable, not as a server fault.
+ */
+export class StoreUnavailableError extends BastionError {
+  constructor() {
+    super('store_unavailable');
+  }
+}
+
+/** `insertAc` with an ac_id that is already stored. */
+export class AcConflictError extends BastionError {
+  constructor() {
+    super('ac_conflict');
+  }
+}
+
+/** A call on a store after `close()`: the broker is shutting down. */
+export class StoreClosedError extends BastionError {
+  constructor() {
+    super('store_closed');
+  }
+}
