@@ -62,7 +62,8 @@ export { EntraBackend, type EntraBackendOptions } from './backends/entra/entra-b
 export { BasculeBackend, type BasculeBackendOptions } from './backends/bascule/bascule-backend.js';
 export { BastionClient, BrokerError, type ClientOptions } from './client/client.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/app.js';
-export { startBascule, type BasculeOptions, type RunningBascule } from './bascule/runtime.js';
+export { startBascule, type RunningBascule } from './bascule/runtime.js';
+export type { BasculeOptions } from './bascule/options.js';
 export { createBridgeServer } from './mcp/bridge.js';
 export { verifyAc, signAc, unsafeDecodeAc, type AcClaims } from './governance/ac.js';
 export { verifyAudit } from './audit/verify.js';

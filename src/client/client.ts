@@ -4,7 +4,8 @@
  */
 import type { PrincipalKey } from '../governance/did-key.js';
 import { createDpopProof } from '../governance/dpop.js';
-import type { AccordView, AcView, AuthorizeInput, AuthorizeResult } from '../governance/service.js';
+import type { AuthorizeInput, AuthorizeResult } from '../governance/authorize.js';
+import type { AccordView, AcView } from '../governance/views.js';
 import type { InvokeResponse } from '../connectors/session.js';
 import type { ConnectorResult } from '../connectors/connector.js';
 import type { CommandOperation, ExecResult } from '../transports/types.js';

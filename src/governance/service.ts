@@ -2,18 +2,42 @@
  * Governance rules: issuing, approving, revoking and showing ACs. The HTTP routes and the
  * CLI call these methods with an already-verified caller (a DPoP proof's did:key) and
  * hold no rules of their own.
+ *
+ * Here are the rules and their order; what they are applied to and what they produce are
+ * beside it: authorize.ts (an authorize request and the AC record it becomes), roles.ts
+ * (what a caller is to an AC), claims.ts (an active AC's claims and signature), views.ts
+ * (what callers are shown) and governance-errors.ts (the refusals).
  */
-import { randomUUID } from 'node:crypto';
 import type { Auditor } from '../base/audit-records.js';
 import type { Clock } from '../base/clock.js';
-import { BastionError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import type { AcRecord, Store } from '../store/store.js';
-import { type AcClaims, signAc, verifyAc, type VerifiedAc } from './ac.js';
-import { type AccessRequest, type Accord, decide, PolicyDeniedError } from './accords.js';
-import { jwkFromDid, thumbprint } from './did-key.js';
+import { type AcClaims, verifyAc, type VerifiedAc } from './ac.js';
+import { type Accord, decide, type Decision, PolicyDeniedError } from './accords.js';
+import {
+  accessRequestOf,
+  activeRecord,
+  authorizeEvent,
+  type AuthorizeInput,
+  type AuthorizeResult,
+  authorizeResult,
+  denialEvent,
+  holderOf,
+  pendingRecord,
+} from './authorize.js';
+import { claimsFor, signClaims } from './claims.js';
 import type { VerifiedProof } from './dpop.js';
+import { GovernanceError } from './governance-errors.js';
 import type { BrokerKeyring, PublicJwks } from './keyring.js';
+import { type AcRoles, rolesOn } from './roles.js';
+import {
+  type AccordView,
+  type AcStatus,
+  acStatus,
+  type AcView,
+  acView,
+  accordViews,
+} from './views.js';
 
 export interface GovernanceSettings {
   readonly issuer: string;
@@ -25,73 +49,7 @@ export interface GovernanceSettings {
   readonly approvalTtlMs: number;
 }
 
-type GovernanceCode =
-  | 'ac_not_found'
-  | 'not_an_approver'
-  | 'self_approval_not_allowed'
-  | 'ac_not_pending'
-  | 'already_approved'
-  | 'not_allowed_to_revoke'
-  | 'ac_already_revoked';
-
-export class GovernanceError extends BastionError {
-  declare readonly code: GovernanceCode;
-  constructor(code: GovernanceCode) {
-    super(code);
-  }
-}
-
 const notFound = (): GovernanceError => new GovernanceError('ac_not_found');
-
-export interface AccordView {
-  id: string;
-  /** `principal`: may request ACs; `delegate`: may hold ACs a principal delegates to it. */
-  as: 'principal' | 'delegate';
-  connectors: readonly string[];
-  targets: readonly string[];
-  capabilities: readonly string[];
-  max_duration_seconds: number;
-  approvals_required: number;
-  commands?: { allow: readonly string[]; deny: readonly string[] };
-  paths?: { allow: readonly string[]; deny: readonly string[] };
-  delegates?: readonly string[];
-}
-
-export type AcStatus = 'pending_approval' | 'active' | 'expired' | 'revoked';
-
-export interface AuthorizeInput {
-  readonly accord: string;
-  readonly connector: string;
-  readonly target: string;
-  readonly capabilities: string[];
-  readonly duration_seconds: number;
-  readonly justification?: string | undefined;
-  /** Delegation: issue the AC for this agent did:key, acting for the caller. */
-  readonly delegate_to?: string | undefined;
-}
-
-export type AuthorizeResult =
-  | { status: 'active'; ac_id: string; ac: string; expires_at: string; capability_mask: number }
-  | { status: 'pending_approval'; ac_id: string; approvals_required: number };
-
-export interface AcView {
-  ac_id: string;
-  status: AcStatus;
-  principal_did: string;
-  accord: string;
-  connector: string;
-  target: string;
-  capabilities: readonly string[];
-  capability_mask: number;
-  duration_seconds: number;
-  approvals_required: number;
-  approvals: { approver_did: string; approved_at: string }[];
-  requested_at: string;
-  expires_at?: string;
-  revoked_at?: string;
-  /** The token, only for its own principal and only while active. */
-  ac?: string;
-}
 
 export class GovernanceService {
   readonly #store: Store;
@@ -119,87 +77,29 @@ export class GovernanceService {
 
   async authorize(caller: VerifiedProof, input: AuthorizeInput): Promise<AuthorizeResult> {
     const now = this.#clock.now();
-    const request: AccessRequest = {
-      principal_did: caller.did,
-      accord: input.accord,
-      connector: input.connector,
-      target: input.target,
-      capabilities: input.capabilities,
-      duration_seconds: input.duration_seconds,
-      ...(input.delegate_to !== undefined ? { delegate_to: input.delegate_to } : {}),
-    };
-    // The AC is bound to the key that will present it: the agent's, when delegated.
-    const holderJkt =
-      input.delegate_to !== undefined
-        ? await thumbprint(jwkFromDid(input.delegate_to))
-        : caller.jkt;
-    const act = input.delegate_to !== undefined ? { sub: input.delegate_to } : undefined;
-    let decision: ReturnType<typeof decide>;
+    const request = accessRequestOf(caller, input);
+    const holder = await holderOf(caller, input);
+    let decision: Decision;
     try {
       decision = decide(this.settings.accords, request, new Date(now));
     } catch (err) {
       if (err instanceof PolicyDeniedError) {
         // The refusal stands whether or not it could be recorded.
         await this.#audit
-          .append({
-            type: 'deny',
-            actor: caller.did,
-            principal: caller.did,
-            connector: input.connector,
-            outcome: err.code,
-            detail: { accord: input.accord },
-          })
+          .append(denialEvent(caller, input, err.code))
           .catch((auditErr: unknown) =>
             this.#log.error({ err: auditErr }, 'audit write failed for a denial'),
           );
       }
       throw err;
     }
-    const record: AcRecord = {
-      ac_id: randomUUID(),
-      principal_did: caller.did,
-      cnf_jkt: holderJkt,
-      ...(act !== undefined ? { act } : {}),
-      accord: decision.accord.id,
-      connector: input.connector,
-      target: decision.target,
-      capabilities: decision.capabilities,
-      capability_mask: decision.capability_mask,
-      duration_seconds: decision.duration_seconds,
-      justification: input.justification,
-      approvals_required: decision.approvals_required,
-      requested_at: now,
-      state: 'pending_approval',
-    };
+    const record = pendingRecord(caller, input, decision, holder, now);
     // Recorded before anything is stored or signed: no audit, no AC.
-    await this.#audit.append({
-      type: 'authorize',
-      actor: caller.did,
-      principal: caller.did,
-      ac_id: record.ac_id,
-      connector: record.connector,
-      target: record.target,
-      outcome: decision.approvals_required > 0 ? 'pending_approval' : 'active',
-      detail: {
-        accord: record.accord,
-        capabilities: record.capabilities,
-        duration_seconds: record.duration_seconds,
-        ...(input.justification !== undefined ? { justification: input.justification } : {}),
-        ...(act !== undefined ? { act } : {}),
-      },
-    });
+    await this.#audit.append(authorizeEvent(caller, input, record));
     // An AC that needs no approval is stored active at once: one commit, not two.
     const immediate = decision.approvals_required === 0 ? this.#claimsFor(record, now) : undefined;
     await this.#store.insertAc(
-      immediate === undefined
-        ? record
-        : {
-            ...record,
-            state: 'active',
-            claims: { ...immediate },
-            expires_at: immediate.exp,
-            activated_at: now,
-          },
+      immediate === undefined ? record : activeRecord(record, immediate, now),
     );
     this.#log.info(
       {
@@ -211,22 +111,8 @@ export class GovernanceService {
       },
       decision.approvals_required > 0 ? 'access requested; awaiting approval' : 'access granted',
     );
-    if (immediate === undefined) {
-      return {
-        status: 'pending_approval',
-        ac_id: record.ac_id,
-        approvals_required: decision.approvals_required,
-      };
-    }
-    const claims = immediate;
-    const token = await this.#sign(claims);
-    return {
-      status: 'active',
-      ac_id: record.ac_id,
-      ac: token,
-      expires_at: new Date(claims.exp * 1000).toISOString(),
-      capability_mask: record.capability_mask,
-    };
+    if (immediate === undefined) return authorizeResult(record);
+    return authorizeResult(record, { claims: immediate, token: await this.#sign(immediate) });
   }
 
   async approve(caller: VerifiedProof, acId: string): Promise<AcView> {
@@ -304,29 +190,7 @@ export class GovernanceService {
     if (!roles.principal && !roles.holder && !roles.admin && !roles.approver) throw notFound();
     const status = this.#status(record, now);
     const approvals = await this.#store.listApprovals(acId);
-    const view: AcView = {
-      ac_id: record.ac_id,
-      status,
-      principal_did: record.principal_did,
-      accord: record.accord,
-      connector: record.connector,
-      target: record.target,
-      capabilities: record.capabilities,
-      capability_mask: record.capability_mask,
-      duration_seconds: record.duration_seconds,
-      approvals_required: record.approvals_required,
-      approvals: approvals.map((a) => ({
-        approver_did: a.approver_did,
-        approved_at: new Date(a.approved_at).toISOString(),
-      })),
-      requested_at: new Date(record.requested_at).toISOString(),
-      ...(record.expires_at !== undefined
-        ? { expires_at: new Date(record.expires_at * 1000).toISOString() }
-        : {}),
-      ...(record.revoked_at !== undefined
-        ? { revoked_at: new Date(record.revoked_at).toISOString() }
-        : {}),
-    };
+    const view = acView(record, status, approvals);
     // The token goes only to the key it is bound to, and only while it can be used.
     if (roles.holder && status === 'active' && record.claims !== undefined) {
       view.ac = await this.#sign(record.claims as unknown as AcClaims);
@@ -336,25 +200,7 @@ export class GovernanceService {
 
   /** The accords the caller may ask under, or be delegated an AC of: what an agent can request. */
   accordsFor(caller: VerifiedProof): AccordView[] {
-    const views: AccordView[] = [];
-    for (const accord of this.settings.accords.values()) {
-      const principal = accord.principals.includes(caller.did);
-      const delegate = (accord.delegates ?? []).includes(caller.did);
-      if (!principal && !delegate) continue;
-      views.push({
-        id: accord.id,
-        as: principal ? 'principal' : 'delegate',
-        connectors: accord.connectors,
-        targets: accord.targets,
-        capabilities: accord.capabilities,
-        max_duration_seconds: accord.max_duration_seconds,
-        approvals_required: accord.approvals.required,
-        ...(accord.commands !== undefined ? { commands: accord.commands } : {}),
-        ...(accord.paths !== undefined ? { paths: accord.paths } : {}),
-        ...(principal && accord.delegates !== undefined ? { delegates: accord.delegates } : {}),
-      });
-    }
-    return views;
+    return accordViews(this.settings.accords.values(), caller.did);
   }
 
   async jwks(): Promise<PublicJwks> {
@@ -375,37 +221,15 @@ export class GovernanceService {
   }
 
   /** The AC and what the caller is to it; unknown ids are 404. */
-  async #load(
-    acId: string,
-    caller: VerifiedProof,
-  ): Promise<{
-    record: AcRecord;
-    roles: { principal: boolean; holder: boolean; admin: boolean; approver: boolean };
-  }> {
+  async #load(acId: string, caller: VerifiedProof): Promise<{ record: AcRecord; roles: AcRoles }> {
     const record = await this.#store.getAc(acId);
     if (record === undefined) throw notFound();
     const accord = this.settings.accords.get(record.accord);
-    return {
-      record,
-      roles: {
-        principal: caller.did === record.principal_did,
-        // The key the AC is bound to: the principal's, or its delegate agent's.
-        holder: caller.jkt === record.cnf_jkt,
-        admin:
-          this.settings.admins.includes(caller.did) ||
-          (accord?.admins.includes(caller.did) ?? false),
-        approver: accord?.approvals.approvers.includes(caller.did) ?? false,
-      },
-    };
+    return { record, roles: rolesOn(caller, record, this.settings.admins, accord) };
   }
 
   #status(record: AcRecord, now: number): AcStatus {
-    if (record.state === 'revoked') return 'revoked';
-    if (record.state === 'active')
-      return (record.expires_at ?? 0) * 1000 <= now ? 'expired' : 'active';
-    return record.requested_at + this.settings.approvalTtlMs <= now
-      ? 'expired'
-      : 'pending_approval';
+    return acStatus(record, now, this.settings.approvalTtlMs);
   }
 
   async #activate(record: AcRecord, now: number): Promise<{ token: string; claims: AcClaims }> {
@@ -416,37 +240,11 @@ export class GovernanceService {
     return { token: await this.#sign(claims), claims };
   }
 
-  /** The claims an AC carries once active: validity starts at activation. */
   #claimsFor(record: AcRecord, now: number): AcClaims {
-    const iat = Math.floor(now / 1000);
-    const accord = this.settings.accords.get(record.accord);
-    return {
-      iss: this.settings.issuer,
-      sub: record.principal_did,
-      aud: this.settings.audience,
-      jti: record.ac_id,
-      iat,
-      nbf: iat,
-      exp: iat + record.duration_seconds,
-      cnf: { jkt: record.cnf_jkt },
-      ...(record.act !== undefined ? { act: record.act } : {}),
-      ctx: {
-        principal_did: record.principal_did,
-        capability_mask: record.capability_mask,
-        capabilities: record.capabilities,
-        accord_template: record.accord,
-        connector: record.connector,
-        target: record.target,
-        ...(accord?.commands !== undefined ? { commands: accord.commands } : {}),
-        ...(accord?.ssh_login !== undefined ? { ssh_principals: [accord.ssh_login] } : {}),
-        ...(accord?.paths !== undefined ? { paths: accord.paths } : {}),
-      },
-    };
+    return claimsFor(record, now, this.settings, this.settings.accords.get(record.accord));
   }
 
-  async #sign(claims: AcClaims): Promise<string> {
-    const signer = this.#keyring.signer;
-    await this.#store.noteKeyUse(signer.kid, claims.exp);
-    return signAc(claims, signer);
+  #sign(claims: AcClaims): Promise<string> {
+    return signClaims(claims, this.#keyring, this.#store);
   }
 }

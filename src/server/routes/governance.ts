@@ -4,7 +4,8 @@
  * refused) and replies carry only the declared fields; the same schemas make /openapi.json.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AuthorizeInput, GovernanceService } from '../../governance/service.js';
+import type { AuthorizeInput } from '../../governance/authorize.js';
+import type { GovernanceService } from '../../governance/service.js';
 import { callerOf } from '../authenticate.js';
 import { dpopHeader, errorSchemas as errors } from './schemas.js';
 
