@@ -25,17 +25,16 @@ import type { AcContext } from '../credentials/types.js';
 import { BastionError, InvalidArgumentError } from '../base/errors.js';
 import type { Capability } from '../governance/capabilities.js';
 import { globMatches } from '../governance/patterns.js';
+import { HttpTransportError } from '../transports/http/errors.js';
+import { checkRequestHeaders } from '../transports/http/request-headers.js';
+import { MAX_PATH_LENGTH, normaliseRequestPath } from '../transports/http/request-path.js';
 import {
-  checkRequestHeaders,
   DEFAULT_MAX_REQUEST_BYTES,
   HTTP_METHODS,
-  HttpTransportError,
   httpRequest,
-  MAX_PATH_LENGTH,
-  normaliseRequestPath,
   type HttpMethod,
-  type HttpResult,
-} from '../transports/http.js';
+} from '../transports/http/request.js';
+import type { HttpResult } from '../transports/http/response.js';
 import type { Connector, RunContext } from './connector.js';
 import { InvocationDeniedError } from './errors.js';
 

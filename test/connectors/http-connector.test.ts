@@ -34,7 +34,7 @@ import { capabilityMask, hasCapabilities } from '../../src/governance/capabiliti
 import { generatePrincipalKey, thumbprint } from '../../src/governance/did-key.js';
 import { createDpopProof } from '../../src/governance/dpop.js';
 import { silentLogger } from '../../src/base/logger.js';
-import type { HttpResult } from '../../src/transports/http.js';
+import type { HttpResult } from '../../src/transports/http/response.js';
 import { scriptedBackend } from '../helpers/backends.js';
 
 const TOKEN = 'eyJ0eXAiOiJhdCtqd3QifQ.conn-token-93bd.sig';
