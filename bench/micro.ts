@@ -28,7 +28,7 @@ import { verifyAc } from '../src/governance/ac.js';
 import { generatePrincipalKey, thumbprint } from '../src/governance/did-key.js';
 import { verifyDpopProof, type VerifiedProof } from '../src/governance/dpop.js';
 import { BrokerKeyring } from '../src/governance/keyring.js';
-import { rawEd25519PublicKey } from '../src/ssh/openssh.js';
+import { rawEd25519PublicKey } from '../src/ssh/ed25519.js';
 import { silentLogger } from '../src/base/logger.js';
 import { serveParent } from './lib/child.js';
 import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from './lib/broker.js';

@@ -34,7 +34,7 @@ export {
   type BackendReason,
 } from './credentials/errors.js';
 export { credentialFingerprint, type CredentialFingerprint } from './credentials/fingerprint.js';
-export { parseEd25519Certificate, type ParsedCertificate } from './ssh/openssh.js';
+export { parseEd25519Certificate, type ParsedCertificate } from './ssh/certificate.js';
 export {
   DevBackend,
   type DevBackendOptions,

@@ -5,7 +5,8 @@
  * correlates uses without revealing the high-entropy secret.
  */
 import { createHash } from 'node:crypto';
-import { ed25519PublicBlob, parseEd25519Certificate, sshFingerprint } from '../ssh/openssh.js';
+import { parseEd25519Certificate } from '../ssh/certificate.js';
+import { ed25519PublicBlob, sshFingerprint } from '../ssh/ed25519.js';
 import type { Secret } from './secret.js';
 import type { Credential } from './types.js';
 

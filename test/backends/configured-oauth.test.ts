@@ -16,7 +16,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { generatePrincipalKey } from '../../src/governance/did-key.js';
 import type { PublicJwks } from '../../src/governance/keyring.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
-import type { HttpResult } from '../../src/transports/http.js';
+import type { HttpResult } from '../../src/transports/http/response.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
 
 describe('broker with a configured token-exchange backend', () => {

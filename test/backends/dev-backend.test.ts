@@ -9,11 +9,8 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DevBackend } from '../../src/backends/dev/dev-backend.js';
 import { ManualClock } from '../../src/base/clock.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
-import {
-  OPENSSH_DEFAULT_EXTENSIONS,
-  ed25519PublicKeyLine,
-  parseEd25519Certificate,
-} from '../../src/ssh/openssh.js';
+import { OPENSSH_DEFAULT_EXTENSIONS, parseEd25519Certificate } from '../../src/ssh/certificate.js';
+import { ed25519PublicKeyLine } from '../../src/ssh/ed25519.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import type { SshCertCredential } from '../../src/credentials/types.js';
 import { acFor } from '../helpers/backends.js';

@@ -24,7 +24,7 @@ import { Secret } from '../../src/credentials/secret.js';
 import type { AcContext, Credential, OAuthCredential } from '../../src/credentials/types.js';
 import { BastionError, InvalidArgumentError } from '../../src/base/errors.js';
 import { capabilityMask, hasCapabilities } from '../../src/governance/capabilities.js';
-import type { HttpResult } from '../../src/transports/http.js';
+import type { HttpResult } from '../../src/transports/http/response.js';
 import { scriptedBackend } from '../helpers/backends.js';
 import { sessionHarness } from '../helpers/session.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { BrokerError } from '../../src/client/client.js';
-import type { HttpResult } from '../../src/transports/http.js';
+import type { HttpResult } from '../../src/transports/http/response.js';
 import { type ConnectorBroker, startConnectorBroker } from '../helpers/connectors.js';
 
 describe('HTTP connector through the broker', () => {

@@ -20,7 +20,7 @@ import {
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { BastionClient } from '../../src/client/client.js';
-import { sshString } from '../../src/ssh/openssh.js';
+import { sshString } from '../../src/ssh/wire.js';
 import { Secret } from '../../src/credentials/secret.js';
 import { createBridgeServer } from '../../src/mcp/bridge.js';
 import { startMcpHttp } from '../../src/mcp/http.js';

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
 import { ManualClock } from '../../src/base/clock.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
-import { rawEd25519Seed } from '../../src/ssh/openssh.js';
+import { rawEd25519Seed } from '../../src/ssh/ed25519.js';
 import { startTestBroker } from '../helpers/broker.js';
 
 const body = {

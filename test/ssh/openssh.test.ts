@@ -5,16 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  base64Decode,
-  base64Lines,
-  opensshPrivateKeyPem,
-  opensshSeedFromPem,
-  parseEd25519Certificate,
-  rawEd25519PublicKey,
-  rawEd25519Seed,
-  signUserCertificate,
-} from '../../src/ssh/openssh.js';
+import { base64Decode, base64Lines } from '../../src/ssh/base64.js';
+import { parseEd25519Certificate, signUserCertificate } from '../../src/ssh/certificate.js';
+import { rawEd25519PublicKey, rawEd25519Seed } from '../../src/ssh/ed25519.js';
+import { opensshPrivateKeyPem, opensshSeedFromPem } from '../../src/ssh/private-key.js';
 import { run } from '../helpers/run.js';
 
 describe('OpenSSH encoding', () => {

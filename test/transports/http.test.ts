@@ -21,13 +21,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Secret } from '../../src/credentials/secret.js';
 import { BastionError } from '../../src/base/errors.js';
-import {
-  checkRequestHeaders,
-  httpRequest,
-  isRefusedDestination,
-  normaliseRequestPath,
-  type HttpRequestOptions,
-} from '../../src/transports/http.js';
+import { isRefusedDestination } from '../../src/transports/http/destination.js';
+import { checkRequestHeaders } from '../../src/transports/http/request-headers.js';
+import { normaliseRequestPath } from '../../src/transports/http/request-path.js';
+import { httpRequest, type HttpRequestOptions } from '../../src/transports/http/request.js';
 
 const TOKEN = 'eyJhbGciOiJFZERTQSJ9.tok-7f3c9a.sig-51e0d2';
 const LIMITS = { maxOutputBytes: 64 * 1024, timeoutMs: 5_000 };

@@ -12,8 +12,8 @@ import {
   ed25519PublicBlob,
   ed25519PublicKeyLine,
   rawEd25519PublicKey,
-  sshString,
-} from '../../src/ssh/openssh.js';
+} from '../../src/ssh/ed25519.js';
+import { sshString } from '../../src/ssh/wire.js';
 import { KnownHosts, knownHostName } from '../../src/transports/known-hosts.js';
 import { run } from '../helpers/run.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';

@@ -13,17 +13,15 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevBackend } from '../../src/backends/dev/dev-backend.js';
 import { ManualClock } from '../../src/base/clock.js';
-import {
-  ED25519_CERT,
-  ed25519PublicKeyLine,
-  rawEd25519PublicKey,
-  sshString,
-} from '../../src/ssh/openssh.js';
+import { ED25519_CERT } from '../../src/ssh/certificate.js';
+import { ed25519PublicKeyLine, rawEd25519PublicKey } from '../../src/ssh/ed25519.js';
+import { sshString } from '../../src/ssh/wire.js';
 import { Secret } from '../../src/credentials/secret.js';
 import { disposeCredential, type SshCertCredential } from '../../src/credentials/types.js';
 import { BastionError } from '../../src/base/errors.js';
 import { KnownHosts } from '../../src/transports/known-hosts.js';
-import { shellQuote, sshExec, type SshExecOptions } from '../../src/transports/ssh.js';
+import { sshExec, type SshExecOptions } from '../../src/transports/ssh/exec.js';
+import { shellQuote } from '../../src/transports/ssh/shell-quote.js';
 import {
   isCertPatchApplied,
   SSH2_PINNED_VERSION,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BastionClient } from '../../src/client/client.js';
-import { sshString } from '../../src/ssh/openssh.js';
+import { sshString } from '../../src/ssh/wire.js';
 import { generatePrincipalKey } from '../../src/governance/did-key.js';
 import { MAIN, spawnBroker } from '../helpers/child-broker.js';
 import { newMarker } from '../helpers/leak.js';

@@ -18,15 +18,14 @@ import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
+import { OPENSSH_DEFAULT_EXTENSIONS, signUserCertificate } from '../../ssh/certificate.js';
 import {
   ed25519PublicBlob,
   ed25519PublicKeyLine,
-  OPENSSH_DEFAULT_EXTENSIONS,
-  opensshPrivateKeyPem,
   rawEd25519PublicKey,
   rawEd25519Seed,
-  signUserCertificate,
-} from '../../ssh/openssh.js';
+} from '../../ssh/ed25519.js';
+import { opensshPrivateKeyPem } from '../../ssh/private-key.js';
 import { DEFAULT_MAX_TTL_MS, DEFAULT_SKEW_MS } from '../../credentials/resolver.js';
 import { Secret } from '../../credentials/secret.js';
 import type {

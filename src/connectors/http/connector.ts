@@ -12,15 +12,15 @@ import { BastionError } from '../../base/errors.js';
 import { parseOrThrow } from '../../base/zod-issues.js';
 import type { Capability } from '../../governance/capabilities.js';
 import { pathAllowed } from '../../governance/path-policy.js';
+import { HttpTransportError } from '../../transports/http/errors.js';
+import { checkRequestHeaders } from '../../transports/http/request-headers.js';
+import { normaliseRequestPath } from '../../transports/http/request-path.js';
 import {
-  checkRequestHeaders,
   DEFAULT_MAX_REQUEST_BYTES,
-  HttpTransportError,
   httpRequest,
-  normaliseRequestPath,
   type HttpMethod,
-  type HttpResult,
-} from '../../transports/http.js';
+} from '../../transports/http/request.js';
+import type { HttpResult } from '../../transports/http/response.js';
 import type { Connector, RunContext } from '../connector.js';
 import { InvocationDeniedError } from '../errors.js';
 import { HTTP_OPERATION, httpOperation } from './operation.js';

@@ -4,10 +4,11 @@
  * argv is sent single-quoted, so the remote shell sees each argument literally.
  */
 import { BastionError } from '../../base/errors.js';
-import { parseEd25519Certificate } from '../../ssh/openssh.js';
+import { parseEd25519Certificate } from '../../ssh/certificate.js';
 import type { AcContext, SshCertCredential } from '../../credentials/types.js';
 import type { KnownHosts } from '../../transports/known-hosts.js';
-import { shellQuote, sshExec } from '../../transports/ssh.js';
+import { sshExec } from '../../transports/ssh/exec.js';
+import { shellQuote } from '../../transports/ssh/shell-quote.js';
 import type { CommandOperation, ExecResult } from '../../transports/types.js';
 import { CommandConnector } from '../command/connector.js';
 import { ARGV_OR_COMMAND } from '../command/operation.js';

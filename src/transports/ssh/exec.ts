@@ -4,47 +4,26 @@
  * against known_hosts (never trust-on-first-use) and the run bounded in output and time.
  *
  * ssh2 is offered exactly one auth method, the certificate (no agent, no password, no
- * keyboard-interactive), and never sees the private key (see ssh-key.ts). Errors are
- * BastionErrors with fixed, log-safe messages: ssh2's error text can carry host data
- * (banners, disconnect descriptions), so it is never quoted nor attached as a cause.
+ * keyboard-interactive), and never sees the private key (see ssh-key.ts). Failures are
+ * SshTransportErrors (errors.ts), which never quote ssh2's text.
  */
 import { performance } from 'node:perf_hooks';
-import { SecretDisposedError } from '../credentials/secret.js';
-import type { SshCertCredential } from '../credentials/types.js';
-import { BastionError, InvalidArgumentError } from '../base/errors.js';
-import type { HostKeyVerdict, KnownHosts } from './known-hosts.js';
-import { certificateAuthKey, SshKeyError } from '../ssh/ssh-key.js';
+import { InvalidArgumentError } from '../../base/errors.js';
+import type { SshCertCredential } from '../../credentials/types.js';
 import {
   signalChannel,
   ssh2,
-  SSH2_HOST_KEY_ALGORITHMS,
   type Ssh2Client,
   type Ssh2ConnectConfig,
   type Ssh2Error,
-  type Ssh2ParsedKey,
   type Ssh2Stream,
-} from '../ssh/ssh2-cert-patch.js';
-import type { ExecLimits, ExecResult } from './types.js';
-
-export const SshErrorCodes = {
-  connectFailed: 'ssh_connect_failed',
-  hostKeyUnknown: 'ssh_host_key_unknown',
-  hostKeyMismatch: 'ssh_host_key_mismatch',
-  hostKeyRevoked: 'ssh_host_key_revoked',
-  authFailed: 'ssh_auth_failed',
-  execFailed: 'ssh_exec_failed',
-  /** Refused before connecting: expired, disposed, or a certificate/key that does not parse. */
-  credentialUnusable: 'ssh_credential_unusable',
-} as const;
-
-export type SshErrorKind = keyof typeof SshErrorCodes;
-
-/** Every SSH transport failure; status 502: the target (or its credential) failed us. */
-export class SshTransportError extends BastionError {
-  constructor(kind: SshErrorKind) {
-    super(SshErrorCodes[kind]);
-  }
-}
+} from '../../ssh/ssh2-cert-patch.js';
+import type { HostKeyVerdict, KnownHosts } from '../known-hosts.js';
+import type { ExecLimits, ExecResult } from '../types.js';
+import { BoundedSink } from './bounded-sink.js';
+import { credentialKey } from './credential-key.js';
+import { SshTransportError, type SshErrorKind } from './errors.js';
+import { hostKeyAlgorithms } from './host-key-algorithms.js';
 
 export interface SshExecOptions {
   /** Where to connect (IP or DNS name). */
@@ -76,52 +55,6 @@ const DEFAULT_READY_TIMEOUT_MS = 10_000;
 const CLOSE_GRACE_MS = 1_000;
 const KILL_SIGNAL = 'KILL';
 
-/** Host key algorithms for the key types known_hosts may list. */
-const HOST_KEY_ALGORITHMS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
-  'ssh-ed25519': ['ssh-ed25519'],
-  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-};
-
-/**
- * ssh2's host key algorithms with those known_hosts lists for the host first, as OpenSSH
- * orders them: a server with several host keys then presents the one we know. The others
- * stay offered so that a host that changed key type is seen (and refused) as a mismatch
- * rather than as a failed negotiation.
- */
-function hostKeyAlgorithms(knownTypes: readonly string[]): string[] {
-  const preferred = new Set(knownTypes.flatMap((t) => HOST_KEY_ALGORITHMS_BY_TYPE[t] ?? []));
-  return [
-    ...SSH2_HOST_KEY_ALGORITHMS.filter((a) => preferred.has(a)),
-    ...SSH2_HOST_KEY_ALGORITHMS.filter((a) => !preferred.has(a)),
-  ];
-}
-
-/** Keeps the first `limit` bytes of a stream and counts the rest. */
-class BoundedSink {
-  readonly #chunks: Buffer[] = [];
-  #kept = 0;
-  dropped = 0;
-  constructor(private readonly limit: number) {}
-  get full(): boolean {
-    return this.dropped > 0;
-  }
-  push(chunk: Buffer): void {
-    const room = this.limit - this.#kept;
-    if (room > 0) {
-      const part = chunk.byteLength <= room ? chunk : chunk.subarray(0, room);
-      this.#chunks.push(Buffer.from(part));
-      this.#kept += part.byteLength;
-    }
-    this.dropped += Math.max(0, chunk.byteLength - Math.max(room, 0));
-  }
-  text(): string {
-    return Buffer.concat(this.#chunks).toString('utf8');
-  }
-}
-
 function checkOptions(o: SshExecOptions): void {
   const { maxOutputBytes, timeoutMs } = o.limits;
   if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes < 0) {
@@ -133,25 +66,6 @@ function checkOptions(o: SshExecOptions): void {
   }
   if (o.username === '' || o.username.includes('\0')) throw new InvalidArgumentError('SSH user');
   if (o.command === '' || o.command.includes('\0')) throw new InvalidArgumentError('command');
-}
-
-/** The credential as an ssh2 key, or the reason it cannot be used (checked before connecting). */
-function credentialKey(credential: SshCertCredential): Ssh2ParsedKey {
-  if (credential.type !== 'ssh_cert' || credential.privateKey.disposed) {
-    throw new SshTransportError('credentialUnusable');
-  }
-  // The broker's usage window; the certificate's own validity is sshd's to enforce.
-  if (!(credential.expiresAt.getTime() > Date.now())) {
-    throw new SshTransportError('credentialUnusable');
-  }
-  try {
-    return certificateAuthKey(credential);
-  } catch (err) {
-    if (err instanceof SshKeyError || err instanceof SecretDisposedError) {
-      throw new SshTransportError('credentialUnusable');
-    }
-    throw err;
-  }
 }
 
 const HOST_KEY_ERRORS: Readonly<Record<Exclude<HostKeyVerdict, 'ok'>, SshErrorKind>> = {
@@ -348,24 +262,4 @@ function closeClient(client: Ssh2Client): Promise<void> {
       client.destroy();
     }
   });
-}
-
-/** Characters that never need quoting in a POSIX shell word. */
-const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * An argv as one POSIX shell command line: each argument single-quoted unless it is made of
- * safe characters only, `'` written as `'\''`. The remote login shell parses the command
- * line (sshd runs `$SHELL -c`), so this is right for sh, dash, bash, ksh and zsh, not for
- * csh or fish. NUL cannot travel in a command line and is refused, as is an empty argv.
- */
-export function shellQuote(argv: readonly string[]): string {
-  if (argv.length === 0) throw new InvalidArgumentError('argv');
-  return argv
-    .map((arg) => {
-      if (arg.includes('\0')) throw new InvalidArgumentError('argv');
-      if (SHELL_SAFE.test(arg)) return arg;
-      return `'${arg.replaceAll("'", `'\\''`)}'`;
-    })
-    .join(' ');
 }

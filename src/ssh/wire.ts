@@ -1,0 +1,60 @@
+/**
+ * The SSH wire encoding (RFC 4251 §5) that certificates and private keys are built from:
+ * big-endian integers and length-prefixed `string`s, written into Buffers and read back
+ * with bounds checks (anything short is a RangeError).
+ */
+
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+export function u64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(n);
+  return b;
+}
+
+/** An SSH `string`: uint32 length, then the bytes. */
+export function sshString(value: Uint8Array | string): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  return Buffer.concat([u32(bytes.byteLength), bytes]);
+}
+
+/** Reads wire fields in order; views into the buffer, never copies. */
+export class Reader {
+  #at = 0;
+  constructor(private readonly buf: Buffer) {}
+  get done(): boolean {
+    return this.#at === this.buf.byteLength;
+  }
+  u32(): number {
+    if (this.#at + 4 > this.buf.byteLength) throw new RangeError('truncated');
+    const v = this.buf.readUInt32BE(this.#at);
+    this.#at += 4;
+    return v;
+  }
+  u64(): bigint {
+    if (this.#at + 8 > this.buf.byteLength) throw new RangeError('truncated');
+    const v = this.buf.readBigUInt64BE(this.#at);
+    this.#at += 8;
+    return v;
+  }
+  bytes(): Buffer {
+    const n = this.u32();
+    if (this.#at + n > this.buf.byteLength) throw new RangeError('truncated');
+    const v = this.buf.subarray(this.#at, this.#at + n);
+    this.#at += n;
+    return v;
+  }
+  text(): string {
+    return this.bytes().toString('utf8');
+  }
+  /** The unread bytes (a view), consuming them. */
+  rest(): Buffer {
+    const v = this.buf.subarray(this.#at);
+    this.#at = this.buf.byteLength;
+    return v;
+  }
+}

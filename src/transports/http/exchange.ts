@@ -1,0 +1,163 @@
+/**
+ * One HTTP exchange on the wire: a request to the pinned address, with the token header
+ * written as it goes out, and its response read up to a size limit or until the deadline.
+ * Built on node:http/https rather than fetch so that DNS and sockets are ours to control.
+ */
+import {
+  request as plainRequest,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from 'node:http';
+import { request as tlsRequest, type RequestOptions } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { BastionError } from '../../base/errors.js';
+import type { Secret } from '../../credentials/secret.js';
+import type { Base } from './base-url.js';
+import { pinnedLookup, type Pinned } from './destination.js';
+import { HttpTransportError } from './errors.js';
+import { redirectLocation } from './redirects.js';
+import { bearerHeader } from './request-headers.js';
+
+export interface Hop {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly truncated: boolean;
+  /** The deadline or the caller's signal cut the body short. */
+  readonly interrupted: boolean;
+}
+
+export interface HopRequest {
+  readonly base: Base;
+  readonly pinned: Pinned | undefined;
+  readonly method: string;
+  readonly requestPath: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | undefined;
+  readonly bearer: Secret | undefined;
+  readonly maxBytes: number;
+  readonly signal: AbortSignal;
+  readonly ca: string | undefined;
+}
+
+function requestOptions(hop: HopRequest): RequestOptions {
+  const { base } = hop;
+  const headers: OutgoingHttpHeaders = { ...hop.headers };
+  if (hop.body !== undefined) headers['content-length'] = String(hop.body.byteLength);
+  return {
+    // The name, not the pinned address: Host and TLS (SNI, certificate name) see the
+    // name, while the pinned lookup decides where the socket goes.
+    host: base.hostname,
+    port: base.port,
+    method: hop.method,
+    path: hop.requestPath,
+    headers,
+    // No keep-alive: a pooled socket would keep the request, and its header, reachable.
+    agent: false,
+    ...(hop.pinned !== undefined ? { lookup: pinnedLookup(hop.pinned) } : {}),
+    ...(base.scheme === 'https'
+      ? {
+          rejectUnauthorized: true,
+          ...(base.ipLiteral ? {} : { servername: base.hostname }),
+          ...(hop.ca !== undefined ? { ca: [...rootCertificates, hop.ca] } : {}),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Sends one request and resolves with its response, the body cut at `maxBytes`. Rejects
+ * with http_connect_failed when the exchange fails or is cancelled before a response.
+ */
+export function exchange(hop: HopRequest): Promise<Hop> {
+  return new Promise<Hop>((resolve, reject) => {
+    const { base, signal } = hop;
+    if (signal.aborted) return reject(new HttpTransportError('connectFailed'));
+    const options = requestOptions(hop);
+
+    let settled = false;
+    let req: ClientRequest | undefined;
+    let response: IncomingMessage | undefined;
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    const cleanup = (): void => {
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+    };
+    const fail = (): void => {
+      if (settled) return;
+      cleanup();
+      req?.destroy();
+      reject(new HttpTransportError('connectFailed'));
+    };
+    const finish = (truncated: boolean, interrupted: boolean): void => {
+      if (settled || response === undefined) return;
+      cleanup();
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: Buffer.concat(chunks, kept),
+        truncated,
+        interrupted,
+      });
+    };
+    function onAbort(): void {
+      // A response already under way is returned as far as it got; otherwise it failed.
+      if (response !== undefined) {
+        finish(false, true);
+        req?.destroy();
+      } else {
+        fail();
+      }
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      req = (base.scheme === 'https' ? tlsRequest : plainRequest)(options);
+    } catch {
+      fail();
+      return;
+    }
+    // Listening first: destroying the request below must not leave an unhandled error.
+    req.on('error', fail);
+    try {
+      if (hop.bearer !== undefined) req.setHeader('authorization', bearerHeader(hop.bearer));
+    } catch (err) {
+      cleanup();
+      req.destroy();
+      reject(err instanceof BastionError ? err : new HttpTransportError('connectFailed'));
+      return;
+    }
+    req.on('response', (res) => {
+      response = res;
+      if (redirectLocation(res.statusCode ?? 0, res.headers) !== undefined) {
+        // A redirect's body is never needed: followed or refused, it is dropped.
+        finish(false, false);
+        req?.destroy();
+        return;
+      }
+      res.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        const room = hop.maxBytes - kept;
+        if (chunk.byteLength > room) {
+          if (room > 0) chunks.push(chunk.subarray(0, room));
+          kept += Math.max(room, 0);
+          // Stop reading: the rest is not wanted and may be endless.
+          finish(true, false);
+          req?.destroy();
+          return;
+        }
+        chunks.push(chunk);
+        kept += chunk.byteLength;
+      });
+      res.on('end', () => finish(false, false));
+      res.on('error', fail);
+      res.on('close', () => {
+        if (!res.complete) fail();
+      });
+    });
+    req.end(hop.body);
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * The HTTP transport: one request to a target's base URL with a bearer token, for the
+ * `http` connector. It exists so that the broker, not the caller, decides where a token
+ * goes: everything the caller controls is checked before DNS is consulted (request-path.ts,
+ * request-headers.ts), the host is resolved once and the connection pinned to that answer
+ * (destination.ts), redirects are followed only within the base (redirects.ts), and only a
+ * few response headers come back (response.ts). The whole exchange is bounded in size and
+ * time.
+ */
+import type { LookupFunction } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { InvalidArgumentError } from '../../base/errors.js';
+import type { Secret } from '../../credentials/secret.js';
+import type { ExecLimits } from '../types.js';
+import { parseBase } from './base-url.js';
+import { defaultLookup, resolveOnce } from './destination.js';
+import { HttpTransportError, isPolicyRefusal } from './errors.js';
+import { exchange, type Hop } from './exchange.js';
+import { followRedirect, redirectLocation, type HopState } from './redirects.js';
+import { checkRequestHeaders } from './request-headers.js';
+import { normaliseRequestPath, queryString } from './request-path.js';
+import { encodeBody, safeHeaders, type HttpResult } from './response.js';
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface HttpRequestOptions {
+  /** The canonical target URL (targets.ts), e.g. `https://api.internal.test/v1`. */
+  readonly base: string;
+  readonly method: string;
+  /** Relative to the base path; starts with `/`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>> | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly body?: string | undefined;
+  /** The access token; read only when the header is written. */
+  readonly bearer?: Secret | undefined;
+  /** maxOutputBytes: response body bytes kept; timeoutMs: wall time for the whole exchange. */
+  readonly limits: ExecLimits;
+  /** Default 1 MiB. */
+  readonly maxRequestBytes?: number | undefined;
+  /** Injectable resolver (tests); default dns.lookup. Called once per request. */
+  readonly lookup?: LookupFunction | undefined;
+  /** Default 3. */
+  readonly allowedRedirects?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** An extra CA certificate (PEM) trusted besides the system roots, for tests. */
+  readonly ca?: string | undefined;
+  /**
+   * A second opinion on each redirect's method and path (relative to the base), so that a
+   * target cannot send the token somewhere the caller's policy would not have allowed.
+   */
+  readonly allowPath?: ((method: string, path: string) => boolean) | undefined;
+}
+
+export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+export const DEFAULT_ALLOWED_REDIRECTS = 3;
+
+function checkLimits(options: HttpRequestOptions): {
+  maxRequestBytes: number;
+  allowedRedirects: number;
+} {
+  const { maxOutputBytes, timeoutMs } = options.limits;
+  if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes < 0) {
+    throw new InvalidArgumentError('limits');
+  }
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new InvalidArgumentError('limits');
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes < 0) {
+    throw new InvalidArgumentError('maxRequestBytes');
+  }
+  const allowedRedirects = options.allowedRedirects ?? DEFAULT_ALLOWED_REDIRECTS;
+  if (!Number.isSafeInteger(allowedRedirects) || allowedRedirects < 0 || allowedRedirects > 20) {
+    throw new InvalidArgumentError('allowedRedirects');
+  }
+  return { maxRequestBytes, allowedRedirects };
+}
+
+/**
+ * Sends one request to `base` + `path` (+ `query`) and returns the response, bounded in
+ * size and time. Everything the caller controls is checked before DNS is consulted.
+ */
+export async function httpRequest(options: HttpRequestOptions): Promise<HttpResult> {
+  const started = performance.now();
+  const { maxRequestBytes, allowedRedirects } = checkLimits(options);
+  const base = parseBase(options.base);
+  if (!(HTTP_METHODS as readonly string[]).includes(options.method)) {
+    throw new InvalidArgumentError('method');
+  }
+  const relative = normaliseRequestPath(options.path);
+  const query = queryString(options.query);
+  const headers = checkRequestHeaders(options.headers);
+  let body: Buffer | undefined;
+  if (options.body !== undefined) {
+    if (typeof options.body !== 'string') throw new InvalidArgumentError('body');
+    if (Buffer.byteLength(options.body) > maxRequestBytes) {
+      throw new HttpTransportError('bodyTooLarge');
+    }
+    body = Buffer.from(options.body);
+  }
+
+  // One signal for the deadline and the caller's cancellation.
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.limits.timeoutMs);
+  const onCallerAbort = (): void => controller.abort();
+  if (options.signal?.aborted === true) controller.abort();
+  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+  const state: HopState = {
+    method: options.method,
+    requestPath: base.basePath + relative + query,
+    body,
+    headers,
+    redirects: 0,
+  };
+  const timedOutResult = (hop?: Hop): HttpResult => ({
+    status: hop?.status ?? 0,
+    headers: hop === undefined ? {} : safeHeaders(base, state.requestPath, hop.headers),
+    ...(hop === undefined
+      ? { body: '', body_encoding: 'utf8' as const }
+      : encodeBody(hop.body, hop.headers['content-type'], true)),
+    body_truncated: false,
+    redirects: state.redirects,
+    timed_out: true,
+    duration_ms: Math.round(performance.now() - started),
+  });
+  try {
+    // Resolved once: every hop (redirects stay on this origin) connects to this address.
+    const pinned = base.ipLiteral
+      ? undefined
+      : await resolveOnce(options.lookup ?? defaultLookup, base.hostname, controller.signal);
+    for (;;) {
+      const hop = await exchange({
+        base,
+        pinned,
+        method: state.method,
+        requestPath: state.requestPath,
+        headers: state.headers,
+        body: state.body,
+        bearer: options.bearer,
+        maxBytes: options.limits.maxOutputBytes,
+        signal: controller.signal,
+        ca: options.ca,
+      });
+      if (hop.interrupted) {
+        if (timedOut) return timedOutResult(hop);
+        throw new HttpTransportError('connectFailed');
+      }
+      const location = redirectLocation(hop.status, hop.headers);
+      if (location !== undefined) {
+        followRedirect(base, state, hop.status, location, {
+          allowedRedirects,
+          allowPath: options.allowPath,
+        });
+        continue;
+      }
+      return {
+        status: hop.status,
+        headers: safeHeaders(base, state.requestPath, hop.headers),
+        ...encodeBody(hop.body, hop.headers['content-type'], hop.truncated),
+        body_truncated: hop.truncated,
+        redirects: state.redirects,
+        timed_out: false,
+        duration_ms: Math.round(performance.now() - started),
+      };
+    }
+  } catch (err) {
+    // The deadline, not the failure it caused (a reset socket, a DNS wait cut short).
+    if (timedOut && !(err instanceof HttpTransportError && isPolicyRefusal(err))) {
+      return timedOutResult();
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onCallerAbort);
+  }
+}
