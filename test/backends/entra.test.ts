@@ -13,11 +13,8 @@ import { inspect } from 'node:util';
 import { ConfidentialClientApplication, type Configuration } from '@azure/msal-node';
 import { createLocalJWKSet, decodeJwt, type JWK, jwtVerify } from 'jose';
 import { signSubjectAssertion } from '../../src/backends/oauth/assertions.js';
-import {
-  EntraBackend,
-  type EntraBackendOptions,
-  tokensHeld,
-} from '../../src/backends/entra/entra-backend.js';
+import { EntraBackend, type EntraBackendOptions } from '../../src/backends/entra/entra-backend.js';
+import { tokensHeld } from '../../src/backends/entra/msal-cache.js';
 import { ManualClock } from '../../src/base/clock.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';

@@ -11,9 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
-import { signSubjectAssertion, unsafeJwtExpiry } from '../../src/backends/oauth/assertions.js';
+import { signSubjectAssertion } from '../../src/backends/oauth/assertions.js';
+import { unsafeJwtExpiry } from '../../src/backends/oauth/unverified-jwt.js';
+import { formBody } from '../../src/backends/oauth-exchange/form.js';
 import {
-  formBody,
   OAuthExchangeBackend,
   type OAuthExchangeBackendOptions,
 } from '../../src/backends/oauth-exchange/oauth-exchange-backend.js';

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
-import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
+import { BackendReasons } from '../../credentials/errors.js';
 import { Secret } from '../../credentials/secret.js';
 import type {
   AcContext,
@@ -20,6 +20,7 @@ import type {
 } from '../../credentials/types.js';
 import type { AcSigner } from '../../base/signer.js';
 import { type AcClaims, signAc } from '../../governance/ac.js';
+import { guardResolve, type ResolveGuard } from '../resolve-guard.js';
 
 export const BASCULE_GRANT_TTL_SECONDS = 60;
 
@@ -39,6 +40,12 @@ export interface BasculeBackendOptions {
 export class BasculeBackend implements CredentialBackend {
   readonly id: string;
   readonly supportedTypes = ['bascule_ac'] as const;
+  /** Only for the Bascule connector; any refusal, an aborted signal too, is an invalid request. */
+  readonly #guard: ResolveGuard = {
+    types: this.supportedTypes,
+    accepts: (_target, ac) => ac.connector === 'bascule',
+    aborted: { reason: BackendReasons.invalidRequest, when: 'last' },
+  };
   readonly #signer: () => AcSigner;
   readonly #issuer: string;
   readonly #clock: Clock;
@@ -56,9 +63,7 @@ export class BasculeBackend implements CredentialBackend {
     ac: AcContext,
     signal?: AbortSignal,
   ): Promise<CredentialOf<T>> {
-    if (type !== 'bascule_ac' || signal?.aborted === true || ac.connector !== 'bascule') {
-      throw new CredentialResolutionError(BackendReasons.invalidRequest);
-    }
+    guardResolve(this.#guard, type, target, ac, signal);
     const signer = this.#signer();
     const iat = Math.floor(this.#clock.now() / 1000);
     const exp = Math.min(iat + BASCULE_GRANT_TTL_SECONDS, ac.expires_at);

@@ -37,6 +37,8 @@ import type {
   SshCertCredential,
 } from '../../credentials/types.js';
 import { ConfigError } from '../../base/errors.js';
+import { oauthCredential } from '../oauth/credential.js';
+import { guardResolve, type ResolveGuard } from '../resolve-guard.js';
 
 export interface DevBackendOptions {
   id?: string;
@@ -66,6 +68,11 @@ const LOGIN_PATTERN = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/;
 export class DevBackend implements CredentialBackend {
   readonly id: string;
   readonly supportedTypes = ['ssh_cert', 'oauth'] as const;
+  /** Any target; an already-aborted signal is refused first, as `backend_unavailable`. */
+  readonly #guard: ResolveGuard = {
+    types: this.supportedTypes,
+    aborted: { reason: BackendReasons.unavailable, when: 'first' },
+  };
   readonly issuer: string;
   readonly #clock: Clock;
   readonly #ttlMs: number;
@@ -130,15 +137,9 @@ export class DevBackend implements CredentialBackend {
     acContext: AcContext,
     signal?: AbortSignal,
   ): Promise<CredentialOf<T>> {
-    if (signal?.aborted) throw new CredentialResolutionError(BackendReasons.unavailable);
-    switch (type) {
-      case 'ssh_cert':
-        return this.#sshCert(target, acContext) as CredentialOf<T>;
-      case 'oauth':
-        return (await this.#oauth(target, acContext)) as CredentialOf<T>;
-      default:
-        throw new CredentialResolutionError(BackendReasons.invalidRequest);
-    }
+    guardResolve(this.#guard, type, target, acContext, signal);
+    if (type === 'ssh_cert') return this.#sshCert(target, acContext) as CredentialOf<T>;
+    return (await this.#oauth(target, acContext)) as CredentialOf<T>;
   }
 
   revoke(credential: Credential): Promise<void> {
@@ -223,17 +224,14 @@ export class DevBackend implements CredentialBackend {
       .setExpirationTime(exp)
       .setJti(jti)
       .sign(this.#jwtKey);
-    return {
-      type: 'oauth',
+    return oauthCredential({
       target,
       accessToken: Secret.fromString(token),
-      tokenType: 'Bearer',
       scope,
       notBefore: new Date(iat * 1000),
       expiresAt: new Date(exp * 1000),
-      scopedTo: `${scope.join(' ') || 'no scope'} at ${target}`,
       issuedBy: this.id,
       id: jti,
-    };
+    });
   }
 }

@@ -1,0 +1,46 @@
+/**
+ * Reads of a returned access token's own claims WITHOUT verifying it. The broker is not
+ * the token's audience and holds no key to verify it; what is read here may only make the
+ * broker more careful (an earlier expiry) or correlate audit records, never grant anything.
+ */
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/;
+
+/** The payload of a compact JWS, decoded without verifying anything. */
+function unsafePayload(token: string): Record<string, unknown> | undefined {
+  const match = token.length <= 16_384 ? COMPACT_JWS.exec(token) : null;
+  if (match === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(match[1] ?? '', 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A JWT access token's own `exp` (epoch seconds), read WITHOUT verifying the token: used
+ * only to shorten the window the broker trusts, never to lengthen it. Undefined for an
+ * opaque or encrypted token, or a JWT without a numeric `exp`.
+ */
+export function unsafeJwtExpiry(token: string): number | undefined {
+  const exp = unsafePayload(token)?.['exp'];
+  return typeof exp === 'number' && Number.isSafeInteger(exp) && exp > 0 ? exp : undefined;
+}
+
+const TOKEN_ID = /^[A-Za-z0-9._~:+/=-]{1,128}$/;
+
+/**
+ * A JWT access token's id, unverified, for audit correlation: `jti`, or Entra's `uti`.
+ * Only an id-shaped value is returned, so a hostile claim cannot smuggle text into logs.
+ */
+export function unsafeJwtId(token: string): string | undefined {
+  const payload = unsafePayload(token);
+  for (const claim of ['jti', 'uti']) {
+    const value = payload?.[claim];
+    if (typeof value === 'string' && TOKEN_ID.test(value)) return value;
+  }
+  return undefined;
+}
