@@ -8,7 +8,7 @@ import type { AuthorizeInput, AuthorizeResult } from '../governance/authorize.js
 import type { AccordView, AcView } from '../governance/views.js';
 import type { InvokeResponse } from '../connectors/session.js';
 import type { ConnectorResult } from '../connectors/connector.js';
-import type { CommandOperation, ExecResult } from '../transports/types.js';
+import type { ExecResult } from '../transports/types.js';
 import type { AuditEntry } from '../base/audit-records.js';
 import { BastionError } from '../base/errors.js';
 
@@ -78,7 +78,8 @@ export class BastionClient {
   invoke<R extends ConnectorResult = ExecResult>(
     connector: string,
     ac: string,
-    body: { target: string; operation: CommandOperation | Record<string, unknown> },
+    /** `operation` as the connector's schema says (src/connectors/<kind>/…). */
+    body: { target: string; operation: unknown },
   ): Promise<InvokeResponse<R>> {
     return this.#call('POST', `/connectors/${encodeURIComponent(connector)}/invoke`, body, ac);
   }

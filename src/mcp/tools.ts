@@ -1,0 +1,181 @@
+/**
+ * The bridge's five tools — what an agent may call — each with its input schema, its
+ * description for the model, and its work against the broker (through the agent's
+ * BastionClient). `invoke` is in invoke-tool.ts; what they share, in tool-kit.ts.
+ */
+import { z } from 'zod';
+import { CAPABILITIES } from '../governance/capabilities.js';
+import { invokeTool } from './invoke-tool.js';
+import { acId, defineTool, type ToolContext, type ToolDefinition } from './tool-kit.js';
+
+export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
+  const { client, maxChars } = ctx;
+  const state = { acs: ctx.acs, audit: ctx.audit };
+  const tools: ToolDefinition[] = [];
+  const define: typeof defineTool = (...args) => {
+    const tool = defineTool(...args);
+    tools.push(tool);
+    return tool;
+  };
+
+  define(
+    'list_accords',
+    {
+      title: 'What this agent may ask for',
+      description:
+        "List the accords this agent may use, and this agent's own DID. An accord is a standing " +
+        'policy: which connectors (ssh, bascule, http, ...), targets (host or URL patterns) and ' +
+        'capabilities (read, exec, write, admin) an access request under it may name, the ' +
+        'longest duration it grants, the commands it allows or denies, and how many human ' +
+        'approvals it needs. `as: "principal"` means you may call request_access under it ' +
+        'yourself. `as: "delegate"` means you may not request under it: a human principal must ' +
+        'request an AC for you (delegate it to your DID) and give you its ac_id, which you then ' +
+        'pass to invoke. No arguments.',
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      input: {},
+    },
+    async () => {
+      const { accords } = await client.accords();
+      return { agent_did: client.did, accords };
+    },
+  );
+
+  define(
+    'request_access',
+    {
+      title: 'Ask for an authorization context (AC)',
+      description:
+        'Ask the broker for an AC: the right to act on one target through one connector, for a ' +
+        'limited time, under an accord you are a principal of (see list_accords). Returns an ' +
+        'ac_id — never the AC itself, which stays inside this bridge — and a status: "active" ' +
+        '(use the ac_id with invoke until expires_at) or "pending_approval" (approvals_required ' +
+        'humans must approve first; invoke works once they have). Ask for the least you need: ' +
+        'only the capabilities the work needs (running a command needs exec), the shortest ' +
+        'duration that fits, and say why in justification (approvers and the audit trail see ' +
+        'it). A refusal is an error whose code names the rule broken: unknown_accord, ' +
+        'principal_not_allowed, connector_not_allowed, target_not_allowed, ' +
+        'capability_not_granted, duration_exceeds_max, outside_time_window.',
+      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+      input: {
+        accord: z.string().min(1).max(64).describe('The accord id, from list_accords'),
+        connector: z
+          .string()
+          .min(1)
+          .max(32)
+          .describe("One of the accord's connectors, e.g. ssh, bascule, http"),
+        target: z
+          .string()
+          .min(1)
+          .max(2048)
+          .describe(
+            "The one host name, IP address or https:// URL to act on; must match one of the accord's target patterns",
+          ),
+        capabilities: z
+          .array(z.enum(CAPABILITIES as [string, ...string[]]))
+          .min(1)
+          .max(16)
+          .describe('What the AC may do: read, exec (run commands), write, admin'),
+        duration_seconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(31_536_000)
+          .describe("How long the AC lasts, in seconds; at most the accord's max_duration_seconds"),
+        justification: z
+          .string()
+          .max(1024)
+          .describe('Why you need this access, for the approvers and the audit trail')
+          .optional(),
+      },
+    },
+    async (args) => {
+      const result = await client.authorize({
+        accord: args.accord,
+        connector: args.connector,
+        target: args.target,
+        capabilities: args.capabilities,
+        duration_seconds: args.duration_seconds,
+        ...(args.justification !== undefined ? { justification: args.justification } : {}),
+      });
+      if (result.status === 'active') {
+        state.acs.put(result.ac_id, result.ac, result.expires_at);
+        return { ac_id: result.ac_id, status: result.status, expires_at: result.expires_at };
+      }
+      return {
+        ac_id: result.ac_id,
+        status: result.status,
+        approvals_required: result.approvals_required,
+      };
+    },
+  );
+
+  define(
+    'revoke',
+    {
+      title: 'Revoke an AC',
+      description:
+        'Revoke an AC as soon as the work is done, or at once if something looks wrong: nobody ' +
+        'can use it again. Returns its final status.',
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
+      input: { ac_id: acId },
+    },
+    async (args) => {
+      const view = await client.revoke(args.ac_id);
+      state.acs.drop(args.ac_id);
+      return {
+        ac_id: view.ac_id,
+        status: view.status,
+        ...(view.revoked_at !== undefined ? { revoked_at: view.revoked_at } : {}),
+      };
+    },
+  );
+
+  define(
+    'audit_tail',
+    {
+      title: 'Recent audit entries',
+      description:
+        'The most recent entries of the audit trail about you, oldest first (the broker shows ' +
+        'an agent only its own entries): authorize, approve, revoke, deny (a refused request ' +
+        'and its code), and per invocation invoke_start, credential_issue, credential_discard ' +
+        "and invoke_end with the outcome. Give ac_id for one AC's entries only. complete: false " +
+        'means the trail is long and not all of it was read yet: call again for newer entries.',
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      input: {
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(200)
+          .describe('How many of the newest entries to return (default 20)')
+          .optional(),
+        ac_id: acId.optional(),
+      },
+    },
+    async (args) => {
+      const { entries, complete } = await state.audit.read(client, args.ac_id, args.limit ?? 20);
+      // Too large: drop the oldest entries, keep the newest whole.
+      let kept = entries;
+      const reply = (): Record<string, unknown> => ({
+        entries: kept,
+        complete,
+        ...(kept.length < entries.length ? { omitted_oldest: entries.length - kept.length } : {}),
+      });
+      while (kept.length > 1 && JSON.stringify(reply()).length > maxChars) kept = kept.slice(1);
+      return reply();
+    },
+  );
+  tools.splice(2, 0, invokeTool(ctx));
+  return tools;
+}
+
+export const INSTRUCTIONS =
+  'Bastion governs what you may do on infrastructure, and you never hold a password, key or ' +
+  'token. See what you may ask for with list_accords; ask with request_access (least ' +
+  'capability, shortest duration, a clear justification); act with invoke, naming the AC by ' +
+  'its ac_id; revoke the AC when the work is done. Every step is audited (audit_tail).';
