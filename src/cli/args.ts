@@ -1,9 +1,32 @@
 /** Argument parsing for CLI commands: node's parseArgs, with errors that never quote input. */
 import { InvalidArgumentError } from '../base/errors.js';
 
+// A flag name as node's parseArgs reports it. Our flags are short lowercase words: anything
+// with a digit or a capital is more likely a pasted token than a misspelt flag, so it is
+// not repeated back.
+const FLAG = /'(--?[a-z][a-z-]{0,31})(?: <value>)?'/;
+
+/** Our words for one of parseArgs's refusals: the flag's name at most, never a value. */
+function problemOf(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : '';
+  const flag = FLAG.exec(message)?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return flag !== undefined ? `option ${flag} (not an option of this command)` : 'option';
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return flag !== undefined ? `option ${flag} (it takes a value, or takes none)` : 'option';
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return 'arguments (this command takes no such argument)';
+    default:
+      return 'options';
+  }
+}
+
 /**
- * Runs node's `parseArgs` (strict) and turns its errors into ours: its messages quote the
- * offending input, ours do not. Extra positionals are refused.
+ * Runs node's `parseArgs` (strict) and turns its errors into ours, naming the flag but
+ * never a value (its messages may quote what was typed). Extra positionals are refused.
+ * Every error points at the command's own `--help`.
  */
 export function parseCommandArgs<T extends { positionals: string[] }>(
   parse: () => T,
@@ -12,11 +35,11 @@ export function parseCommandArgs<T extends { positionals: string[] }>(
   let parsed: T;
   try {
     parsed = parse();
-  } catch {
-    throw new InvalidArgumentError('options (see bastion help)');
+  } catch (err) {
+    throw new InvalidArgumentError(`${problemOf(err)}; see --help`);
   }
   if (parsed.positionals.length > positionals)
-    throw new InvalidArgumentError('arguments (see bastion help)');
+    throw new InvalidArgumentError('arguments (too many; see --help)');
   return parsed;
 }
 
@@ -30,4 +53,10 @@ export function required(value: string | undefined, name: string): string {
 /** Writes JSON or a few human lines to stdout. */
 export function output(json: boolean, value: unknown, lines: () => string[]): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : lines().join('\n') + '\n');
+}
+
+/** True when `--help` or `-h` comes before any `--` (after it, it is the command's own). */
+export function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }

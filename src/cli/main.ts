@@ -11,53 +11,9 @@ import { runKeygen } from './commands/keygen.js';
 import { runKeys } from './commands/keys.js';
 import { runMcp } from './commands/mcp.js';
 import { runServe } from './commands/serve.js';
+import { wantsHelp } from './args.js';
 import { runDemo } from './demo.js';
-
-const USAGE = `Usage: bastion <command> [options]
-
-Broker:
-  serve --config FILE [--data-dir DIR] [--listen HOST:PORT]
-        Run the broker (HTTP API, SQLite store, AC signing keys in DATA_DIR/keys).
-  keys rotate (--data-dir DIR | --config FILE)
-        New AC signing key; SIGHUP the server to use it.
-  demo [--json]
-        Start a broker on embedded defaults, issue an AC, resolve a dev credential
-        for it, discard the credential, revoke the AC.
-
-Targets:
-  bascule --name TARGET --jwks URL (--listen HOST:PORT | --socket PATH) [--audit FILE]
-          [--timeout 30s] [--max-output BYTES] [--cwd DIR] [--path PATH] [--issuer ISS]
-        The governed-shell runtime on a target host: runs one argv per single-use grant
-        from the broker, without a shell, in a clean environment, and audits it.
-
-Principals (talk to a running broker: --url URL, or $BASTION_URL, default http://127.0.0.1:8443):
-  keygen --out FILE
-        New did:key principal key (0600); prints its DID.
-  authorize --key FILE --accord ID --connector NAME --target HOST --cap CAP [--cap CAP]
-            --duration 10m [--justification TEXT]
-  approve AC_ID --key FILE
-  revoke AC_ID --key FILE
-  acs show AC_ID --key FILE
-  invoke AC_ID --key FILE (-- ARGV... | --command "...") [--stdin TEXT]
-        Run one command on the AC's target through its connector; exits with its status.
-
-Agents:
-  mcp --key FILE [--url URL] [--http [HOST:]PORT [--http-token-file FILE] [--http-allow-remote]]
-        The MCP bridge an agent's host starts: tools list_accords, request_access, invoke,
-        revoke, audit_tail. The agent's key stays in the bridge; ACs never reach the agent.
-        stdio by default; --http serves POST /mcp on 127.0.0.1 behind a bearer token.
-
-Audit:
-  audit verify (--data-dir DIR | --config FILE)
-        Check the hash chain, signed checkpoints and the external copy; name what was
-        edited, deleted, reordered, truncated or rolled back; list interrupted invocations.
-  audit export (--data-dir DIR | --config FILE) [--after SEQ]
-        The audit trail as JSON Lines.
-
-  Every command takes --json for machine-readable output.
-  version   Print the version.
-  help      Print this help.
-`;
+import { commandHelp, fullHelp } from './usage.js';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -83,8 +39,14 @@ const commands: Record<string, Command> = {
     process.stdout.write(`bastion ${pkg.version}\n`);
     return Promise.resolve(0);
   },
-  help: () => {
-    process.stdout.write(USAGE);
+  help: (args) => {
+    const name = args[0];
+    const one = name !== undefined ? commandHelp(name) : undefined;
+    if (name !== undefined && one === undefined) {
+      process.stderr.write(`bastion: unknown command (see 'bastion help')\n`);
+      return Promise.resolve(2);
+    }
+    process.stdout.write(one ?? fullHelp());
     return Promise.resolve(0);
   },
 };
@@ -96,6 +58,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     process.stderr.write(`bastion: unknown command (see 'bastion help')\n`);
     return 2;
+  }
+  const help = name !== 'help' && wantsHelp(rest) ? commandHelp(alias[name] ?? name) : undefined;
+  if (help !== undefined) {
+    process.stdout.write(help);
+    return 0;
   }
   try {
     return await command(rest);

@@ -3,13 +3,14 @@
  * for exactly its audience and scope (verified with jose against the dev backend's JWKS).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { BrokerError } from '../../src/client/client.js';
 import type { HttpResult } from '../../src/transports/http/response.js';
+import { bastionAsync } from '../helpers/cli.js';
 import { type ConnectorBroker, startConnectorBroker } from '../helpers/connectors.js';
 
 describe('HTTP connector through the broker', () => {
@@ -124,6 +125,37 @@ describe('HTTP connector through the broker', () => {
     assert.equal(posted.result.status, 200);
     const entries = await b.server.audit.list({ ac_id: rw.id, type: 'invoke_start' });
     assert.equal(entries[0]?.detail?.['operation'], 'POST /items');
+  });
+
+  it('the CLI takes the operation as flags derived from the connector schema', async () => {
+    const ac = await b.ac('http-api', 'http', base, ['read', 'write']);
+    const keyFile = join(b.dataDir, 'alice.pem');
+    writeFileSync(keyFile, b.alice.privateKey.export({ format: 'pem', type: 'pkcs8' }), {
+      mode: 0o600,
+    });
+    const cli = (...flags: string[]) =>
+      bastionAsync(['invoke', ac.id, '--key', keyFile, '--url', b.server.url, ...flags]);
+    const ok = await cli('--method', 'GET', '--path', '/status', '--query', 'verbose=1');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), {
+      ok: true,
+      path: '/status?verbose=1',
+      sub: b.alice.did,
+    });
+    const posted = await cli('--method', 'POST', '--path', '/items', '--body', '{}', '--json');
+    assert.equal(posted.status, 0, posted.stderr);
+    assert.equal(JSON.parse(posted.stdout).result.status, 200);
+    // The accord's path policy refuses before anything is sent: the broker's code, exit 1.
+    const denied = await cli('--method', 'GET', '--path', '/admin/users');
+    assert.equal(denied.status, 1);
+    assert.match(denied.stderr, /path_not_allowed/);
+    // A flag of another connector is named, and nothing reaches the broker.
+    const wrong = await cli('--command', 'uptime');
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /option --command \(connector http does not take it\)/);
+    const bad = await cli('--method', 'FETCH', '--path', '/status');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /invalid_argument: Invalid operation \(method: expected one of GET/);
   });
 
   it('publishes the embedded dev backend keys for resource servers', () => {

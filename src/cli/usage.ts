@@ -1,0 +1,121 @@
+/**
+ * What each command takes, in one place: `bastion help` prints them all, grouped, and
+ * `bastion <command> --help` prints one. The invoke operation flags are derived from the
+ * connectors' operation schemas (operation-flags.ts), so they are listed from there.
+ */
+import { connectorRegistry } from '../connectors/registry.js';
+import { operationFlagsHelp } from './operation-flags.js';
+
+export interface CommandUsage {
+  readonly group: 'Broker' | 'Targets' | 'Principals' | 'Agents' | 'Audit' | 'Other';
+  /** Lines after `bastion `: the first is the synopsis, the rest explain it. */
+  readonly text: () => string;
+}
+
+const URL_NOTE =
+  'Talks to a running broker: --url URL, or $BASTION_URL, default http://127.0.0.1:8443.';
+
+export const USAGES: Readonly<Record<string, CommandUsage>> = {
+  serve: {
+    group: 'Broker',
+    text: () => `serve --config FILE [--data-dir DIR] [--listen HOST:PORT]
+      Run the broker (HTTP API, SQLite store, AC signing keys in DATA_DIR/keys).
+      SIGHUP reloads the signing keys; SIGTERM/SIGINT finish in-flight requests and stop.`,
+  },
+  keys: {
+    group: 'Broker',
+    text: () => `keys rotate (--data-dir DIR | --config FILE) [--json]
+      New AC signing key; SIGHUP the server to use it.`,
+  },
+  demo: {
+    group: 'Broker',
+    text: () => `demo [--json] [--no-ssh]
+      Start a broker on embedded defaults, issue an AC, resolve a dev credential
+      for it, discard the credential, revoke the AC.`,
+  },
+  bascule: {
+    group: 'Targets',
+    text: () => `bascule --name TARGET --jwks URL (--listen HOST:PORT | --socket PATH) [--audit FILE]
+          [--timeout 30s] [--max-output BYTES] [--cwd DIR] [--path PATH] [--issuer ISS]
+      The governed-shell runtime on a target host: runs one argv per single-use grant
+      from the broker, without a shell, in a clean environment, and audits it.`,
+  },
+  keygen: {
+    group: 'Principals',
+    text: () => `keygen --out FILE [--json]
+      New did:key principal key (0600); prints its DID.`,
+  },
+  authorize: {
+    group: 'Principals',
+    text: () => `authorize --key FILE --accord ID --connector NAME --target HOST --cap CAP [--cap CAP]
+            --duration 10m [--justification TEXT] [--url URL] [--json]
+      Ask for an AC under an accord.
+      ${URL_NOTE}`,
+  },
+  approve: {
+    group: 'Principals',
+    text: () => `approve AC_ID --key FILE [--url URL] [--json]
+      Approve a pending AC (an approver of its accord).`,
+  },
+  revoke: {
+    group: 'Principals',
+    text: () => `revoke AC_ID --key FILE [--url URL] [--json]
+      Revoke an AC (its principal or an admin).`,
+  },
+  acs: {
+    group: 'Principals',
+    text: () => `acs show AC_ID --key FILE [--url URL] [--json]
+      An AC's status; the AC itself to its principal.`,
+  },
+  invoke: {
+    group: 'Principals',
+    text: () => `invoke AC_ID --key FILE [--url URL] [--json] OPERATION
+      Run one operation on the AC's target through its connector. OPERATION, by connector:
+${connectorRegistry
+  .list()
+  .map((plugin) => `        ${plugin.kind}: ${operationFlagsHelp(plugin.operation)}`)
+  .join('\n')}
+      A command's output goes to stdout/stderr and its exit status becomes bastion's;
+      an HTTP reply's body goes to stdout, and a status of 400 or more exits 1.`,
+  },
+  mcp: {
+    group: 'Agents',
+    text: () => `mcp --key FILE [--url URL] [--http [HOST:]PORT [--http-token-file FILE] [--http-allow-remote]]
+      The MCP bridge an agent's host starts: tools list_accords, request_access, invoke,
+      revoke, audit_tail. The agent's key stays in the bridge; ACs never reach the agent.
+      stdio by default; --http serves POST /mcp on 127.0.0.1 behind a bearer token.`,
+  },
+  audit: {
+    group: 'Audit',
+    text: () => `audit verify (--data-dir DIR | --config FILE) [--json]
+      Check the hash chain, signed checkpoints and the external copy; name what was
+      edited, deleted, reordered, truncated or rolled back; list interrupted invocations.
+  audit export (--data-dir DIR | --config FILE) [--after SEQ]
+      The audit trail as JSON Lines.`,
+  },
+  version: { group: 'Other', text: () => 'version\n      Print the version.' },
+  help: { group: 'Other', text: () => "help [COMMAND]\n      Print this help, or one command's." },
+};
+
+/** One command's usage, as `bastion <command> --help` prints it. */
+export function commandHelp(name: string): string | undefined {
+  const usage = USAGES[name];
+  return usage === undefined ? undefined : `Usage: bastion ${usage.text()}\n`;
+}
+
+/** Every command, grouped, as `bastion help` prints it. */
+export function fullHelp(): string {
+  const groups = ['Broker', 'Targets', 'Principals', 'Agents', 'Audit', 'Other'] as const;
+  const sections = groups.map((group) => {
+    const lines = Object.values(USAGES)
+      .filter((u) => u.group === group)
+      .map((u) => `  ${u.text()}`);
+    return `${group}:\n${lines.join('\n')}`;
+  });
+  return `Usage: bastion <command> [options]   (bastion <command> --help for one)
+
+${sections.join('\n\n')}
+
+  Every command takes --json for machine-readable output.
+`;
+}
