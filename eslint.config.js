@@ -1,6 +1,11 @@
-// Flat config: typescript-eslint's type-checked rules on src/, test/ and bench/.
+// Flat config: typescript-eslint's type-checked rules on src/, test/ and bench/, and the
+// architecture's own rules on src/: the layers (eslint/layers.mjs) and a file-length ceiling.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './eslint/layers.mjs';
+
+/** Lines of code per file in src/ (blank lines and comments not counted): one concern a file. */
+export const MAX_CODE_LINES = 300;
 
 export default tseslint.config(
   { ignores: ['dist/', 'build/', 'node_modules/'] },
@@ -25,6 +30,22 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
       'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { bastion: layersPlugin },
+    rules: {
+      'bastion/layers': 'error',
+      'max-lines': ['error', { max: MAX_CODE_LINES, skipBlankLines: true, skipComments: true }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression > MemberExpression.callee > Identifier.property[name='unsafeReveal']",
+          message: 'Read a Secret through use(fn): unsafeReveal() is for tests only.',
+        },
+      ],
     },
   },
   {
