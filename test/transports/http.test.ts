@@ -23,7 +23,7 @@ import { Secret } from '../../src/credentials/secret.js';
 import { BastionError } from '../../src/base/errors.js';
 import { isRefusedDestination } from '../../src/transports/http/destination.js';
 import { checkRequestHeaders } from '../../src/transports/http/request-headers.js';
-import { normaliseRequestPath } from '../../src/transports/http/request-path.js';
+import { normaliseRequestPath } from '../../src/governance/request-path.js';
 import { httpRequest, type HttpRequestOptions } from '../../src/transports/http/request.js';
 
 const TOKEN = 'eyJhbGciOiJFZERTQSJ9.tok-7f3c9a.sig-51e0d2';

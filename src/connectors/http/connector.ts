@@ -14,7 +14,7 @@ import type { Capability } from '../../governance/capabilities.js';
 import { pathAllowed } from '../../governance/path-policy.js';
 import { HttpTransportError } from '../../transports/http/errors.js';
 import { checkRequestHeaders } from '../../transports/http/request-headers.js';
-import { normaliseRequestPath } from '../../transports/http/request-path.js';
+import { normaliseRequestPath } from '../../governance/request-path.js';
 import {
   DEFAULT_MAX_REQUEST_BYTES,
   httpRequest,

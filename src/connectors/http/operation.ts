@@ -5,7 +5,7 @@
  * rules, the body limit it was configured with, the accord's path policy).
  */
 import { z } from 'zod';
-import { MAX_PATH_LENGTH } from '../../transports/http/request-path.js';
+import { MAX_PATH_LENGTH } from '../../governance/request-path.js';
 import { HTTP_METHODS } from '../../transports/http/request.js';
 import type { HttpResult } from '../../transports/http/response.js';
 import type { OperationSpec } from '../operation.js';

@@ -6,7 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Base } from './base-url.js';
 import { HttpTransportError } from './errors.js';
-import { MAX_QUERY_LENGTH, normaliseRequestPath } from './request-path.js';
+import { normaliseRequestPath } from '../../governance/request-path.js';
+import { MAX_QUERY_LENGTH } from './query.js';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 

@@ -18,7 +18,8 @@ import { HttpTransportError, isPolicyRefusal } from './errors.js';
 import { exchange, type Hop } from './exchange.js';
 import { followRedirect, redirectLocation, type HopState } from './redirects.js';
 import { checkRequestHeaders } from './request-headers.js';
-import { normaliseRequestPath, queryString } from './request-path.js';
+import { normaliseRequestPath } from '../../governance/request-path.js';
+import { queryString } from './query.js';
 import { encodeBody, safeHeaders, type HttpResult } from './response.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;

@@ -1,13 +1,21 @@
 /**
- * The path and query of an HTTP request, checked and put in canonical form, so that the
- * path an accord's policy matches is the path that is sent and cannot climb out of the
- * target's base path (dot segments, encoded or not, backslashes, collapsed slashes).
+ * The path of an HTTP request, checked and put in canonical form, beside the path policy
+ * (path-policy.ts) that matches it: the path an accord's policy matches is the path that is
+ * sent, and it cannot climb out of the target's base path (dot segments, encoded or not,
+ * backslashes, collapsed slashes). The connector reads an operation's path through here,
+ * and the transport every redirect's.
  */
-import { normalisePercent } from '../../governance/targets.js';
-import { HttpTransportError } from './errors.js';
+import { BastionError } from '../base/errors.js';
+import { normalisePercent } from './targets.js';
 
 export const MAX_PATH_LENGTH = 2048;
-export const MAX_QUERY_LENGTH = 8192;
+
+/** A path that is not one, or that would leave the target's base path: http_path_invalid. */
+export class RequestPathError extends BastionError {
+  constructor() {
+    super('http_path_invalid');
+  }
+}
 // RFC 3986 pchar plus '/': no spaces, no '?' or '#', no backslash, nothing outside ASCII.
 const PATH_CHARS = /^[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$/;
 // eslint-disable-next-line no-control-regex
@@ -24,13 +32,13 @@ function decodeEscapes(text: string): string {
  * `..`), and empty segments (`//admin`, which some servers collapse) except a trailing one.
  */
 function checkDecodedPath(text: string): void {
-  if (CONTROL_OR_BACKSLASH.test(text)) throw new HttpTransportError('pathInvalid');
+  if (CONTROL_OR_BACKSLASH.test(text)) throw new RequestPathError();
   const segments = text.slice(1).split('/');
   segments.forEach((segment, index) => {
     const bare = segment.split(';')[0];
-    if (bare === '.' || bare === '..') throw new HttpTransportError('pathInvalid');
+    if (bare === '.' || bare === '..') throw new RequestPathError();
     if (segment === '' && index !== segments.length - 1) {
-      throw new HttpTransportError('pathInvalid');
+      throw new RequestPathError();
     }
   });
 }
@@ -49,10 +57,10 @@ export function normaliseRequestPath(path: unknown): string {
     path.length > MAX_PATH_LENGTH ||
     !PATH_CHARS.test(path)
   ) {
-    throw new HttpTransportError('pathInvalid');
+    throw new RequestPathError();
   }
   const out = normalisePercent(path, { refuseOverlong: true });
-  if (out === undefined) throw new HttpTransportError('pathInvalid');
+  if (out === undefined) throw new RequestPathError();
   let decoded = out;
   for (let round = 0; round < 3; round += 1) {
     checkDecodedPath(decoded);
@@ -62,17 +70,4 @@ export function normaliseRequestPath(path: unknown): string {
   }
   checkDecodedPath(decoded);
   return out;
-}
-
-/** The query as `?a=b&…` ('' when there is none); throws `http_path_invalid`. */
-export function queryString(query: Readonly<Record<string, string>> | undefined): string {
-  if (query === undefined) return '';
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (typeof value !== 'string') throw new HttpTransportError('pathInvalid');
-    params.append(key, value);
-  }
-  const text = params.toString();
-  if (text.length > MAX_QUERY_LENGTH) throw new HttpTransportError('pathInvalid');
-  return text === '' ? '' : `?${text}`;
 }
