@@ -41,6 +41,7 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
+  readonly config: BastionConfig;
   readonly app: FastifyInstance;
   readonly url: string;
   readonly service: GovernanceService;
@@ -197,6 +198,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     let closing: Promise<void> | undefined;
     return {
+      config,
       app,
       url,
       service,

@@ -1200,3 +1200,95 @@ describe('parseConfig: defaults, environment and file, in that order', () => {
     );
   });
 });
+
+describe('parseConfig: backends and connectors, the sections plugins own', () => {
+  const AS = {
+    token_endpoint: 'https://as.example.test/token',
+    issuer: 'https://as.example.test',
+    client_id: 'bastion',
+  };
+  const kinds = (config: BastionConfig) => config.backends.map((b) => `${b.kind}@${b.where}`);
+
+  it('reads the list in the order written, with the built-in Bascule grants last', () => {
+    const config = parse(
+      edit(base(), 'backends', [
+        { kind: 'dev' },
+        { kind: 'oauth_exchange', id: 'corp', ...AS },
+        { kind: 'oauth_exchange', id: 'spare', ...AS },
+      ]),
+    );
+    assert.deepEqual(kinds(config), [
+      'dev@backends[0]',
+      'oauth_exchange@backends[1]',
+      'oauth_exchange@backends[2]',
+      'bascule@backends.bascule',
+    ]);
+    assert.equal((config.backends[1]?.settings as { id: string }).id, 'corp');
+    assert.equal(config.warnings.length, 1, 'the dev backend says it is for development');
+  });
+
+  it('builds no dev backend unless it is listed', () => {
+    assert.deepEqual(kinds(parse(base())), ['bascule@backends.bascule']);
+    assert.deepEqual(parse(base()).warnings, []);
+  });
+
+  it('still reads the mapping form, in its old order and dev on by default, and says it is deprecated', () => {
+    const config = parse(
+      edit(base(), 'backends', {
+        entra: [{ authority: AS.issuer, client_id: 'b' }],
+        oauth_exchange: [AS],
+      }),
+    );
+    assert.deepEqual(kinds(config), [
+      'oauth_exchange@backends.oauth_exchange[0]',
+      'entra@backends.entra[0]',
+      'dev@backends.dev',
+      'bascule@backends.bascule',
+    ]);
+    assert.match(
+      config.warnings[0] ?? '',
+      /mapping form .* is deprecated.*reads as: oauth_exchange, entra, dev/,
+    );
+    const off = parse(edit(base(), 'backends', { dev: false }));
+    assert.deepEqual(kinds(off), ['bascule@backends.bascule']);
+    assert.throws(
+      () =>
+        parse(edit(base(), 'backends', { oauth_exchange: [{ ...AS, token_endpoint: 'ftp://x' }] })),
+      configError(
+        'c.yaml: backends.oauth_exchange[0].token_endpoint',
+        'must be an https URL (http only to a loopback address)',
+      ),
+    );
+    assert.throws(
+      () => parse(edit(base(), 'backends', { vault: [] })),
+      configError('c.yaml: backends.vault', 'is not a known key'),
+    );
+  });
+
+  it('names the entry and the key of every refusal', () => {
+    assert.throws(
+      () => parse(edit(base(), 'backends', 'dev')),
+      configError('c.yaml: backends', 'must be a list of backends (- kind: …)'),
+    );
+    assert.throws(
+      () => parse(edit(base(), 'backends', [{ id: 'x' }])),
+      configError('c.yaml: backends[0].kind', 'is required'),
+    );
+    assert.throws(
+      () => parse(edit(base(), 'backends', [{ kind: 'dev', colour: 'red' }])),
+      configError('c.yaml: backends[0].colour', 'is not a known key'),
+    );
+    assert.throws(
+      () => parse(edit(base(), 'backends', [{ kind: 'oauth_exchange', ...AS, client_id: 7 }])),
+      configError('c.yaml: backends[0].client_id', 'must be a string'),
+    );
+    assert.throws(
+      () => parse(edit(base(), 'connectors', { telnet: {} })),
+      configError('c.yaml: connectors.telnet', 'is not a known key'),
+    );
+    assert.throws(
+      () => parse(edit(base(), 'connectors', { ssh: { port: 0 } })),
+      configError('c.yaml: connectors.ssh.port', 'must be at least 1'),
+    );
+  });
+});
