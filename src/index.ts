@@ -68,3 +68,37 @@ export { createBridgeServer } from './mcp/bridge.js';
 export { verifyAc, signAc, unsafeDecodeAc, type AcClaims } from './governance/ac.js';
 export { verifyAudit } from './audit/verify.js';
 export type { AuditReport } from './audit/report.js';
+
+// Growing Bastion: plugin kinds, their registries, and what a plugin implements.
+export { Registry, type Plugin } from './base/registry.js';
+export { type ConfigContext } from './base/fields.js';
+export {
+  defineBackendPlugin,
+  type BackendDeps,
+  type BackendPlugin,
+  type BackendPluginSpec,
+} from './backends/plugin.js';
+export { backendRegistry } from './backends/registry.js';
+export type { Connector, ConnectorResult, RunContext } from './connectors/connector.js';
+export { jsonSchemaOf, type OperationSpec } from './connectors/operation.js';
+export {
+  defineConnectorPlugin,
+  type ConnectorDeps,
+  type ConnectorPlugin,
+  type ConnectorPluginSpec,
+} from './connectors/plugin.js';
+export { connectorRegistry } from './connectors/registry.js';
+export { InvocationDeniedError } from './connectors/errors.js';
+export {
+  DEFAULT_REGISTRIES,
+  loadConfig,
+  parseConfig,
+  type BastionConfig,
+} from './config/config.js';
+export type { PluginRegistries } from './config/plugins.js';
+export {
+  generatePrincipalKey,
+  readPrincipalKey,
+  writePrincipalKey,
+  type PrincipalKey,
+} from './governance/did-key.js';

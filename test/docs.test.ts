@@ -1,8 +1,17 @@
-/** The README's examples stay true: its configuration parses, its CLI commands exist. */
+/**
+ * The docs stay true: the README's configuration parses, its CLI commands exist, its status
+ * table names every kind the registries hold; docs/architecture.md's worked example
+ * type-checks against the built package and runs, as written, against a real broker.
+ */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { backendRegistry } from '../src/backends/registry.js';
+import { connectorRegistry } from '../src/connectors/registry.js';
 import { connectorSettings, parseConfig, type BastionConfig } from '../src/config/config.js';
 import type { BasculeSettings } from '../src/connectors/bascule/plugin.js';
 import { generatePrincipalKey } from '../src/governance/did-key.js';
@@ -33,6 +42,16 @@ describe('README', () => {
     );
   });
 
+  it('has a status row for every backend and connector kind', () => {
+    const status = readme.slice(
+      readme.indexOf('## Status'),
+      readme.indexOf('## Running the broker'),
+    );
+    for (const kind of [...backendRegistry.kinds, ...connectorRegistry.kinds]) {
+      assert.match(status, new RegExp(`\`${kind}\``), kind);
+    }
+  });
+
   it('names only commands the CLI has', () => {
     const help = bastion(['help']).stdout;
     const used = new Set([...readme.matchAll(/^bastion ([a-z]+)/gm)].map((m) => m[1]));
@@ -54,6 +73,67 @@ describe('README', () => {
       '/openapi.json',
     ]) {
       assert.ok(readme.includes(route), route);
+    }
+  });
+});
+
+describe('docs/architecture.md', () => {
+  const doc = readFileSync(join(repoRoot, 'docs/architecture.md'), 'utf8');
+  const example = doc.slice(doc.indexOf('### A worked example'));
+  const code = /```ts\n([\s\S]*?)```/.exec(example)?.[1] ?? '';
+
+  it('names every folder of src/ in its layer table, as eslint/layers.mjs does', async () => {
+    const { LAYERS } = (await import(pathToFileURL(join(repoRoot, 'eslint/layers.mjs')).href)) as {
+      LAYERS: string[][];
+    };
+    LAYERS.forEach((folders, level) => {
+      const row = new RegExp(
+        `^\\| ${level} +\\| ${folders.map((f) => `\`${f}\``).join(', ')} +\\|`,
+        'm',
+      );
+      assert.match(doc, row, `layer ${level}`);
+    });
+  });
+
+  it('its worked example type-checks against the package and runs as written', async () => {
+    assert.ok(code.includes('backendRegistry.register('), 'the example was found');
+    // Inside the repository, so that `bastion` resolves to this package (dist/).
+    const dir = mkdtempSync(join(repoRoot, 'build', 'docs-example-'));
+    try {
+      const file = join(dir, 'example.ts');
+      writeFileSync(file, code);
+      const options: ts.CompilerOptions = {
+        strict: true,
+        exactOptionalPropertyTypes: true,
+        noUncheckedIndexedAccess: true,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        target: ts.ScriptTarget.ES2022,
+        lib: ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts'],
+        types: ['node'],
+        skipLibCheck: true,
+        noEmit: true,
+      };
+      const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([file], options));
+      assert.deepEqual(
+        diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+        [],
+      );
+      const js = ts.transpileModule(code, {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      writeFileSync(join(dir, 'example.mjs'), js);
+      const { runExample } = (await import(pathToFileURL(join(dir, 'example.mjs')).href)) as {
+        runExample: (dataDir: string) => Promise<unknown>;
+      };
+      const data = mkdtempSync(join(tmpdir(), 'bastion-docs-'));
+      assert.deepEqual(await runExample(data), {
+        said: 'hello',
+        issued_by: 'stub-one',
+        timed_out: false,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -28,6 +28,11 @@ describe("import('bastion')", () => {
       'BastionError',
       'credentialFingerprint',
       'disposeCredential',
+      // Growing it: plugins, their registries, and the server that takes extra ones.
+      'defineBackendPlugin',
+      'defineConnectorPlugin',
+      'parseConfig',
+      'startServer',
     ]) {
       assert.equal(typeof api[name], 'function', name);
     }
@@ -40,5 +45,13 @@ describe("import('bastion')", () => {
     assert.equal(typeof resolver.resolve, 'function');
     assert.equal(typeof resolver.revoke, 'function');
     assert.equal(new NoBackendAvailable('oauth').code, 'no_backend_available');
+    const registries = api as Record<string, { kinds: readonly string[] }>;
+    assert.deepEqual(registries['backendRegistry']?.kinds, [
+      'oauth_exchange',
+      'entra',
+      'dev',
+      'bascule',
+    ]);
+    assert.deepEqual(registries['connectorRegistry']?.kinds, ['ssh', 'bascule', 'http']);
   });
 });
