@@ -3,32 +3,21 @@
  * token to the target's API (credential `oauth`).
  */
 import { z } from 'zod';
-import {
-  backendId,
-  duration,
-  endpointUrl,
-  envName,
-  filePath,
-  text,
-  type ConfigContext,
-} from '../../base/fields.js';
+import { endpointUrl, filePath, text, type ConfigContext } from '../../base/fields.js';
 import { defineBackendPlugin } from '../plugin.js';
-import { clientAuth, readSettingsFile } from '../oauth/client-auth.js';
+import { clientAuth, OAUTH_CLIENT_SETTINGS, readSettingsFile } from '../oauth/client-auth.js';
 import { EntraBackend } from './entra-backend.js';
 
 const settings = (ctx: ConfigContext) =>
   z.strictObject(
     {
-      id: backendId.optional(),
+      ...OAUTH_CLIENT_SETTINGS,
       authority: endpointUrl,
-      client_id: text,
-      client_secret_env: envName.optional(),
       known_authorities: z.array(text, { error: 'must be a list of host names' }).optional(),
       authority_metadata_file: filePath(ctx).optional(),
       protocol_mode: z.enum(['AAD', 'OIDC'], { error: 'must be AAD or OIDC' }).optional(),
       tls_ca_file: filePath(ctx).optional(),
       assertion_audience: text.optional(),
-      timeout: duration(120).optional(),
     },
     { error: 'must be a mapping' },
   );

@@ -3,21 +3,17 @@
  * for an access token scoped to the target (credential `oauth`); revoked by RFC 7009.
  */
 import { z } from 'zod';
-import { backendId, duration, endpointUrl, envName, text } from '../../base/fields.js';
+import { endpointUrl, text } from '../../base/fields.js';
 import { defineBackendPlugin } from '../plugin.js';
-import { clientAuth } from '../oauth/client-auth.js';
+import { clientAuth, OAUTH_CLIENT_SETTINGS } from '../oauth/client-auth.js';
 import { OAuthExchangeBackend } from './oauth-exchange-backend.js';
 
 const settings = z.strictObject(
   {
-    id: backendId.optional(),
+    ...OAUTH_CLIENT_SETTINGS,
     token_endpoint: endpointUrl,
     revocation_endpoint: endpointUrl.optional(),
     issuer: text,
-    client_id: text,
-    /** The client secret, by environment variable: then client_secret_basic, else private_key_jwt. */
-    client_secret_env: envName.optional(),
-    timeout: duration(120).optional(),
   },
   { error: 'must be a mapping' },
 );

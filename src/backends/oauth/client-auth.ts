@@ -6,9 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../base/errors.js';
+import { backendId, duration, envName, text } from '../../base/fields.js';
 import { Secret } from '../../credentials/secret.js';
 import type { BackendDeps } from '../plugin.js';
 import type { ClientAuth } from './assertions.js';
+
+/** The settings every OAuth backend kind takes for the broker's own client identity. */
+export const OAUTH_CLIENT_SETTINGS = {
+  id: backendId.optional(),
+  client_id: text,
+  /** The client secret, by environment variable: then client_secret_basic, else private_key_jwt. */
+  client_secret_env: envName.optional(),
+  timeout: duration(120).optional(),
+};
 
 export function clientAuth(secretEnv: string | undefined, deps: BackendDeps): ClientAuth {
   if (secretEnv === undefined) return { method: 'private_key_jwt', signer: deps.signer };

@@ -16,7 +16,7 @@ import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';
-import { dataDirOf } from '../data-dir.js';
+import { DATA_DIR_OPTIONS, dataDirOf } from '../data-dir.js';
 
 const DB_FILE = 'bastion.db';
 
@@ -31,12 +31,7 @@ async function runVerify(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: {
-        'data-dir': { type: 'string' },
-        config: { type: 'string' },
-        sink: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: { ...DATA_DIR_OPTIONS, sink: { type: 'string' }, json: { type: 'boolean' } },
       strict: true,
     }),
   );
@@ -95,11 +90,7 @@ async function runExport(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: {
-        'data-dir': { type: 'string' },
-        config: { type: 'string' },
-        after: { type: 'string' },
-      },
+      options: { ...DATA_DIR_OPTIONS, after: { type: 'string' } },
       strict: true,
     }),
   );

@@ -13,6 +13,7 @@ import { InvalidArgumentError } from '../../base/errors.js';
 import { canonicalTarget } from '../../governance/targets.js';
 import { DEFAULT_EXEC_LIMITS } from '../../transports/types.js';
 import { parseCommandArgs, required } from '../args.js';
+import { closeOnSignal } from '../signals.js';
 import { parseListen } from './serve.js';
 
 export const DEFAULT_AUDIT_FILE = './bascule-audit.jsonl';
@@ -89,16 +90,6 @@ export async function runBascule(args: string[]): Promise<number> {
   // For scripts: the one line on stdout says where Bascule is.
   process.stdout.write(`bascule listening on ${bascule.url}\n`);
 
-  await new Promise<void>((done) => {
-    const stop = (signal: string): void => {
-      bascule.app.log.info({ signal }, 'shutting down');
-      bascule
-        .close()
-        .catch((err: unknown) => bascule.app.log.error({ err }, 'shutdown failed'))
-        .finally(done);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await closeOnSignal(bascule, bascule.app.log);
   return 0;
 }

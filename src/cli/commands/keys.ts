@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { output, parseCommandArgs } from '../args.js';
-import { dataDirOf } from '../data-dir.js';
+import { DATA_DIR_OPTIONS, dataDirOf } from '../data-dir.js';
 
 export async function runKeys(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -16,11 +16,7 @@ export async function runKeys(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args: rest,
-      options: {
-        'data-dir': { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: { ...DATA_DIR_OPTIONS, json: { type: 'boolean' } },
       strict: true,
     }),
   );

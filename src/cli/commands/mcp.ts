@@ -19,6 +19,7 @@ import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
 import { createBridgeServer } from '../../mcp/bridge.js';
 import { startMcpHttp } from '../../mcp/http.js';
 import { parseCommandArgs } from '../args.js';
+import { untilSignal } from '../signals.js';
 import { clientFor } from './governance.js';
 import { parseListen } from './serve.js';
 
@@ -90,13 +91,6 @@ function writeToken(file: string, token: Secret): void {
   } catch {
     throw new ConfigError(file, 'cannot write the token file');
   }
-}
-
-function untilSignal(): Promise<string> {
-  return new Promise((done) => {
-    process.once('SIGTERM', () => done('SIGTERM'));
-    process.once('SIGINT', () => done('SIGINT'));
-  });
 }
 
 export async function runMcp(args: string[]): Promise<number> {

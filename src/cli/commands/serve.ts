@@ -9,6 +9,7 @@ import { loadConfig } from '../../config/config.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { startServer } from '../../server/app.js';
 import { parseCommandArgs, required } from '../args.js';
+import { closeOnSignal } from '../signals.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
@@ -56,16 +57,6 @@ export async function runServe(args: string[]): Promise<number> {
       server.app.log.error({ err }, 'signing key reload failed; keeping the current keys');
     }
   });
-  await new Promise<void>((done) => {
-    const stop = (signal: string): void => {
-      server.app.log.info({ signal }, 'shutting down');
-      server
-        .close()
-        .catch((err: unknown) => server.app.log.error({ err }, 'shutdown failed'))
-        .finally(done);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await closeOnSignal(server, server.app.log);
   return 0;
 }
