@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
+import { systemClock } from '../../src/base/clock.js';
 import { backendId } from '../../src/base/fields.js';
+import { silentLogger } from '../../src/base/logger.js';
 import { ConfigError } from '../../src/base/errors.js';
 import { defineBackendPlugin } from '../../src/backends/plugin.js';
 import { backendRegistry } from '../../src/backends/registry.js';
@@ -91,6 +93,7 @@ backendRegistry.register(fixtureBackend);
 connectorRegistry.register(echoConnector);
 
 const alice = generatePrincipalKey();
+const deps = { clock: systemClock, logger: silentLogger };
 
 function yaml(dataDir: string, backends: string): string {
   return `listen: 127.0.0.1:0
@@ -192,6 +195,35 @@ describe('a backend kind and a connector kind added by registration alone', () =
         /backends\[0\]\.kind: must be one of oauth_exchange, entra, dev, bascule, fixture$/.test(
           e.message,
         ),
+    );
+  });
+});
+
+describe('startServer takes ready-made connectors beside the registered kinds', () => {
+  it('serves one given to it, and refuses a name already taken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-plugins-'));
+    const config = parseConfig(
+      yaml(join(dir, 'data'), '  - kind: fixture\n    id: fx\n').replace(
+        'connectors: [echo]',
+        'connectors: [echo, shout]',
+      ),
+      join(dir, 'bastion.yaml'),
+    );
+    const shout = { ...echoConnector.create({ prefix: '' }, deps), name: 'shout' };
+    const server = await startServer({ config, connectors: [shout], logDestination: false });
+    try {
+      assert.deepEqual([...server.connectors.keys()], ['ssh', 'bascule', 'http', 'echo', 'shout']);
+      const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
+      assert.ok('/connectors/shout/invoke' in doc.paths);
+    } finally {
+      await server.close();
+    }
+    const taken = { ...shout, name: 'ssh' };
+    await assert.rejects(
+      startServer({ config, connectors: [taken], logDestination: false }),
+      /connector ssh is defined twice/,
     );
   });
 });
