@@ -117,9 +117,11 @@ async function rejection(promise: Promise<unknown>): Promise<CredentialResolutio
 
 describe('oauth-exchange backend: token exchange', () => {
   it('yields a token for the target only, scope narrowed, act chain carried, ≤ 5 minutes', async () => {
-    const before = Date.now();
     const context = ac(API_A, { act: AGENT_CHAIN });
     const credential = await backend().resolve('oauth', API_A, context);
+    // Issued before now, so its 5 minutes end before now + 5 minutes. (Not "before the call
+    // + 5 minutes": the token's iat is whole seconds, and may fall in the next second.)
+    const after = Date.now();
     const token = reveal(credential);
 
     const { payload, protectedHeader } = await jwtVerify(
@@ -147,7 +149,7 @@ describe('oauth-exchange backend: token exchange', () => {
     assert.deepEqual(credential.scope, ['read']);
     assert.equal(credential.id, payload.jti);
     assert.ok(credential.expiresAt.getTime() > Date.now());
-    assert.ok(credential.expiresAt.getTime() <= before + 300_000);
+    assert.ok(credential.expiresAt.getTime() <= after + 300_000);
     assert.ok(credential.expiresAt.getTime() <= (payload.exp ?? 0) * 1000);
     assert.equal(credential.mustRevoke, undefined);
   });
