@@ -11,14 +11,7 @@ import { acId, defineTool, type ToolContext, type ToolDefinition } from './tool-
 export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
   const { client, maxChars } = ctx;
   const state = { acs: ctx.acs, audit: ctx.audit };
-  const tools: ToolDefinition[] = [];
-  const define: typeof defineTool = (...args) => {
-    const tool = defineTool(...args);
-    tools.push(tool);
-    return tool;
-  };
-
-  define(
+  const listAccords = defineTool(
     'list_accords',
     {
       title: 'What this agent may ask for',
@@ -40,7 +33,7 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
     },
   );
 
-  define(
+  const requestAccess = defineTool(
     'request_access',
     {
       title: 'Ask for an authorization context (AC)',
@@ -109,7 +102,7 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
     },
   );
 
-  define(
+  const revoke = defineTool(
     'revoke',
     {
       title: 'Revoke an AC',
@@ -135,7 +128,7 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
     },
   );
 
-  define(
+  const auditTail = defineTool(
     'audit_tail',
     {
       title: 'Recent audit entries',
@@ -170,8 +163,7 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
       return reply();
     },
   );
-  tools.splice(2, 0, invokeTool(ctx));
-  return tools;
+  return [listAccords, requestAccess, invokeTool(ctx), revoke, auditTail];
 }
 
 export const INSTRUCTIONS =

@@ -123,7 +123,8 @@ async function brokerWith(backends: string): Promise<RunningServer> {
 
 const dataDirOf = (server: RunningServer): string => server.config.data_dir;
 
-async function echo(server: RunningServer): Promise<{ said: string; issued_by: string }> {
+/** alice's client, and an active echo AC for her. */
+async function echoAc(server: RunningServer): Promise<{ client: BastionClient; ac: string }> {
   const client = new BastionClient({ url: server.url, key: alice });
   const issued = await client.authorize({
     accord: 'echo',
@@ -133,9 +134,14 @@ async function echo(server: RunningServer): Promise<{ said: string; issued_by: s
     duration_seconds: 60,
   });
   if (issued.status !== 'active') throw new Error('expected an active AC');
+  return { client, ac: issued.ac };
+}
+
+async function echo(server: RunningServer): Promise<{ said: string; issued_by: string }> {
+  const { client, ac } = await echoAc(server);
   const reply = await client.invoke<{ said: string; issued_by: string; timed_out: boolean }>(
     'echo',
-    issued.ac,
+    ac,
     { target: TARGET, operation: { say: 'hello' } },
   );
   return reply.result;
@@ -164,17 +170,9 @@ describe('a backend kind and a connector kind added by registration alone', () =
       paths: Record<string, unknown>;
     };
     assert.ok('/connectors/echo/invoke' in doc.paths);
-    const client = new BastionClient({ url: server.url, key: alice });
-    const issued = await client.authorize({
-      accord: 'echo',
-      connector: 'echo',
-      target: TARGET,
-      capabilities: ['read'],
-      duration_seconds: 60,
-    });
-    if (issued.status !== 'active') throw new Error('expected an active AC');
+    const { client, ac } = await echoAc(server);
     await assert.rejects(
-      client.invoke('echo', issued.ac, { target: TARGET, operation: { shout: 'x' } }),
+      client.invoke('echo', ac, { target: TARGET, operation: { shout: 'x' } }),
       (e: unknown) => (e as { code?: string }).code === 'invalid_request',
     );
   });
