@@ -209,10 +209,12 @@ async function run(args: unknown): Promise<LifecycleResult> {
     rememberProof: (k, jti, expiresAt) => server.store.rememberProof(k, jti, expiresAt),
     rateLimit: (did) => limiter.hit(did),
     verifyAc: (t) => server.service.verify(t),
+    knowsKey: () => true,
   });
   const session = new SessionConnector({
     resolver,
     audit: server.audit,
+    accords: () => server.service.settings.policy.accords,
     limits: { maxOutputBytes: 65_536, timeoutMs: 10_000 },
     clock: systemClock,
     logger: server.app.log,

@@ -88,7 +88,7 @@ export {
   type ConnectorPluginSpec,
 } from './connectors/plugin.js';
 export { connectorRegistry } from './connectors/registry.js';
-export { InvocationDeniedError } from './connectors/errors.js';
+export { InvocationDeniedError } from './governance/denials.js';
 export {
   DEFAULT_REGISTRIES,
   loadConfig,

@@ -97,6 +97,16 @@ const ENTRIES = [
   ['already_approved', 409, 'This approver has already approved'],
   ['not_allowed_to_revoke', 403, 'Only the principal or an admin may revoke'],
   ['ac_already_revoked', 409, 'The authorization context is already revoked'],
+  [
+    'principal_unknown',
+    403,
+    'No accord or admin list names this key: ask an administrator to add it',
+  ],
+  [
+    'accord_changed',
+    403,
+    'The accord this authorization context was issued under has changed: ask for a new one',
+  ],
 
   // Store and audit
   ['ac_conflict', 409, 'An authorization context with this id already exists'],

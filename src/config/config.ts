@@ -82,6 +82,10 @@ const configSchema = z.strictObject(
             .int({ error: 'must be a whole number' })
             .min(1, { error: 'must be at least 1' })
             .optional(),
+          auth_failures_per_minute: z
+            .int({ error: 'must be a whole number' })
+            .min(1, { error: 'must be at least 1' })
+            .optional(),
           output_bytes: z
             .int({ error: 'must be a whole number' })
             .min(1024, { error: 'must be at least 1024' })
@@ -152,6 +156,8 @@ function normalise(
     limits: {
       body_bytes: raw.limits?.body_bytes ?? CONFIG_DEFAULTS.body_bytes,
       rate_per_minute: raw.limits?.rate_per_minute ?? CONFIG_DEFAULTS.rate_per_minute,
+      auth_failures_per_minute:
+        raw.limits?.auth_failures_per_minute ?? CONFIG_DEFAULTS.auth_failures_per_minute,
       output_bytes: raw.limits?.output_bytes ?? CONFIG_DEFAULTS.output_bytes,
       exec_timeout_seconds: raw.limits?.exec_timeout ?? CONFIG_DEFAULTS.exec_timeout_seconds,
     },

@@ -38,7 +38,10 @@ export interface BastionConfig {
   admins: string[];
   limits: {
     body_bytes: number;
+    /** Requests per principal and minute, after authentication. */
     rate_per_minute: number;
+    /** Failed authentications per client address and minute, before the next is refused. */
+    auth_failures_per_minute: number;
     /** Bytes kept per output stream of an invocation. */
     output_bytes: number;
     exec_timeout_seconds: number;
@@ -60,6 +63,7 @@ export const CONFIG_DEFAULTS = {
   clock_skew_seconds: 30,
   body_bytes: 16_384,
   rate_per_minute: 120,
+  auth_failures_per_minute: 120,
   output_bytes: 1_048_576,
   exec_timeout_seconds: 30,
 } as const;

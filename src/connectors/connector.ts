@@ -5,6 +5,7 @@
  * a connector is configured and built, in plugin.ts.
  */
 import type { AcContext, Credential, CredentialType } from '../credentials/types.js';
+import type { Accord } from '../governance/accords.js';
 import type { Capability } from '../governance/capabilities.js';
 import type { ExecLimits } from '../transports/types.js';
 import type { OperationSpec } from './operation.js';
@@ -15,6 +16,8 @@ export interface RunContext<Op> {
   readonly target: string;
   readonly operation: Op;
   readonly acContext: AcContext;
+  /** The AC's accord as it is now: its path policy holds redirects too, beside the AC's own. */
+  readonly accord?: Accord | undefined;
   readonly limits: ExecLimits;
   readonly signal: AbortSignal;
 }

@@ -12,17 +12,18 @@ import type { AuditEvent, Auditor } from '../base/audit-records.js';
 import type { Clock } from '../base/clock.js';
 import { credentialFingerprint, type CredentialFingerprint } from '../credentials/fingerprint.js';
 import type { CredentialResolver } from '../credentials/resolver.js';
-import type { Credential } from '../credentials/types.js';
+import type { AcContext, Credential } from '../credentials/types.js';
 import { BastionError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { acContextOf, type VerifiedAc } from '../governance/ac.js';
-import { commandAllowed } from '../governance/accords.js';
+import { type Accord, commandAllowed } from '../governance/accords.js';
+import { recheckAc } from '../governance/recheck.js';
 import { hasCapabilities } from '../governance/capabilities.js';
 import type { VerifiedProof } from '../governance/dpop.js';
 import { canonicalTarget } from '../governance/targets.js';
 import type { ExecLimits } from '../transports/types.js';
 import type { Connector, ConnectorResult } from './connector.js';
-import { InvocationDeniedError } from './errors.js';
+import { InvocationDeniedError } from '../governance/denials.js';
 
 /** One invocation, as the edge hands it over: authenticated, nothing of HTTP left. */
 export interface Invocation {
@@ -57,6 +58,8 @@ export interface InvokeResponse<R extends ConnectorResult = ConnectorResult> {
 
 export interface SessionDeps {
   resolver: CredentialResolver;
+  /** The accords in force now (reloaded with the configuration): every AC is re-checked. */
+  accords: () => ReadonlyMap<string, Accord>;
   audit: Auditor;
   limits: ExecLimits;
   clock: Clock;
@@ -85,6 +88,7 @@ export class SessionConnector {
       connector: connector.name,
     } as const;
     let target: string;
+    let accord: Accord;
     let operation: unknown;
     let command: string | undefined;
     let described: string | undefined;
@@ -93,16 +97,28 @@ export class SessionConnector {
         throw new InvocationDeniedError('connector_mismatch');
       target = canonicalTarget(request.target);
       if (target !== acContext.target) throw new InvocationDeniedError('target_mismatch');
+      // The accord as it is now must still allow this AC (it may have changed since).
+      accord = recheckAc(deps.accords(), acContext);
       operation = connector.parseOperation(request.operation);
       if (!hasCapabilities(acContext.capability_mask, connector.requiredCapabilities(operation))) {
         throw new InvocationDeniedError('capability_missing');
       }
-      command = connector.commandLine(operation, acContext);
-      described = command ?? connector.describe?.(operation);
-      if (command !== undefined && !commandAllowed(acContext.commands, command)) {
-        throw new InvocationDeniedError('command_not_allowed');
+      // The command and path policy the AC was issued with, and the accord's current one:
+      // both must allow the operation (a loosened accord does not widen an approved AC).
+      const { commands: _issued, paths: _issuedPaths, ...rest } = acContext;
+      const current: AcContext = {
+        ...rest,
+        ...(accord.commands !== undefined ? { commands: accord.commands } : {}),
+        ...(accord.paths !== undefined ? { paths: accord.paths } : {}),
+      };
+      for (const policy of [acContext, current]) {
+        command = connector.commandLine(operation, policy);
+        described = command ?? connector.describe?.(operation);
+        if (command !== undefined && !commandAllowed(policy.commands, command)) {
+          throw new InvocationDeniedError('command_not_allowed');
+        }
+        connector.checkPolicy?.(operation, policy);
       }
-      connector.checkPolicy?.(operation, acContext);
     } catch (err) {
       if (err instanceof InvocationDeniedError) {
         // Best effort: a refusal stands whether or not it could be recorded.
@@ -157,6 +173,7 @@ export class SessionConnector {
         target,
         operation,
         acContext,
+        accord,
         limits: deps.limits,
         signal: controller.signal,
       });

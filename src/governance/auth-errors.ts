@@ -27,6 +27,16 @@ export type AuthCode =
   | 'ac_not_yet_valid'
   | 'ac_revoked';
 
+/**
+ * A caller whose key no accord and no admin list names: refused before anything about it
+ * is written (no replay-cache row, no audit row), so fresh keys cost the broker nothing.
+ */
+export class UnknownPrincipalError extends BastionError {
+  constructor() {
+    super('principal_unknown');
+  }
+}
+
 export class AuthenticationError extends BastionError {
   declare readonly code: AuthCode;
 

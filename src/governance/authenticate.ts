@@ -3,12 +3,13 @@
  * this method and URL, signed by the caller's did:key, remembered so it cannot be replayed,
  * and counted against the caller's rate limit. A route that acts under an AC also takes the
  * AC from `Authorization: DPoP <AC>`, verifies it, and requires the proof to be made with
- * the key the AC is bound to (`cnf.jkt`) and to bind the AC itself (`ath`). What passes is
- * an authenticated caller; nothing shaped like an HTTP request goes further in.
+ * the key the AC is bound to (`cnf.jkt`) and to bind the AC itself (`ath`). A key that no
+ * accord and no admin list names is refused before anything is written. What passes is an
+ * authenticated caller; nothing shaped like an HTTP request goes further in.
  */
 import type { Clock } from '../base/clock.js';
 import type { VerifiedAc } from './ac.js';
-import { AuthenticationError } from './auth-errors.js';
+import { AuthenticationError, UnknownPrincipalError } from './auth-errors.js';
 import { verifyDpopProof, type VerifiedProof } from './dpop.js';
 
 /** What authentication reads of a request. */
@@ -31,6 +32,8 @@ export interface AuthenticatorDeps {
   readonly rateLimit: (did: string) => void;
   /** Signature, claims and revocation of an AC (GovernanceService.verify). */
   readonly verifyAc: (token: string) => Promise<VerifiedAc>;
+  /** Whether the policy names the key with this thumbprint (Policy.knowsKey). */
+  readonly knowsKey: (jkt: string) => boolean;
 }
 
 /** A caller acting under an AC: the proof's key is the one the AC is bound to. */
@@ -73,7 +76,12 @@ export class Authenticator {
       url: request.url,
       now: this.deps.clock.now(),
       skewMs: this.deps.skewMs,
-      remember: this.deps.rememberProof,
+      // The proof verified; before its jti is written anywhere, the key must be one the
+      // policy names: a stranger's request leaves no durable trace.
+      remember: (jkt, jti, expiresAt) => {
+        if (!this.deps.knowsKey(jkt)) throw new UnknownPrincipalError();
+        return this.deps.rememberProof(jkt, jti, expiresAt);
+      },
       ...binding,
     });
   }

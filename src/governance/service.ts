@@ -13,7 +13,7 @@ import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { AcRecord, Store } from '../store/store.js';
 import { type AcClaims, verifyAc, type VerifiedAc } from './ac.js';
-import { type Accord, decide, type Decision, PolicyDeniedError } from './accords.js';
+import { decide, type Decision, PolicyDeniedError } from './accords.js';
 import {
   accessRequestOf,
   activeRecord,
@@ -28,6 +28,7 @@ import {
 import { claimsFor, signClaims } from './claims.js';
 import type { VerifiedProof } from './dpop.js';
 import { GovernanceError } from './governance-errors.js';
+import type { Policy } from './policy.js';
 import type { BrokerKeyring, PublicJwks } from './keyring.js';
 import { type AcRoles, rolesOn } from './roles.js';
 import {
@@ -43,8 +44,8 @@ export interface GovernanceSettings {
   readonly issuer: string;
   readonly audience: string;
   readonly skewMs: number;
-  readonly admins: readonly string[];
-  readonly accords: ReadonlyMap<string, Accord>;
+  /** The accords and admins in force; replaced on reload, read at every decision. */
+  readonly policy: Policy;
   /** How long a request may wait for approvals before it expires. */
   readonly approvalTtlMs: number;
 }
@@ -81,7 +82,7 @@ export class GovernanceService {
     const holder = await holderOf(caller, input);
     let decision: Decision;
     try {
-      decision = decide(this.settings.accords, request, new Date(now));
+      decision = decide(this.settings.policy.accords, request, new Date(now));
     } catch (err) {
       if (err instanceof PolicyDeniedError) {
         // The refusal stands whether or not it could be recorded.
@@ -200,7 +201,7 @@ export class GovernanceService {
 
   /** The accords the caller may ask under, or be delegated an AC of: what an agent can request. */
   accordsFor(caller: VerifiedProof): AccordView[] {
-    return accordViews(this.settings.accords.values(), caller.did);
+    return accordViews(this.settings.policy.accords.values(), caller.did);
   }
 
   async jwks(): Promise<PublicJwks> {
@@ -224,8 +225,8 @@ export class GovernanceService {
   async #load(acId: string, caller: VerifiedProof): Promise<{ record: AcRecord; roles: AcRoles }> {
     const record = await this.#store.getAc(acId);
     if (record === undefined) throw notFound();
-    const accord = this.settings.accords.get(record.accord);
-    return { record, roles: rolesOn(caller, record, this.settings.admins, accord) };
+    const accord = this.settings.policy.accords.get(record.accord);
+    return { record, roles: rolesOn(caller, record, this.settings.policy.admins, accord) };
   }
 
   #status(record: AcRecord, now: number): AcStatus {
@@ -241,7 +242,7 @@ export class GovernanceService {
   }
 
   #claimsFor(record: AcRecord, now: number): AcClaims {
-    return claimsFor(record, now, this.settings, this.settings.accords.get(record.accord));
+    return claimsFor(record, now, this.settings, this.settings.policy.accords.get(record.accord));
   }
 
   #sign(claims: AcClaims): Promise<string> {

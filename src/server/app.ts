@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../audit/log.js';
 import { type Clock, systemClock } from '../base/clock.js';
-import { silentLogger, type Logger } from '../base/logger.js';
-import { DevBackend } from '../backends/dev/dev-backend.js';
+import { silentLogger } from '../base/logger.js';
+import type { DevBackend } from '../backends/dev/dev-backend.js';
 import type { BastionConfig } from '../config/config.js';
 import type { Connector } from '../connectors/connector.js';
 import { SessionConnector } from '../connectors/session.js';
@@ -17,11 +17,15 @@ import type { CredentialBackend } from '../credentials/backend.js';
 import { CredentialResolver } from '../credentials/resolver.js';
 import { Authenticator } from '../governance/authenticate.js';
 import { BrokerKeyring } from '../governance/keyring.js';
+import { Policy } from '../governance/policy.js';
 import { GovernanceService } from '../governance/service.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { installAuthentication } from './authenticate.js';
 import { createFastify, metaRoutes } from './fastify.js';
+import { buildConnectors, type Closable, closeAll, registerBackends } from './plugins.js';
+import { RefusalCounter, type RefusalKind } from './refusals.js';
+import { applyReload, type ReloadResult } from './reload.js';
 import { RateLimiter } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
@@ -52,26 +56,18 @@ export interface RunningServer {
   /** The dev backend, when the configuration lists one; its CA public key is also in `<data_dir>/dev-ca.pub`. */
   readonly dev: DevBackend | undefined;
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** Unauthenticated requests refused since start, by kind (never one audit row each). */
+  readonly refusals: Readonly<Record<RefusalKind, number>>;
+  /**
+   * Puts a reloaded configuration's accords and admins in force for every decision from now
+   * on, live ACs included; other sections need a restart (the reply names the ones changed).
+   */
+  reload(next: BastionConfig): ReloadResult;
   close(): Promise<void>;
 }
 
 const CLEANUP_INTERVAL_MS = 60_000;
 const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60_000;
-
-interface Closable {
-  close?(): Promise<void>;
-}
-
-/** Closes each in turn, logging (never throwing) a failure: shutdown must finish. */
-async function closeAll(items: readonly Closable[], logger: Logger): Promise<void> {
-  for (const item of items) {
-    try {
-      await item.close?.();
-    } catch (err) {
-      logger.warn({ err }, 'a backend or connector failed to close');
-    }
-  }
-}
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
@@ -86,8 +82,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const skewMs = config.clock_skew_seconds * 1000;
     let publicUrl = config.public_url?.replace(/\/+$/, '') ?? '';
     const limiter = new RateLimiter(config.limits.rate_per_minute, clock);
+    const addressLimiter = new RateLimiter(config.limits.auth_failures_per_minute, clock);
+    const policy = new Policy(config.accordsById, config.admins);
     const app = await createFastify(config, { logDestination: options.logDestination });
     started = app;
+    const refusals = new RefusalCounter(app.log);
+    owned.push({ close: () => Promise.resolve(refusals.close()) });
     for (const warning of config.warnings) app.log.warn({ config: config.file }, warning);
     audit = await AuditLog.open({
       store,
@@ -114,50 +114,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         issuer: config.issuer,
         audience: config.audience,
         skewMs,
-        admins: config.admins,
-        accords: config.accordsById,
+        policy,
         approvalTtlMs: DEFAULT_APPROVAL_TTL_MS,
       },
     });
 
     // Credential backends: any given, then the configured ones in the file's order.
     const resolver = new CredentialResolver({ clock, logger: app.log, skewMs });
-    for (const backend of options.backends ?? []) resolver.register(backend);
-    let dev: DevBackend | undefined;
-    for (const entry of config.backends) {
-      const backend = await entry.plugin.create(entry.settings, {
-        signer: () => keyring.signer,
-        issuer: config.issuer,
-        clock,
-        logger: app.log,
-        env: options.env ?? process.env,
-        dataDir: config.data_dir,
-        where: entry.where,
-      });
-      owned.push(backend);
-      resolver.register(backend);
-      if (dev === undefined && backend instanceof DevBackend) dev = backend;
-    }
-    if (resolver.backendIds.length === 0) {
-      app.log.warn({}, 'no credential backends are configured: every invocation will fail');
-    }
-
-    // Connectors: every registered kind, then any given.
-    const connectors = new Map<string, Connector>();
-    const built = config.connectors.map((e) =>
-      e.plugin.create(e.settings, { clock, logger: app.log }),
-    );
-    owned.push(...built);
-    for (const connector of [...built, ...(options.connectors ?? [])]) {
-      if (connectors.has(connector.name)) {
-        throw new TypeError(`connector ${connector.name} is defined twice`);
-      }
-      connectors.set(connector.name, connector);
-    }
+    const dev = await registerBackends(resolver, config, {
+      signer: () => keyring.signer,
+      clock,
+      logger: app.log,
+      env: options.env ?? process.env,
+      extra: options.backends ?? [],
+      owned,
+    });
+    const connectors = buildConnectors(config, {
+      clock,
+      logger: app.log,
+      extra: options.connectors ?? [],
+      owned,
+    });
 
     const session = new SessionConnector({
       resolver,
       audit: auditLog,
+      accords: () => policy.accords,
       limits: {
         maxOutputBytes: config.limits.output_bytes,
         timeoutMs: config.limits.exec_timeout_seconds * 1000,
@@ -173,13 +155,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         rememberProof: (jkt, jti, expiresAt) => store.rememberProof(jkt, jti, expiresAt),
         rateLimit: (did) => limiter.hit(did),
         verifyAc: (token) => service.verify(token),
+        knowsKey: (jkt) => policy.knowsKey(jkt),
       }),
       publicUrl: () => publicUrl,
+      addressLimiter,
+      refusals,
     });
     metaRoutes(app);
     governanceRoutes(app, { service });
     connectorRoutes(app, { session, connectors: [...connectors.values()] });
-    auditRoutes(app, { list: (filter) => auditLog.list(filter), admins: config.admins });
+    auditRoutes(app, {
+      list: (filter) => auditLog.list(filter),
+      isAdmin: (did) => policy.admins.includes(did),
+    });
 
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const address = app.server.address();
@@ -208,6 +196,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolver,
       dev,
       connectors,
+      refusals: refusals.totals,
+      reload: (next) => applyReload(app.log, config, next, policy),
       close: () => {
         closing ??= (async () => {
           clearInterval(cleanup);

@@ -3,11 +3,18 @@
  * authenticated (`auth: 'none' | 'proof' | 'ac'`), one hook authenticates before the
  * handler runs (governance/authenticate.ts holds the rules), and a route that declares
  * nothing stops the server at start. Handlers read the outcome with `callerOf` / `acHolderOf`.
+ *
+ * Before any proof is verified, the client address must not be over its limit of failed
+ * authentications: a flood of bad proofs or of keys no accord names is cut off by address,
+ * while the per-principal limit (after authentication) never sees a stranger.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { InternalError } from '../base/errors.js';
+import { AcExpiredError, InternalError } from '../base/errors.js';
+import { AuthenticationError, UnknownPrincipalError } from '../governance/auth-errors.js';
 import type { AcHolder, Authenticator, RequestProof } from '../governance/authenticate.js';
 import type { VerifiedProof } from '../governance/dpop.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { RefusalCounter } from './refusals.js';
 
 /** none: public (health, keys, the API document); proof: a DPoP proof; ac: an AC and its proof. */
 export type AuthMode = 'none' | 'proof' | 'ac';
@@ -21,9 +28,24 @@ declare module 'fastify' {
 const callers = new WeakMap<FastifyRequest, VerifiedProof>();
 const holders = new WeakMap<FastifyRequest, AcHolder>();
 
+/** Refusals that count against the client address: the caller did not authenticate. */
+function isAuthenticationFailure(err: unknown): boolean {
+  return (
+    err instanceof AuthenticationError ||
+    err instanceof AcExpiredError ||
+    err instanceof UnknownPrincipalError
+  );
+}
+
 export function installAuthentication(
   app: FastifyInstance,
-  deps: { authenticator: Authenticator; publicUrl: () => string },
+  deps: {
+    authenticator: Authenticator;
+    publicUrl: () => string;
+    /** Failed authentications per client address and minute. */
+    addressLimiter: RateLimiter;
+    refusals: RefusalCounter;
+  },
 ): void {
   app.addHook('onRoute', (route) => {
     if (route.config?.auth === undefined) {
@@ -33,6 +55,26 @@ export function installAuthentication(
   app.addHook('preHandler', async (request) => {
     const mode = request.routeOptions.config.auth;
     if (mode === 'none' || mode === undefined) return;
+    try {
+      deps.addressLimiter.check(request.ip);
+    } catch (err) {
+      deps.refusals.note('address_limited');
+      throw err;
+    }
+    try {
+      await authenticate(request, mode);
+    } catch (err) {
+      if (isAuthenticationFailure(err)) {
+        deps.addressLimiter.note(request.ip);
+        deps.refusals.note(
+          err instanceof UnknownPrincipalError ? 'unknown_principal' : 'authentication_failed',
+        );
+      }
+      throw err;
+    }
+  });
+
+  async function authenticate(request: FastifyRequest, mode: 'proof' | 'ac'): Promise<void> {
     const proof: RequestProof = {
       authorization: request.headers.authorization,
       dpop: request.headers.dpop,
@@ -47,7 +89,7 @@ export function installAuthentication(
     const holder = await deps.authenticator.acHolder(proof);
     callers.set(request, holder.caller);
     holders.set(request, holder);
-  });
+  }
 }
 
 /** The authenticated caller of a `proof` or `ac` route. */

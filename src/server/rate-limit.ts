@@ -2,7 +2,9 @@
  * Per-principal rate limit: a fixed one-minute window per key, in memory. Hand-written
  * because the key (the DPoP-verified principal) is only known after proof verification,
  * which @fastify/rate-limit's request-time key generator cannot see. Bounded: when the
- * table is full, expired windows are swept, and if none are, new keys are refused.
+ * table is full, expired windows are swept, and if none are, the oldest window is
+ * forgotten — never a refusal of a new key, which would let a flood of keys lock out
+ * legitimate principals. (Only keys an accord names reach it: see governance/authenticate.)
  */
 import type { Clock } from '../base/clock.js';
 import { BastionError } from '../base/errors.js';
@@ -30,20 +32,41 @@ export class RateLimiter {
     private readonly maxKeys = 100_000,
   ) {}
 
-  /** Counts one request for `key`; throws RateLimitedError past the limit. */
+  /** Counts one request for `key`; throws RateLimitedError (counting nothing) past the limit. */
   hit(key: string): void {
+    this.check(key);
+    this.note(key);
+  }
+
+  /** Counts one for `key`, without refusing (failures counted after the fact). */
+  note(key: string): void {
+    this.#window(key).count += 1;
+  }
+
+  /** Throws RateLimitedError when `key` has used up this window's limit; counts nothing. */
+  check(key: string): void {
     const now = this.clock.now();
-    let w = this.#windows.get(key);
-    if (w === undefined || now - w.start >= WINDOW_MS) {
-      if (w === undefined && this.#windows.size >= this.maxKeys) this.#sweep(now);
-      if (w === undefined && this.#windows.size >= this.maxKeys) throw new RateLimitedError(60);
-      w = { start: now, count: 0 };
-      this.#windows.set(key, w);
+    const w = this.#windows.get(key);
+    if (w === undefined || now - w.start >= WINDOW_MS || w.count < this.perMinute) return;
+    throw new RateLimitedError(Math.max(1, Math.ceil((w.start + WINDOW_MS - now) / 1000)));
+  }
+
+  /** `key`'s current window, a new one when it has none or it ended. */
+  #window(key: string): { start: number; count: number } {
+    const now = this.clock.now();
+    const w = this.#windows.get(key);
+    if (w !== undefined && now - w.start < WINDOW_MS) return w;
+    this.#windows.delete(key);
+    if (this.#windows.size >= this.maxKeys) this.#sweep(now);
+    // Still full: forget the oldest window rather than refuse a key (the Map keeps
+    // insertion order, and a window is re-inserted when it starts again).
+    if (this.#windows.size >= this.maxKeys) {
+      const oldest = this.#windows.keys().next().value;
+      if (oldest !== undefined) this.#windows.delete(oldest);
     }
-    w.count += 1;
-    if (w.count > this.perMinute) {
-      throw new RateLimitedError(Math.max(1, Math.ceil((w.start + WINDOW_MS - now) / 1000)));
-    }
+    const fresh = { start: now, count: 0 };
+    this.#windows.set(key, fresh);
+    return fresh;
   }
 
   #sweep(now: number): void {

@@ -117,6 +117,7 @@ describe('parseConfig: the documented sample', () => {
       limits: {
         body_bytes: 16384,
         rate_per_minute: 120,
+        auth_failures_per_minute: 120,
         output_bytes: 1_048_576,
         exec_timeout_seconds: 30,
       },
@@ -167,7 +168,13 @@ describe('parseConfig: the documented sample', () => {
       issuer: 'urn:example:broker',
       audience: 'urn:example:connectors',
       clock_skew: '5m',
-      limits: { body_bytes: 1024, rate_per_minute: 1, output_bytes: 2048, exec_timeout: '2m' },
+      limits: {
+        body_bytes: 1024,
+        rate_per_minute: 1,
+        auth_failures_per_minute: 7,
+        output_bytes: 2048,
+        exec_timeout: '2m',
+      },
       log_level: 'debug',
       connectors: {
         ssh: {
@@ -206,6 +213,7 @@ describe('parseConfig: the documented sample', () => {
     assert.deepEqual(config.limits, {
       body_bytes: 1024,
       rate_per_minute: 1,
+      auth_failures_per_minute: 7,
       output_bytes: 2048,
       exec_timeout_seconds: 120,
     });

@@ -16,7 +16,7 @@ import type { AddressInfo, LookupFunction } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../../src/base/audit-records.js';
 import type { RunContext } from '../../src/connectors/connector.js';
-import { InvocationDeniedError } from '../../src/connectors/errors.js';
+import { InvocationDeniedError } from '../../src/governance/denials.js';
 import { HttpConnector, type HttpOperation } from '../../src/connectors/http/connector.js';
 import { pathAllowed } from '../../src/governance/path-policy.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';

@@ -25,6 +25,8 @@ export interface ChildBroker {
   child: ChildProcess;
   url: string;
   logs(): string;
+  /** Resolves when a log line (stderr) written from now on matches `pattern`. */
+  nextLog(pattern: RegExp): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -48,6 +50,19 @@ export async function spawnBroker(
     child,
     url,
     logs: () => logs,
+    nextLog: (pattern) =>
+      new Promise((resolve, reject) => {
+        let seen = '';
+        const onData = (c: Buffer): void => {
+          seen += c.toString();
+          const line = seen.split('\n').find((l) => pattern.test(l));
+          if (line === undefined) return;
+          child.stderr?.off('data', onData);
+          resolve(line);
+        };
+        child.stderr?.on('data', onData);
+        child.once('exit', () => reject(new Error('child exited')));
+      }),
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);

@@ -11,6 +11,8 @@ import type { Connector } from '../../src/connectors/connector.js';
 import { SessionConnector, type InvokeResponse } from '../../src/connectors/session.js';
 import type { CredentialResolver } from '../../src/credentials/resolver.js';
 import type { AcContextClaim } from '../../src/governance/ac.js';
+import type { Accord } from '../../src/governance/accords.js';
+import type { Capability } from '../../src/governance/capabilities.js';
 import { signAc, verifyAc } from '../../src/governance/ac.js';
 import { Authenticator } from '../../src/governance/authenticate.js';
 import { generatePrincipalKey, thumbprint } from '../../src/governance/did-key.js';
@@ -18,6 +20,11 @@ import { createDpopProof } from '../../src/governance/dpop.js';
 import type { ExecLimits } from '../../src/transports/types.js';
 
 const URL_ = 'http://127.0.0.1:1/connectors/test/invoke';
+
+const copyPolicy = (p: { readonly allow: readonly string[]; readonly deny: readonly string[] }) => ({
+  allow: [...p.allow],
+  deny: [...p.deny],
+});
 
 export async function sessionHarness(o: {
   ctx: AcContextClaim;
@@ -60,10 +67,25 @@ export async function sessionHarness(o: {
     rememberProof: (jkt, jti) =>
       Promise.resolve(!seen.has(jkt + jti) && Boolean(seen.add(jkt + jti))),
     rateLimit: () => undefined,
+    knowsKey: () => true,
   });
+  // The accord the AC was issued under, as it stands: exactly what the AC says.
+  const accord: Accord = {
+    id: o.ctx.accord_template,
+    principals: [alice.did],
+    connectors: [o.ctx.connector],
+    targets: [o.ctx.target],
+    capabilities: o.ctx.capabilities as Capability[],
+    max_duration_seconds: 600,
+    approvals: { required: 0, approvers: [] },
+    admins: [],
+    ...(o.ctx.commands !== undefined ? { commands: copyPolicy(o.ctx.commands) } : {}),
+    ...(o.ctx.paths !== undefined ? { paths: copyPolicy(o.ctx.paths) } : {}),
+  };
   const session = new SessionConnector({
     resolver: o.resolver,
     audit: o.audit,
+    accords: () => new Map([[accord.id, accord]]),
     limits: o.limits ?? { maxOutputBytes: 1000, timeoutMs: 1000 },
     clock: systemClock,
     logger: silentLogger,

@@ -148,9 +148,15 @@ describe('governance API', () => {
       (e: unknown) => e instanceof BrokerError && e.status === 409 && e.code === 'already_approved',
     );
     assert.equal((await alice.show(id)).approvals.length, 1);
+    // A key the policy names, but not as an approver of this accord.
+    await assert.rejects(
+      broker.client(broker.keys.admin).approve(id),
+      (e: unknown) => e instanceof BrokerError && e.status === 403 && e.code === 'not_an_approver',
+    );
+    // A key no accord names is refused before anything is looked up.
     await assert.rejects(
       mallory.approve(id),
-      (e: unknown) => e instanceof BrokerError && e.status === 403 && e.code === 'not_an_approver',
+      (e: unknown) => e instanceof BrokerError && e.status === 403 && e.code === 'principal_unknown',
     );
     await assert.rejects(
       alice.approve(id),
@@ -172,15 +178,25 @@ describe('governance API', () => {
 
   it('lets an admin revoke, refuses anyone else, and hides an AC from strangers', async () => {
     const issued = await broker.client(broker.keys.alice).authorize(authorizeBody);
+    // carol approves another accord: named by the policy, a stranger to this AC.
     await assert.rejects(
-      broker.client(broker.keys.mallory).revoke(issued.ac_id),
+      broker.client(broker.keys.carol).revoke(issued.ac_id),
       (e: unknown) =>
         e instanceof BrokerError && e.status === 403 && e.code === 'not_allowed_to_revoke',
     );
     await assert.rejects(
-      broker.client(broker.keys.mallory).show(issued.ac_id),
+      broker.client(broker.keys.carol).show(issued.ac_id),
       (e: unknown) => e instanceof BrokerError && e.status === 404,
     );
+    for (const call of [
+      broker.client(broker.keys.mallory).revoke(issued.ac_id),
+      broker.client(broker.keys.mallory).show(issued.ac_id),
+    ]) {
+      await assert.rejects(
+        call,
+        (e: unknown) => e instanceof BrokerError && e.code === 'principal_unknown',
+      );
+    }
     assert.equal((await broker.client(broker.keys.admin).revoke(issued.ac_id)).status, 'revoked');
     await assert.rejects(
       broker.client(broker.keys.alice).show('00000000-0000-4000-8000-000000000000'),
@@ -243,10 +259,18 @@ describe('governance API', () => {
       await expectRefusal(raw(broker, { body: body({ accord: 'nope' }) }), 403, 'unknown_accord');
     });
     it('a principal not in the accord', async () => {
+      // bob approves another accord: the policy names him, this accord does not.
+      await expectRefusal(
+        raw(broker, { key: broker.keys.bob, body: body() }),
+        403,
+        'principal_not_allowed',
+      );
+    });
+    it('a key no accord names', async () => {
       await expectRefusal(
         raw(broker, { key: broker.keys.mallory, body: body() }),
         403,
-        'principal_not_allowed',
+        'principal_unknown',
       );
     });
     it('a connector not in the accord', async () => {

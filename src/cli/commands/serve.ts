@@ -1,12 +1,13 @@
 /**
  * `bastion serve --config FILE [--data-dir DIR] [--listen HOST:PORT]`: the broker. Flags
- * override the file; SIGHUP reloads the signing keys (after `bastion keys rotate`);
+ * override the file; SIGHUP reloads the signing keys (after `bastion keys rotate`) and the
+ * configuration's accords and admins, which then apply to live ACs at once;
  * SIGTERM/SIGINT close the listener, finish in-flight requests and close the store.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/config.js';
-import { InvalidArgumentError } from '../../base/errors.js';
+import { BastionError, InvalidArgumentError } from '../../base/errors.js';
 import { startServer } from '../../server/app.js';
 import { parseCommandArgs, required } from '../args.js';
 import { closeOnSignal } from '../signals.js';
@@ -32,7 +33,8 @@ export async function runServe(args: string[]): Promise<number> {
       strict: true,
     }),
   );
-  const config = loadConfig(required(values.config, '--config'));
+  const file = required(values.config, '--config');
+  const config = loadConfig(file);
   if (values['data-dir'] !== undefined) config.data_dir = resolve(values['data-dir']);
   if (values.listen !== undefined) config.listen = parseListen(values.listen);
 
@@ -55,6 +57,18 @@ export async function runServe(args: string[]): Promise<number> {
       server.app.log.info({ kid: server.keyring.activeKid }, 'signing keys reloaded');
     } catch (err) {
       server.app.log.error({ err }, 'signing key reload failed; keeping the current keys');
+    }
+    // The configuration too: a file that does not validate changes nothing, and says why
+    // (a ConfigError names the file, key and reason, never a value).
+    try {
+      const next = loadConfig(file);
+      // The command line's overrides hold across reloads.
+      next.data_dir = config.data_dir;
+      next.listen = config.listen;
+      server.reload(next);
+    } catch (err) {
+      const why = err instanceof BastionError ? err.message : 'internal_error';
+      server.app.log.error({ why }, 'configuration reload failed; keeping the current one');
     }
   });
   await closeOnSignal(server, server.app.log);

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../../base/zod-issues.js';
 import type { CommandOperation, ExecResult } from '../../transports/types.js';
-import { InvocationDeniedError } from '../errors.js';
+import { InvocationDeniedError } from '../../governance/denials.js';
 import type { OperationSpec } from '../operation.js';
 
 export const MAX_ARGS = 256;

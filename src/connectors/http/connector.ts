@@ -22,7 +22,7 @@ import {
 } from '../../transports/http/request.js';
 import type { HttpResult } from '../../transports/http/response.js';
 import type { Connector, RunContext } from '../connector.js';
-import { InvocationDeniedError } from '../errors.js';
+import { InvocationDeniedError } from '../../governance/denials.js';
 import { HTTP_OPERATION, httpOperation } from './operation.js';
 
 export interface HttpOperation {
@@ -133,7 +133,10 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
       lookup: this.options.lookup,
       ca: this.options.ca,
       signal: ctx.signal,
-      allowPath: (method, path) => pathAllowed(acContext.paths, method, path),
+      // Redirects are held to the AC's path policy and to its accord's current one.
+      allowPath: (method, path) =>
+        pathAllowed(acContext.paths, method, path) &&
+        (ctx.accord === undefined || pathAllowed(ctx.accord.paths, method, path)),
     });
   }
 

@@ -13,7 +13,7 @@ import type { CommandOperation, ExecResult } from '../../transports/types.js';
 import { CommandConnector } from '../command/connector.js';
 import { ARGV_OR_COMMAND } from '../command/operation.js';
 import type { RunContext } from '../connector.js';
-import { InvocationDeniedError } from '../errors.js';
+import { InvocationDeniedError } from '../../governance/denials.js';
 
 /** Characters that make a command line more than one simple command to a POSIX shell. */
 const SHELL_SYNTAX = /[;&|$`<>(){}\n\r\\*?[\]~#!'"]/;

@@ -10,7 +10,8 @@ import { dpopHeader, errorSchemas } from './schemas.js';
 
 export interface AuditRouteDeps {
   list: (filter: AuditFilter) => Promise<AuditEntry[]>;
-  admins: readonly string[];
+  /** Whether `did` is a broker admin now (admins follow a reloaded configuration). */
+  isAdmin: (did: string) => boolean;
 }
 
 const MAX_LIMIT = 1000;
@@ -60,7 +61,7 @@ export function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): void {
     async (request, reply) => {
       const caller = callerOf(request);
       const q = request.query;
-      const isAdmin = deps.admins.includes(caller.did);
+      const isAdmin = deps.isAdmin(caller.did);
       const limit = Math.min(Number(q.limit ?? 100), MAX_LIMIT);
       const entries = await deps.list({
         ...(q.after !== undefined ? { after: Number(q.after) } : {}),

@@ -5,7 +5,7 @@ import {
   parseCommandOperation,
   policyCommandLine,
 } from '../../../src/connectors/command/operation.js';
-import { InvocationDeniedError } from '../../../src/connectors/errors.js';
+import { InvocationDeniedError } from '../../../src/governance/denials.js';
 import { InvalidArgumentError } from '../../../src/base/errors.js';
 
 const policy = { commands: { allow: ['*'], deny: ['rm -rf *'] } };
