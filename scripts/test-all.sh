@@ -35,6 +35,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
+# Schemathesis (PyPI) fuzzes the broker's OpenAPI document in the suite: installed once per
+# machine into a virtualenv under a cache directory keyed by its version (package.json).
+st_version="${npm_package_config_schemathesis:-$(node -p 'require("./package.json").config.schemathesis')}"
+st_dir="${BASTION_TOOLS_CACHE:-$HOME/.cache/bastion}/schemathesis-$st_version"
+if [ ! -x "$st_dir/bin/st" ]; then
+  echo "installing schemathesis $st_version into $st_dir"
+  rm -rf "$st_dir.partial"
+  python3 -m venv "$st_dir.partial"
+  "$st_dir.partial/bin/pip" install -q --disable-pip-version-check "schemathesis==$st_version" cryptography
+  mv "$st_dir.partial" "$st_dir"
+fi
+
 # sshd refuses to start without its privilege-separation directory.
 if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi
 

@@ -25,6 +25,13 @@ declare module 'fastify' {
   }
 }
 
+/** The OpenAPI security schemes (see fastify.ts) each mode requires. */
+const SECURITY: Record<AuthMode, Record<string, string[]>[]> = {
+  none: [],
+  proof: [{ dpop: [] }],
+  ac: [{ dpop: [], ac: [] }],
+};
+
 const callers = new WeakMap<FastifyRequest, VerifiedProof>();
 const holders = new WeakMap<FastifyRequest, AcHolder>();
 
@@ -48,9 +55,12 @@ export function installAuthentication(
   },
 ): void {
   app.addHook('onRoute', (route) => {
-    if (route.config?.auth === undefined) {
+    const mode = route.config?.auth;
+    if (mode === undefined) {
       throw new TypeError(`route ${route.method.toString()} ${route.url} declares no auth mode`);
     }
+    // The API document says what each route takes, from the same declaration.
+    route.schema = { ...route.schema, security: SECURITY[mode] };
   });
   app.addHook('preHandler', async (request) => {
     const mode = request.routeOptions.config.auth;

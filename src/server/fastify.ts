@@ -38,6 +38,22 @@ export async function createFastify(
         description:
           'Zero-credential-storage access broker: authorization contexts and governed invocations.',
       },
+      components: {
+        securitySchemes: {
+          dpop: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'DPoP',
+            description:
+              'A DPoP proof (RFC 9449) for this method and URL, signed by the caller did:key (Ed25519, EdDSA); a fresh jti each time, iat within the clock skew. With an AC, it must be made with the key the AC is bound to (cnf.jkt) and carry ath, the hash of the AC.',
+          },
+          ac: {
+            type: 'http',
+            scheme: 'DPoP',
+            description: 'The authorization context (AC), a JWT: Authorization: DPoP <AC>.',
+          },
+        },
+      },
     },
   });
   // JSON only: a text/plain body would otherwise reach validation as a string.
