@@ -4,7 +4,7 @@
  * type-checks against the built package and runs, as written, against a real broker.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -134,6 +134,18 @@ describe('docs/architecture.md', () => {
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SECURITY.md', () => {
+  it('names only tests and sources that exist', () => {
+    const text = readFileSync(join(repoRoot, 'SECURITY.md'), 'utf8');
+    const paths = [...text.matchAll(/`((?:test|src)\/[\w./*-]+)`/g)].map((m) => m[1] ?? '');
+    assert.ok(paths.length >= 10, 'it cites its tests');
+    for (const path of paths) {
+      const dir = path.endsWith('/*') ? path.slice(0, -2) : path;
+      assert.ok(existsSync(join(repoRoot, dir)), path);
     }
   });
 });
