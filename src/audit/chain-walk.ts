@@ -17,6 +17,8 @@ export interface ChainWalk {
   readonly head: { seq: number; hash: string } | undefined;
   /** By seq. */
   readonly interrupted: InterruptedInvocation[];
+  /** Runs `[from, to]` of database entries the sink has no line for (empty without a sink). */
+  readonly notOnSink: [number, number][];
 }
 
 /**
@@ -36,6 +38,7 @@ export async function walkChain(
   let head: { seq: number; hash: string } | undefined;
   const open = new Map<string, InterruptedInvocation>();
   const interrupted: InterruptedInvocation[] = [];
+  const notOnSink: [number, number][] = [];
   for await (const entry of trail) {
     entries += 1;
     const { seq } = entry;
@@ -79,6 +82,11 @@ export async function walkChain(
     if (!flagged && sinkHash !== undefined && sinkHash !== entry.hash) {
       problem('sink_mismatch', seq, `entry ${seq} differs from the external sink`);
     }
+    if (sinkEntries !== undefined && sinkHash === undefined) {
+      const run = notOnSink.at(-1);
+      if (run !== undefined && run[1] === seq - 1) run[1] = seq;
+      else notOnSink.push([seq, seq]);
+    }
     trackInvocation(entry, open, interrupted);
     prevHash = entry.hash;
     // A hash that does not match its entry anchors nothing: the next link is not judged by it.
@@ -88,7 +96,7 @@ export async function walkChain(
   }
   for (const invocation of open.values()) interrupted.push(invocation);
   interrupted.sort((a, b) => a.seq - b.seq);
-  return { entries, head, interrupted };
+  return { entries, head, interrupted, notOnSink };
 }
 
 /**

@@ -8,7 +8,7 @@ import { type KeyObject, verify } from 'node:crypto';
 import type { AuditCheckpoint } from '../store/store.js';
 import { CHECKPOINT_TYP } from './log.js';
 import type { ReportProblem } from './report.js';
-import type { SinkView } from './sink-reader.js';
+import type { AuditFileRole, SinkView } from './sink-reader.js';
 
 const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -22,7 +22,7 @@ export interface Vouch {
 
 export interface CheckpointWitnesses {
   /** Checkpoints that verify, by seq, each with the hash the DB entry at that seq must have. */
-  readonly expected: ReadonlyMap<number, Vouch>;
+  readonly expected: Map<number, Vouch>;
   /** Whether the database's latest checkpoint verifies (false when there is none). */
   readonly dbCheckpointGood: boolean;
   /** The highest seq of a sink checkpoint that verifies; 0 when none does. */
@@ -54,15 +54,7 @@ export function checkpointWitnesses(
     }
   }
   let sinkLatestCheckpoint = 0;
-  for (const cp of sink?.checkpoints ?? []) {
-    if (!checkpointValid(cp, publicKeys)) {
-      problem(
-        'bad_checkpoint',
-        cp.seq,
-        `a checkpoint on the sink (seq ${cp.seq}) does not verify with any broker key`,
-      );
-      continue;
-    }
+  for (const cp of verifiedCheckpoints(sink, 'sink', publicKeys, problem)) {
     sinkLatestCheckpoint = Math.max(sinkLatestCheckpoint, cp.seq);
     // A checkpoint of an abandoned fork (its seq was written again after a rollback, which
     // is reported on its own) vouches for nothing in the current chain.
@@ -71,6 +63,26 @@ export function checkpointWitnesses(
     if (!expected.has(cp.seq)) expected.set(cp.seq, { hash: cp.hash, where: 'sink' });
   }
   return { expected, dbCheckpointGood, sinkLatestCheckpoint };
+}
+
+/** The checkpoints of a file that verify, in file order; each one that does not is reported. */
+export function verifiedCheckpoints(
+  file: SinkView | undefined,
+  role: AuditFileRole,
+  publicKeys: ReadonlyMap<string, KeyObject>,
+  problem: ReportProblem,
+): AuditCheckpoint[] {
+  return (file?.checkpoints ?? []).filter((cp) => {
+    const valid = checkpointValid(cp, publicKeys);
+    if (!valid) {
+      problem(
+        'bad_checkpoint',
+        cp.seq,
+        `a checkpoint on the ${role} (seq ${cp.seq}) does not verify with any broker key`,
+      );
+    }
+    return valid;
+  });
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
  * The broker's audit log: every entry goes to the store (hash-chained there, in one
  * transaction) and then, as one JSON line, to an external sink — a 0600 file outside the
- * database, or stdout for a log collector. The sink is the witness a database thief or a
- * restored backup cannot rewrite; signed checkpoints of the chain head, kept in both places,
- * let `verifyAudit` tell an edited, truncated or rolled-back database from an intact one.
+ * database, or stdout for a log collector. The sink is the copy a database thief cannot
+ * rewrite; signed checkpoints of the chain head, kept in both places and, when configured,
+ * in a witness file on another disk or host (the copy a restored backup of the data
+ * directory does not take back), let `verifyAudit` tell an edited, truncated or rolled-back
+ * trail from an intact one.
  *
  * Fail closed: when the audit cannot be written, `append` throws AuditUnavailableError and
  * the caller must not carry on with the operation it was recording.
@@ -17,7 +19,7 @@ import type { AuditCheckpoint, Store } from '../store/store.js';
 import { canonicalJson } from '../base/audit-chain.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import { AuditUnavailableError } from './errors.js';
-import { type Sink, openSink } from './sink.js';
+import { type Sink, openSink, openWitness } from './sink.js';
 
 /** The JWS `typ` of a signed checkpoint. */
 export const CHECKPOINT_TYP = 'audit-checkpoint+jwt';
@@ -37,6 +39,8 @@ export interface AuditLogOptions {
   readonly checkpointIntervalMs?: number | undefined;
   /** Default 'file'. */
   readonly sink?: 'file' | 'stdout' | undefined;
+  /** Where every checkpoint is also appended; outside `dataDir`, in a directory that exists. */
+  readonly witnessFile?: string | undefined;
 }
 
 /** A line on the sink after a checkpoint: `{"checkpoint": {seq, hash, ts, jws}}`. */
@@ -47,6 +51,7 @@ export interface CheckpointLine {
 export class AuditLog {
   readonly #store: Store;
   readonly #sink: Sink;
+  readonly #witness: Sink | undefined;
   readonly #signer: () => AcSigner;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -58,9 +63,15 @@ export class AuditLog {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: AuditLogOptions, sink: Sink, intervalMs: number) {
+  private constructor(
+    options: AuditLogOptions,
+    sink: Sink,
+    witness: Sink | undefined,
+    intervalMs: number,
+  ) {
     this.#store = options.store;
     this.#sink = sink;
+    this.#witness = witness;
     this.#signer = options.signer;
     this.#clock = options.clock;
     this.#logger = options.logger;
@@ -79,7 +90,16 @@ export class AuditLog {
       throw new ConfigError(WHERE, "sink must be 'file' or 'stdout'");
     }
     const sink = await openSink(kind, options.dataDir);
-    return new AuditLog(options, sink, intervalMs);
+    let witness: Sink | undefined;
+    if (options.witnessFile !== undefined) {
+      try {
+        witness = await openWitness(options.witnessFile, options.dataDir);
+      } catch (err) {
+        await sink.close();
+        throw err;
+      }
+    }
+    return new AuditLog(options, sink, witness, intervalMs);
   }
 
   /**
@@ -140,7 +160,8 @@ export class AuditLog {
 
   /**
    * Signs the chain head `{seq, hash, ts}` with the broker key and keeps the checkpoint in
-   * the store and on the sink. Does nothing when no entry was added since the last one.
+   * the store, on the sink and on the witness. Does nothing when no entry was added since
+   * the last one.
    */
   checkpoint(): Promise<void> {
     const run = this.#checkpoints.then(() => this.#checkpointOnce());
@@ -169,10 +190,16 @@ export class AuditLog {
     } catch (err) {
       throw this.#unavailable(err, 'audit checkpoint write failed');
     }
+    const line = canonicalJson({ checkpoint } satisfies CheckpointLine) + '\n';
     try {
-      await this.#sink.write(canonicalJson({ checkpoint } satisfies CheckpointLine) + '\n');
+      await this.#sink.write(line);
     } catch (err) {
       throw this.#unavailable(err, 'audit sink write failed');
+    }
+    try {
+      await this.#witness?.write(line);
+    } catch (err) {
+      throw this.#unavailable(err, 'audit witness write failed');
     }
   }
 
@@ -229,7 +256,7 @@ export class AuditLog {
 
   /**
    * Refuses new appends, waits for those in flight, takes a last checkpoint and closes the
-   * sink. Never throws (a failed last checkpoint is logged; verify shows the unsigned tail).
+   * sink and the witness. Never throws (a failed last checkpoint is logged; verify shows the unsigned tail).
    * Idempotent. Does not close the store, which the caller owns.
    */
   close(): Promise<void> {
@@ -242,10 +269,12 @@ export class AuditLog {
       } catch {
         // Logged by #unavailable.
       }
-      try {
-        await this.#sink.close();
-      } catch (err) {
-        this.#logger.error({ err_code: errorCode(err) }, 'audit sink close failed');
+      for (const file of [this.#sink, this.#witness]) {
+        try {
+          await file?.close();
+        } catch (err) {
+          this.#logger.error({ err_code: errorCode(err) }, 'audit sink close failed');
+        }
       }
     })();
     return this.#closing;

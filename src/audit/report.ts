@@ -11,11 +11,15 @@ export type AuditProblemKind =
   | 'truncated'
   | 'rolled_back'
   | 'bad_checkpoint'
-  | 'sink_mismatch';
+  | 'sink_mismatch'
+  | 'sink_missing'
+  | 'sink_truncated'
+  | 'witness_missing'
+  | 'witness_mismatch';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
-  /** The entry concerned (0 for a sink line that names none). */
+  /** The entry concerned (0 for a file, or a line of one, that names none). */
   readonly seq: number;
   readonly message: string;
 }
@@ -32,6 +36,10 @@ export interface AuditReport {
   /** Entries in the database. */
   readonly entries: number;
   readonly head?: { readonly seq: number; readonly hash: string } | undefined;
+  /** The sink compared with the database; null when the caller said there is none (not checked). */
+  readonly sink: string | null;
+  /** The witness cross-checked; null when none was given. */
+  readonly witness: string | null;
   /** The database's latest checkpoint, when its signature is good. */
   readonly lastCheckpoint?: { readonly seq: number; readonly ts: string } | undefined;
   /** By seq. */

@@ -1,7 +1,8 @@
 /**
- * Reading the external sink (audit.jsonl) for verification, reduced to what is compared
- * with the database: each entry line's seq and hash, and the checkpoint lines. A last line
- * cut short by a crash is forgiven; any other line that is not a record is a problem.
+ * Reading the external sink (audit.jsonl) and the witness for verification, reduced to what
+ * is compared with the database: each entry line's seq and hash, and the checkpoint lines.
+ * A last line cut short by a crash is forgiven; any other line that is not a record is a
+ * problem (on the witness, which holds checkpoints only, so is an entry line).
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -22,12 +23,19 @@ export interface SinkView {
   forkSeq: number | undefined;
 }
 
+/** What the file is: the sink holds entries and checkpoints, the witness checkpoints only. */
+export type AuditFileRole = 'sink' | 'witness';
+
 /**
- * Reads the sink line by line. A last line without its newline is a write cut short by a
- * crash, and is skipped if it does not parse; any other line that is not an entry or a
- * checkpoint is a problem.
+ * Reads the sink or the witness line by line; undefined when the file does not exist. A
+ * last line without its newline is a write cut short by a crash, and is skipped if it does
+ * not parse; any other line that is not a record of the file's role is a problem.
  */
-export async function readSink(file: string, problem: ReportProblem): Promise<SinkView> {
+export async function readAuditFile(
+  file: string,
+  role: AuditFileRole,
+  problem: ReportProblem,
+): Promise<SinkView | undefined> {
   let endsWithNewline: boolean;
   try {
     const handle = await open(file, 'r');
@@ -39,8 +47,9 @@ export async function readSink(file: string, problem: ReportProblem): Promise<Si
     } finally {
       await handle.close();
     }
-  } catch {
-    throw new ConfigError('audit', 'the audit sink file cannot be read');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError('audit', `the audit ${role} file cannot be read`);
   }
 
   const view: SinkView = {
@@ -53,7 +62,9 @@ export async function readSink(file: string, problem: ReportProblem): Promise<Si
   let lineNo = 0;
   let bad: number | undefined; // the latest unparseable line, judged once we know if it was last
   const reportBad = (n: number): void =>
-    problem('sink_mismatch', 0, `line ${n} of the sink is not an audit record`);
+    role === 'sink'
+      ? problem('sink_mismatch', 0, `line ${n} of the sink is not an audit record`)
+      : problem('witness_mismatch', 0, `line ${n} of the witness is not a checkpoint`);
   for await (const line of lines) {
     lineNo += 1;
     if (bad !== undefined) {
@@ -62,7 +73,7 @@ export async function readSink(file: string, problem: ReportProblem): Promise<Si
     }
     if (line.trim() === '') continue;
     const record = parseLine(line);
-    if (record === undefined) {
+    if (record === undefined || (role === 'witness' && !('checkpoint' in record))) {
       bad = lineNo;
     } else if ('checkpoint' in record) {
       view.checkpoints.push(record.checkpoint);

@@ -1,11 +1,13 @@
 /**
- * Where the audit log writes its second copy, one JSON line per record: a 0600 file outside
- * the database (the witness a database thief or a restored backup cannot rewrite), or
- * stdout for a log collector. A write resolves only once its line is durable.
+ * Where the audit log writes its copies, one JSON line per record: the sink, a 0600 file
+ * outside the database (the copy a database thief cannot rewrite) or stdout for a log
+ * collector; and the witness, a file of checkpoints only on another disk or host mount (the
+ * copy a restored backup of the data directory does not take back). A write resolves only
+ * once its line is durable.
  */
 import { constants, mkdirSync, chmodSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../base/errors.js';
 import { AuditUnavailableError } from './errors.js';
 
@@ -24,7 +26,31 @@ export interface Sink {
 
 /** The sink of that kind: `<dataDir>/audit/audit.jsonl`, or stdout. */
 export async function openSink(kind: 'file' | 'stdout', dataDir: string): Promise<Sink> {
-  return kind === 'stdout' ? new StdoutSink() : await FileSink.open(dataDir);
+  if (kind === 'stdout') return new StdoutSink();
+  if (typeof dataDir !== 'string' || dataDir === '') {
+    throw new ConfigError(WHERE, 'dataDir is required');
+  }
+  const dir = join(dataDir, 'audit');
+  try {
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    chmodSync(dir, DIR_MODE);
+  } catch {
+    throw new ConfigError(WHERE, 'the audit directory cannot be created');
+  }
+  return await FileSink.open(join(dataDir, AUDIT_SINK_FILE), 'the audit sink');
+}
+
+/**
+ * The witness file, for checkpoints only. Its directory must exist: a mount that is missing
+ * must not silently become a directory on the broker's own disk. Inside the data directory
+ * it would witness nothing, since a restored copy of the directory takes it back too.
+ */
+export async function openWitness(file: string, dataDir: string): Promise<Sink> {
+  const inside = relative(resolve(dataDir), resolve(file));
+  if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+    throw new ConfigError(WHERE, 'the audit witness file must be outside the data directory');
+  }
+  return await FileSink.open(resolve(file), 'the audit witness');
 }
 
 interface Pending {
@@ -34,8 +60,8 @@ interface Pending {
 }
 
 /**
- * `<dataDir>/audit/audit.jsonl`, opened for append (never truncated), 0600 in a 0700
- * directory. Group commit: lines that arrive while a write is in progress go together in
+ * A file opened for append (never truncated), 0600: the sink in its 0700 directory, or the
+ * witness. Group commit: lines that arrive while a write is in progress go together in
  * the next write and share its fsync; each append still resolves only once its own line is
  * on disk.
  */
@@ -51,30 +77,21 @@ class FileSink implements Sink {
     this.#file = file;
   }
 
-  static async open(dataDir: string): Promise<FileSink> {
-    if (typeof dataDir !== 'string' || dataDir === '') {
-      throw new ConfigError(WHERE, 'dataDir is required');
-    }
-    const dir = join(dataDir, 'audit');
-    try {
-      mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-      chmodSync(dir, DIR_MODE);
-    } catch {
-      throw new ConfigError(WHERE, 'the audit directory cannot be created');
-    }
+  /** `what` names the file in errors: "the audit sink" or "the audit witness". */
+  static async open(path: string, what: string): Promise<FileSink> {
     let file: FileHandle;
     try {
       file = await open(
-        join(dataDir, AUDIT_SINK_FILE),
+        path,
         constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
         FILE_MODE,
       );
     } catch {
-      throw new ConfigError(WHERE, 'the audit sink file cannot be opened (or is a symlink)');
+      throw new ConfigError(WHERE, `${what} file cannot be opened (or is a symlink)`);
     }
     try {
       if (!(await file.stat()).isFile()) {
-        throw new ConfigError(WHERE, 'the audit sink path is not a regular file');
+        throw new ConfigError(WHERE, `${what} path is not a regular file`);
       }
       // open's mode applies only on creation and through the umask: make it exact.
       await file.chmod(FILE_MODE);

@@ -1,34 +1,55 @@
 /**
  * Audit verification: walks the stored chain, checks the signed checkpoints with the
  * broker's public keys, and compares the database with the external sink — the copy a
- * database thief or a restored backup cannot rewrite. This file gathers the witnesses,
- * judges where the chain ends against them and assembles the report.
+ * database thief cannot rewrite — and, when one is kept, the witness — the checkpoints a
+ * restored backup of the whole data directory does not take back. This file gathers the
+ * witnesses, judges where the chain ends against them and assembles the report.
  */
 import type { KeyObject } from 'node:crypto';
-import type { AuditCheckpoint, Store } from '../store/store.js';
+import { InvalidArgumentError } from '../base/errors.js';
+import type { Store } from '../store/store.js';
 import { walkChain } from './chain-walk.js';
 import { checkpointWitnesses } from './checkpoint-check.js';
-import { type AuditReport, type ReportProblem, collectProblems } from './report.js';
-import { type SinkView, readSink } from './sink-reader.js';
+import { type AuditReport, collectProblems } from './report.js';
+import { checkSinkExtent } from './sink-check.js';
+import { readAuditFile } from './sink-reader.js';
+import { checkWitness } from './witness-check.js';
 
 export interface VerifyAuditOptions {
   readonly store: Store;
-  /** The external sink (audit.jsonl) to compare with; omitted, only the database is checked. */
-  readonly sinkFile?: string | undefined;
+  /**
+   * The external sink (audit.jsonl) to compare with: a file that is missing is a problem.
+   * null says there is none (a stdout sink nobody collected): only then is the sink not
+   * checked, and entries cut from the database's end after its last checkpoint go unseen.
+   */
+  readonly sinkFile: string | null;
+  /** The witness file (`audit.witness_file`) to cross-check; a file that is missing is a problem. */
+  readonly witnessFile?: string | undefined;
   /** Every key that may have signed a checkpoint, retired ones included. */
   readonly publicKeys: ReadonlyMap<string, KeyObject>;
 }
 
 export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditReport> {
-  const { store, publicKeys } = options;
+  const { store, publicKeys, sinkFile, witnessFile } = options;
+  // Leaving the sink out must be said, never implied by a forgotten option.
+  if (sinkFile === undefined) throw new InvalidArgumentError('sinkFile (a path, or null)');
   const { problems, problem } = collectProblems();
 
-  const sink =
-    options.sinkFile === undefined ? undefined : await readSink(options.sinkFile, problem);
+  const sink = sinkFile === null ? undefined : await readAuditFile(sinkFile, 'sink', problem);
+  if (sinkFile !== null && sink === undefined) {
+    problem('sink_missing', 0, 'the sink file does not exist: the database cannot be compared');
+  }
+  const witness =
+    witnessFile === undefined ? undefined : await readAuditFile(witnessFile, 'witness', problem);
+  if (witnessFile !== undefined && witness === undefined) {
+    problem('witness_missing', 0, 'the witness file does not exist: no rollback can be seen');
+  }
   const dbCheckpoint = await store.latestCheckpoint();
   const witnesses = checkpointWitnesses(dbCheckpoint, sink, publicKeys, problem);
-  const { dbCheckpointGood } = witnesses;
-  const walk = await walkChain(store.iterateAudit(), witnesses.expected, sink?.entries, problem);
+  const { dbCheckpointGood, expected } = witnesses;
+  const witnessLatest =
+    witness === undefined ? 0 : checkWitness(witness, expected, publicKeys, problem);
+  const walk = await walkChain(store.iterateAudit(), expected, sink?.entries, problem);
   const headSeq = walk.head?.seq ?? 0;
 
   if (dbCheckpoint !== undefined && dbCheckpointGood && dbCheckpoint.seq > headSeq) {
@@ -39,7 +60,14 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
     );
   }
   if (sink !== undefined) {
-    checkSinkEnd(sink, headSeq, dbCheckpoint, witnesses.sinkLatestCheckpoint, problem);
+    checkSinkExtent(sink, walk, dbCheckpoint, witnesses.sinkLatestCheckpoint, problem);
+  }
+  if (witnessLatest > headSeq) {
+    problem(
+      'rolled_back',
+      headSeq + 1,
+      `the database ends at seq ${headSeq} but the witness has a checkpoint of seq ${witnessLatest}: the trail was restored from an older copy`,
+    );
   }
   problems.sort((a, b) => a.seq - b.seq);
 
@@ -47,6 +75,8 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
     ok: problems.length === 0,
     entries: walk.entries,
     head: walk.head,
+    sink: sinkFile,
+    witness: witnessFile ?? null,
     lastCheckpoint:
       dbCheckpoint !== undefined && dbCheckpointGood
         ? { seq: dbCheckpoint.seq, ts: dbCheckpoint.ts }
@@ -54,39 +84,4 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
     problems,
     interrupted: walk.interrupted,
   };
-}
-
-/** Where the database ends, against the sink: entries or a checkpoint past it, or a fork. */
-function checkSinkEnd(
-  sink: SinkView,
-  headSeq: number,
-  dbCheckpoint: AuditCheckpoint | undefined,
-  sinkLatestCheckpoint: number,
-  problem: ReportProblem,
-): void {
-  const sinkLast = Math.max(sink.maxEntrySeq, sinkLatestCheckpoint);
-  if (sinkLast > headSeq) {
-    // The sink is written after the store, so it is never legitimately ahead. If the
-    // database has not even seen the sink's latest checkpoint, it is an older copy.
-    if ((dbCheckpoint?.seq ?? 0) < sinkLatestCheckpoint) {
-      problem(
-        'rolled_back',
-        headSeq + 1,
-        `the database ends at seq ${headSeq} but the sink has a checkpoint of seq ${sinkLatestCheckpoint}: it was restored from an older copy`,
-      );
-    } else {
-      problem(
-        'truncated',
-        headSeq + 1,
-        `entries from ${headSeq + 1} to ${sinkLast} are on the sink but not in the database`,
-      );
-    }
-  }
-  if (sink.forkSeq !== undefined) {
-    problem(
-      'rolled_back',
-      sink.forkSeq,
-      `the sink holds two different entries of seq ${sink.forkSeq}: the database was restored from an older copy and written again`,
-    );
-  }
 }

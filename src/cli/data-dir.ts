@@ -1,6 +1,6 @@
 /** The data directory an offline command (keys, audit) works on: --data-dir, or the config's. */
 import { resolve } from 'node:path';
-import { loadConfig } from '../config/config.js';
+import { type BastionConfig, loadConfig } from '../config/config.js';
 import { InvalidArgumentError } from '../base/errors.js';
 
 /** The options of every offline command that works on a data directory. */
@@ -9,8 +9,13 @@ export const DATA_DIR_OPTIONS = {
   config: { type: 'string' },
 } as const;
 
-export function dataDirOf(dataDir: string | undefined, config: string | undefined): string {
+/** `config` is the --config file, or the configuration a command already loaded from it. */
+export function dataDirOf(
+  dataDir: string | undefined,
+  config: string | BastionConfig | undefined,
+): string {
   if (dataDir !== undefined) return resolve(dataDir);
-  if (config !== undefined) return loadConfig(config).data_dir;
+  if (typeof config === 'string') return loadConfig(config).data_dir;
+  if (config !== undefined) return config.data_dir;
   throw new InvalidArgumentError('--data-dir or --config (one is required)');
 }

@@ -87,9 +87,11 @@ ${connectorRegistry
   },
   audit: {
     group: 'Audit',
-    text: () => `audit verify (--data-dir DIR | --config FILE) [--json]
-      Check the hash chain, signed checkpoints and the external copy; name what was
-      edited, deleted, reordered, truncated or rolled back; list interrupted invocations.
+    text: () => `audit verify (--data-dir DIR | --config FILE) [--sink FILE | --no-sink] [--witness FILE] [--json]
+      Check the hash chain, signed checkpoints, the sink (<data_dir>/audit/audit.jsonl,
+      or --sink; missing or cut short is a problem unless --no-sink says there is none)
+      and the witness (audit.witness_file, or --witness); name what was edited, deleted,
+      reordered, truncated or rolled back; list interrupted invocations.
   audit export (--data-dir DIR | --config FILE) [--after SEQ]
       The audit trail as JSON Lines.`,
   },

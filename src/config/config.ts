@@ -9,13 +9,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../base/errors.js';
-import { CONTROL, checked, duration, text } from '../base/fields.js';
+import { CONTROL, type ConfigContext, checked, duration, filePath, text } from '../base/fields.js';
 import { backendRegistry } from '../backends/registry.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { canonicalTarget, targetKind } from '../governance/targets.js';
 import { accordSchema, didList, toAccords } from './accords.js';
 import { readBackends, readConnectors, type PluginRegistries } from './plugins.js';
-import { distinct, fallbackMessage, formatPath, Invalid, issueToError } from './report.js';
+import { distinct, fallbackMessage, formatPath, Invalid, issueToError, parseAt } from './report.js';
 import { CONFIG_DEFAULTS, LOG_LEVELS, type BastionConfig } from './types.js';
 import { MAX_CONFIG_BYTES, readYaml } from './yaml.js';
 
@@ -97,6 +97,8 @@ const configSchema = z.strictObject(
       )
       .optional(),
     log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+    // Read by normalise(), whose schema resolves paths against the file's directory.
+    audit: z.unknown().optional(),
     // Owned by plugins: read by plugins.ts, each entry with its plugin's schema.
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
@@ -106,6 +108,14 @@ const configSchema = z.strictObject(
 );
 
 type RawConfig = z.output<typeof configSchema>;
+
+/** `audit:`: where, besides the data directory, the audit trail is witnessed. */
+const auditSection = (ctx: ConfigContext) =>
+  z.strictObject(
+    // Checkpoints only; on another disk or host mount, outside data_dir (checked at start).
+    { witness_file: filePath(ctx).optional() },
+    { error: 'must be a mapping' },
+  );
 
 export const ENV_DEFAULTS = {
   listen: { variable: 'BASTION_LISTEN', value: '127.0.0.1:8443' },
@@ -171,6 +181,10 @@ function normalise(
     raw.public_url ?? fromEnv(publicUrl, ENV_DEFAULTS.public_url.variable, env);
   if (publicUrlValue !== undefined) config.public_url = publicUrlValue;
   if (raw.log_level !== undefined) config.log_level = raw.log_level;
+  if (raw.audit !== undefined) {
+    const audit = parseAt(auditSection(reading.ctx), raw.audit, fileName, ['audit']);
+    if (audit.witness_file !== undefined) config.audit_witness_file = audit.witness_file;
+  }
   return config;
 }
 

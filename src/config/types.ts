@@ -49,6 +49,11 @@ export interface BastionConfig {
   connectors: ConnectorEntry[];
   /** Tried in this order (the order of the file's `backends:` list). */
   backends: BackendEntry[];
+  /**
+   * `audit.witness_file`, absolute: every signed audit checkpoint is also appended there.
+   * Absent: no witness, and a rollback of both database and sink cannot be detected.
+   */
+  audit_witness_file?: string | undefined;
   /** Absent: the logger's own default applies. */
   log_level?: LogLevel | undefined;
   accords: Accord[];

@@ -95,6 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       signer: () => keyring.signer,
       clock,
       logger: app.log,
+      witnessFile: config.audit_witness_file,
     });
     const interrupted = await audit.markInterrupted();
     if (interrupted > 0) {

@@ -2,10 +2,12 @@
  * AuditLog against a real SQLite store and real broker keys: each append lands in the
  * store and as one line on the sink (0600), concurrent appends keep one chain, any store or
  * sink failure is AuditUnavailableError (fail closed), checkpoints are signed JWS kept in
- * both places, and interrupted invocations are found and marked.
+ * both places and, when configured, on a witness file elsewhere, and interrupted
+ * invocations are found and marked.
  */
 import assert from 'node:assert/strict';
 import {
+  existsSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -57,7 +59,12 @@ interface Setup {
 }
 
 async function setup(
-  options: { store?: Store; checkpointIntervalMs?: number; dir?: string } = {},
+  options: {
+    store?: Store;
+    checkpointIntervalMs?: number;
+    dir?: string;
+    witnessFile?: string;
+  } = {},
 ): Promise<Setup> {
   const dir = options.dir ?? tempDir();
   const store = SqliteStore.open({ dataDir: dir });
@@ -71,6 +78,7 @@ async function setup(
     clock,
     logger: logs.logger,
     checkpointIntervalMs: options.checkpointIntervalMs,
+    witnessFile: options.witnessFile,
   });
   return {
     dir,
@@ -100,6 +108,30 @@ function withAppend(store: SqliteStore, appendAudit: Store['appendAudit']): Stor
       return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
     },
   });
+}
+
+/**
+ * Counts calls of FileHandle#sync (every handle's) until `restore()`; with `failAt`, that
+ * call rejects with an EIO whose text must never reach a log.
+ */
+async function spySync(failAt?: number): Promise<{ calls: () => number; restore: () => void }> {
+  const probe = await open(join(tempDir(), 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const original = proto.sync;
+  let calls = 0;
+  proto.sync = function (this: unknown) {
+    calls += 1;
+    return calls === failAt
+      ? Promise.reject(Object.assign(new Error('disk gone'), { code: 'EIO' }))
+      : original.call(this);
+  };
+  return {
+    calls: () => calls,
+    restore: () => {
+      proto.sync = original;
+    },
+  };
 }
 
 const isUnavailable = (e: unknown): boolean =>
@@ -136,24 +168,16 @@ describe('AuditLog: append', () => {
   });
 
   it('fsyncs the sink before an append resolves', async () => {
-    const probe = await open(join(tempDir(), 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
-    await probe.close();
-    const original = proto.sync;
-    let syncs = 0;
-    proto.sync = function (this: unknown) {
-      syncs += 1;
-      return original.call(this);
-    };
+    const { calls, restore } = await spySync();
     try {
       const s = await setup();
       for (let i = 1; i <= 3; i++) {
         await s.log.append({ type: 'deny' });
-        assert.equal(syncs, i);
+        assert.equal(calls(), i);
       }
       await s.done();
     } finally {
-      proto.sync = original;
+      restore();
     }
   });
 
@@ -399,6 +423,93 @@ describe('AuditLog: checkpoints', () => {
     await assert.rejects(s.log.checkpoint(), isUnavailable);
     await s.log.close();
     assert.ok(s.logs.text().includes('audit checkpoint read failed'));
+  });
+});
+
+/** The lines of a JSON Lines file, parsed. */
+const jsonLines = (file: string): unknown[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as unknown);
+
+describe('AuditLog: the witness', () => {
+  it('gets every checkpoint, the last at close, fsynced, as the sink has them, and nothing else', async () => {
+    const witnessFile = join(tempDir(), 'witness.jsonl');
+    writeFileSync(witnessFile, '{"old":1}\n', { mode: 0o644 });
+    const { calls, restore } = await spySync();
+    let s: Setup;
+    try {
+      s = await setup({ witnessFile });
+      await s.log.append({ type: 'authorize', actor: 'did:key:a' });
+      await s.log.append({ type: 'approve' });
+      const before = calls();
+      await s.log.checkpoint();
+      assert.equal(calls() - before, 2, 'the sink and the witness, each fsynced');
+    } finally {
+      restore();
+    }
+    await s.log.append({ type: 'revoke' });
+    await s.log.close();
+    const checkpoints = s.sinkLines().filter((l) => 'checkpoint' in (l as object));
+    assert.equal(checkpoints.length, 2);
+    assert.deepEqual(
+      jsonLines(witnessFile),
+      [{ old: 1 }, ...checkpoints],
+      'appended, never truncated',
+    );
+    assert.deepEqual(
+      checkpoints.map((l) => Object.keys((l as { checkpoint: object }).checkpoint).sort()),
+      [
+        ['hash', 'jws', 'seq', 'ts'],
+        ['hash', 'jws', 'seq', 'ts'],
+      ],
+      'public metadata only',
+    );
+    assert.equal((await s.store.latestCheckpoint())?.seq, 3);
+    assert.equal(statSync(witnessFile).mode & 0o777, 0o600);
+    await s.store.close();
+  });
+
+  it('refuses a witness inside the data directory, in a directory that does not exist, or a symlink', async () => {
+    const dir = tempDir();
+    const elsewhere = tempDir();
+    writeFileSync(join(elsewhere, 'target'), '');
+    symlinkSync(join(elsewhere, 'target'), join(elsewhere, 'link'));
+    for (const witnessFile of [
+      join(dir, 'witness.jsonl'),
+      join(dir, 'audit', 'audit.jsonl'),
+      dir,
+      join(elsewhere, 'no-such-mount', 'witness.jsonl'),
+      join(elsewhere, 'link'),
+      elsewhere,
+    ]) {
+      await assert.rejects(setup({ dir, witnessFile }), ConfigError, witnessFile);
+    }
+    assert.equal(existsSync(join(elsewhere, 'no-such-mount')), false, 'no directory made');
+    // Control: the same data directory with a witness elsewhere opens.
+    const s = await setup({ dir, witnessFile: join(elsewhere, 'witness.jsonl') });
+    await s.done();
+  });
+
+  it('a failed witness write fails checkpoint() (logged by code), after the store and sink have it', async () => {
+    const s = await setup({ witnessFile: join(tempDir(), 'witness.jsonl') });
+    await s.log.append({ type: 'deny' });
+    // The sink's fsync comes first, then the witness's: fail the second.
+    const { calls, restore } = await spySync(2);
+    try {
+      await assert.rejects(s.log.checkpoint(), isUnavailable);
+    } finally {
+      restore();
+    }
+    assert.equal(calls(), 2);
+    const cp = await s.store.latestCheckpoint();
+    assert.equal(cp?.seq, 1);
+    assert.deepEqual(s.sinkLines().at(-1), { checkpoint: cp });
+    assert.ok(s.logs.text().includes('audit witness write failed'));
+    assert.ok(s.logs.text().includes('EIO'));
+    assert.equal(s.logs.text().includes('disk gone'), false, 'a code, never the text');
+    await s.done();
   });
 });
 

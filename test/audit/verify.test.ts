@@ -1,9 +1,10 @@
 /**
  * verifyAudit and `bastion audit` against real SQLite files and real broker keys. Each
  * tampering is done the way an intruder with the files would: straight on the database
- * with better-sqlite3 (dropping the append-only triggers first), or by putting back an
- * older copy of it. Each must be reported with its kind and seq; an untouched trail is the
- * control that verifies clean.
+ * with better-sqlite3 (dropping the append-only triggers first), on the sink or the witness
+ * file, or by putting back an older copy of them. Each must be reported with its kind and
+ * seq; an untouched trail is the control that verifies clean. What cannot be seen (the
+ * documented limits) is asserted too, so that the README stays true.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -11,18 +12,19 @@ import {
   appendFileSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { auditHash } from '../../src/base/audit-chain.js';
-import { AuditLog, CHECKPOINT_TYP } from '../../src/audit/log.js';
+import { AuditLog, CHECKPOINT_TYP, type CheckpointLine } from '../../src/audit/log.js';
 import { AUDIT_SINK_FILE } from '../../src/audit/sink.js';
 import type { AuditEntry } from '../../src/base/audit-records.js';
 import { checkpointValid } from '../../src/audit/checkpoint-check.js';
@@ -35,6 +37,8 @@ import type { AcSigner } from '../../src/base/signer.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { loadConfig } from '../../src/config/config.js';
+import { startServer } from '../../src/server/app.js';
 import { newMarker } from '../helpers/leak.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -62,8 +66,15 @@ interface Broker {
   stop: () => Promise<void>;
 }
 
-/** A broker's audit on `dir` (new or existing), signing with `signer` or its own keyring. */
-async function startBroker(dir: string, signer?: () => AcSigner): Promise<Broker> {
+/**
+ * A broker's audit on `dir` (new or existing), signing with `signer` or its own keyring,
+ * appending its checkpoints to `witnessFile` when given.
+ */
+async function startBroker(
+  dir: string,
+  options: { signer?: () => AcSigner; witnessFile?: string } = {},
+): Promise<Broker> {
+  const { signer, witnessFile } = options;
   const store = SqliteStore.open({ dataDir: dir });
   const keyring = await BrokerKeyring.open(dir, T0);
   const clock = new ManualClock(T0);
@@ -73,6 +84,7 @@ async function startBroker(dir: string, signer?: () => AcSigner): Promise<Broker
     signer: signer ?? (() => keyring.signer),
     clock,
     logger: silentLogger,
+    witnessFile,
   });
   return {
     dir,
@@ -114,18 +126,38 @@ async function record(
   }
 }
 
-/** Verifies `dir` as `bastion audit verify` would, with its own connection. */
-async function verifyDir(dir: string, withSink = true): Promise<AuditReport> {
+/**
+ * Verifies `dir` as `bastion audit verify` would, with its own connection: against its sink
+ * (or, `withSink` false, as --no-sink) and the witness when given.
+ */
+async function verifyDir(dir: string, withSink = true, witnessFile?: string): Promise<AuditReport> {
   const store = SqliteStore.open({ dataDir: dir });
   try {
     return await verifyAudit({
       store,
-      sinkFile: withSink ? join(dir, AUDIT_SINK_FILE) : undefined,
+      sinkFile: withSink ? join(dir, AUDIT_SINK_FILE) : null,
+      witnessFile,
       publicKeys: BrokerKeyring.publicKeysIn(dir),
     });
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Copies the database (with its WAL: a backup taken while the broker runs) and, unless
+ * `withSink` is false, the sink; the function returned puts them back, as whoever restores
+ * an older copy would.
+ */
+function snapshot(dir: string, withSink = true): () => void {
+  const backup = tempDir();
+  const files = [DB, `${DB}-wal`, ...(withSink ? [AUDIT_SINK_FILE] : [])];
+  mkdirSync(join(backup, 'audit'));
+  for (const name of files) copyFileSync(join(dir, name), join(backup, name));
+  return () => {
+    for (const name of files) copyFileSync(join(backup, name), join(dir, name));
+    rmSync(join(dir, `${DB}-shm`), { force: true });
+  };
 }
 
 /** Raw access to the database file, append-only triggers dropped, as an intruder has it. */
@@ -207,6 +239,8 @@ describe('verifyAudit: an untouched trail (control)', () => {
       ok: true,
       entries: 0,
       head: undefined,
+      sink: null,
+      witness: null,
       lastCheckpoint: undefined,
       problems: [],
       interrupted: [],
@@ -215,7 +249,7 @@ describe('verifyAudit: an untouched trail (control)', () => {
     const store = SqliteStore.memory();
     for (let i = 0; i < 1234; i++)
       await store.appendAudit({ type: 'deny' }, new Date(T0).toISOString());
-    const long = await verifyAudit({ store, publicKeys: new Map() });
+    const long = await verifyAudit({ store, sinkFile: null, publicKeys: new Map() });
     assert.equal(long.ok, true);
     assert.equal(long.entries, 1234);
     await store.close();
@@ -386,13 +420,10 @@ describe('verifyAudit: tampering', () => {
     const dir = tempDir();
     let b = await startBroker(dir);
     await record(b, 6, [6]);
-    // A backup taken while the broker runs: the database and its WAL.
-    const backup = tempDir();
-    for (const name of [DB, `${DB}-wal`]) copyFileSync(join(dir, name), join(backup, name));
+    const restore = snapshot(dir, false); // the database alone
     await record(b, 3, [8]);
     await b.stop(); // checkpoint at 9
-    for (const name of [DB, `${DB}-wal`]) copyFileSync(join(backup, name), join(dir, name));
-    rmSync(join(dir, `${DB}-shm`), { force: true });
+    restore();
 
     let report = await verifyDir(dir);
     assert.equal(report.head?.seq, 6);
@@ -439,7 +470,7 @@ describe('verifyAudit: checkpoints', () => {
   it('bad_checkpoint: signed by a key the broker never had', async () => {
     const dir = tempDir();
     const stranger = await BrokerKeyring.open(tempDir(), T0);
-    const b = await startBroker(dir, () => stranger.signer);
+    const b = await startBroker(dir, { signer: () => stranger.signer });
     await record(b, 4, [2]);
     await b.stop();
     const report = await verifyDir(dir);
@@ -506,6 +537,188 @@ describe('verifyAudit: checkpoints', () => {
     for (const [i, jws] of forged.entries()) {
       assert.equal(checkpointValid({ ...cp, jws }, keys), false, `forgery ${i}`);
     }
+  });
+});
+
+/** The sink's lines (the last, after the final newline, is ''). */
+const sinkLines = (dir: string): string[] =>
+  readFileSync(join(dir, AUDIT_SINK_FILE), 'utf8').split('\n');
+
+describe('verifyAudit: a missing or shortened sink', () => {
+  it('the trail of issue #10: tail rows and their checkpoints deleted, then the sink removed', async () => {
+    const dir = tempDir();
+    const b = await startBroker(dir);
+    await record(b, 10, [6]);
+    await b.stop(); // checkpoints at 6 and 10
+    tamper(dir, (db) => {
+      db.prepare('DELETE FROM audit WHERE seq > 7').run();
+      db.prepare('DELETE FROM audit_checkpoints WHERE seq > 7').run();
+    });
+    // With the sink in place the deletion shows: it goes past the database's head, with a
+    // checkpoint the database no longer has.
+    assert.deepEqual(kinds(await verifyDir(dir)), [['rolled_back', 8]]);
+
+    rmSync(join(dir, AUDIT_SINK_FILE));
+    const report = await verifyDir(dir);
+    assert.equal(report.ok, false);
+    assert.deepEqual(kinds(report), [['sink_missing', 0]]);
+    assert.equal(report.sink, join(dir, AUDIT_SINK_FILE));
+    // Said to have no sink, the same trail passes, and the report says the sink was not
+    // checked: the tail after the database's last checkpoint is then a blind spot.
+    const unchecked = await verifyDir(dir, false);
+    assert.equal(unchecked.ok, true);
+    assert.equal(unchecked.sink, null);
+  });
+
+  it('sink_truncated: the last lines of the sink cut, or all of them', async () => {
+    const dir = tempDir();
+    const b = await startBroker(dir);
+    await record(b, 10, [6]);
+    await b.stop();
+    const lines = sinkLines(dir); // entries 1-6, checkpoint 6, entries 7-10, checkpoint 10, ''
+    assert.equal(lines.length, 13);
+    writeFileSync(join(dir, AUDIT_SINK_FILE), lines.slice(0, -4).join('\n') + '\n');
+    const report = await verifyDir(dir);
+    assert.deepEqual(kinds(report), [['sink_truncated', 9]]);
+    assert.match(report.problems[0]?.message ?? '', /entries 9 to 10 are in the database but not/);
+    writeFileSync(join(dir, AUDIT_SINK_FILE), '');
+    assert.deepEqual(kinds(await verifyDir(dir)), [['sink_truncated', 1]]);
+  });
+
+  it('sink_mismatch: entry lines removed from the middle of the sink', async () => {
+    const dir = tempDir();
+    const b = await startBroker(dir);
+    await record(b, 8);
+    await b.stop();
+    const lines = sinkLines(dir);
+    lines.splice(3, 2); // entries 4 and 5
+    writeFileSync(join(dir, AUDIT_SINK_FILE), lines.join('\n'));
+    const report = await verifyDir(dir);
+    assert.deepEqual(kinds(report), [['sink_mismatch', 4]]);
+    assert.match(report.problems[0]?.message ?? '', /entries 4 to 5 are in the database but not/);
+  });
+});
+
+describe('verifyAudit: the witness', () => {
+  /** A trail of 9 entries whose witness (in another directory) has checkpoints 6 and 9. */
+  async function witnessed(): Promise<{ dir: string; witness: string; b: Broker }> {
+    const dir = tempDir();
+    const witness = join(tempDir(), 'witness.jsonl');
+    const b = await startBroker(dir, { witnessFile: witness });
+    await record(b, 9, [6]);
+    await b.stop();
+    return { dir, witness, b };
+  }
+
+  it('control: an untouched trail verifies clean against its witness, and says it checked it', async () => {
+    const { dir, witness } = await witnessed();
+    const report = await verifyDir(dir, true, witness);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.witness, witness);
+    assert.deepEqual(
+      readFileSync(witness, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as CheckpointLine).checkpoint.seq),
+      [6, 9],
+    );
+  });
+
+  it('rolled_back: database and sink restored together — seen with a witness, not without', async () => {
+    const dir = tempDir();
+    const witness = join(tempDir(), 'witness.jsonl');
+    let b = await startBroker(dir, { witnessFile: witness });
+    await record(b, 6, [6]);
+    const restore = snapshot(dir);
+    await record(b, 3);
+    await b.stop(); // checkpoint at 9, on the sink and the witness
+    restore();
+    // The documented limit: database and sink agree with each other, so without a witness
+    // nothing shows.
+    assert.deepEqual((await verifyDir(dir)).problems, []);
+    const report = await verifyDir(dir, true, witness);
+    assert.deepEqual(kinds(report), [['rolled_back', 7]]);
+    assert.match(report.problems[0]?.message ?? '', /the witness has a checkpoint of seq 9/);
+
+    // A broker carries on from the old copy (without the witness: whoever restored it
+    // dropped that too): seqs 7-9 are written a second time and signed again. Still nothing
+    // without the witness; with it, two signed checkpoints of seq 9 that disagree.
+    b = await startBroker(dir);
+    await record(b, 3, [], 'again');
+    await b.stop();
+    assert.deepEqual((await verifyDir(dir)).problems, []);
+    assert.deepEqual(kinds(await verifyDir(dir, true, witness)), [['rolled_back', 9]]);
+  });
+
+  it('cannot see what it never held: entries after its latest checkpoint, or a witness restored too', async () => {
+    const dir = tempDir();
+    const witness = join(tempDir(), 'witness.jsonl');
+    const b = await startBroker(dir, { witnessFile: witness });
+    await record(b, 6, [6]);
+    await record(b, 2);
+    const restore = snapshot(dir);
+    await record(b, 2);
+    // The broker dies before its next checkpoint: closing the store first fails the last one.
+    await b.store.close();
+    await b.log.close();
+    restore();
+    const report = await verifyDir(dir, true, witness);
+    assert.deepEqual(report.problems, [], 'entries 9 and 10 were never witnessed');
+    assert.equal(report.head?.seq, 8);
+
+    // Database, sink and witness all put back together: nothing is left to tell.
+    const again = await witnessed();
+    writeFileSync(again.witness, readFileSync(again.witness, 'utf8').split('\n')[0] + '\n');
+    tamper(again.dir, (db) => {
+      db.prepare('DELETE FROM audit WHERE seq > 6').run();
+      db.prepare('DELETE FROM audit_checkpoints WHERE seq > 6').run();
+    });
+    const lines = sinkLines(again.dir);
+    writeFileSync(join(again.dir, AUDIT_SINK_FILE), lines.slice(0, 7).join('\n') + '\n');
+    assert.deepEqual((await verifyDir(again.dir, true, again.witness)).problems, []);
+  });
+
+  it('reports a witness tampered with: an edited, unreadable, forged or misplaced line, or none at all', async () => {
+    const { dir, witness, b } = await witnessed();
+    const [six = '', nine = ''] = readFileSync(witness, 'utf8').trimEnd().split('\n');
+    const variant = (...lines: string[]): string => {
+      const file = join(tempDir(), 'witness.jsonl');
+      writeFileSync(file, lines.map((l) => l + '\n').join(''));
+      return file;
+    };
+    const check = async (file: string): Promise<[string, number][]> =>
+      kinds(await verifyDir(dir, true, file));
+
+    // Edited: another hash under the same signature.
+    const cp6 = (JSON.parse(six) as CheckpointLine).checkpoint;
+    const edited = JSON.stringify({ checkpoint: { ...cp6, hash: 'e'.repeat(64) } });
+    let report = await verifyDir(dir, true, variant(edited, nine));
+    assert.deepEqual(kinds(report), [['bad_checkpoint', 6]]);
+    assert.match(report.problems[0]?.message ?? '', /on the witness/);
+    // Unreadable, or an entry line (the witness holds checkpoints only).
+    assert.deepEqual(await check(variant(six, 'not json', nine)), [['witness_mismatch', 0]]);
+    assert.deepEqual(await check(variant(six, sinkLines(dir)[0] ?? '', nine)), [
+      ['witness_mismatch', 0],
+    ]);
+    // Forged with the broker's key for an entry the chain does not have at that seq.
+    const forged = { seq: 4, hash: 'f'.repeat(64), ts: cp6.ts };
+    const jws = await new SignJWT({ ...forged })
+      .setProtectedHeader({ alg: 'EdDSA', typ: CHECKPOINT_TYP, kid: b.keyring.signer.kid })
+      .sign(b.keyring.signer.privateKey);
+    report = await verifyDir(
+      dir,
+      true,
+      variant(JSON.stringify({ checkpoint: { ...forged, jws } }), six, nine),
+    );
+    assert.deepEqual(kinds(report), [['edited', 4]]);
+    assert.match(report.problems[0]?.message ?? '', /\(witness\)/);
+    // Out of order: the witness only grows.
+    assert.deepEqual(await check(variant(nine, six)), [['rolled_back', 6]]);
+    // Missing.
+    report = await verifyDir(dir, true, join(tempDir(), 'gone.jsonl'));
+    assert.deepEqual(kinds(report), [['witness_missing', 0]]);
+    // Control: the witness as written.
+    assert.deepEqual(await check(variant(six, nine)), []);
   });
 });
 
@@ -581,7 +794,7 @@ describe('bastion audit', () => {
     ]);
   });
 
-  it('verify: compares with a sink file given by --sink (e.g. gathered from stdout)', async () => {
+  it('verify: a missing sink fails; --no-sink checks the database alone and says so; --sink names a copy', async () => {
     const dir = tempDir();
     const b = await startBroker(dir);
     await record(b, 4, [2]);
@@ -590,12 +803,70 @@ describe('bastion audit', () => {
     copyFileSync(join(dir, AUDIT_SINK_FILE), elsewhere);
     rmSync(join(dir, AUDIT_SINK_FILE));
     let r = await cli(['verify', '--data-dir', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /PROBLEMS FOUND/);
+    assert.match(r.out, /sink_missing at seq 0: /);
+    r = await cli(['verify', '--data-dir', dir, '--json']);
+    assert.equal(r.code, 1);
+    assert.equal((JSON.parse(r.out) as AuditReport).sink, join(dir, AUDIT_SINK_FILE));
+
+    r = await cli(['verify', '--data-dir', dir, '--no-sink']);
     assert.equal(r.code, 0);
-    assert.match(r.out, /external sink +none found/);
+    assert.match(r.out, /audit: OK/);
+    assert.match(r.out, /external sink +not checked \(--no-sink\)/);
+    assert.match(
+      r.out,
+      /witness +none: a rollback of both the database and the sink cannot be seen/,
+    );
+    r = await cli(['verify', '--data-dir', dir, '--no-sink', '--json']);
+    const json = JSON.parse(r.out) as AuditReport;
+    assert.deepEqual([json.ok, json.sink, json.witness], [true, null, null]);
+
+    r = await cli(['verify', '--data-dir', dir, '--sink', elsewhere]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, new RegExp(`external sink +${elsewhere}`));
     tamper(dir, (db) => db.prepare('DELETE FROM audit WHERE seq > 3').run());
     r = await cli(['verify', '--data-dir', dir, '--sink', elsewhere]);
     assert.equal(r.code, 1);
     assert.match(r.out, /truncated at seq 4/);
+  });
+
+  it("verify --config: cross-checks the witness the broker's configuration names", async () => {
+    const root = tempDir();
+    const mount = tempDir();
+    const witness = join(mount, 'witness.jsonl');
+    const file = join(root, 'bastion.yaml');
+    // Relative to the configuration file, as every path in it is.
+    writeFileSync(
+      file,
+      `listen: 127.0.0.1:0\ndata_dir: data\nlog_level: silent\n` +
+        `audit: { witness_file: ${relative(root, witness)} }\naccords: []\n`,
+    );
+    const dataDir = join(root, 'data');
+    const server = await startServer({ config: loadConfig(file) });
+    await server.audit.append({ type: 'deny' });
+    await server.audit.checkpoint();
+    const restore = snapshot(dataDir);
+    await server.audit.append({ type: 'deny' });
+    await server.close(); // the last checkpoint, of seq 2, on the witness too
+    assert.equal(readFileSync(witness, 'utf8').trimEnd().split('\n').length, 2);
+
+    let r = await cli(['verify', '--config', file]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, new RegExp(`witness +${witness}`));
+    restore();
+    r = await cli(['verify', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /rolled_back at seq 2: .*witness has a checkpoint of seq 2/);
+    // Without the configuration, the same rollback goes unseen unless --witness names it.
+    assert.equal((await cli(['verify', '--data-dir', dataDir])).code, 0);
+    r = await cli(['verify', '--data-dir', dataDir, '--witness', witness]);
+    assert.equal(r.code, 1);
+    // A witness named but gone is a problem, not a pass.
+    rmSync(witness);
+    r = await cli(['verify', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /witness_missing at seq 0: /);
   });
 
   it('export: JSON Lines of the entries, all or after a seq', async () => {
@@ -630,6 +901,8 @@ describe('bastion audit', () => {
       [marker],
       ['verify'],
       ['verify', '--data-dir', dir, `--${marker}`],
+      ['verify', '--data-dir', dir, '--no-sink', '--sink', join(dir, marker)],
+      ['verify', '--data-dir', dir, '--no-sink=yes'],
       ['export', '--data-dir', dir, '--after', marker],
       ['export', '--data-dir', dir, '--after', '-1'],
       ['export', '--data-dir', dir, 'extra'],

@@ -176,6 +176,7 @@ describe('parseConfig: the documented sample', () => {
         exec_timeout: '2m',
       },
       log_level: 'debug',
+      audit: { witness_file: '../../mnt/witness/bastion.jsonl' },
       connectors: {
         ssh: {
           known_hosts: 'known_hosts',
@@ -228,6 +229,8 @@ describe('parseConfig: the documented sample', () => {
     assert.equal(bascule.targets.get('db1.internal.test'), 'http://127.0.0.1:7070');
     assert.equal(bascule.targets.get('db2.internal.test'), 'unix:/run/bascule.sock');
     assert.equal(config.log_level, 'debug');
+    // Relative to the file's directory, as every path in it is.
+    assert.equal(config.audit_witness_file, '/mnt/witness/bastion.jsonl');
     const accord = config.accords[0];
     assert.ok(accord);
     assert.deepEqual(accord.targets, ['db1.internal.test', '::1', 'https://api.test/v1']);
@@ -458,6 +461,22 @@ describe('parseConfig: refusals name the exact path', () => {
       'verbose',
       'log_level',
       /^must be one of fatal, error, warn/,
+    ],
+    ['audit not a mapping', 'audit', 5, 'audit', 'must be a mapping'],
+    ['unknown audit key', 'audit', { witness: '/w.jsonl' }, 'audit.witness', 'is not a known key'],
+    [
+      'empty witness_file',
+      'audit',
+      { witness_file: '' },
+      'audit.witness_file',
+      'must not be empty',
+    ],
+    [
+      'witness_file not a path',
+      'audit',
+      { witness_file: 5 },
+      'audit.witness_file',
+      'must be a path',
     ],
     ['unknown top-level key', 'listn', L, 'listn', 'is not a known key'],
     ['missing accords', 'accords', undefined, 'accords', 'is required'],

@@ -1,7 +1,8 @@
 /**
  * `bastion audit verify | export (--data-dir DIR | --config FILE)`: the operator's view of
- * the tamper-evident audit trail. `verify` checks the chain, the signed checkpoints and the
- * external sink and exits 1 when anything is wrong; `export` prints the entries as JSON
+ * the tamper-evident audit trail. `verify` checks the chain, the signed checkpoints, the
+ * external sink (whose absence is a problem unless `--no-sink` says there is none) and the
+ * witness (`audit.witness_file`, or `--witness`), and exits 1 when anything is wrong; `export` prints the entries as JSON
  * Lines for another system to keep. Both read the data directory directly, so they work
  * whether or not the broker is running (SQLite WAL lets them read beside it).
  */
@@ -13,6 +14,7 @@ import type { AuditReport } from '../../audit/report.js';
 import { AUDIT_SINK_FILE } from '../../audit/sink.js';
 import { verifyAudit } from '../../audit/verify.js';
 import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
+import { loadConfig } from '../../config/config.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';
@@ -31,34 +33,44 @@ async function runVerify(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: { ...DATA_DIR_OPTIONS, sink: { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        ...DATA_DIR_OPTIONS,
+        sink: { type: 'string' },
+        'no-sink': { type: 'boolean' },
+        witness: { type: 'string' },
+        json: { type: 'boolean' },
+      },
       strict: true,
     }),
   );
-  const dataDir = dataDirOf(values['data-dir'], values.config);
+  if (values.sink !== undefined && values['no-sink'] === true) {
+    throw new InvalidArgumentError('options (--sink and --no-sink together)');
+  }
+  // With --config, its audit.witness_file is checked even when --data-dir names the data.
+  const config = values.config !== undefined ? loadConfig(values.config) : undefined;
+  const dataDir = dataDirOf(values['data-dir'], config);
   // The broker's own sink file, or a copy gathered elsewhere (e.g. from a stdout collector).
-  const defaultSink = join(dataDir, AUDIT_SINK_FILE);
   const sinkFile =
-    values.sink !== undefined
-      ? resolve(values.sink)
-      : existsSync(defaultSink)
-        ? defaultSink
-        : undefined;
+    values['no-sink'] === true
+      ? null
+      : values.sink !== undefined
+        ? resolve(values.sink)
+        : join(dataDir, AUDIT_SINK_FILE);
+  const witnessFile =
+    values.witness !== undefined ? resolve(values.witness) : config?.audit_witness_file;
   const publicKeys = BrokerKeyring.publicKeysIn(dataDir);
   const store = openStore(dataDir);
   let report: AuditReport;
   try {
-    report = await verifyAudit({ store, sinkFile, publicKeys });
+    report = await verifyAudit({ store, sinkFile, witnessFile, publicKeys });
   } finally {
     await store.close();
   }
-  output(values.json === true, { ...report, sink: sinkFile ?? null }, () =>
-    summary(report, sinkFile),
-  );
+  output(values.json === true, report, () => summary(report));
   return report.ok ? 0 : 1;
 }
 
-function summary(report: AuditReport, sinkFile: string | undefined): string[] {
+function summary(report: AuditReport): string[] {
   const lines = [
     `audit: ${report.ok ? 'OK' : 'PROBLEMS FOUND'}`,
     `entries            ${report.entries}` +
@@ -68,7 +80,8 @@ function summary(report: AuditReport, sinkFile: string | undefined): string[] {
         ? `seq ${report.lastCheckpoint.seq} at ${report.lastCheckpoint.ts}`
         : 'none'
     }`,
-    `external sink      ${sinkFile ?? 'none found (only the database was checked)'}`,
+    `external sink      ${report.sink ?? 'not checked (--no-sink): entries cut from the end after the last checkpoint cannot be seen'}`,
+    `witness            ${report.witness ?? 'none: a rollback of both the database and the sink cannot be seen'}`,
   ];
   if (report.problems.length > 0) {
     lines.push(`problems (${report.problems.length}):`);
