@@ -10,7 +10,8 @@ import { BastionError, InvalidArgumentError } from '../base/errors.js';
 import type { Capability } from './capabilities.js';
 import { CAPABILITIES, capabilityMask, isCapability } from './capabilities.js';
 import { globMatches } from './patterns.js';
-import { canonicalTarget, targetMatches } from './targets.js';
+import { isRefusedHost } from './refused-hosts.js';
+import { canonicalTarget, patternNamesHost, targetHost, targetMatches } from './targets.js';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -83,6 +84,7 @@ export const POLICY_DENIAL_CODES = [
   'principal_not_allowed',
   'connector_not_allowed',
   'target_not_allowed',
+  'target_address_refused',
   'capability_not_granted',
   'duration_exceeds_max',
   'outside_time_window',
@@ -133,6 +135,14 @@ export function decide(
   const target = canonicalTarget(request.target);
   if (!accord.targets.some((pattern) => targetMatches(pattern, target))) {
     throw new PolicyDeniedError('target_not_allowed');
+  }
+  // A link-local, metadata or unspecified host is never granted through a wildcard (`*`,
+  // `http://*`): only a pattern that spells that very host grants it.
+  if (
+    isRefusedHost(targetHost(target) ?? '') &&
+    !accord.targets.some((pattern) => patternNamesHost(pattern, target))
+  ) {
+    throw new PolicyDeniedError('target_address_refused');
   }
 
   const capabilities = requestedCapabilities(request.capabilities);

@@ -256,6 +256,25 @@ function hostMatches(pattern: ParsedHost, host: ParsedHost): boolean {
 }
 
 /**
+ * The bare host of a canonical target (an IPv6 address without brackets); undefined when
+ * `canonical` is not a target in canonical form.
+ */
+export function targetHost(canonical: string): string | undefined {
+  const t = parse(canonical, false);
+  return t === undefined || t.canonical !== canonical ? undefined : t.host.host;
+}
+
+/**
+ * True when `pattern` matches `canonical` and spells its host literally, without a
+ * wildcard: the only way an accord grants a refused host (refused-hosts.ts).
+ */
+export function patternNamesHost(pattern: string, canonical: string): boolean {
+  if (!targetMatches(pattern, canonical)) return false;
+  const { host } = parsedPattern(pattern);
+  return host.kind !== 'any' && !hasWildcard(host.host);
+}
+
+/**
  * True when target `canonical` (a canonicalTarget result) falls under `pattern`. A target
  * that is invalid or not in canonical form never matches (fail closed); an invalid pattern
  * throws InvalidArgumentError('target pattern'), since configuration should have refused it.

@@ -47,7 +47,8 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
         'duration that fits, and say why in justification (approvers and the audit trail see ' +
         'it). A refusal is an error whose code names the rule broken: unknown_accord, ' +
         'principal_not_allowed, connector_not_allowed, target_not_allowed, ' +
-        'capability_not_granted, duration_exceeds_max, outside_time_window.',
+        'target_address_refused (a link-local or cloud-metadata target the accord does not ' +
+        'name exactly), capability_not_granted, duration_exceeds_max, outside_time_window.',
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
       input: {
         accord: z.string().min(1).max(64).describe('The accord id, from list_accords'),

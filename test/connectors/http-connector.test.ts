@@ -2,7 +2,9 @@
  * The `http` connector: the operation it accepts, the capabilities and path policy it
  * enforces (alone and inside the real session lifecycle, where a refusal comes before any
  * credential exists), the credential checks before a request, and a real node:http server
- * that records the bearer token the broker sent and proves it never comes back.
+ * that records the bearer token the broker sent and proves it never comes back; with an
+ * injected lookup and a loopback-only connect, what reaches a metadata address (nothing
+ * through a broad accord pattern; the literal only when the AC names it).
  */
 import assert from 'node:assert/strict';
 import {
@@ -12,12 +14,13 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo, LookupFunction } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../../src/base/audit-records.js';
 import type { RunContext } from '../../src/connectors/connector.js';
 import { InvocationDeniedError } from '../../src/governance/denials.js';
 import { HttpConnector, type HttpOperation } from '../../src/connectors/http/connector.js';
+import { decide, type Accord } from '../../src/governance/accords.js';
 import { pathAllowed } from '../../src/governance/path-policy.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { Secret } from '../../src/credentials/secret.js';
@@ -26,6 +29,7 @@ import { BastionError, InvalidArgumentError } from '../../src/base/errors.js';
 import { capabilityMask, hasCapabilities } from '../../src/governance/capabilities.js';
 import type { HttpResult } from '../../src/transports/http/response.js';
 import { scriptedBackend } from '../helpers/backends.js';
+import { fakeDns, loopbackOnlyConnect } from '../helpers/offhost.js';
 import { sessionHarness } from '../helpers/session.js';
 
 const TOKEN = 'eyJ0eXAiOiJhdCtqd3QifQ.conn-token-93bd.sig';
@@ -119,6 +123,15 @@ function runContext(
 
 const code = (expected: string) => (err: unknown) =>
   err instanceof BastionError && err.code === expected;
+
+/** A run for `target`: the AC, the credential and the request all name it. */
+function forTarget(connector: HttpConnector, target: string, path: string) {
+  return runContext(
+    connector,
+    { method: 'GET', path },
+    { target, credential: oauth({ target }), acContext: acFor({ target, paths: undefined }) },
+  );
+}
 
 describe('HttpConnector: operations', () => {
   const connector = new HttpConnector();
@@ -347,36 +360,111 @@ describe('HttpConnector: run', () => {
     assert.ok(!seen.some((s) => s.url.startsWith('/v1/admin')), 'the denied path was not fetched');
   });
 
-  it('uses its lookup option, and refuses a name that resolves to the metadata address', async () => {
-    const lookup: LookupFunction = (hostname, options, callback) => {
-      const address = hostname === 'metadata.internal.test' ? '169.254.169.254' : '127.0.0.1';
-      if (options.all === true) callback(null, [{ address, family: 4 }]);
-      else callback(null, address, 4);
-    };
-    const withDns = new HttpConnector({ lookup });
+  it('uses its lookup and connect options, and refuses a name that resolves to the metadata address', async () => {
+    const lookup = fakeDns({
+      'api.internal.test': '127.0.0.1',
+      'metadata.internal.test': '169.254.169.254',
+    });
+    const connect = loopbackOnlyConnect();
+    const withDns = new HttpConnector({ lookup, connect });
     const api = `http://api.internal.test:${port}/v1`;
-    const ok = await withDns.run(
-      runContext(
-        withDns,
-        { method: 'GET', path: '/status' },
-        { target: api, credential: oauth({ target: api }), acContext: acFor({ target: api }) },
-      ),
-    );
+    const ok = await withDns.run(forTarget(withDns, api, '/status'));
     assert.equal(ok.status, 200);
-    const meta = `http://metadata.internal.test:${port}`;
+    assert.deepEqual(connect.attempts, ['127.0.0.1'], 'control: the connector used connect');
     await assert.rejects(
       withDns.run(
-        runContext(
-          withDns,
-          { method: 'GET', path: '/latest/meta-data/' },
-          {
-            target: meta,
-            credential: oauth({ target: meta }),
-            acContext: acFor({ target: meta, paths: undefined }),
-          },
-        ),
+        forTarget(withDns, `http://metadata.internal.test:${port}`, '/latest/meta-data/'),
       ),
       code('http_destination_refused'),
+    );
+    assert.deepEqual(connect.attempts, ['127.0.0.1'], 'the metadata address was not connected');
+  });
+
+  it("reaches a refused literal only when it is the AC's own target", async () => {
+    const lookup = fakeDns({ 'api.internal.test': '127.0.0.1' });
+    const connect = loopbackOnlyConnect();
+    const withDns = new HttpConnector({ lookup, connect });
+    assert.equal(
+      (await withDns.run(forTarget(withDns, `http://api.internal.test:${port}/v1`, '/status')))
+        .status,
+      200,
+      'control',
+    );
+    // An AC for a refused literal exists only when an accord spelled it (decide, below): the
+    // connector lets the transport connect to that literal, and to nothing else.
+    for (const host of ['169.254.169.254', '[fd00:ec2::254]', '[::ffff:a9fe:a9fe]']) {
+      const literal = `http://${host}:${port}`;
+      await assert.rejects(
+        withDns.run(forTarget(withDns, literal, '/x')),
+        code('http_connect_failed'),
+      );
+      assert.equal(connect.attempts.at(-1), host.replace(/^\[|\]$/g, ''), literal);
+    }
+    assert.equal(connect.attempts.length, 4);
+  });
+
+  it('never sends a token to a metadata address through a broad accord pattern', async () => {
+    const accord = (targets: string[]): Accord => ({
+      id: 'api',
+      principals: ['did:key:z6MkTest'],
+      connectors: ['http'],
+      targets,
+      capabilities: ['read'],
+      max_duration_seconds: 300,
+      approvals: { required: 0, approvers: [] },
+      admins: [],
+    });
+    const ask = (targets: string[], target: string) =>
+      decide(
+        new Map([['api', accord(targets)]]),
+        {
+          principal_did: 'did:key:z6MkTest',
+          accord: 'api',
+          connector: 'http',
+          target,
+          capabilities: ['read'],
+          duration_seconds: 60,
+        },
+        new Date(),
+      ).target;
+    const lookup = fakeDns({
+      'api.internal.test': '127.0.0.1',
+      'meta.internal.test': '169.254.169.254',
+      'mixed.internal.test': ['127.0.0.1', 'fd00:ec2::254'],
+    });
+    const connect = loopbackOnlyConnect();
+    const withDns = new HttpConnector({ lookup, connect });
+    const wide = ['*', `http://*:${port}`];
+    for (const pattern of [...wide, `http://*.internal.test:${port}`]) {
+      const api = ask([pattern], `http://api.internal.test:${port}`);
+      const before = connect.attempts.length;
+      assert.equal((await withDns.run(forTarget(withDns, api, '/status'))).status, 200, pattern);
+      assert.equal(connect.attempts.length, before + 1, 'control: the connector used connect');
+      // A name the pattern grants, whose DNS answers a metadata address: the transport refuses.
+      for (const name of ['meta', 'mixed']) {
+        const granted = ask([pattern], `http://${name}.internal.test:${port}`);
+        await assert.rejects(
+          withDns.run(forTarget(withDns, granted, '/latest/meta-data/')),
+          code('http_destination_refused'),
+          `${pattern} ${name}`,
+        );
+      }
+      // A literal metadata address: no AC is issued through a wildcard.
+      for (const literal of ['169.254.169.254', '[::ffff:a9fe:a9fe]', '[64:ff9b::a9fe:a9fe]']) {
+        assert.throws(
+          () => ask([pattern], `http://${literal}:${port}`),
+          code(wide.includes(pattern) ? 'target_address_refused' : 'target_not_allowed'),
+          `${pattern} ${literal}`,
+        );
+      }
+    }
+    assert.throws(
+      () => ask(['http://*'], 'http://169.254.169.254'),
+      code('target_address_refused'),
+    );
+    assert.ok(
+      connect.attempts.every((a) => a === '127.0.0.1'),
+      'loopback only',
     );
   });
 });

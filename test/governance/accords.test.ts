@@ -115,6 +115,12 @@ describe('decide', () => {
     ['localhost when only 127.0.0.1 is allowed', { target: 'localhost' }, {}, 'target_not_allowed'],
     ['an IP under a name pattern', { target: '10.0.0.1' }, {}, 'target_not_allowed'],
     [
+      'an address-shaped name under a URL IPv4 pattern',
+      { target: 'https://10.evil.example.com' },
+      { targets: ['https://10.*.*.*'] },
+      'target_not_allowed',
+    ],
+    [
       'a capability the accord lacks',
       { capabilities: ['read', 'write'] },
       {},
@@ -140,6 +146,14 @@ describe('decide', () => {
       assert.throws(() => decide(accords(accord(acc)), request(req), NOW), denied(code));
     });
   }
+
+  it('grants an IPv4 URL target under a URL IPv4 pattern', () => {
+    const a = accord({ targets: ['https://10.*.*.*'] });
+    assert.equal(
+      decide(accords(a), request({ target: 'https://10.1.2.3' }), NOW).target,
+      'https://10.1.2.3',
+    );
+  });
 
   it('allows exactly the maximum duration', () => {
     assert.equal(

@@ -1,8 +1,9 @@
 /**
  * The HTTP transport against real node:http servers on 127.0.0.1 (and one HTTPS server
  * with a throwaway openssl certificate): where the token may go (origin, base path,
- * redirects, DNS pinning, metadata addresses), what the caller may send (paths, headers,
- * body size) and what comes back (bounded body, safe headers, never the token).
+ * redirects; refused addresses and DNS pinning are in http-destination.test.ts), what the
+ * caller may send (paths, headers, body size) and what comes back (bounded body, safe
+ * headers, never the token).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,10 +22,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Secret } from '../../src/credentials/secret.js';
 import { BastionError } from '../../src/base/errors.js';
-import { isRefusedDestination } from '../../src/transports/http/destination.js';
 import { checkRequestHeaders } from '../../src/transports/http/request-headers.js';
 import { normaliseRequestPath } from '../../src/governance/request-path.js';
 import { httpRequest, type HttpRequestOptions } from '../../src/transports/http/request.js';
+import { fakeDns, loopbackOnlyConnect } from '../helpers/offhost.js';
 
 const TOKEN = 'eyJhbGciOiJFZERTQSJ9.tok-7f3c9a.sig-51e0d2';
 const LIMITS = { maxOutputBytes: 64 * 1024, timeoutMs: 5_000 };
@@ -83,27 +84,6 @@ after(() => {
 function json(res: ServerResponse, status: number, body: unknown, headers = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
-}
-
-/** A lookup that maps names to fixed answers and counts its calls. */
-function fakeDns(answers: Record<string, string | string[]>): LookupFunction & { calls: string[] } {
-  const calls: string[] = [];
-  const fn = ((hostname, options, callback) => {
-    calls.push(hostname);
-    const answer = answers[hostname];
-    if (answer === undefined) {
-      const err = Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
-      return callback(err, []);
-    }
-    const list = (Array.isArray(answer) ? answer : [answer]).map((address) => ({
-      address,
-      family: address.includes(':') ? 6 : 4,
-    }));
-    if (options.all === true) callback(null, list);
-    else callback(null, list[0]?.address ?? '', list[0]?.family);
-  }) as LookupFunction & { calls: string[] };
-  fn.calls = calls;
-  return fn;
 }
 
 const noLookup: LookupFunction = () => {
@@ -467,38 +447,7 @@ describe('HTTP transport: redirects', () => {
 describe('HTTP transport: DNS', () => {
   let api: TestServer;
   before(async () => {
-    api = await start((req, res) => {
-      if (req.url === '/v1/hop') {
-        res.writeHead(302, { location: '/v1/landed' });
-        return res.end();
-      }
-      json(res, 200, { at: req.url });
-    });
-  });
-
-  it('refuses a name that resolves to a metadata or link-local address', async () => {
-    const lookup = fakeDns({
-      'metadata.internal.test': '169.254.169.254',
-      'mixed.internal.test': ['127.0.0.1', '169.254.169.254'],
-      'v6.internal.test': 'fd00:ec2::254',
-      'll.internal.test': 'fe80::1',
-      'mapped.internal.test': '::ffff:169.254.169.254',
-      'zero.internal.test': '0.0.0.0',
-      'any.internal.test': '::',
-      'alibaba.internal.test': '100.100.100.200',
-    });
-    for (const name of ['metadata', 'mixed', 'v6', 'll', 'mapped', 'zero', 'any', 'alibaba']) {
-      await assert.rejects(
-        request({
-          base: `http://${name}.internal.test:${api.port}`,
-          bearer: Secret.fromString(TOKEN),
-          lookup,
-        }),
-        (e: unknown) => code('http_destination_refused')(e) && (e as BastionError).status === 403,
-        name,
-      );
-    }
-    assert.equal(api.seen.length, 0);
+    api = await start((req, res) => json(res, 200, { at: req.url }));
   });
 
   it('allows loopback and private answers, and maps DNS failure to http_dns_failed', async () => {
@@ -512,38 +461,6 @@ describe('HTTP transport: DNS', () => {
         (e: unknown) => code('http_dns_failed')(e) && (e as BastionError).status === 502,
       );
     }
-    assert.equal(isRefusedDestination('10.1.2.3'), false);
-    assert.equal(isRefusedDestination('192.168.1.1'), false);
-    assert.equal(isRefusedDestination('::1'), false);
-    assert.equal(isRefusedDestination('169.254.1.1'), true);
-    assert.equal(isRefusedDestination('64:ff9b::a9fe:a9fe'), true);
-  });
-
-  it('resolves once and pins the answer: a rebinding second answer is never asked for', async () => {
-    let calls = 0;
-    const rebinding: LookupFunction = (_hostname, options, callback) => {
-      calls += 1;
-      const address = calls === 1 ? '127.0.0.1' : '169.254.169.254';
-      if (options.all === true) callback(null, [{ address, family: 4 }]);
-      else callback(null, address, 4);
-    };
-    const before = api.seen.length;
-    const r = await request({
-      base: `http://rebind.internal.test:${api.port}/v1`,
-      path: '/hop',
-      lookup: rebinding,
-      bearer: Secret.fromString(TOKEN),
-    });
-    assert.equal(calls, 1, 'one lookup for the whole exchange, redirect included');
-    assert.equal(r.status, 200);
-    assert.equal(r.redirects, 1);
-    const hops = api.seen.slice(before);
-    assert.deepEqual(
-      hops.map((h) => h.url),
-      ['/v1/hop', '/v1/landed'],
-      'both connections went to the pinned address',
-    );
-    assert.ok(hops.every((h) => h.headers.host === `rebind.internal.test:${api.port}`));
   });
 
   it('does not resolve an IP-literal target', async () => {
@@ -753,15 +670,18 @@ describe('HTTP transport: HTTPS', () => {
       'api.internal.test': '127.0.0.1',
       'other.internal.test': '127.0.0.1',
     });
+    const connect = loopbackOnlyConnect();
     const base = `https://api.internal.test:${tlsApi.port}/v1`;
     const r = await request({
       base,
       path: '/x',
       ca: cert,
       lookup,
+      connect,
       bearer: Secret.fromString(TOKEN),
     });
     assert.equal(r.status, 200);
+    assert.deepEqual(connect.attempts, ['127.0.0.1'], 'TLS runs over the socket connect opened');
     assert.equal(JSON.parse(r.body).at, '/v1/x');
     assert.equal(tlsApi.seen.at(-1)?.headers.authorization, `Bearer ${TOKEN}`);
 

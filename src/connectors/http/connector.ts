@@ -12,6 +12,8 @@ import { BastionError } from '../../base/errors.js';
 import { parseOrThrow } from '../../base/zod-issues.js';
 import type { Capability } from '../../governance/capabilities.js';
 import { pathAllowed } from '../../governance/path-policy.js';
+import { targetHost } from '../../governance/targets.js';
+import type { ConnectFunction } from '../../transports/http/destination.js';
 import { HttpTransportError } from '../../transports/http/errors.js';
 import { checkRequestHeaders } from '../../transports/http/request-headers.js';
 import { normaliseRequestPath } from '../../governance/request-path.js';
@@ -37,6 +39,8 @@ export interface HttpOperation {
 export interface HttpConnectorOptions {
   /** DNS resolver, injectable for tests; default dns.lookup. */
   readonly lookup?: LookupFunction | undefined;
+  /** TCP connect, injectable for tests; default net.connect. */
+  readonly connect?: ConnectFunction | undefined;
   /** Largest request body, in bytes; default 1 MiB. */
   readonly maxRequestBytes?: number | undefined;
   /** An extra CA certificate (PEM) trusted besides the system roots. */
@@ -131,6 +135,10 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
       limits: ctx.limits,
       maxRequestBytes: this.#maxRequestBytes,
       lookup: this.options.lookup,
+      connect: this.options.connect,
+      // decide() issues an AC for a link-local or metadata host only when the accord spells
+      // that host exactly: the AC's own target is the one such host the request may reach.
+      dangerouslyAllowRefusedHost: targetHost(acContext.target),
       ca: this.options.ca,
       signal: ctx.signal,
       // Redirects are held to the AC's path policy and to its accord's current one.

@@ -1,39 +1,15 @@
 /**
- * Where an HTTP request may connect: the target's name is resolved once, refused if any
- * answer is a link-local or cloud-metadata address, and the socket is pinned to that
- * answer, so that a token cannot be sent to the metadata service by way of DNS, nor moved
- * elsewhere by a second, rebound answer.
+ * Where an HTTP request may connect. The target's name is resolved once and refused if any
+ * answer is a link-local, cloud-metadata or unspecified address (governance/refused-hosts.ts);
+ * every connection then goes to that one answer, opened by an injectable connect function
+ * that is only ever given an address. So a token cannot reach the metadata service by way
+ * of DNS, nor be moved elsewhere by a second, rebound answer, and tests can refuse any
+ * connection off loopback.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
+import { isRefusedAddress } from '../../governance/refused-hosts.js';
 import { HttpTransportError } from './errors.js';
-
-/**
- * Addresses a token must never reach by way of DNS: link-local (cloud metadata lives at
- * 169.254.169.254), the AWS IPv6 and Alibaba metadata addresses, and the "this host"
- * ranges that Linux connects to loopback. IPv4-mapped and NAT64 forms are covered too.
- * Loopback and private ranges are allowed: targets live there.
- */
-const REFUSED_DESTINATIONS = (() => {
-  const list = new BlockList();
-  for (const prefix of ['', '::ffff:', '64:ff9b::']) {
-    const family = prefix === '' ? 'ipv4' : 'ipv6';
-    const extra = prefix === '' ? 0 : 96;
-    list.addSubnet(`${prefix}169.254.0.0`, 16 + extra, family);
-    list.addSubnet(`${prefix}0.0.0.0`, 8 + extra, family);
-    list.addAddress(`${prefix}100.100.100.200`, family);
-  }
-  list.addSubnet('fe80::', 10, 'ipv6');
-  list.addAddress('fd00:ec2::254', 'ipv6');
-  list.addAddress('::', 'ipv6');
-  return list;
-})();
-
-export function isRefusedDestination(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  return REFUSED_DESTINATIONS.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
 
 /** The one address every connection of a request goes to. */
 export interface Pinned {
@@ -41,10 +17,32 @@ export interface Pinned {
   readonly family: 4 | 6;
 }
 
+/** Opens the TCP connection of a request to an address already checked; never a name. */
+export type ConnectFunction = (to: {
+  readonly address: string;
+  readonly family: 4 | 6;
+  readonly port: number;
+}) => Socket;
+
+export const defaultConnect: ConnectFunction = ({ address, family, port }) =>
+  netConnect({ host: address, family, port });
+
 export const defaultLookup: LookupFunction = (hostname, options, callback) =>
   dnsLookup(hostname, options, callback);
 
-/** Resolves `hostname` once, refusing it if any answer is a refused destination. */
+/**
+ * True when `address` is an IP address that may be connected to: not a refused one, or else
+ * exactly `allowedLiteral` (the target's own literal, which an accord named exactly). Not an
+ * address at all may not (fail closed).
+ */
+export function mayConnect(address: string, allowedLiteral: string | undefined): boolean {
+  return isIP(address) !== 0 && (!isRefusedAddress(address) || address === allowedLiteral);
+}
+
+/**
+ * Resolves `hostname` once, refusing it if any answer is a refused address: a DNS answer
+ * is never excused, whatever the accord says.
+ */
 export function resolveOnce(
   lookup: LookupFunction,
   hostname: string,
@@ -67,7 +65,7 @@ export function resolveOnce(
       if (addresses.length === 0 || !addresses.every((a) => typeof a === 'string' && isIP(a))) {
         return reject(new HttpTransportError('dnsFailed'));
       }
-      if ((addresses as string[]).some(isRefusedDestination)) {
+      if (!(addresses as string[]).every((address) => mayConnect(address, undefined))) {
         return reject(new HttpTransportError('destinationRefused'));
       }
       const address = addresses[0] as string;
@@ -81,12 +79,4 @@ export function resolveOnce(
       reject(new HttpTransportError('dnsFailed'));
     }
   });
-}
-
-/** A lookup that always answers the pinned address: the socket cannot be rebound. */
-export function pinnedLookup(pinned: Pinned): LookupFunction {
-  return (_hostname, options, callback) => {
-    if (options.all === true) callback(null, [{ ...pinned }]);
-    else callback(null, pinned.address, pinned.family);
-  };
 }

@@ -1,7 +1,8 @@
 /**
- * One HTTP exchange on the wire: a request to the pinned address, with the token header
- * written as it goes out, and its response read up to a size limit or until the deadline.
- * Built on node:http/https rather than fetch so that DNS and sockets are ours to control.
+ * One HTTP exchange on the wire: a request over a socket opened to the pinned address (and
+ * nowhere else), with the token header written as it goes out, and its response read up
+ * to a size limit or until the deadline. Built on node:http/https rather than fetch so
+ * that DNS and sockets are ours to control.
  */
 import {
   request as plainRequest,
@@ -11,11 +12,12 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import { request as tlsRequest, type RequestOptions } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import { BastionError } from '../../base/errors.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { Base } from './base-url.js';
-import { pinnedLookup, type Pinned } from './destination.js';
+import { mayConnect, type ConnectFunction, type Pinned } from './destination.js';
 import { HttpTransportError } from './errors.js';
 import { redirectLocation } from './redirects.js';
 import { bearerHeader } from './request-headers.js';
@@ -31,7 +33,10 @@ export interface Hop {
 
 export interface HopRequest {
   readonly base: Base;
-  readonly pinned: Pinned | undefined;
+  readonly pinned: Pinned;
+  readonly connect: ConnectFunction;
+  /** The target's own literal address, when an accord named it exactly; else undefined. */
+  readonly allowedLiteral: string | undefined;
   readonly method: string;
   readonly requestPath: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -42,28 +47,40 @@ export interface HopRequest {
   readonly ca: string | undefined;
 }
 
+/**
+ * The request's socket: TCP to the pinned address through `connect`, then TLS verified
+ * against the target's name (or its address, for an IP-literal target).
+ */
+function openSocket(hop: HopRequest): Duplex {
+  const { base, pinned } = hop;
+  const tcp = hop.connect({ address: pinned.address, family: pinned.family, port: base.port });
+  if (base.scheme === 'http') return tcp;
+  const tls = tlsConnect({
+    socket: tcp,
+    host: base.hostname,
+    rejectUnauthorized: true,
+    ...(base.ipLiteral ? {} : { servername: base.hostname }),
+    ...(hop.ca !== undefined ? { ca: [...rootCertificates, hop.ca] } : {}),
+  });
+  tls.once('close', () => tcp.destroy());
+  return tls;
+}
+
 function requestOptions(hop: HopRequest): RequestOptions {
   const { base } = hop;
   const headers: OutgoingHttpHeaders = { ...hop.headers };
   if (hop.body !== undefined) headers['content-length'] = String(hop.body.byteLength);
   return {
-    // The name, not the pinned address: Host and TLS (SNI, certificate name) see the
-    // name, while the pinned lookup decides where the socket goes.
+    // The name, not the pinned address: Host sees the name, while openSocket decides
+    // where the socket goes.
     host: base.hostname,
     port: base.port,
     method: hop.method,
     path: hop.requestPath,
     headers,
-    // No keep-alive: a pooled socket would keep the request, and its header, reachable.
-    agent: false,
-    ...(hop.pinned !== undefined ? { lookup: pinnedLookup(hop.pinned) } : {}),
-    ...(base.scheme === 'https'
-      ? {
-          rejectUnauthorized: true,
-          ...(base.ipLiteral ? {} : { servername: base.hostname }),
-          ...(hop.ca !== undefined ? { ca: [...rootCertificates, hop.ca] } : {}),
-        }
-      : {}),
+    // No agent, so no keep-alive: a pooled socket would keep the request, and its header,
+    // reachable. Every socket is the one openSocket made for this request.
+    createConnection: () => openSocket(hop),
   };
 }
 
@@ -75,6 +92,11 @@ export function exchange(hop: HopRequest): Promise<Hop> {
   return new Promise<Hop>((resolve, reject) => {
     const { base, signal } = hop;
     if (signal.aborted) return reject(new HttpTransportError('connectFailed'));
+    // Checked where the socket is opened too: whatever resolved it, a refused address is
+    // never connected to, unless it is the target's own literal an accord named.
+    if (!mayConnect(hop.pinned.address, hop.allowedLiteral)) {
+      return reject(new HttpTransportError('destinationRefused'));
+    }
     const options = requestOptions(hop);
 
     let settled = false;

@@ -2,7 +2,8 @@
  * The HTTP transport: one request to a target's base URL with a bearer token, for the
  * `http` connector. It exists so that the broker, not the caller, decides where a token
  * goes: everything the caller controls is checked before DNS is consulted (request-path.ts,
- * request-headers.ts), the host is resolved once and the connection pinned to that answer
+ * request-headers.ts), a link-local or metadata target is refused unless an accord named it
+ * exactly, the host is resolved once and the connection pinned to that answer
  * (destination.ts), redirects are followed only within the base (redirects.ts), and only a
  * few response headers come back (response.ts). The whole exchange is bounded in size and
  * time.
@@ -13,7 +14,14 @@ import { InvalidArgumentError } from '../../base/errors.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { ExecLimits } from '../types.js';
 import { parseBase } from './base-url.js';
-import { defaultLookup, resolveOnce } from './destination.js';
+import { isRefusedHost } from '../../governance/refused-hosts.js';
+import {
+  defaultConnect,
+  defaultLookup,
+  resolveOnce,
+  type ConnectFunction,
+  type Pinned,
+} from './destination.js';
 import { HttpTransportError, isPolicyRefusal } from './errors.js';
 import { exchange, type Hop } from './exchange.js';
 import { followRedirect, redirectLocation, type HopState } from './redirects.js';
@@ -42,6 +50,14 @@ export interface HttpRequestOptions {
   readonly maxRequestBytes?: number | undefined;
   /** Injectable resolver (tests); default dns.lookup. Called once per request. */
   readonly lookup?: LookupFunction | undefined;
+  /** Injectable TCP connect (tests); default net.connect. Only ever given an address. */
+  readonly connect?: ConnectFunction | undefined;
+  /**
+   * The target's own host (bare, canonical) when an accord named it exactly: only then may
+   * a target that is itself a link-local, metadata or unspecified address, or a metadata
+   * name, be reached. DNS answers are never excused. Set by the connector from the AC.
+   */
+  readonly dangerouslyAllowRefusedHost?: string | undefined;
   /** Default 3. */
   readonly allowedRedirects?: number | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -99,6 +115,12 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
     }
     body = Buffer.from(options.body);
   }
+  // A metadata name is refused before it is resolved, unless an accord named it; an address
+  // (the target's literal or a DNS answer) is checked where it is connected to.
+  const allowed = options.dangerouslyAllowRefusedHost === base.hostname;
+  if (!base.ipLiteral && isRefusedHost(base.hostname) && !allowed) {
+    throw new HttpTransportError('destinationRefused');
+  }
 
   // One signal for the deadline and the caller's cancellation.
   const controller = new AbortController();
@@ -131,13 +153,15 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
   });
   try {
     // Resolved once: every hop (redirects stay on this origin) connects to this address.
-    const pinned = base.ipLiteral
-      ? undefined
+    const pinned: Pinned = base.ipLiteral
+      ? { address: base.hostname, family: base.hostname.includes(':') ? 6 : 4 }
       : await resolveOnce(options.lookup ?? defaultLookup, base.hostname, controller.signal);
     for (;;) {
       const hop = await exchange({
         base,
         pinned,
+        connect: options.connect ?? defaultConnect,
+        allowedLiteral: base.ipLiteral && allowed ? base.hostname : undefined,
         method: state.method,
         requestPath: state.requestPath,
         headers: state.headers,
