@@ -116,6 +116,27 @@ function requestedCapabilities(names: unknown): Capability[] {
 }
 
 /** Decides a request against the accords; throws PolicyDeniedError or InvalidArgumentError. */
+/**
+ * Whether the accord's targets grant `target` (canonical): matched by a pattern, and a
+ * link-local, metadata or unspecified host never through a wildcard (`*`, `http://*`) —
+ * only a pattern that spells that very host grants it. The broken rule, or undefined.
+ */
+export function targetRuleBroken(
+  accord: Accord,
+  target: string,
+): 'target_not_allowed' | 'target_address_refused' | undefined {
+  if (!accord.targets.some((pattern) => targetMatches(pattern, target))) {
+    return 'target_not_allowed';
+  }
+  if (
+    isRefusedHost(targetHost(target) ?? '') &&
+    !accord.targets.some((pattern) => patternNamesHost(pattern, target))
+  ) {
+    return 'target_address_refused';
+  }
+  return undefined;
+}
+
 export function decide(
   accords: ReadonlyMap<string, Accord>,
   request: AccessRequest,
@@ -133,17 +154,8 @@ export function decide(
 
   if (typeof request.target !== 'string') throw new InvalidArgumentError('target');
   const target = canonicalTarget(request.target);
-  if (!accord.targets.some((pattern) => targetMatches(pattern, target))) {
-    throw new PolicyDeniedError('target_not_allowed');
-  }
-  // A link-local, metadata or unspecified host is never granted through a wildcard (`*`,
-  // `http://*`): only a pattern that spells that very host grants it.
-  if (
-    isRefusedHost(targetHost(target) ?? '') &&
-    !accord.targets.some((pattern) => patternNamesHost(pattern, target))
-  ) {
-    throw new PolicyDeniedError('target_address_refused');
-  }
+  const targetRule = targetRuleBroken(accord, target);
+  if (targetRule !== undefined) throw new PolicyDeniedError(targetRule);
 
   const capabilities = requestedCapabilities(request.capabilities);
   if (!capabilities.every((name) => accord.capabilities.includes(name))) {

@@ -18,6 +18,7 @@ export type InvocationDenialCode =
   | 'delegation_not_allowed'
   | 'connector_not_allowed'
   | 'target_not_allowed'
+  | 'target_address_refused'
   | 'capability_not_granted';
 
 export class InvocationDeniedError extends BastionError {

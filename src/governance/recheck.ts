@@ -6,10 +6,9 @@
  * session against both the AC's own snapshot and the accord's current policy.)
  */
 import type { AcContext } from '../credentials/types.js';
-import type { Accord } from './accords.js';
+import { type Accord, targetRuleBroken } from './accords.js';
 import { capabilityMask } from './capabilities.js';
 import { InvocationDeniedError } from './denials.js';
-import { targetMatches } from './targets.js';
 
 /** The accord the AC was issued under, if it still allows the AC; throws the broken rule. */
 export function recheckAc(accords: ReadonlyMap<string, Accord>, ac: AcContext): Accord {
@@ -22,9 +21,8 @@ export function recheckAc(accords: ReadonlyMap<string, Accord>, ac: AcContext): 
     throw new InvocationDeniedError('delegation_not_allowed');
   }
   if (!accord.connectors.includes(ac.connector)) throw new InvocationDeniedError('connector_not_allowed');
-  if (!accord.targets.some((pattern) => targetMatches(pattern, ac.target))) {
-    throw new InvocationDeniedError('target_not_allowed');
-  }
+  const targetRule = targetRuleBroken(accord, ac.target);
+  if (targetRule !== undefined) throw new InvocationDeniedError(targetRule);
   const allowed = capabilityMask(accord.capabilities);
   if ((ac.capability_mask & ~allowed) !== 0) throw new InvocationDeniedError('capability_not_granted');
   // The login an SSH certificate is issued for is the accord's: a changed login is a new grant.
