@@ -7,6 +7,7 @@
 import { type AcClaims, verifyAc } from '../governance/ac.js';
 import { AuthenticationError } from '../governance/auth-errors.js';
 import { hasCapabilities } from '../governance/capabilities.js';
+import { jsonObjectOfSegment } from '../governance/strict-json.js';
 import type { JwksCache } from './jwks.js';
 import type { GrantLedger } from './ledger.js';
 import type { BasculeSettings } from './options.js';
@@ -28,8 +29,7 @@ const BEARER = /^Bearer +(\S+)$/i;
 function kidHint(token: string): string | undefined {
   const header = token.split('.', 1)[0] ?? '';
   try {
-    const kid = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown })
-      .kid;
+    const kid = jsonObjectOfSegment(header)['kid'];
     return typeof kid === 'string' ? kid : undefined;
   } catch {
     return undefined;

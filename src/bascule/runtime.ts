@@ -29,9 +29,9 @@
  * grant.ts with ledger.ts (the grant, single use), exec-route.ts (the route and its audit),
  * listen.ts (TCP or a Unix socket) and shutdown.ts (draining).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { REDACT_PATHS } from '../base/logger.js';
-import { installErrorHandling } from '../edge/errors.js';
+import { createEdgeFastify } from '../edge/errors.js';
 import { BasculeAuditLog } from './audit.js';
 import { registerExecRoute } from './exec-route.js';
 import { GrantVerifier } from './grant.js';
@@ -57,7 +57,8 @@ export async function startBascule(options: BasculeOptions): Promise<RunningBasc
   const settings = checkOptions(options);
   const { clock, name, audience, cwd } = settings;
 
-  const app: FastifyInstance = Fastify({
+  const app: FastifyInstance = createEdgeFastify({
+    challenge: 'Bearer realm="bascule"',
     // stderr, so that stdout stays free for the one "listening" line.
     logger:
       options.logDestination === false
@@ -69,10 +70,6 @@ export async function startBascule(options: BasculeOptions): Promise<RunningBasc
             stream: options.logDestination ?? process.stderr,
           },
     bodyLimit: BODY_LIMIT,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
   });
   const jwks = new JwksCache({
     url: options.jwksUrl,
@@ -84,8 +81,6 @@ export async function startBascule(options: BasculeOptions): Promise<RunningBasc
   const ledger = new GrantLedger(settings.skewMs);
   const stopping = new AbortController();
 
-  app.removeContentTypeParser('text/plain');
-  installErrorHandling(app, { challenge: 'Bearer realm="bascule"' });
   closeConnectionsWhenStopping(app, stopping.signal);
   registerExecRoute(app, {
     grants: new GrantVerifier({ ...settings, jwks, ledger }),

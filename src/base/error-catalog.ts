@@ -46,6 +46,11 @@ const ENTRIES = [
   ['unsupported_media_type', 415, 'Content-Type must be application/json'],
   ['not_found', 404, 'Not found'],
   ['method_not_allowed', 405, 'Method not allowed'],
+  ['bad_request', 400, 'The request is not valid HTTP'],
+  ['malformed_url', 400, 'The request URL is not valid'],
+  ['url_too_long', 414, 'A path segment of the request URL is too long'],
+  ['request_timeout', 408, 'The request did not arrive in time'],
+  ['headers_too_large', 431, 'The request headers are too large'],
   ['rate_limited', 429, 'Too many requests; slow down'],
   ['mcp_unauthorized', 401, 'A valid bearer token is required'],
 

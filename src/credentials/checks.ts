@@ -1,6 +1,11 @@
 /**
  * The checks a credential must pass before the resolver hands it to a transport, in a
- * fixed order: structure → type → target → issuer → time. Pure: the caller passes `now`.
+ * fixed order: structure → type → target → issuer → key pair → time. Pure: the caller
+ * passes `now`.
+ *
+ * Key pair: an `ssh_cert` credential's certificate must certify the public key of the
+ * private key it comes with (sshd would refuse the pair later; refused here, it is revoked
+ * and wiped like any other refused credential, and the next backend is asked).
  *
  * Time rules (ms; `skew` is the configured allowance):
  * - `expiresAt` must be a valid Date, and `expiresAt - now >= minWindow` (so one expiring
@@ -11,9 +16,10 @@
  *   window the broker uses never exceeds the max TTL;
  * - `notBefore`, when present, must be a valid Date no later than `now + skew`.
  */
+import { checkCertificateKeyPair, SshKeyError } from '../ssh/ssh-key.js';
 import { RejectReasons, type RejectReason } from './errors.js';
 import { Secret } from './secret.js';
-import type { Credential, CredentialType } from './types.js';
+import type { Credential, CredentialType, SshCertCredential } from './types.js';
 
 export interface CheckContext {
   type: CredentialType;
@@ -38,6 +44,10 @@ export function checkCredential(value: unknown, ctx: CheckContext): CheckResult 
   if (!hasShape(c)) return { reason: RejectReasons.malformed };
   if (c['target'] !== ctx.target) return { reason: RejectReasons.targetMismatch };
   if (c['issuedBy'] !== ctx.backendId) return { reason: RejectReasons.issuerMismatch };
+  if (c['type'] === 'ssh_cert') {
+    const problem = keyPairProblem(value as SshCertCredential);
+    if (problem !== undefined) return { reason: problem };
+  }
 
   const expiresAt = c['expiresAt'];
   if (expiresAt === undefined || expiresAt === null)
@@ -73,6 +83,18 @@ export function checkCredential(value: unknown, ctx: CheckContext): CheckResult 
   }
   if (exp > ceiling + ctx.skewMs) return { reason: RejectReasons.exceedsMaxTtl };
   return { credential: Object.freeze(base) };
+}
+
+/** Why an ssh_cert credential's certificate and private key do not go together, if they do not. */
+function keyPairProblem(credential: SshCertCredential): RejectReason | undefined {
+  try {
+    checkCertificateKeyPair(credential);
+    return undefined;
+  } catch (err) {
+    return err instanceof SshKeyError && err.message === 'key mismatch'
+      ? RejectReasons.keyMismatch
+      : RejectReasons.malformed;
+  }
 }
 
 function isValidDate(value: unknown): value is Date {

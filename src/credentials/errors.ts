@@ -78,6 +78,7 @@ export const RejectReasons = {
   typeMismatch: 'type_mismatch',
   targetMismatch: 'target_mismatch',
   issuerMismatch: 'issuer_mismatch',
+  keyMismatch: 'certificate_key_mismatch',
   timeout: 'timeout',
   aborted: 'aborted',
 } as const;

@@ -1,13 +1,23 @@
 /**
  * The HTTP edge of the error hierarchy, one for every HTTP server Bastion runs: the broker,
  * the Bascule runtime (both Fastify) and the MCP bridge over HTTP (node:http). Every
- * failure leaves as `{"error": {"code", "message"}}` with a stable code; Fastify's own
- * errors are mapped to ours without their text (which can quote input); anything unknown is
- * a generic 500. A 401 names the scheme the server takes.
+ * failure leaves as `{"error": {"code", "message"}}` with a stable code and a fixed message:
+ * Fastify's and Node's own errors (a bad URL, a method no route takes, unparsable HTTP) are
+ * mapped to ours without their text, which can quote input, and are not logged as errors;
+ * anything else is one of our bugs: a generic 500, logged. A 401 names the scheme the
+ * server takes.
  */
-import type { ServerResponse } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { BastionError, toErrorResponse, type ErrorBody } from '../base/errors.js';
+import { MethodTable } from './methods.js';
 
 export interface EdgeOptions {
   /** The `WWW-Authenticate` challenge sent with every 401, e.g. `DPoP algs="EdDSA"`. */
@@ -34,10 +44,13 @@ export function errorReply(err: unknown, options: EdgeOptions): ErrorReply {
 const FASTIFY_ERRORS: Record<string, () => BastionError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new BastionError('payload_too_large'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new BastionError('unsupported_media_type'),
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: () => new BastionError('unsupported_media_type'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
     new BastionError('invalid_request', { details: ['Content-Length'] }),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new BastionError('malformed_json'),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new BastionError('malformed_json'),
+  FST_ERR_BAD_URL: () => new BastionError('malformed_url'),
+  FST_ERR_MAX_PARAM_LENGTH: () => new BastionError('url_too_long'),
 };
 
 function fromFastify(err: FastifyError): BastionError | undefined {
@@ -54,20 +67,113 @@ function fromFastify(err: FastifyError): BastionError | undefined {
   if (err instanceof SyntaxError || (err.statusCode === 400 && err.name === 'SyntaxError')) {
     return new BastionError('malformed_json');
   }
+  const clientStatus = typeof err.statusCode === 'number' && err.statusCode < 500;
+  // Any other refusal of Fastify's own, and a body the client stopped sending midway (the
+  // socket's error, which Fastify marks 400): the client's doing, not a bug of ours.
+  if (clientStatus && (err.code?.startsWith('FST_') === true || err.code === 'ECONNRESET')) {
+    return new BastionError('bad_request');
+  }
   return undefined;
 }
 
-/** The error and not-found handlers of a Fastify server. */
-export function installErrorHandling(app: FastifyInstance, options: EdgeOptions): void {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const mapped = err instanceof BastionError ? err : fromFastify(err);
-    if (mapped === undefined) request.log.error({ err }, 'unhandled error');
-    const { status, body, headers } = errorReply(mapped ?? err, options);
-    void reply.code(status).headers(headers).type('application/json').send(body);
+/** Answers any error on a Fastify reply; only what is not a client's error is logged. */
+function answer(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: EdgeOptions,
+): void {
+  const mapped = err instanceof BastionError ? err : fromFastify(err);
+  if (mapped === undefined) request.log.error({ err }, 'unhandled error');
+  send(reply, errorReply(mapped ?? err, options));
+}
+
+function send(reply: FastifyReply, { status, body, headers }: ErrorReply): void {
+  void reply.code(status).headers(headers).type('application/json').send(body);
+}
+
+/**
+ * Node's refusals of unparsable HTTP (a bad request line or method, oversized headers, a
+ * request that never finished arriving), written on the socket in our shape, as Node
+ * would write its own: only when no reply is under way there, then the socket is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code !== 'ECONNRESET' && socket.writable && inFlight?.headersSent !== true) {
+    const code =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? 'headers_too_large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'request_timeout'
+          : 'bad_request';
+    const { status, body } = toErrorResponse(new BastionError(code));
+    const text = JSON.stringify(body);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+        'content-type: application/json\r\n' +
+        `content-length: ${Buffer.byteLength(text)}\r\n` +
+        'cache-control: no-store\r\nconnection: close\r\n\r\n' +
+        text,
+    );
+  }
+  socket.destroy();
+}
+
+/** For a node:http server: Node's own refusals of unparsable HTTP, in our shape. */
+export function installClientErrorHandling(server: Server): void {
+  server.on('clientError', answerClientError);
+}
+
+/**
+ * A Fastify server with the edge in place, the same for every server: strict parsing (JSON
+ * only, no type coercion, no defaults, `__proto__` and `constructor` refused), Fastify's
+ * framework errors (a bad URL, a path parameter too long) and Node's client errors answered
+ * in our shape, the error and not-found handlers, and a request no route takes answered
+ * before any body is parsed. The caller gives its 401 challenge, logger and body limit.
+ */
+export function createEdgeFastify(
+  settings: EdgeOptions & Pick<FastifyServerOptions, 'logger' | 'bodyLimit'>,
+): FastifyInstance {
+  const { challenge, ...serverOptions } = settings;
+  const options: EdgeOptions = { challenge };
+  const app = Fastify({
+    ...serverOptions,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    frameworkErrors: (err, request, reply) => answer(err, request, reply, options),
+    clientErrorHandler: answerClientError,
+  });
+  // JSON only: a text/plain body would otherwise reach validation as a string.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandling(app, options);
+  return app;
+}
+
+/** The error and not-found handlers of a Fastify server, and 405 for unserved methods. */
+function installErrorHandling(app: FastifyInstance, options: EdgeOptions): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+    answer(err, request, reply, options),
+  );
+  const table = new MethodTable();
+  app.addHook('onRoute', (route) => table.add(route.method, route.url));
+  // onRequest runs before any body is read: a request no route takes stops here.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) {
+      done();
+      return;
+    }
+    const unrouted = table.unrouted(request.method, request.url);
+    if (unrouted.status === 404) {
+      send(reply, errorReply(new BastionError('not_found'), options));
+      return;
+    }
+    const refusal = errorReply(new BastionError('method_not_allowed'), options);
+    send(reply, { ...refusal, headers: { ...refusal.headers, allow: unrouted.allow.join(', ') } });
   });
   app.setNotFoundHandler((_request, reply) => {
-    const { status, body } = errorReply(new BastionError('not_found'), options);
-    void reply.code(status).send(body);
+    send(reply, errorReply(new BastionError('not_found'), options));
   });
 }
 

@@ -5,7 +5,10 @@
  * `verifyAc` is the one verification function, in a fixed order that fails closed:
  * structure → algorithm allow-list → key by `kid` (a map lookup, never a path) → signature
  * → claim types → claim values → revocation. Each step has its own error code. jose signs;
- * verification calls node:crypto directly so that the order and the codes are ours.
+ * verification calls node:crypto directly so that the order and the codes are ours. Header
+ * and payload are read with strict-json.ts (no member name twice, UTF-8 only), so the
+ * claims judged are the one reading of the bytes the signature covers; the signature must
+ * be spelt canonically, so one AC is one token.
  */
 import { type KeyObject, verify } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -14,6 +17,7 @@ import type { AcSigner } from '../base/signer.js';
 import type { AcContext, ActorClaim } from '../credentials/types.js';
 import { AuthenticationError } from './auth-errors.js';
 import { CAPABILITY_BITS, capabilityMask, isCapability } from './capabilities.js';
+import { isCanonicalSegment, jsonObjectOfSegment } from './strict-json.js';
 
 export const AC_TYP = 'ac+jwt';
 export const AC_ALGORITHMS = ['EdDSA'] as const;
@@ -74,12 +78,6 @@ export interface VerifiedAc {
 
 type Json = Record<string, unknown>;
 
-function parseSegment(segment: string): Json {
-  const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError();
-  return value as Json;
-}
-
 export async function verifyAc(token: unknown, options: VerifyAcOptions): Promise<VerifiedAc> {
   // 1. Structure.
   if (typeof token !== 'string' || token.length === 0) throw new AuthenticationError('ac_missing');
@@ -88,7 +86,7 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
   const [, headerB64 = '', payloadB64 = '', signatureB64 = ''] = parts;
   let header: Json;
   try {
-    header = parseSegment(headerB64);
+    header = jsonObjectOfSegment(headerB64);
   } catch {
     throw new AuthenticationError('ac_malformed');
   }
@@ -110,14 +108,18 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
   // 4. Signature over the exact bytes received.
   const signingInput = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
   const signature = Buffer.from(signatureB64, 'base64url');
-  if (signature.byteLength !== 64 || !verify(null, signingInput, key, signature)) {
+  if (
+    signature.byteLength !== 64 ||
+    !isCanonicalSegment(signatureB64) ||
+    !verify(null, signingInput, key, signature)
+  ) {
     throw new AuthenticationError('ac_bad_signature');
   }
 
   // 5. Claim types.
   let payload: Json;
   try {
-    payload = parseSegment(payloadB64);
+    payload = jsonObjectOfSegment(payloadB64);
   } catch {
     throw new AuthenticationError('ac_claims_invalid');
   }
@@ -232,7 +234,7 @@ export function unsafeDecodeAc(token: string): unknown {
   const parts = COMPACT_JWS.exec(token);
   if (parts === null) return undefined;
   try {
-    return parseSegment(parts[2] ?? '');
+    return jsonObjectOfSegment(parts[2] ?? '');
   } catch {
     return undefined;
   }

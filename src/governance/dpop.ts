@@ -1,14 +1,16 @@
 /**
  * DPoP (RFC 9449) proofs: how a principal proves, per request, that it holds the key an AC
  * is bound to (and, at authorize, which principal it is). jose does the JOSE work; this
- * file adds the RFC's checks in a fixed order: presence → structure → header (typ, alg
- * allow-list, public jwk) → signature → claim types → htm → htu → iat window → ath →
- * key binding → jti replay.
+ * file adds the RFC's checks in a fixed order: presence → structure (a canonical signature
+ * spelling; header and claims JSON without a member name twice, see strict-json.ts) →
+ * header (typ, alg allow-list, public jwk) → signature → claim types → htm → htu → iat
+ * window → ath → key binding → jti replay.
  */
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
-import { EmbeddedJWK, SignJWT, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { EmbeddedJWK, SignJWT, jwtVerify, type JWK } from 'jose';
 import { AuthenticationError } from './auth-errors.js';
 import { didFromJwk, thumbprint } from './did-key.js';
+import { isCanonicalSegment, jsonObjectOfSegment } from './strict-json.js';
 
 export const DPOP_ALGORITHMS = ['EdDSA'] as const;
 const MAX_PROOF_LENGTH = 4096;
@@ -62,29 +64,40 @@ export async function verifyDpopProof(
   if (typeof proof !== 'string' || proof.length > MAX_PROOF_LENGTH || !COMPACT_JWS.test(proof)) {
     throw new AuthenticationError('dpop_invalid');
   }
-  let header: ReturnType<typeof decodeProtectedHeader>;
+  // Header and claims are read strictly (no member name twice, UTF-8 only): the checks
+  // below judge the one reading of the bytes jose verifies.
+  const [headerB64 = '', payloadB64 = '', signatureB64 = ''] = proof.split('.');
+  // One spelling per signature: spare bits in its last character would make one proof many.
+  if (!isCanonicalSegment(signatureB64)) throw new AuthenticationError('dpop_invalid');
+  let header: Record<string, unknown>;
   try {
-    header = decodeProtectedHeader(proof);
+    header = jsonObjectOfSegment(headerB64);
   } catch {
     throw new AuthenticationError('dpop_invalid');
   }
-  if (header.typ !== 'dpop+jwt' || !DPOP_ALGORITHMS.includes(header.alg as 'EdDSA')) {
+  if (header['typ'] !== 'dpop+jwt' || !DPOP_ALGORITHMS.includes(header['alg'] as 'EdDSA')) {
     throw new AuthenticationError('dpop_invalid');
   }
-  const jwk = header.jwk;
-  if (typeof jwk !== 'object' || jwk === null || 'd' in jwk)
+  const embedded = header['jwk'];
+  if (typeof embedded !== 'object' || embedded === null || 'd' in embedded)
     throw new AuthenticationError('dpop_invalid');
+  const jwk = embedded as JWK;
   const did = didFromJwk(jwk);
   if (did === undefined) throw new AuthenticationError('dpop_key_not_did');
 
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
+    payload = jsonObjectOfSegment(payloadB64);
+  } catch {
+    throw new AuthenticationError('dpop_invalid');
+  }
+  try {
+    await jwtVerify(proof, EmbeddedJWK, {
       algorithms: [...DPOP_ALGORITHMS],
       typ: 'dpop+jwt',
       // iat is checked below against our own window, with our own error code.
       currentDate: new Date(check.now),
-    }));
+    });
   } catch {
     throw new AuthenticationError('dpop_invalid');
   }

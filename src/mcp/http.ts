@@ -12,7 +12,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Secret } from '../credentials/secret.js';
 import { BastionError, type ErrorCode } from '../base/errors.js';
-import { sendError } from '../edge/errors.js';
+import { installClientErrorHandling, sendError } from '../edge/errors.js';
 
 const EDGE = { challenge: 'Bearer realm="bastion-mcp"' } as const;
 
@@ -136,6 +136,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
       else res.destroy();
     });
   });
+  installClientErrorHandling(http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => {

@@ -4,16 +4,17 @@
  * the routes' schemas.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { REDACT_PATHS } from '../base/logger.js';
 import type { BastionConfig } from '../config/config.js';
-import { installErrorHandling } from '../edge/errors.js';
+import { createEdgeFastify } from '../edge/errors.js';
 
 export async function createFastify(
   config: BastionConfig,
   options: { logDestination?: NodeJS.WritableStream | false | undefined },
 ): Promise<FastifyInstance> {
-  const app = Fastify({
+  const app = createEdgeFastify({
+    challenge: 'DPoP algs="EdDSA"',
     // stderr, so that stdout stays free for command output.
     logger:
       options.logDestination === false
@@ -24,10 +25,6 @@ export async function createFastify(
             stream: options.logDestination ?? process.stderr,
           },
     bodyLimit: config.limits.body_bytes,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
   });
   await app.register(swagger, {
     openapi: {
@@ -56,9 +53,6 @@ export async function createFastify(
       },
     },
   });
-  // JSON only: a text/plain body would otherwise reach validation as a string.
-  app.removeContentTypeParser('text/plain');
-  installErrorHandling(app, { challenge: 'DPoP algs="EdDSA"' });
   return app;
 }
 

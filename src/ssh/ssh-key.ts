@@ -71,6 +71,32 @@ function withSigningKey<T>(
   return fn(key);
 }
 
+/** The public key an Ed25519 *user* certificate certifies, and the certificate's blob. */
+function certified(certificate: string): { publicKey32: Buffer; certBlob: Buffer } {
+  try {
+    const cert = parseEd25519Certificate(certificate);
+    if (cert.certType !== SSH_CERT_TYPE_USER || cert.publicKey32.byteLength !== 32) {
+      throw new RangeError('not a user certificate');
+    }
+    const certBlob = Buffer.from(certificate.trim().split(/\s+/)[1] ?? '', 'base64');
+    return { publicKey32: cert.publicKey32, certBlob };
+  } catch {
+    throw new SshKeyError('certificate malformed');
+  }
+}
+
+/**
+ * Checks that the certificate is an Ed25519 user certificate and that it certifies the
+ * public key of the private key in the Secret. The public key is derived from the seed
+ * (not taken from the PEM, which states one too), as for signing: every JS-side copy of
+ * the seed is zeroed before the comparison, and nothing of it is returned. Throws
+ * SshKeyError ('certificate malformed', 'private key malformed' or 'key mismatch').
+ */
+export function checkCertificateKeyPair(credential: CertificateCredential): void {
+  const { publicKey32 } = certified(credential.certificate);
+  withSigningKey(credential.privateKey, publicKey32, () => undefined);
+}
+
 /**
  * The ssh2 `publickey` key for an `ssh_cert` credential. Checks, before anything is sent,
  * that the certificate is an Ed25519 *user* certificate and that the private key in the
@@ -78,18 +104,7 @@ function withSigningKey<T>(
  * Secret is disposed). The returned object holds no key material: only the Secret does.
  */
 export function certificateAuthKey(credential: CertificateCredential): Ssh2ParsedKey {
-  let publicKey32: Buffer;
-  let certBlob: Buffer;
-  try {
-    const cert = parseEd25519Certificate(credential.certificate);
-    if (cert.certType !== SSH_CERT_TYPE_USER || cert.publicKey32.byteLength !== 32) {
-      throw new RangeError('not a user certificate');
-    }
-    publicKey32 = cert.publicKey32;
-    certBlob = Buffer.from(credential.certificate.trim().split(/\s+/)[1] ?? '', 'base64');
-  } catch {
-    throw new SshKeyError('certificate malformed');
-  }
+  const { publicKey32, certBlob } = certified(credential.certificate);
   const parsed = ssh2.utils.parseKey(ed25519PublicKeyLine(publicKey32, ''));
   if (parsed instanceof Error || parsed.type !== ED25519) {
     throw new SshKeyError('certificate malformed');

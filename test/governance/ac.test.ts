@@ -1,16 +1,14 @@
 /**
  * verifyAc, one rejection per rule and in order, each with its fixed code and message.
- * Hostile tokens are forged by hand (jose refuses to make most of them).
+ * Hostile tokens are forged by hand (jose refuses to make most of them). Then the codec by
+ * property (fast-check, bounded, fixed seed): any claims the broker signs verify back to
+ * exactly those claims; no single-character change of a token verifies; and a member name
+ * put twice anywhere the policy reads is refused, whichever value a parser would keep.
  */
 import assert from 'node:assert/strict';
-import {
-  createHmac,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-} from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   type AcClaims,
   signAc,
@@ -20,7 +18,16 @@ import {
 } from '../../src/governance/ac.js';
 import { AcExpiredError } from '../../src/base/errors.js';
 import { AuthenticationError } from '../../src/governance/auth-errors.js';
+import { CAPABILITIES, capabilityMask } from '../../src/governance/capabilities.js';
 import { generatePrincipalKey } from '../../src/governance/did-key.js';
+import {
+  duplicateArb,
+  editNested,
+  signRaw,
+  withDuplicate,
+  withMemberFirst,
+} from '../helpers/json-text.js';
+import { changeOneCharacter, runs } from '../helpers/property.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const iat = NOW / 1000;
@@ -66,8 +73,7 @@ const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('bas
 
 /** A compact JWS with any header and payload, signed EdDSA by `key` over the exact bytes. */
 function forge(header: unknown, payload: unknown, key: KeyObject = broker): string {
-  const input = `${b64(header)}.${b64(payload)}`;
-  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
+  return signRaw(JSON.stringify(header), JSON.stringify(payload), key);
 }
 
 const header = { alg: 'EdDSA', typ: 'ac+jwt', kid: KID };
@@ -190,6 +196,36 @@ describe('verifyAc', () => {
     await rejects(forge(header, claims({ iat: iat + 31 })), 'ac_not_yet_valid');
   });
 
+  it('refuses a member name twice, in the header or the claims, at any depth', async () => {
+    // Each duplicate comes first, so JSON.parse's "last wins" would read the valid value
+    // and accept the token: the policy would act on one reading of the signed bytes.
+    const h = JSON.stringify(header);
+    const c = JSON.stringify(claims());
+    const good = signRaw(h, c, broker);
+    assert.equal((await verifyAc(good, options())).claims.jti, claims().jti, 'control');
+    await rejects(signRaw(withMemberFirst(h, 'kid', '"other"'), c, broker), 'ac_malformed');
+    await rejects(signRaw(withMemberFirst(h, 'typ', '"JWT"', true), c, broker), 'ac_malformed');
+    const claimEdits = [
+      withMemberFirst(c, 'aud', '"urn:other"'),
+      withMemberFirst(c, 'exp', String(iat + 99_999)),
+      withMemberFirst(c, 'sub', '"did:key:z6MkOther"', true),
+      editNested(c, 'ctx', (ctx) => withMemberFirst(ctx, 'target', '"db2.internal.test"')),
+      editNested(c, 'ctx', (ctx) => withMemberFirst(ctx, 'capabilities', '["admin"]', true)),
+      editNested(c, 'cnf', (cnf) => withMemberFirst(cnf, 'jkt', `"${'y'.repeat(43)}"`)),
+    ];
+    for (const text of claimEdits) await rejects(signRaw(h, text, broker), 'ac_claims_invalid');
+    assert.equal(unsafeDecodeAc(signRaw(h, claimEdits[0] ?? '', broker)), undefined);
+  });
+
+  it('refuses claims whose bytes are not UTF-8', async () => {
+    // ÿ in latin1 is the lone byte 0xff: a decoder that replaces it would read "ops\ufffd".
+    const text = JSON.stringify(claims({ ctx: { ...claims().ctx, accord_template: 'opsÿ' } }));
+    await rejects(
+      signRaw(JSON.stringify(header), Buffer.from(text, 'latin1'), broker),
+      'ac_claims_invalid',
+    );
+  });
+
   it('revocation is checked last, and only for an otherwise valid AC', async () => {
     const seen: string[] = [];
     const isRevoked = (id: string): Promise<boolean> => {
@@ -199,5 +235,113 @@ describe('verifyAc', () => {
     await rejects(forge(header, claims()), 'ac_revoked', { isRevoked });
     await rejects(forge(header, claims({ iss: 'urn:evil' })), 'ac_wrong_issuer', { isRevoked });
     assert.deepEqual(seen, [claims().jti]);
+  });
+});
+
+const signer = { kid: KID, privateKey: broker };
+const text = fc.string({ maxLength: 40, unit: 'grapheme' });
+// Plain objects, as JSON.parse makes them (fc.record may make null-prototype ones).
+const plain = { noNullPrototype: true } as const;
+const policy = fc.record(
+  { allow: fc.array(text, { maxLength: 4 }), deny: fc.array(text, { maxLength: 4 }) },
+  plain,
+);
+const actor: fc.Arbitrary<{ sub: string; act?: { sub: string } }> = fc.record(
+  { sub: text, act: fc.record({ sub: text }, plain) },
+  { requiredKeys: ['sub'], ...plain },
+);
+
+/** Claims as the broker signs them: every optional part present or absent. */
+const claimsArb: fc.Arbitrary<AcClaims> = fc
+  .record({
+    jti: fc.string({ minLength: 1, maxLength: 64 }),
+    age: fc.integer({ min: 0, max: 600 }),
+    lifetime: fc.integer({ min: 60, max: 3600 }),
+    jkt: fc.string({ minLength: 43, maxLength: 43 }),
+    capabilities: fc.subarray(CAPABILITIES, { minLength: 1 }),
+    accord: text,
+    connector: text,
+    target: text,
+    commands: fc.option(policy, { nil: undefined }),
+    paths: fc.option(policy, { nil: undefined }),
+    sshPrincipals: fc.option(fc.array(text, { maxLength: 4 }), { nil: undefined }),
+    ac: fc.option(text, { nil: undefined }),
+    act: fc.option(actor, { nil: undefined }),
+  })
+  .map((g) => {
+    const issued = Math.floor(NOW / 1000) - g.age;
+    return {
+      iss: options().issuer,
+      sub: principal.did,
+      aud: options().audience,
+      jti: g.jti,
+      iat: issued,
+      nbf: issued,
+      // Still valid now: issued `age` seconds ago, for longer than that.
+      exp: issued + g.age + g.lifetime,
+      cnf: { jkt: g.jkt },
+      ...(g.ac !== undefined ? { ac: g.ac } : {}),
+      ...(g.act !== undefined ? { act: g.act } : {}),
+      ctx: {
+        principal_did: principal.did,
+        capability_mask: capabilityMask(g.capabilities),
+        capabilities: g.capabilities,
+        accord_template: g.accord,
+        connector: g.connector,
+        target: g.target,
+        ...(g.commands !== undefined ? { commands: g.commands } : {}),
+        ...(g.paths !== undefined ? { paths: g.paths } : {}),
+        ...(g.sshPrincipals !== undefined ? { ssh_principals: g.sshPrincipals } : {}),
+      },
+    };
+  });
+
+async function refused(token: string): Promise<boolean> {
+  try {
+    await verifyAc(token, options());
+    return false;
+  } catch (err) {
+    assert.ok(err instanceof AuthenticationError, String(err));
+    return true;
+  }
+}
+
+describe('the AC codec (properties)', () => {
+  it('verifies what it signs, to exactly the claims signed', async () => {
+    await fc.assert(
+      fc.asyncProperty(claimsArb, async (claims) => {
+        const token = await signAc(claims, signer);
+        const verified = await verifyAc(token, options());
+        assert.deepEqual(verified.claims, claims);
+        assert.deepEqual(unsafeDecodeAc(token), claims);
+      }),
+      runs(100),
+    );
+  });
+
+  it('refuses every token with one character changed', async () => {
+    await fc.assert(
+      fc.asyncProperty(claimsArb, fc.nat(), fc.nat(), async (claims, at, by) => {
+        const token = await signAc(claims, signer);
+        const tampered = changeOneCharacter(token, at, by);
+        assert.ok(await refused(tampered), tampered);
+      }),
+      runs(200),
+    );
+  });
+
+  it('refuses a member name twice wherever the policy reads, the valid value last', async () => {
+    const headerText = JSON.stringify(header);
+    const where = fc.constantFrom(undefined, 'ctx', 'cnf');
+    await fc.assert(
+      fc.asyncProperty(claimsArb, where, duplicateArb, async (claims, nested, duplicate) => {
+        const payload = JSON.stringify(claims);
+        // Control: the payload as signed, without the duplicate, verifies.
+        await verifyAc(signRaw(headerText, payload, broker), options());
+        const duplicated = withDuplicate(payload, nested, duplicate);
+        assert.ok(await refused(signRaw(headerText, duplicated, broker)));
+      }),
+      runs(150),
+    );
   });
 });

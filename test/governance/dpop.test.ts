@@ -1,15 +1,31 @@
-/** DPoP proof verification (RFC 9449), one rejection per rule. */
+/**
+ * DPoP proof verification (RFC 9449), one rejection per rule. Then the codec by property
+ * (fast-check, bounded, fixed seed): a proof made for a method, URL and access token
+ * verifies for exactly those and names its key; no single-character change of a proof
+ * verifies; a member name twice in header or claims is refused; and htu is compared
+ * without query and fragment, scheme and host in any case.
+ */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { AuthenticationError } from '../../src/governance/auth-errors.js';
 import { generatePrincipalKey, publicJwkOf, thumbprint } from '../../src/governance/did-key.js';
 import {
   accessTokenHash,
   createDpopProof,
   type DpopCheck,
+  normaliseHtu,
   verifyDpopProof,
 } from '../../src/governance/dpop.js';
+import {
+  duplicateArb,
+  editNested,
+  signRaw,
+  withDuplicate,
+  withMemberFirst,
+} from '../helpers/json-text.js';
+import { changeOneCharacter, runs } from '../helpers/property.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const URL_ = 'http://127.0.0.1:8443/governance/authorize/';
@@ -107,6 +123,29 @@ describe('verifyDpopProof', () => {
     );
   });
 
+  it('refuses a member name twice, in the header or the claims, at any depth', async () => {
+    // Each duplicate comes first, so a last-wins parser (jose's JSON.parse) would read the
+    // valid value and accept the proof.
+    const h = JSON.stringify({ alg: 'EdDSA', typ: 'dpop+jwt', jwk: alice.publicJwk });
+    const c = JSON.stringify({ htm: 'POST', htu: URL_, iat: NOW / 1000, jti: 'jti-dup-0001' });
+    await verifyDpopProof(signRaw(h, c, alice.privateKey), check());
+    const other = generatePrincipalKey().publicJwk;
+    const cases: [string, string][] = [
+      [withMemberFirst(h, 'typ', '"JWT"'), c],
+      [withMemberFirst(h, 'jwk', JSON.stringify(other), true), c],
+      [editNested(h, 'jwk', (jwk) => withMemberFirst(jwk, 'x', JSON.stringify(other.x))), c],
+      [h, withMemberFirst(c, 'htm', '"DELETE"')],
+      [h, withMemberFirst(c, 'htu', '"http://elsewhere.test/"', true)],
+      [h, withMemberFirst(c, 'jti', '"jti-dup-0002"')],
+    ];
+    for (const [header, claims] of cases) {
+      await rejects(
+        verifyDpopProof(signRaw(header, claims, alice.privateKey), check()),
+        'dpop_invalid',
+      );
+    }
+  });
+
   it('refuses another method or URL', async () => {
     await rejects(verifyDpopProof(await proof({ method: 'GET' }), check()), 'dpop_htm_mismatch');
     await rejects(
@@ -185,3 +224,93 @@ function publicJwkOfAny(key: ReturnType<typeof generateKeyPairSync>['privateKey'
     return { kty, crv, x, y };
   }
 }
+
+const methodArb = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'QUERY');
+const requestArb = fc.record({
+  method: methodArb,
+  url: fc.webPath().map((path) => `http://127.0.0.1:8443${path.startsWith('/') ? '' : '/'}${path}`),
+  accessToken: fc.option(fc.string({ minLength: 1, maxLength: 200 }), { nil: undefined }),
+});
+
+async function refusal(token: string, c: DpopCheck): Promise<string | undefined> {
+  try {
+    await verifyDpopProof(token, c);
+    return undefined;
+  } catch (err) {
+    assert.ok(err instanceof AuthenticationError, String(err));
+    return err.code;
+  }
+}
+
+describe('the DPoP proof codec (properties)', () => {
+  it('verifies a proof for its method, URL and token, and for no other method', async () => {
+    const jkt = await thumbprint(alice.publicJwk);
+    await fc.assert(
+      fc.asyncProperty(requestArb, methodArb, async (request, other) => {
+        const token = await proof(request);
+        const verified = await verifyDpopProof(token, check(request));
+        assert.equal(verified.did, alice.did);
+        assert.equal(verified.jkt, jkt);
+        if (other !== request.method) {
+          assert.equal(
+            await refusal(token, check({ ...request, method: other })),
+            'dpop_htm_mismatch',
+          );
+        }
+        if (request.accessToken !== undefined) {
+          const bound = { ...request, accessToken: `${request.accessToken}x` };
+          assert.equal(await refusal(token, check(bound)), 'dpop_ath_mismatch');
+        }
+      }),
+      runs(100),
+    );
+  });
+
+  it('refuses every proof with one character changed', async () => {
+    await fc.assert(
+      fc.asyncProperty(requestArb, fc.nat(), fc.nat(), async (request, at, by) => {
+        const tampered = changeOneCharacter(await proof(request), at, by);
+        assert.notEqual(await refusal(tampered, check(request)), undefined, tampered);
+      }),
+      runs(200),
+    );
+  });
+
+  it('refuses a member name twice in header or claims, the valid value last', async () => {
+    const header = JSON.stringify({ alg: 'EdDSA', typ: 'dpop+jwt', jwk: alice.publicJwk });
+    const where = fc.constantFrom('header', 'jwk', 'claims');
+    await fc.assert(
+      fc.asyncProperty(requestArb, where, duplicateArb, async (request, w, duplicate) => {
+        const claims = (await proof(request)).split('.')[1] ?? '';
+        const claimsText = Buffer.from(claims, 'base64url').toString();
+        // Control: the same texts without the duplicate verify.
+        await verifyDpopProof(signRaw(header, claimsText, alice.privateKey), check(request));
+        const [h, c] =
+          w === 'claims'
+            ? [header, withDuplicate(claimsText, undefined, duplicate)]
+            : [withDuplicate(header, w === 'jwk' ? 'jwk' : undefined, duplicate), claimsText];
+        const refused = await refusal(signRaw(h, c, alice.privateKey), check(request));
+        assert.equal(refused, 'dpop_invalid');
+      }),
+      runs(150),
+    );
+  });
+
+  it('compares htu without query and fragment, scheme and host in any case', () => {
+    const caseOf = (text: string, upper: readonly boolean[]) =>
+      [...text].map((ch, i) => (upper[i % upper.length] === true ? ch.toUpperCase() : ch)).join('');
+    fc.assert(
+      fc.property(
+        fc.webUrl({ withQueryParameters: true, withFragments: true }),
+        fc.array(fc.boolean(), { minLength: 1 }),
+        (raw, upper) => {
+          const url = new URL(raw);
+          const base = `${url.protocol}//${url.host}`;
+          const respelt = `${caseOf(base, upper)}${url.pathname}${url.search}${url.hash}`;
+          assert.equal(normaliseHtu(respelt), normaliseHtu(`${base}${url.pathname}`));
+        },
+      ),
+      runs(300),
+    );
+  });
+});
