@@ -115,7 +115,7 @@ connectors:
           'run',
           `${server.url}/openapi.json`,
           '--checks',
-          'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+          'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method',
           '--max-examples',
           '15',
           '--seed',
