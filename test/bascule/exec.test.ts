@@ -1,25 +1,56 @@
 /**
  * runArgv against real processes: no shell, a clean environment, bounded output, the
- * wall-time limit killing the whole process group, and clear failures to start.
+ * wall-time limit killing the whole process group, and clear failures to start. Where a
+ * test waits on a process, it awaits a FIFO the process writes (test/helpers/fifo.ts).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { BasculeExecError, DEFAULT_PATH, runArgv } from '../../src/bascule/exec.js';
+import { after, describe, it, type TestContext } from 'node:test';
+import {
+  BasculeExecError,
+  DEFAULT_PATH,
+  runArgv,
+  type RunArgvOptions,
+} from '../../src/bascule/exec.js';
+import type { ExecResult } from '../../src/transports/types.js';
+import { makeFifo } from '../helpers/fifo.js';
 
 const limits = { maxOutputBytes: 64 * 1024, timeoutMs: 10_000 };
 const dir = mkdtempSync(join(tmpdir(), 'bascule-exec-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Running (a zombie waiting for init to reap it is not: it was killed). */
-function alive(pid: number): boolean {
+let fifos = 0;
+
+/**
+ * Runs a shell that opens a FIFO the test reads, hands it to a background child (`sleep
+ * infinity`) as its only writer, prints the child's pid, then runs `rest`; resolves with
+ * the result once the FIFO has ended — the child is gone. `timeout` on the test only
+ * guards against a hang should it survive: then `t.signal` aborts, and the child is killed
+ * here so a failure leaves nothing behind. Nothing is timed.
+ */
+async function withBackgroundChild(
+  t: TestContext,
+  rest: string,
+  options: RunArgvOptions,
+): Promise<ExecResult> {
+  const fifo = makeFifo(dir, `background-${++fifos}`, t.signal);
+  let pid = 0;
+  const kill = (): void => {
+    if (pid > 1) process.kill(pid, 'SIGKILL');
+  };
+  t.signal.addEventListener('abort', kill, { once: true });
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) [ZX]/s.test(stat);
-  } catch {
-    return false;
+    const script = `exec 3> "$0"; sleep infinity >&3 & exec 3>&-; echo $!; ${rest}`;
+    const r = await runArgv(['sh', '-c', script, fifo.path], options);
+    pid = Number(r.stdout.trim());
+    assert.ok(pid > 1, 'the background child started');
+    await fifo.ended;
+    return r;
+  } finally {
+    t.signal.removeEventListener('abort', kill);
+    fifo.release();
   }
 }
 
@@ -104,40 +135,37 @@ describe('runArgv', () => {
     assert.equal(exact.stdout_truncated, false);
   });
 
-  it('kills the whole process group at the wall-time limit', async () => {
-    const started = Date.now();
-    const r = await runArgv(['sh', '-c', 'sleep 30 & echo $!; sleep 30'], {
+  it('kills the whole process group at the wall-time limit', { timeout: 30_000 }, async (t) => {
+    const r = await withBackgroundChild(t, 'exec sleep infinity', {
       limits: { maxOutputBytes: 1000, timeoutMs: 300 },
     });
-    const elapsed = Date.now() - started;
     assert.equal(r.timed_out, true);
     assert.equal(r.exit_code, null);
     assert.equal(r.signal, 'SIGKILL');
-    assert.ok(elapsed < 5_000, `took ${elapsed} ms`);
-    const background = Number(r.stdout.trim());
-    assert.ok(background > 1);
-    assert.equal(alive(process.pid), true, 'the liveness check is blind');
-    // The background sleep was in the group too.
-    await new Promise((done) => setTimeout(done, 50));
-    assert.equal(alive(background), false);
   });
 
-  it('kills what a command leaves behind when it exits', async () => {
-    const r = await runArgv(['sh', '-c', 'sleep 30 & echo $!'], { limits });
+  it('kills what a command leaves behind when it exits', { timeout: 30_000 }, async (t) => {
+    const r = await withBackgroundChild(t, 'exit 0', { limits });
     assert.equal(r.exit_code, 0);
     assert.equal(r.timed_out, false);
-    const background = Number(r.stdout.trim());
-    await new Promise((done) => setTimeout(done, 50));
-    assert.equal(alive(background), false);
   });
 
-  it('stops on abort', async () => {
+  it('stops on abort', async (t) => {
+    const started = makeFifo(dir, 'abort', t.signal);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const r = await runArgv(['sleep', '30'], { limits, signal: controller.signal });
-    assert.equal(r.exit_code, null);
-    assert.equal(r.timed_out, false);
-    assert.equal(r.signal, 'SIGKILL');
+    // Aborted once the command runs; were the abort ignored, the 10 s limit would end it.
+    void started.line.then(() => controller.abort());
+    try {
+      const r = await runArgv(
+        ['sh', '-c', 'echo started > "$0"; exec sleep infinity', started.path],
+        { limits, signal: controller.signal },
+      );
+      assert.equal(r.exit_code, null);
+      assert.equal(r.timed_out, false);
+      assert.equal(r.signal, 'SIGKILL');
+    } finally {
+      started.release();
+    }
   });
 
   it('refuses an argv that cannot be exec’d as is', async () => {

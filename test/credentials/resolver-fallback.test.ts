@@ -1,7 +1,6 @@
 /** Fallback in registration order: every capable backend is tried until one issues. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ManualClock } from '../../src/base/clock.js';
 import {
   BackendReasons,
@@ -115,17 +114,36 @@ describe('CredentialResolver fallback', () => {
     assert.equal((await resolver.resolve('oauth', TARGET, ac)).issuedBy, 'b');
   });
 
-  it('a credential that arrives after its timeout is revoked and wiped, not leaked', async () => {
-    const { resolver, ac } = setup(30);
-    const late = good('a') as OAuthCredential;
-    const a = scriptedBackend('a', () => sleep(120).then(() => late));
-    resolver.register(a);
-    resolver.register(scriptedBackend('b', () => Promise.resolve(good('b'))));
-    assert.equal((await resolver.resolve('oauth', TARGET, ac)).issuedBy, 'b');
-    await sleep(200);
-    assert.deepEqual(a.revoked, [late]);
-    assert.equal(late.accessToken.disposed, true);
-  });
+  // `timeout` guards against a hang were the late credential never wiped; nothing is timed.
+  it(
+    'a credential that arrives after its timeout is revoked and wiped, not leaked',
+    {
+      timeout: 20_000,
+    },
+    async () => {
+      const { resolver, ac } = setup(30);
+      const late = good('a') as OAuthCredential;
+      // Wiping is the last step: the test awaits it, through the Secret's own dispose.
+      const dispose = late.accessToken.dispose.bind(late.accessToken);
+      const wiped = new Promise<void>((resolve) => {
+        late.accessToken.dispose = () => {
+          dispose();
+          resolve();
+        };
+      });
+      let arrive: () => void = () => undefined;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const a = scriptedBackend('a', () => arrived.then(() => late));
+      resolver.register(a);
+      resolver.register(scriptedBackend('b', () => Promise.resolve(good('b'))));
+      assert.equal((await resolver.resolve('oauth', TARGET, ac)).issuedBy, 'b');
+      assert.deepEqual(a.revoked, [], 'nothing had arrived to revoke');
+      arrive();
+      await wiped;
+      assert.deepEqual(a.revoked, [late]);
+      assert.equal(late.accessToken.disposed, true);
+    },
+  );
 
   it('returns the first success in registration order and asks no further', async () => {
     const { resolver, ac } = setup();
@@ -186,13 +204,19 @@ describe('CredentialResolver fallback', () => {
 
   it('a caller abort stops the resolution without trying further backends', async () => {
     const { resolver, ac } = setup();
-    const a = scriptedBackend('a', never);
+    let asked: () => void = () => undefined;
+    const called = new Promise<void>((resolve) => (asked = resolve));
+    const a = scriptedBackend('a', () => {
+      asked();
+      return never();
+    });
     const b = scriptedBackend('b', () => Promise.resolve(good('b')));
     resolver.register(a);
     resolver.register(b);
     const controller = new AbortController();
     const pending = resolver.resolve('oauth', TARGET, ac, { signal: controller.signal });
-    await sleep(10);
+    // Aborted while the first backend is working on it.
+    await called;
     controller.abort();
     await assert.rejects(pending, (err: unknown) => {
       assert.ok(err instanceof CredentialResolutionError);

@@ -53,7 +53,8 @@ ${extra}`;
 export async function startTestBroker(
   options: {
     clock?: Clock;
-    extraYaml?: string;
+    /** More accords, appended to the list; given the principals' keys when a function. */
+    extraYaml?: string | ((keys: TestBroker['keys']) => string);
     rate?: number;
     logs?: NodeJS.WritableStream;
     logLevel?: string;
@@ -67,7 +68,9 @@ export async function startTestBroker(
     admin: generatePrincipalKey(),
     mallory: generatePrincipalKey(),
   };
-  let yaml = testConfigYaml(dataDir, keys, options.extraYaml);
+  const extra =
+    typeof options.extraYaml === 'function' ? options.extraYaml(keys) : options.extraYaml;
+  let yaml = testConfigYaml(dataDir, keys, extra);
   if (options.rate !== undefined)
     yaml = yaml.replace('rate_per_minute: 1000', `rate_per_minute: ${options.rate}`);
   if (options.logLevel !== undefined) {

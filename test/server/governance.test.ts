@@ -74,7 +74,17 @@ async function expectRefusal(
 describe('governance API', () => {
   let broker: TestBroker;
   before(async () => {
-    broker = await startTestBroker();
+    // Peer review: alice and bob may each request; bob and carol approve.
+    broker = await startTestBroker({
+      extraYaml: (keys) => `  - id: peer-review
+    principals: [${keys.alice.did}, ${keys.bob.did}]
+    connectors: [ssh]
+    targets: ["*.prod.test"]
+    capabilities: [read]
+    max_duration: 1h
+    approvals: { required: 1, approvers: [${keys.bob.did}, ${keys.carol.did}] }
+`,
+    });
   });
   after(async () => {
     await broker.close();
@@ -174,6 +184,30 @@ describe('governance API', () => {
       carol.approve(id),
       (e: unknown) => e instanceof BrokerError && e.status === 409,
     );
+  });
+
+  it('refuses a requester who is also an approver approving their own request', async () => {
+    const bob = broker.client(broker.keys.bob);
+    const pending = await bob.authorize({
+      ...authorizeBody,
+      accord: 'peer-review',
+      target: 'db.prod.test',
+      capabilities: ['read'],
+    });
+    assert.equal(pending.status, 'pending_approval');
+    await assert.rejects(
+      bob.approve(pending.ac_id),
+      (e: unknown) =>
+        e instanceof BrokerError && e.status === 403 && e.code === 'self_approval_not_allowed',
+    );
+    const shown = await bob.show(pending.ac_id);
+    assert.equal(shown.status, 'pending_approval', 'one approval is required, and none counted');
+    assert.deepEqual(shown.approvals, []);
+    const refusals = await broker.server.audit.list({ ac_id: pending.ac_id, type: 'approve' });
+    assert.equal(refusals.length, 0, 'no approval was recorded');
+    // Another approver completes it; bob then holds an active AC.
+    assert.equal((await broker.client(broker.keys.carol).approve(pending.ac_id)).status, 'active');
+    assert.equal((await bob.show(pending.ac_id)).status, 'active');
   });
 
   it('lets an admin revoke, refuses anyone else, and hides an AC from strangers', async () => {

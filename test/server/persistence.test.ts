@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
 import { ManualClock } from '../../src/base/clock.js';
+import type { AuthorizeResult } from '../../src/governance/authorize.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { rawEd25519Seed } from '../../src/ssh/ed25519.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { encodings, findIn, needle, type Needle } from '../helpers/scan.js';
 
 const body = {
   accord: 'ops-exec',
@@ -20,14 +22,20 @@ const body = {
   duration_seconds: 600,
 };
 
-function keyEncodings(pem: Buffer): string[] {
-  const seed = rawEd25519Seed(createPrivateKey(pem));
-  const der = createPrivateKey(pem).export({ format: 'der', type: 'pkcs8' });
+/** The AC token of an active result; fails the test otherwise. */
+function activeToken(r: AuthorizeResult): string {
+  assert.equal(r.status, 'active');
+  if (r.status !== 'active') throw new Error('unreachable');
+  return r.ac;
+}
+
+/** The AC signing key as a leak would show it: its PEM, its PKCS#8 DER and its seed. */
+function keyNeedles(pem: Buffer): Needle[] {
+  const key = createPrivateKey(pem);
   return [
-    seed.toString('hex'),
-    seed.toString('base64'),
-    seed.toString('base64url'),
-    der.toString('base64'),
+    needle('signing key PEM', pem),
+    needle('signing key DER', key.export({ format: 'der', type: 'pkcs8' })),
+    needle('signing key seed', rawEd25519Seed(key)),
   ];
 }
 
@@ -37,6 +45,7 @@ describe('persistence', () => {
     try {
       const alice = broker.client(broker.keys.alice);
       const active = await alice.authorize(body);
+      const activeAc = activeToken(active);
       const revoked = await alice.authorize(body);
       await alice.revoke(revoked.ac_id);
       const pending = await alice.authorize({
@@ -53,7 +62,7 @@ describe('persistence', () => {
       assert.equal(shown.status, 'active');
       assert.equal(typeof shown.ac, 'string');
       await broker.server.service.verify(shown.ac);
-      if (active.status === 'active') await broker.server.service.verify(active.ac);
+      await broker.server.service.verify(activeAc);
       assert.equal((await again.show(revoked.ac_id)).status, 'revoked');
       const p = await again.show(pending.ac_id);
       assert.equal(p.status, 'pending_approval');
@@ -72,28 +81,16 @@ describe('persistence', () => {
       assert.equal(pems.length, 1);
       const pem = readFileSync(join(keyDir, pems[0] ?? ''));
       assert.equal(statSync(join(keyDir, pems[0] ?? '')).mode & 0o777, 0o600);
-      const needles = keyEncodings(pem);
+      const needles = keyNeedles(pem);
       const dbFiles = readdirSync(broker.dataDir).filter((f) => f.startsWith('bastion.db'));
       assert.ok(dbFiles.length >= 1);
-      // Control: the scan finds the key's encodings in the key file itself.
-      const pemText =
-        pem.toString() +
-        createPrivateKey(pem).export({ format: 'der', type: 'pkcs8' }).toString('base64');
-      assert.ok(
-        needles.some((n) => pemText.includes(n)),
-        'control: the scan sees the key where it is',
-      );
+      // Control: the scan finds each form of the key (in every encoding it searches).
+      const planted = Buffer.concat(needles.map((n, i) => encodings(n.bytes)[i] ?? n.bytes));
+      assert.deepEqual(findIn(planted, needles).sort(), needles.map((n) => n.label).sort());
       for (const file of dbFiles) {
         const st = statSync(join(broker.dataDir, file));
         assert.equal(st.mode & 0o777, 0o600, `${file} mode`);
-        const bytes = readFileSync(join(broker.dataDir, file));
-        const text = bytes.toString('latin1');
-        for (const n of needles) assert.ok(!text.includes(n), `${file} holds the signing key`);
-        assert.equal(
-          bytes.indexOf(rawEd25519Seed(createPrivateKey(pem))),
-          -1,
-          `${file} holds the raw seed`,
-        );
+        assert.deepEqual(findIn(readFileSync(join(broker.dataDir, file)), needles), [], file);
       }
     } finally {
       await broker.close();
@@ -107,9 +104,7 @@ describe('key rotation', () => {
     const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000);
     const broker = await startTestBroker({ clock });
     try {
-      const issued = await broker.client(broker.keys.alice).authorize(body);
-      assert.equal(issued.status, 'active');
-      if (issued.status !== 'active') return;
+      const issued = activeToken(await broker.client(broker.keys.alice).authorize(body));
       const before = broker.server.keyring.activeKid;
 
       const rotated = await BrokerKeyring.rotate(broker.dataDir, clock.now());
@@ -131,23 +126,21 @@ describe('key rotation', () => {
           .map((k) => k.kid)
           .sort();
       assert.deepEqual(await jwks(), [before, rotated.active].sort());
-      await broker.server.service.verify(issued.ac);
+      await broker.server.service.verify(issued);
 
       // New ACs are signed with the new key.
-      const next = await broker.client(broker.keys.alice).authorize(body);
-      if (next.status === 'active') {
-        assert.equal(
-          JSON.parse(Buffer.from(next.ac.split('.')[0] ?? '', 'base64url').toString()).kid,
-          rotated.active,
-        );
-      }
+      const next = activeToken(await broker.client(broker.keys.alice).authorize(body));
+      assert.equal(
+        JSON.parse(Buffer.from(next.split('.')[0] ?? '', 'base64url').toString()).kid,
+        rotated.active,
+      );
 
       // Past the old AC's expiry plus skew, the retired key leaves the JWKS.
       clock.advance(600_000 + 30_000 - 1);
       assert.deepEqual(await jwks(), [before, rotated.active].sort());
       clock.advance(1);
       assert.deepEqual(await jwks(), [rotated.active]);
-      await assert.rejects(broker.server.service.verify(issued.ac));
+      await assert.rejects(broker.server.service.verify(issued));
     } finally {
       await broker.close();
     }
@@ -156,10 +149,10 @@ describe('key rotation', () => {
   it('survives a restart after rotation', async () => {
     const broker = await startTestBroker();
     try {
-      const issued = await broker.client(broker.keys.alice).authorize(body);
+      const issued = activeToken(await broker.client(broker.keys.alice).authorize(body));
       await BrokerKeyring.rotate(broker.dataDir);
       await broker.restart();
-      if (issued.status === 'active') await broker.server.service.verify(issued.ac);
+      await broker.server.service.verify(issued);
     } finally {
       await broker.close();
     }

@@ -45,6 +45,7 @@ import { errorCodeOf, statusReason } from '../oauth/reply.js';
 import { defaultScopes, isWithinRequested } from '../oauth/scopes.js';
 import { takeUserToken } from '../oauth/user-token.js';
 import { guardResolve, type ResolveGuard } from '../resolve-guard.js';
+import { nodeFetch } from './node-fetch.js';
 import { FormClient, type Reply } from './form-client.js';
 import { type Revocation, revokeToken } from './revocation.js';
 import { exchangeRequest, replyFields, type SubjectToken } from './token-exchange.js';
@@ -78,7 +79,7 @@ export interface OAuthExchangeBackendOptions {
    */
   scopesFor?: (capabilities: readonly string[], target: string) => string[];
   clock?: Clock;
-  /** For tests; the global fetch by default. */
+  /** For tests; by default node:http(s), not the global fetch (see node-fetch.ts). */
   fetch?: typeof fetch;
   /** Per-request timeout, and the resolver's timeout for this backend; default 10 s. */
   timeoutMs?: number;
@@ -121,7 +122,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
       clientAuth: options.clientAuth,
       assertionAudience: this.#tokenEndpoint,
       clock,
-      fetch: options.fetch ?? fetch,
+      fetch: options.fetch ?? nodeFetch,
       timeoutMs: timeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS,
     });
     this.#revocation =

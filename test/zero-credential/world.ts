@@ -1,0 +1,299 @@
+/**
+ * The world the zero-credential proof runs in, all on 127.0.0.1: a `bastion serve` child,
+ * probed (it reports each SSH key its dev backend issues; it takes complete heap
+ * snapshots), with every backend kind configured — `oauth_exchange` and `entra` against
+ * two local authorization servers that tag their tokens with a marker claim, `dev` (its
+ * credentials tagged by the same means), and the built-in `bascule` — over a real sshd, a
+ * real Bascule runtime behind a proxy that records each grant, and three small APIs, one
+ * per OAuth backend, that record each token they accept.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
+import { startBascule } from '../../src/bascule/runtime.js';
+import { writePrincipalKey, type PrincipalKey } from '../../src/governance/did-key.js';
+import { spawnBroker, type ChildBroker } from '../helpers/child-broker.js';
+import { newMarker } from '../helpers/leak.js';
+import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
+import { SSHD_USER, startSshd } from '../helpers/sshd.js';
+
+/** The OAuth backends, each with its own API. */
+export const OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra'] as const;
+export type OAuthSource = (typeof OAUTH_SOURCES)[number];
+/** Each source's backend id, and the accord for its API. */
+export const BACKEND_ID: Readonly<Record<OAuthSource, string>> = {
+  dev: 'dev',
+  oauth_exchange: 'corp-as',
+  entra: 'entra',
+};
+/** The kind of each backend id the broker is configured with (bascule: built in). */
+export const BACKEND_KIND: Readonly<Record<string, string>> = {
+  [BACKEND_ID.oauth_exchange]: 'oauth_exchange',
+  [BACKEND_ID.entra]: 'entra',
+  [BACKEND_ID.dev]: 'dev',
+  bascule: 'bascule',
+};
+export const API_ACCORD: Readonly<Record<OAuthSource, string>> = {
+  dev: 'api-dev',
+  oauth_exchange: 'api-exchange',
+  entra: 'api-entra',
+};
+
+/**
+ * How the broker (and the controls' holder) is run so that, after a full GC, a memory scan
+ * finds what is held, not what was left over: V8 zero-fills the heap memory it frees, and
+ * glibc fills each chunk it frees (`perturb`; with no per-thread cache, whose chunks it
+ * would skip). Before any GC, memory Bastion freed without zero-filling can still be
+ * there — unless glibc already filled it, which is why the scan for unwiped keys runs on
+ * what the broker has not yet freed.
+ */
+export const MEMORY_FLAGS = ['--clear-free-memory'];
+export const MEMORY_ENV = {
+  GLIBC_TUNABLES: 'glibc.malloc.perturb=165:glibc.malloc.tcache_count=0',
+};
+
+export interface ProofWorld {
+  readonly dir: string;
+  readonly dataDir: string;
+  /** The broker's working directory. */
+  readonly brokerCwd: string;
+  readonly broker: ChildBroker;
+  readonly alice: PrincipalKey;
+  readonly aliceKeyFile: string;
+  /** Put in every dev credential; the other backends' tokens carry `tags`. */
+  readonly marker: string;
+  /** The `marker` claim value in each OAuth source's tokens. */
+  readonly tags: Readonly<Record<OAuthSource, string>>;
+  /** Base URL of each source's API: the target of its accord. */
+  readonly apis: Readonly<Record<OAuthSource, string>>;
+  /** Every token each API was sent, and the issuer it was verified against. */
+  readonly tokens: Readonly<Record<OAuthSource, { token: string; iss: string | undefined }[]>>;
+  /** Every grant the broker sent to the Bascule runtime. */
+  readonly grants: string[];
+  close(): Promise<void>;
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`);
+    }),
+  );
+}
+
+type Verify = (token: string, audience: string) => Promise<Record<string, unknown>>;
+
+/** An API that accepts a bearer token `verify` accepts with the `read` scope. */
+async function recordingApi(
+  seen: { token: string; iss: string | undefined }[],
+  verify: Verify,
+): Promise<{ server: Server; base: string }> {
+  let base = '';
+  const server = createServer((req, res) => {
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    verify(token, base).then(
+      (claims) => {
+        seen.push({ token, iss: typeof claims['iss'] === 'string' ? claims['iss'] : undefined });
+        const scopes = [claims['scope'], claims['scp']].filter((s) => typeof s === 'string');
+        res.writeHead(scopes.join(' ').split(' ').includes('read') ? 200 : 403, {
+          'content-type': 'application/json',
+        });
+        res.end(JSON.stringify({ ok: true }));
+      },
+      () => res.writeHead(401).end(),
+    );
+  });
+  base = await listen(server);
+  return { server, base };
+}
+
+/** A Unix-socket HTTP proxy that records the bearer token of each request. */
+function recordingProxy(listenPath: string, upstreamPath: string, seen: string[]) {
+  const server = createServer((req, res) => {
+    seen.push(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    const up = request(
+      { socketPath: upstreamPath, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    req.pipe(up);
+  });
+  return new Promise<Server>((resolve) => server.listen(listenPath, () => resolve(server)));
+}
+
+/** What has been started, stopped in reverse; all of it if starting fails midway. */
+class Started {
+  readonly #closers: (() => unknown)[] = [];
+
+  add<T>(thing: T, close: (t: T) => unknown): T {
+    this.#closers.push(() => close(thing));
+    return thing;
+  }
+
+  async close(): Promise<void> {
+    for (const close of this.#closers.splice(0).reverse()) await close();
+  }
+}
+
+export async function startProofWorld(): Promise<ProofWorld> {
+  const started = new Started();
+  try {
+    return await start(started);
+  } catch (err) {
+    await started.close();
+    throw err;
+  }
+}
+
+async function start(started: Started): Promise<ProofWorld> {
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-proof-'));
+  const dataDir = join(dir, 'data');
+  const brokerCwd = join(dir, 'cwd');
+  mkdirSync(brokerCwd);
+  const marker = newMarker();
+  const tags = { dev: marker, oauth_exchange: newMarker(), entra: newMarker() };
+  const aliceKeyFile = join(dir, 'alice.key');
+  const alice = writePrincipalKey(aliceKeyFile);
+  const tokens = { dev: [], oauth_exchange: [], entra: [] } as ProofWorld['tokens'];
+  const grants: string[] = [];
+
+  let brokerJwks: { keys: JWK[] } = { keys: [] };
+  const asOptions = (resource: string, tag: string) => ({
+    brokerJwks: () => brokerJwks,
+    resources: { [resource]: { scopes: ['read'] } },
+    extraClaims: { marker: tag },
+  });
+  const byIssuer = (as: () => AuthorizationServer) => (token: string, audience: string) =>
+    jwtVerify(token, createLocalJWKSet(as().jwks()), { issuer: as().issuer, audience }).then(
+      (r) => r.payload,
+    );
+  const api = async (source: OAuthSource, verify: Verify) =>
+    started.add(await recordingApi(tokens[source], verify), (a) => a.server.close());
+  let devJwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  const apis: Record<OAuthSource, { server: Server; base: string }> = {
+    dev: await api('dev', async (token, audience) => {
+      devJwks ??= createLocalJWKSet(
+        JSON.parse(readFileSync(join(dataDir, 'dev-jwks.json'), 'utf8')) as JSONWebKeySet,
+      );
+      return (await jwtVerify(token, devJwks, { audience, typ: 'at+jwt' })).payload;
+    }),
+    oauth_exchange: await api(
+      'oauth_exchange',
+      byIssuer(() => exchangeAs),
+    ),
+    entra: await api(
+      'entra',
+      byIssuer(() => entraAs),
+    ),
+  };
+  const exchangeAs: AuthorizationServer = started.add(
+    await startAuthorizationServer(asOptions(apis.oauth_exchange.base, tags.oauth_exchange)),
+    (as) => as.close(),
+  );
+  const entraAs: AuthorizationServer = started.add(
+    await startAuthorizationServer({
+      ...asOptions(apis.entra.base, tags.entra),
+      tls: true,
+      clientSecret: exchangeAs.clientSecret,
+    }),
+    (as) => as.close(),
+  );
+  writeFileSync(join(dir, 'entra-ca.pem'), entraAs.certPem ?? '');
+
+  const sshd = started.add(
+    await startSshd({ caPublicKeys: [], principals: { [SSHD_USER]: [SSHD_USER] } }),
+    (d) => d.stop(),
+  );
+  writeFileSync(join(dir, 'known_hosts'), sshd.knownHostsText);
+  const basculeSock = join(dir, 'bascule.sock');
+  const proxySock = join(dir, 'proxy.sock');
+  const accord = (id: string, connector: string, target: string, capability: string) => `
+  - id: ${id}
+    principals: [${alice.did}]
+    connectors: [${connector}]
+    targets: ["${target}"]
+    capabilities: [${capability}]
+    max_duration: 15m`;
+  writeFileSync(
+    join(dir, 'bastion.yaml'),
+    `listen: 127.0.0.1:0
+data_dir: ${dataDir}
+log_level: debug
+admins: [${alice.did}]
+connectors:
+  ssh: { known_hosts: ${join(dir, 'known_hosts')}, hosts: { "127.0.0.1": { port: ${sshd.port} } } }
+  bascule: { targets: { "db1.internal.test": "unix:${proxySock}" } }
+backends:
+  - kind: oauth_exchange
+    id: ${BACKEND_ID.oauth_exchange}
+    token_endpoint: ${exchangeAs.tokenEndpoint}
+    revocation_endpoint: ${exchangeAs.revocationEndpoint}
+    issuer: ${exchangeAs.issuer}
+    client_id: ${exchangeAs.clientIds.secretBasic}
+    client_secret_env: PROOF_AS_SECRET
+  - kind: entra
+    id: ${BACKEND_ID.entra}
+    authority: ${entraAs.issuer}
+    known_authorities: ["${new URL(entraAs.issuer).host}"]
+    protocol_mode: OIDC
+    tls_ca_file: ${join(dir, 'entra-ca.pem')}
+    client_id: ${entraAs.clientIds.secretBasic}
+    client_secret_env: PROOF_AS_SECRET
+  - kind: dev
+    id: ${BACKEND_ID.dev}
+accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
+    commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
+    ssh_login: ${SSHD_USER}${accord('bascule-ops', 'bascule', 'db1.internal.test', 'exec')}${OAUTH_SOURCES.map(
+      (source) => accord(API_ACCORD[source], 'http', apis[source].base, 'read'),
+    ).join('')}
+`,
+  );
+  const broker = started.add(
+    await spawnBroker(join(dir, 'bastion.yaml'), {
+      cwd: brokerCwd,
+      env: {
+        ...MEMORY_ENV,
+        BASTION_DEV_CREDENTIAL_MARKER: marker,
+        PROOF_AS_SECRET: exchangeAs.clientSecret,
+      },
+      nodeArgs: MEMORY_FLAGS,
+      probe: true,
+    }),
+    (b) => b.stop(),
+  );
+  brokerJwks = (await (await fetch(`${broker.url}/.well-known/jwks.json`)).json()) as {
+    keys: JWK[];
+  };
+  sshd.setCaKeys([readFileSync(join(dataDir, 'dev-ca.pub'), 'utf8').trim()]);
+  started.add(
+    await startBascule({
+      name: 'db1.internal.test',
+      jwksUrl: `${broker.url}/.well-known/jwks.json`,
+      socket: basculeSock,
+      auditFile: join(dir, 'bascule-audit.jsonl'),
+      logDestination: false,
+    }),
+    (b) => b.close(),
+  );
+  started.add(await recordingProxy(proxySock, basculeSock, grants), (p) => p.close());
+
+  return {
+    dir,
+    dataDir,
+    brokerCwd,
+    broker,
+    alice,
+    aliceKeyFile,
+    marker,
+    tags,
+    apis: { dev: apis.dev.base, oauth_exchange: apis.oauth_exchange.base, entra: apis.entra.base },
+    tokens,
+    grants,
+    close: () => started.close(),
+  };
+}
