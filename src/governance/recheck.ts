@@ -20,11 +20,13 @@ export function recheckAc(accords: ReadonlyMap<string, Accord>, ac: AcContext): 
   if (ac.act !== undefined && !(accord.delegates ?? []).includes(ac.act.sub)) {
     throw new InvocationDeniedError('delegation_not_allowed');
   }
-  if (!accord.connectors.includes(ac.connector)) throw new InvocationDeniedError('connector_not_allowed');
+  if (!accord.connectors.includes(ac.connector))
+    throw new InvocationDeniedError('connector_not_allowed');
   const targetRule = targetRuleBroken(accord, ac.target);
   if (targetRule !== undefined) throw new InvocationDeniedError(targetRule);
   const allowed = capabilityMask(accord.capabilities);
-  if ((ac.capability_mask & ~allowed) !== 0) throw new InvocationDeniedError('capability_not_granted');
+  if ((ac.capability_mask & ~allowed) !== 0)
+    throw new InvocationDeniedError('capability_not_granted');
   // The login an SSH certificate is issued for is the accord's: a changed login is a new grant.
   const login = ac.ssh_principals?.[0];
   if (login !== undefined && accord.ssh_login !== login) {

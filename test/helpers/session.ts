@@ -21,7 +21,10 @@ import type { ExecLimits } from '../../src/transports/types.js';
 
 const URL_ = 'http://127.0.0.1:1/connectors/test/invoke';
 
-const copyPolicy = (p: { readonly allow: readonly string[]; readonly deny: readonly string[] }) => ({
+const copyPolicy = (p: {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+}) => ({
   allow: [...p.allow],
   deny: [...p.deny],
 });

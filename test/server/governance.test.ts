@@ -166,7 +166,8 @@ describe('governance API', () => {
     // A key no accord names is refused before anything is looked up.
     await assert.rejects(
       mallory.approve(id),
-      (e: unknown) => e instanceof BrokerError && e.status === 403 && e.code === 'principal_unknown',
+      (e: unknown) =>
+        e instanceof BrokerError && e.status === 403 && e.code === 'principal_unknown',
     );
     await assert.rejects(
       alice.approve(id),
