@@ -134,6 +134,7 @@ connectors:
           BASTION_ST_KEY: keyFile,
           BASTION_ST_AC: issued.ac,
         },
+        dir,
       );
       assert.equal(code, 0, out);
       // It ran every operation, authenticated: nothing was skipped for want of a proof.
