@@ -35,10 +35,12 @@ const ST = join(
 function run(
   args: string[],
   env: Record<string, string>,
+  cwd: string,
 ): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
+    // In a temporary directory: Schemathesis keeps a cache of its own where it runs.
     const child = spawn(ST, args, {
-      cwd: join(repoRoot, 'test', 'peers'),
+      cwd,
       env: { ...process.env, ...env, PYTHONPATH: join(repoRoot, 'test', 'peers') },
     });
     let out = '';
