@@ -12,8 +12,8 @@ import { vaultPlugin } from './vault/plugin.js';
 
 export const backendRegistry = new Registry<BackendPlugin>('backend', [
   oauthExchangePlugin,
-  vaultPlugin,
   entraPlugin,
+  vaultPlugin,
   devPlugin,
   basculePlugin,
 ]);

@@ -171,7 +171,13 @@ function loginOf(a: Settings['auth'], deps: BackendDeps): VaultLogin {
     return { method: 'jwt', mount: jwt.mount, role: jwt.role, jwt: () => fromFile(file) };
   }
   const held = fromEnv(jwt.jwt_env ?? '', deps);
-  return { method: 'jwt', mount: jwt.mount, role: jwt.role, jwt: () => held.use((b) => Secret.copyOf(b)) };
+  return {
+    method: 'jwt',
+    mount: jwt.mount,
+    role: jwt.role,
+    jwt: () => held.use((b) => Secret.copyOf(b)),
+    release: () => held.dispose(),
+  };
 }
 
 export const vaultPlugin = defineBackendPlugin({

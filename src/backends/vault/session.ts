@@ -31,6 +31,8 @@ export type VaultLogin =
       readonly role: string;
       /** A fresh Secret per login (a file is re-read: projected tokens rotate); disposed after use. */
       readonly jwt: () => Secret;
+      /** Zero-fills what `jwt` copies from, at close. */
+      readonly release?: () => void;
     };
 
 interface Held {
@@ -112,6 +114,7 @@ export class VaultSession {
     }
     held?.token.dispose();
     if (this.#login.method === 'approle') this.#login.secretId.dispose();
+    else this.#login.release?.();
   }
 
   async #refresh(held: Held | undefined): Promise<Held> {
