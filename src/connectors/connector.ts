@@ -30,7 +30,10 @@ export interface ConnectorResult {
 export interface Connector<Op = unknown, Result extends ConnectorResult = ConnectorResult> {
   /** Its name in accords, ACs and routes; for a registered kind, the kind. */
   readonly name: string;
+  /** The credential it asks for (where `credentialTypeFor` does not say otherwise). */
   readonly credentialType: CredentialType;
+  /** The credential for this target, when a connector takes different kinds per target. */
+  credentialTypeFor?(target: string): CredentialType;
   /** The operation's schema, shared with its plugin: what the route and OpenAPI show. */
   readonly operation: OperationSpec;
   /**

@@ -153,7 +153,8 @@ export class SessionConnector {
     const onAbort = (): void => controller.abort();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      credential = await deps.resolver.resolve(connector.credentialType, target, acContext, {
+      const credentialType = connector.credentialTypeFor?.(target) ?? connector.credentialType;
+      credential = await deps.resolver.resolve(credentialType, target, acContext, {
         signal: controller.signal,
       });
       fingerprint = credentialFingerprint(credential);

@@ -126,6 +126,20 @@ function hasShape(c: Loose): boolean {
       );
     case 'kerberos':
       return isLiveSecret(c['ticket']);
+    case 'aws':
+      return (
+        isString(c['accessKeyId']) &&
+        isLiveSecret(c['secretAccessKey']) &&
+        isLiveSecret(c['sessionToken']) &&
+        isOptional(c['assumedRoleArn'], isString)
+      );
+    case 'x509_svid':
+      return (
+        isString(c['spiffeId']) &&
+        isString(c['certificateChain']) &&
+        isLiveSecret(c['privateKey']) &&
+        isOptional(c['bundle'], isString)
+      );
     case 'bascule_ac':
       return (
         typeof c['authorizationContext'] === 'object' &&

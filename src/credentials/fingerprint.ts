@@ -4,7 +4,7 @@
  * its serial (both public); for bearer material, a SHA-256 of the secret bytes, which
  * correlates uses without revealing the high-entropy secret.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { parseEd25519Certificate } from '../ssh/certificate.js';
 import { ed25519PublicBlob, sshFingerprint } from '../ssh/ed25519.js';
 import type { Secret } from './secret.js';
@@ -34,6 +34,10 @@ function fingerprintOf(credential: Credential): string {
       return secretDigest(credential.accessToken);
     case 'kerberos':
       return secretDigest(credential.ticket);
+    case 'aws':
+      return secretDigest(credential.secretAccessKey);
+    case 'x509_svid':
+      return x509Fingerprint(credential.certificateChain);
     case 'bascule_ac':
       return credential.token !== undefined
         ? secretDigest(credential.token)
@@ -46,6 +50,15 @@ function sshCertFingerprint(certificate: string): string {
     return sshFingerprint(ed25519PublicBlob(parseEd25519Certificate(certificate).publicKey32));
   } catch {
     return 'SHA256:unparsable-certificate';
+  }
+}
+
+/** The leaf certificate's SHA-256 (public), as `openssl x509 -fingerprint -sha256` prints it. */
+function x509Fingerprint(chain: string): string {
+  try {
+    return 'x509:' + new X509Certificate(chain).fingerprint256;
+  } catch {
+    return 'x509:unparsable-certificate';
   }
 }
 

@@ -5,7 +5,14 @@
  */
 import { Secret } from './secret.js';
 
-export const CREDENTIAL_TYPES = ['bascule_ac', 'kerberos', 'oauth', 'ssh_cert'] as const;
+export const CREDENTIAL_TYPES = [
+  'aws',
+  'bascule_ac',
+  'kerberos',
+  'oauth',
+  'ssh_cert',
+  'x509_svid',
+] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
 export function isCredentialType(value: unknown): value is CredentialType {
@@ -92,14 +99,47 @@ export interface SshCertCredential extends CredentialBase {
   readonly principals: readonly string[];
 }
 
+/** Temporary AWS credentials (STS): requests to the target are signed with SigV4. */
+export interface AwsCredential extends CredentialBase {
+  readonly type: 'aws';
+  /** Names the key (like a user name); not enough to act without the secret key. */
+  readonly accessKeyId: string;
+  readonly secretAccessKey: Secret;
+  readonly sessionToken: Secret;
+  /** The assumed role session's ARN, for the audit. */
+  readonly assumedRoleArn?: string;
+}
+
+/** An X.509-SVID (SPIFFE): a client certificate for mutual TLS to the target. */
+export interface X509SvidCredential extends CredentialBase {
+  readonly type: 'x509_svid';
+  /** The SPIFFE ID the certificate names. */
+  readonly spiffeId: string;
+  /** The certificate chain, leaf first, PEM (public). */
+  readonly certificateChain: string;
+  /** The certificate's private key, PKCS#8 PEM. */
+  readonly privateKey: Secret;
+  /** CA certificates (PEM) that verify the target's certificate, when the issuer gives them. */
+  readonly bundle?: string;
+}
+
 export type Credential =
-  BasculeAcCredential | KerberosCredential | OAuthCredential | SshCertCredential;
+  | AwsCredential
+  | BasculeAcCredential
+  | KerberosCredential
+  | OAuthCredential
+  | SshCertCredential
+  | X509SvidCredential;
 
 export type CredentialOf<T extends CredentialType> = Extract<Credential, { type: T }>;
 
 /** The Secret fields of a credential, for dispose and for structural checks. */
 export function secretsOf(credential: Credential): (Secret | undefined)[] {
   switch (credential.type) {
+    case 'aws':
+      return [credential.secretAccessKey, credential.sessionToken];
+    case 'x509_svid':
+      return [credential.privateKey];
     case 'bascule_ac':
       return [credential.token];
     case 'kerberos':

@@ -25,6 +25,12 @@ import {
 import type { HttpResult } from '../../transports/http/response.js';
 import type { Connector, RunContext } from '../connector.js';
 import { InvocationDeniedError } from '../../governance/denials.js';
+import {
+  credentialFits,
+  credentialTypeFor,
+  type CredentialRule,
+  type HttpCredentialType,
+} from './credentials.js';
 import { HTTP_OPERATION, httpOperation } from './operation.js';
 
 export interface HttpOperation {
@@ -45,9 +51,11 @@ export interface HttpConnectorOptions {
   readonly maxRequestBytes?: number | undefined;
   /** An extra CA certificate (PEM) trusted besides the system roots. */
   readonly ca?: string | undefined;
+  /** Which credential each target takes (first match); a bearer token by default. */
+  readonly credentials?: readonly CredentialRule[] | undefined;
 }
 
-/** The backend's credential is not a bearer token for this target (I3): nothing is sent. */
+/** The backend's credential is not of the kind this target takes, or for another target (I3). */
 export class HttpCredentialError extends BastionError {
   constructor() {
     super('http_credential_invalid');
@@ -93,6 +101,10 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
     return op;
   }
 
+  credentialTypeFor(target: string): HttpCredentialType {
+    return credentialTypeFor(this.options.credentials ?? [], target);
+  }
+
   requiredCapabilities(op: HttpOperation): readonly Capability[] {
     return op.method === 'GET' || op.method === 'HEAD' ? ['read'] : ['write'];
   }
@@ -114,13 +126,11 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
 
   run(ctx: RunContext<HttpOperation>): Promise<HttpResult> {
     const { credential, operation: op, acContext } = ctx;
-    // I3 on the credential itself: an OAuth bearer token issued for exactly this target.
+    // I3 on the credential itself: the kind this target takes, issued for exactly it.
     if (
-      credential.type !== 'oauth' ||
-      credential.target !== ctx.target ||
       ctx.target !== acContext.target ||
-      typeof (credential.tokenType as unknown) !== 'string' ||
-      credential.tokenType.toLowerCase() !== 'bearer'
+      !credentialFits(credential, this.credentialTypeFor(ctx.target), ctx.target) ||
+      credential.type !== 'oauth'
     ) {
       return Promise.reject(new HttpCredentialError());
     }
