@@ -22,9 +22,12 @@ export {
   MAX_TTL_CEILING_MS,
   ScopeMismatchError,
   UnsupportedCredentialTypeError,
+  type RegisterOptions,
   type ResolveOptions,
   type ResolverOptions,
 } from './credentials/resolver.js';
+export { DEFAULT_FAILOVER, type FailoverSettings } from './credentials/circuit.js';
+export type { BackendHealth, CircuitStateName, LatencyView } from './credentials/health.js';
 export {
   BackendReasons,
   CredentialResolutionError,
