@@ -22,7 +22,7 @@ import {
   BUCKET,
   MOTO_REGION,
   type Moto,
-  motoInstalled,
+  skipWithoutMoto,
   OBJECT_KEY,
   OBJECT_TEXT,
   ROLE_ARN,
@@ -32,7 +32,7 @@ import {
 describe(
   'HTTP connector with AWS credentials (SigV4) against moto',
   {
-    skip: !motoInstalled() && 'moto is not installed',
+    skip: skipWithoutMoto(),
   },
   () => {
     let moto: Moto;

@@ -15,7 +15,7 @@
  * everything): tests check those rules on Bastion's side and say so.
  *
  * scripts/test-all.sh installs moto into a cache keyed by the version in package.json;
- * `motoOrSkip` skips a test where it is missing, except in CI, where that fails.
+ * `skipWithoutMoto` skips a test file where it is missing, except in CI, where that fails.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -23,7 +23,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
@@ -82,18 +81,18 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-/** True when moto is installed; else skips `t`, or fails it under CI. */
-export function motoOrSkip(t: TestContext): boolean {
-  if (existsSync(MOTO_SERVER)) return true;
-  assert.ok(process.env['CI'] === undefined, `moto is not installed at ${MOTO_SERVER}`);
-  t.skip(`moto is not installed at ${MOTO_SERVER} (scripts/test-all.sh installs it)`);
-  return false;
-}
-
+/** True when moto is installed; false where it is not, except in CI, where that fails. */
 export function motoInstalled(): boolean {
   if (existsSync(MOTO_SERVER)) return true;
   assert.ok(process.env['CI'] === undefined, `moto is not installed at ${MOTO_SERVER}`);
   return false;
+}
+
+/** A describe's `skip`: false when moto is installed, else why (never in CI: that fails). */
+export function skipWithoutMoto(): string | false {
+  return (
+    !motoInstalled() && `moto is not installed at ${MOTO_SERVER} (scripts/test-all.sh installs it)`
+  );
 }
 
 const json = (doc: unknown): string => JSON.stringify(doc);

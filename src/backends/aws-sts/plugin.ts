@@ -3,9 +3,9 @@
  * session policy (credential `aws`, which the HTTP connector signs requests with).
  */
 import { z } from 'zod';
-import { awsRegion, backendId, checked, duration, endpointUrl, text } from '../../base/fields.js';
+import { awsRegion, backendId, duration, endpointUrl, text } from '../../base/fields.js';
 import { CAPABILITIES } from '../../governance/capabilities.js';
-import { canonicalTargetPattern } from '../../governance/targets.js';
+import { urlPatternField } from '../../governance/target-field.js';
 import { defineBackendPlugin } from '../plugin.js';
 import {
   AwsStsBackend,
@@ -29,14 +29,6 @@ const arn = z
   .regex(/^(\*|arn:[a-z0-9-]+:[a-z0-9-]*:[a-z0-9-]*:[0-9]*:[\x21-\x7e]{1,1024})$/, {
     error: 'must be a resource ARN (arn:partition:service:region:account:resource) or *',
   });
-const targetPattern = checked((value) => {
-  try {
-    if (typeof value !== 'string') throw new TypeError();
-    return { ok: true, value: canonicalTargetPattern(value) };
-  } catch {
-    return { ok: false, why: 'must be an http(s) URL pattern, optionally with * and ? wildcards' };
-  }
-});
 
 const sessionPolicy = z.strictObject(
   {
@@ -51,7 +43,9 @@ const sessionPolicy = z.strictObject(
       .array(
         z.strictObject(
           {
-            targets: z.array(targetPattern, { error: 'must be a list of target patterns' }).min(1),
+            targets: z
+              .array(urlPatternField, { error: 'must be a list of target patterns' })
+              .min(1),
             arns: z.array(arn, { error: 'must be a list of resource ARNs' }).min(1),
           },
           { error: 'must be a mapping with targets and arns' },

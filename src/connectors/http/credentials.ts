@@ -2,25 +2,17 @@
  * Which credential the HTTP connector asks for, per target: a bearer token (`oauth`, the
  * default), AWS keys to sign each request with SigV4 for a region and service (`aws`), or
  * an X.509-SVID for mutual TLS (`x509_svid`). Configured as an ordered list of target
- * patterns; the first that matches decides. And the one check every kind shares before anything is sent: the
- * credential is of that kind, for exactly this target (I3).
+ * patterns; the first that matches decides. And the one check every kind shares before
+ * anything is sent: the credential is of that kind, for exactly this target (I3).
  */
 import { z } from 'zod';
-import { awsRegion, checked } from '../../base/fields.js';
+import { awsRegion } from '../../base/fields.js';
 import type { Credential, CredentialType } from '../../credentials/types.js';
-import { canonicalTargetPattern, targetMatches } from '../../governance/targets.js';
+import { urlPatternField } from '../../governance/target-field.js';
+import { targetMatches } from '../../governance/targets.js';
 
 export const HTTP_CREDENTIAL_TYPES = ['oauth', 'aws', 'x509_svid'] as const;
 export type HttpCredentialType = (typeof HTTP_CREDENTIAL_TYPES)[number];
-
-const pattern = checked((value) => {
-  try {
-    if (typeof value !== 'string') throw new TypeError();
-    return { ok: true, value: canonicalTargetPattern(value) };
-  } catch {
-    return { ok: false, why: 'must be an http(s) URL pattern, optionally with * and ? wildcards' };
-  }
-});
 
 /** An AWS signing name, e.g. `s3`, `sts`, `execute-api`. */
 const service = z
@@ -35,7 +27,7 @@ export const credentialRule = z
   .strictObject(
     {
       targets: z
-        .array(pattern, { error: 'must be a list of target patterns' })
+        .array(urlPatternField, { error: 'must be a list of target patterns' })
         .min(1, { error: 'must list at least one target' }),
       type: z.enum(HTTP_CREDENTIAL_TYPES, {
         error: `must be one of ${HTTP_CREDENTIAL_TYPES.join(', ')}`,
