@@ -36,15 +36,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python peers from PyPI, each installed once per machine into a virtualenv under a cache
-# directory keyed by its version (package.json's config): venv NAME VERSION FILE PIP-ARGS…
-# installs unless the venv's FILE exists.
+# directory keyed by its version (package.json's config): venv NAME VERSION MODULE PIP-ARGS…
+# (re)installs unless the venv's python can import MODULE.
 venv() {
-  local name=$1 version=$2 file=$3
+  local name=$1 version=$2 module=$3
   shift 3
   local dir="${BASTION_TOOLS_CACHE:-$HOME/.cache/bastion}/$name-$version"
-  if [ ! -x "$dir/$file" ]; then
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c "import $module" 2>/dev/null; then
     echo "installing $name $version into $dir"
-    rm -rf "$dir.partial"
+    rm -rf "$dir" "$dir.partial"
     python3 -m venv "$dir.partial"
     "$dir.partial/bin/pip" install -q --disable-pip-version-check "$@"
     mv "$dir.partial" "$dir"
@@ -54,11 +54,15 @@ config() { node -p "require('./package.json').config.$1"; }
 
 # Schemathesis fuzzes the broker's OpenAPI document in the suite.
 st_version="${npm_package_config_schemathesis:-$(config schemathesis)}"
-venv schemathesis "$st_version" bin/st "schemathesis==$st_version" cryptography
+venv schemathesis "$st_version" schemathesis "schemathesis==$st_version" cryptography
 # moto is the AWS peer of the aws_sts tests (STS, IAM, S3 on 127.0.0.1); the tests run it as
 # `<venv>/bin/python3 -m moto.server`.
 moto_version="${npm_package_config_moto:-$(config moto)}"
-venv moto "$moto_version" bin/moto_server "moto[server]==$moto_version"
+venv moto "$moto_version" moto.server "moto[server]==$moto_version"
+# hvac, HashiCorp's official Python client of Vault, checks the Vault double speaks Vault's
+# API (test/backends/vault-double-hvac.test.ts).
+hvac_version="${npm_package_config_hvac:-$(config hvac)}"
+venv hvac "$hvac_version" hvac "hvac==$hvac_version"
 
 # sshd refuses to start without its privilege-separation directory.
 if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi

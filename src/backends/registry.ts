@@ -9,10 +9,12 @@ import { devPlugin } from './dev/plugin.js';
 import { entraPlugin } from './entra/plugin.js';
 import { oauthExchangePlugin } from './oauth-exchange/plugin.js';
 import type { BackendPlugin } from './plugin.js';
+import { vaultPlugin } from './vault/plugin.js';
 
 export const backendRegistry = new Registry<BackendPlugin>('backend', [
   oauthExchangePlugin,
   entraPlugin,
+  vaultPlugin,
   awsStsPlugin,
   devPlugin,
   basculePlugin,

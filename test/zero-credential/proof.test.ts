@@ -1,12 +1,13 @@
 /**
  * The zero-credential proof. A `bastion serve` child with every backend kind configured
  * (test/zero-credential/world.ts) runs invocations over a real sshd, a real Bascule
- * runtime, three APIs — one per OAuth backend: dev, oauth_exchange, entra — and moto's S3
- * with `aws_sts` sessions, directly and through the MCP bridge. Its probe reports each SSH
- * key the dev backend issued, the APIs and the Bascule proxy record each token and grant,
- * the proxy in front of STS each secret key and session token: the proof knows every
- * secret and looks for each in every encoding (raw, hex, base64, base64url; a key's PEM and
- * its seed; a token's signature alone; the tag each token carries).
+ * runtime, four APIs — one per OAuth backend: dev, oauth_exchange, entra, vault — and
+ * moto's S3 with `aws_sts` sessions, directly and through the MCP bridge. Its probe reports
+ * each SSH key the dev and vault backends issued (vault's from the Vault double's SSH CA,
+ * to the same sshd), the APIs and the Bascule proxy record each token and grant, the proxy
+ * in front of STS each secret key and session token: the proof knows every secret and
+ * looks for each in every encoding (raw, hex, base64, base64url; a key's PEM and its seed;
+ * a token's signature alone; the tag each token carries).
  *
  * Then no credential may be in the files changed since the start (the data directory, the
  * temp directory, the broker's working directory, $HOME), the logs, the audit export, an
@@ -62,6 +63,7 @@ import {
   OAUTH_SOURCES,
   type ProofWorld,
   startProofWorld,
+  VAULT_SSH_TARGET,
 } from './world.js';
 
 /** A JWT-shaped string of random parts, for controls of kinds the test cannot mint. */
@@ -127,6 +129,15 @@ describe('zero-credential proof', () => {
         operation: { argv: ['echo', `bascule ${i}`] },
       });
       assert.equal(rb.result.stdout, `bascule ${i}\n`);
+    }
+    for (let i = 0; i < 2; i++) {
+      const viaVault = await activeAc('ssh-vault', 'ssh', VAULT_SSH_TARGET, 'exec');
+      const rv = await client.invoke('ssh', viaVault, {
+        target: VAULT_SSH_TARGET,
+        operation: { argv: ['echo', `vault ${i}`] },
+      });
+      assert.equal(rv.result.stdout, `vault ${i}\n`);
+      assert.equal(rv.credential.issued_by, BACKEND_ID.vault, 'the Vault double signed it');
     }
     for (const source of OAUTH_SOURCES) {
       for (let i = 0; i < 2; i++) {
@@ -197,8 +208,8 @@ describe('zero-credential proof', () => {
     await client.audit({ limit: 1000 });
 
     // Every secret the broker handled, known to the proof.
-    const keys = await probe.keysReported(5);
-    assert.equal(keys.length, 5, 'an SSH key per SSH invocation, and no more');
+    const keys = await probe.keysReported(7);
+    assert.equal(keys.length, 7, 'an SSH key per SSH invocation (5 dev, 2 vault), and no more');
     book.add('marker', world.marker);
     book.add('ssh key comment', keyComment(world.marker));
     keys.forEach((pem, i) => book.sshKey(pem, `ssh key ${i}`));

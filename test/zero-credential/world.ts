@@ -1,14 +1,16 @@
 /**
  * The world the zero-credential proof runs in, all on 127.0.0.1: a `bastion serve` child,
- * probed (it reports each SSH key its dev backend issues; it takes complete heap
- * snapshots), with every backend kind configured — `oauth_exchange` and `entra` against
- * two local authorization servers that tag their tokens with a marker claim, `dev` (its
- * credentials tagged by the same means), `aws_sts` against a moto server behind a proxy that
- * records each session STS issues (its secret key and session token), and the built-in
- * `bascule` — over a real sshd, a real Bascule runtime behind a proxy that records each
- * grant, three small APIs, one per OAuth backend, that record each token they accept, and
- * moto's S3 for the requests the broker signs with SigV4. Where moto is not installed (and
- * `CI` is unset) the world runs without `aws_sts`, and says so.
+ * probed (it reports each SSH key its dev and vault backends issue; it takes complete
+ * heap snapshots), with every backend kind configured — `oauth_exchange` and `entra`
+ * against two local authorization servers that tag their tokens with a marker claim,
+ * `vault` against the Vault double (its SSH CA trusted by the sshd, its identity tokens
+ * tagged by the same means), `dev` (its credentials tagged likewise), `aws_sts` against a
+ * moto server behind a proxy that records each session STS issues (its secret key and
+ * session token), and the built-in `bascule` — over a real sshd, a real Bascule runtime
+ * behind a proxy that records each grant, four small APIs, one per OAuth backend, that
+ * record each token they accept, and moto's S3 for the requests the broker signs with
+ * SigV4. Where moto is not installed (and `CI` is unset) the world runs without `aws_sts`,
+ * and says so.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -30,21 +32,26 @@ import {
 } from '../helpers/moto.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
+import { startVaultDouble } from '../peers/vault-double/index.js';
 
 /** The OAuth backends, each with its own API. */
-export const OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra'] as const;
+export const OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra', 'vault'] as const;
 export type OAuthSource = (typeof OAUTH_SOURCES)[number];
 /** Each source's backend id, and the accord for its API. */
 export const BACKEND_ID: Readonly<Record<OAuthSource, string>> = {
   dev: 'dev',
   oauth_exchange: 'corp-as',
   entra: 'entra',
+  vault: 'vault',
 };
+/** The SSH target whose certificates the vault backend issues (the same sshd, by another name). */
+export const VAULT_SSH_TARGET = 'vault-ssh.internal.test';
 /** The kind of each backend id the broker is configured with (bascule: built in). */
 export const BACKEND_KIND: Readonly<Record<string, string>> = {
   [BACKEND_ID.oauth_exchange]: 'oauth_exchange',
   [BACKEND_ID.entra]: 'entra',
   [BACKEND_ID.dev]: 'dev',
+  [BACKEND_ID.vault]: 'vault',
   aws: 'aws_sts',
   bascule: 'bascule',
 };
@@ -65,6 +72,7 @@ export const API_ACCORD: Readonly<Record<OAuthSource, string>> = {
   dev: 'api-dev',
   oauth_exchange: 'api-exchange',
   entra: 'api-entra',
+  vault: 'api-vault',
 };
 
 /**
@@ -184,10 +192,10 @@ async function start(started: Started): Promise<ProofWorld> {
   const brokerCwd = join(dir, 'cwd');
   mkdirSync(brokerCwd);
   const marker = newMarker();
-  const tags = { dev: marker, oauth_exchange: newMarker(), entra: newMarker() };
+  const tags = { dev: marker, oauth_exchange: newMarker(), entra: newMarker(), vault: newMarker() };
   const aliceKeyFile = join(dir, 'alice.key');
   const alice = writePrincipalKey(aliceKeyFile);
-  const tokens = { dev: [], oauth_exchange: [], entra: [] } as ProofWorld['tokens'];
+  const tokens = { dev: [], oauth_exchange: [], entra: [], vault: [] } as ProofWorld['tokens'];
   const grants: string[] = [];
 
   let brokerJwks: { keys: JWK[] } = { keys: [] };
@@ -203,6 +211,14 @@ async function start(started: Started): Promise<ProofWorld> {
   const api = async (source: OAuthSource, verify: Verify) =>
     started.add(await recordingApi(tokens[source], verify), (a) => a.server.close());
   let devJwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  // Vault's identity tokens carry what the role's template says: here a scope and the tag.
+  const vault = started.add(
+    await startVaultDouble({
+      sshRoles: { bastion: { allowedUsers: [SSHD_USER] } },
+      identityRoles: { api: { ttl: 240, claims: { scope: 'read', marker: tags.vault } } },
+    }),
+    (v) => v.close(),
+  );
   const apis: Record<OAuthSource, { server: Server; base: string }> = {
     dev: await api('dev', async (token, audience) => {
       devJwks ??= createLocalJWKSet(
@@ -217,6 +233,12 @@ async function start(started: Started): Promise<ProofWorld> {
     entra: await api(
       'entra',
       byIssuer(() => entraAs),
+    ),
+    vault: await api('vault', (token) =>
+      jwtVerify(token, createLocalJWKSet(vault.jwks()), {
+        issuer: vault.identity.issuer,
+        audience: vault.identity.clientIds.get('api') ?? '',
+      }).then((r) => r.payload),
     ),
   };
   const exchangeAs: AuthorizationServer = started.add(
@@ -239,7 +261,10 @@ async function start(started: Started): Promise<ProofWorld> {
     await startSshd({ caPublicKeys: [], principals: { [SSHD_USER]: [SSHD_USER] } }),
     (d) => d.stop(),
   );
-  writeFileSync(join(dir, 'known_hosts'), sshd.knownHostsText);
+  writeFileSync(
+    join(dir, 'known_hosts'),
+    `${sshd.knownHostsText}[${VAULT_SSH_TARGET}]:${sshd.port} ${sshd.hostKeyLine}\n`,
+  );
   const basculeSock = join(dir, 'bascule.sock');
   const proxySock = join(dir, 'proxy.sock');
   const accord = (id: string, connector: string, target: string, capability: string) => `
@@ -256,10 +281,20 @@ data_dir: ${dataDir}
 log_level: debug
 admins: [${alice.did}]
 connectors:
-  ssh: { known_hosts: ${join(dir, 'known_hosts')}, hosts: { "127.0.0.1": { port: ${sshd.port} } } }
+  ssh:
+    known_hosts: ${join(dir, 'known_hosts')}
+    hosts:
+      "127.0.0.1": { port: ${sshd.port} }
+      "${VAULT_SSH_TARGET}": { address: 127.0.0.1, port: ${sshd.port} }
   bascule: { targets: { "db1.internal.test": "unix:${proxySock}" } }
 ${aws === undefined ? '' : `  http: { credentials: [{ targets: ["${aws.target}"], type: aws, region: ${MOTO_REGION}, service: s3 }] }`}
 backends:
+  - kind: vault
+    id: ${BACKEND_ID.vault}
+    address: ${vault.address}
+    auth: { approle: { role_id: ${vault.roleId}, secret_id_env: PROOF_VAULT_SECRET_ID } }
+    ssh: { mount: ssh-client-signer, role: bastion, targets: ["${VAULT_SSH_TARGET}"] }
+    tokens: { "${apis.vault.base}": { identity_role: api } }
   - kind: oauth_exchange
     id: ${BACKEND_ID.oauth_exchange}
     token_endpoint: ${exchangeAs.tokenEndpoint}
@@ -280,6 +315,7 @@ backends:
 ${aws === undefined ? '' : awsBackend(aws, alice.did)}
 accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
+    ssh_login: ${SSHD_USER}${accord('ssh-vault', 'ssh', VAULT_SSH_TARGET, 'exec')}
     ssh_login: ${SSHD_USER}${accord('bascule-ops', 'bascule', 'db1.internal.test', 'exec')}${OAUTH_SOURCES.map(
       (source) => accord(API_ACCORD[source], 'http', apis[source].base, 'read'),
     ).join('')}${aws === undefined ? '' : accord(AWS_ACCORD, 'http', aws.target, 'read')}
@@ -292,6 +328,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
         ...MEMORY_ENV,
         BASTION_DEV_CREDENTIAL_MARKER: marker,
         PROOF_AS_SECRET: exchangeAs.clientSecret,
+        PROOF_VAULT_SECRET_ID: vault.secretId,
         ...aws?.moto.env(),
       },
       nodeArgs: MEMORY_FLAGS,
@@ -302,7 +339,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
   brokerJwks = (await (await fetch(`${broker.url}/.well-known/jwks.json`)).json()) as {
     keys: JWK[];
   };
-  sshd.setCaKeys([readFileSync(join(dataDir, 'dev-ca.pub'), 'utf8').trim()]);
+  sshd.setCaKeys([readFileSync(join(dataDir, 'dev-ca.pub'), 'utf8').trim(), vault.ssh.caPublicKey]);
   started.add(
     await startBascule({
       name: 'db1.internal.test',
@@ -324,7 +361,12 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     aliceKeyFile,
     marker,
     tags,
-    apis: { dev: apis.dev.base, oauth_exchange: apis.oauth_exchange.base, entra: apis.entra.base },
+    apis: {
+      dev: apis.dev.base,
+      oauth_exchange: apis.oauth_exchange.base,
+      entra: apis.entra.base,
+      vault: apis.vault.base,
+    },
     tokens,
     grants,
     aws,
