@@ -1,7 +1,8 @@
 /**
  * The `http` connector: one HTTP request to the target (a base URL) with a short-lived
- * OAuth access token (credential `oauth`) as the bearer, so that a caller can use an API
- * without ever holding its token. Everything the caller sends is checked before a
+ * OAuth access token (credential `oauth`) as the bearer, or signed with SigV4 by temporary
+ * AWS keys (credential `aws`, per `connectors.http.credentials`), so that a caller can use
+ * an API without ever holding its credential. Everything the caller sends is checked before a
  * credential exists: the operation's shape, the path and header rules of the transport,
  * the capability (GET/HEAD read, the rest write) and the accord's path policy
  * (governance/path-policy.ts), which redirects are held to as well.
@@ -25,9 +26,14 @@ import {
 import type { HttpResult } from '../../transports/http/response.js';
 import type { Connector, RunContext } from '../connector.js';
 import { InvocationDeniedError } from '../../governance/denials.js';
+import { type RequestSigner } from '../../transports/http/sign.js';
+import { SIGV4_HEADERS, sigv4Signer } from '../../transports/http/sigv4.js';
+import type { Secret } from '../../credentials/secret.js';
+import type { Credential } from '../../credentials/types.js';
 import {
   credentialFits,
   credentialTypeFor,
+  ruleFor,
   type CredentialRule,
   type HttpCredentialType,
 } from './credentials.js';
@@ -122,18 +128,38 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
     if (!pathAllowed(ac.paths, op.method, op.path)) {
       throw new InvocationDeniedError('path_not_allowed');
     }
+    // Before a credential exists: SigV4's own headers are the signer's to write.
+    const headers = Object.keys(op.headers ?? {}).map((h) => h.toLowerCase());
+    if (
+      this.credentialTypeFor(ac.target) === 'aws' &&
+      SIGV4_HEADERS.some((h) => headers.includes(h))
+    ) {
+      throw new HttpTransportError('headerForbidden');
+    }
+  }
+
+  /** How the request carries the credential: a bearer header, or a signature per hop. */
+  #authentication(
+    credential: Credential,
+    target: string,
+  ): { bearer: Secret } | { sign: RequestSigner } | undefined {
+    if (credential.type === 'oauth') return { bearer: credential.accessToken };
+    const rule = ruleFor(this.options.credentials ?? [], target);
+    if (credential.type === 'aws' && rule?.region !== undefined && rule.service !== undefined) {
+      return { sign: sigv4Signer(credential, { region: rule.region, service: rule.service }) };
+    }
+    return undefined;
   }
 
   run(ctx: RunContext<HttpOperation>): Promise<HttpResult> {
     const { credential, operation: op, acContext } = ctx;
     // I3 on the credential itself: the kind this target takes, issued for exactly it.
-    if (
-      ctx.target !== acContext.target ||
-      !credentialFits(credential, this.credentialTypeFor(ctx.target), ctx.target) ||
-      credential.type !== 'oauth'
-    ) {
-      return Promise.reject(new HttpCredentialError());
-    }
+    const authentication =
+      ctx.target === acContext.target &&
+      credentialFits(credential, this.credentialTypeFor(ctx.target), ctx.target)
+        ? this.#authentication(credential, ctx.target)
+        : undefined;
+    if (authentication === undefined) return Promise.reject(new HttpCredentialError());
     return httpRequest({
       base: ctx.target,
       method: op.method,
@@ -141,7 +167,7 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
       query: op.query,
       headers: op.headers,
       body: op.body,
-      bearer: credential.accessToken,
+      ...authentication,
       limits: ctx.limits,
       maxRequestBytes: this.#maxRequestBytes,
       lookup: this.options.lookup,
