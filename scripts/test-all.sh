@@ -13,7 +13,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # command → Debian package that provides it (real peers run on 127.0.0.1 only)
-declare -A wanted=([ssh-keygen]=openssh-client [ssh-keyscan]=openssh-client [/usr/sbin/sshd]=openssh-server [openssl]=openssl)
+declare -A wanted=([ssh-keygen]=openssh-client [ssh-keyscan]=openssh-client [/usr/sbin/sshd]=openssh-server [openssl]=openssl [ktutil]=krb5-user [klist]=krb5-user)
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("${wanted[$cmd]}")
