@@ -226,6 +226,11 @@ const ENTRIES = [
   ['kerberos_integrity_failed', 502, 'A Kerberos ciphertext failed its integrity check'],
   ['kerberos_checksum_invalid', 502, 'A Kerberos checksum does not verify'],
   ['kerberos_keytab_too_large', 500, 'The keytab is larger than Bastion reads'],
+  [
+    'kerberos_keytab_permissions',
+    500,
+    'The keytab is not a regular file readable by its owner only (chmod 600)',
+  ],
   ['kerberos_keytab_version_unsupported', 500, 'The keytab is not an MIT keytab of version 0x0502'],
   ['kerberos_keytab_malformed', 500, 'The keytab is malformed'],
   ['kerberos_keytab_no_key', 500, 'The keytab holds no key for this principal and encryption type'],

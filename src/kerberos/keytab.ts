@@ -167,11 +167,19 @@ export function parseKeytab(file: Buffer): Keytab {
   }
 }
 
-/** Reads and parses the keytab at `path` (refusing files over MAX_KEYTAB_BYTES unread). */
+/**
+ * Reads and parses the keytab at `path`: a regular file of mode 0600 or stricter, at most
+ * MAX_KEYTAB_BYTES (both checked before a byte is read).
+ */
 export function readKeytab(path: string): Keytab {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    // The broker's identity, like an SSH private key: group or other access is refused.
+    if (!stat.isFile() || (stat.mode & 0o077) !== 0) {
+      throw new BastionError('kerberos_keytab_permissions');
+    }
+    const size = stat.size;
     if (size > MAX_KEYTAB_BYTES) throw new BastionError('kerberos_keytab_too_large');
     const file = Buffer.alloc(size);
     let at = 0;

@@ -12,7 +12,15 @@ import { describe, it } from 'node:test';
 import * as asn1js from 'asn1js';
 import fc from 'fast-check';
 import { BastionError } from '../../src/base/errors.js';
-import { MAX_MESSAGE_BYTES } from '../../src/kerberos/asn1/decode.js';
+import {
+  Fields,
+  MAX_MESSAGE_BYTES,
+  parse,
+  toInteger,
+  toKerberosFlags,
+  toKerberosTime,
+  toOctets,
+} from '../../src/kerberos/asn1/decode.js';
 import { decodeKdcReq, encodeKdcReq, type KdcReq } from '../../src/kerberos/messages/kdc-req.js';
 import {
   decodeKrbError,
@@ -118,14 +126,66 @@ describe('strict DER', () => {
     );
   });
 
+  it('each reader refuses on its own, without the re-encoding behind it', () => {
+    const der = (text: string) => parse(hex(text), 'test');
+    assert.equal(toKerberosFlags(der('03 05 00 FE DC BA 90'), 'f'), 0xfedcba90, 'control');
+    assert.throws(
+      () => toKerberosFlags(der('03 06 00 FE DC BA 90 00'), 'f'),
+      code('kerberos_der_invalid'),
+    );
+    assert.throws(
+      () => toKerberosFlags(der('03 05 01 FE DC BA 90'), 'f'),
+      code('kerberos_der_invalid'),
+    );
+    const time = (s: string) =>
+      der(`18 ${s.length.toString(16).padStart(2, '0')} ${Buffer.from(s).toString('hex')}`);
+    assert.deepEqual(
+      toKerberosTime(time('19940610060317Z'), 't'),
+      new Date('1994-06-10T06:03:17Z'),
+    );
+    for (const bad of [
+      '19940610060317.5Z',
+      '19941310060317Z',
+      '19940231060317Z',
+      '19940610250317Z',
+      '199406100603Z',
+    ]) {
+      assert.throws(() => toKerberosTime(time(bad), 't'), code('kerberos_der_invalid'), bad);
+    }
+    assert.equal(
+      new Fields(der('30 0A A0 03 02 01 05 A1 03 02 01 05'), 's').optional(1) !== undefined,
+      true,
+      'control',
+    );
+    assert.throws(
+      () => new Fields(der('30 0A A1 03 02 01 05 A0 03 02 01 05'), 's'),
+      code('kerberos_der_invalid'),
+    );
+    assert.throws(
+      () => new Fields(der('30 0A A0 03 02 01 05 A0 03 02 01 05'), 's'),
+      code('kerberos_der_invalid'),
+    );
+    assert.throws(
+      () => toInteger(der('02 06 01 00 00 00 00 00'), 'i'),
+      code('kerberos_der_invalid'),
+    );
+    assert.equal(toInteger(der('02 05 00 FF FF FF FF'), 'i'), 0xffffffff, 'control');
+    assert.throws(() => toOctets(der('24 04 04 02 01 02'), 'o'), code('kerberos_der_invalid'));
+  });
+
   it('refuses oversized and over-deep input before walking it', () => {
     assert.throws(
       () => decodeTicket(Buffer.alloc(MAX_MESSAGE_BYTES + 1)),
       code('kerberos_message_too_large'),
     );
-    let deep = hex('05 00');
-    for (let i = 0; i < 60; i++) deep = Buffer.concat([Buffer.of(0x30, deep.byteLength), deep]);
-    refusedDer(decodeTicket, deep, '60 nested SEQUENCEs');
+    const nested = (depth: number) => {
+      let out = hex('05 00');
+      for (let i = 0; i < depth; i++) out = Buffer.concat([Buffer.of(0x30, out.byteLength), out]);
+      return out;
+    };
+    assert.ok(parse(nested(30), 'nested'), 'control: 30 levels parse');
+    assert.throws(() => parse(nested(60), 'nested'), code('kerberos_der_invalid'), '60 levels');
+    refusedDer(decodeTicket, nested(60), '60 nested SEQUENCEs');
   });
 });
 

@@ -8,7 +8,8 @@
  * on every path.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { Secret } from '../../src/credentials/secret.js';
@@ -157,6 +158,19 @@ describe('keytabs written by MIT ktutil', { skip: skipWithoutKtutil() }, () => {
     );
   });
 
+  it('reads only a regular file that its owner alone can read (ktutil writes 0600)', () => {
+    assert.equal(statSync(path).mode & 0o777, 0o600, 'the control: the keytab read above is 0600');
+    const open = `${path}.644`;
+    writeFileSync(open, readFileSync(path), { mode: 0o644 });
+    chmodSync(open, 0o644);
+    assert.throws(() => readKeytab(open), code('kerberos_keytab_permissions'));
+    chmodSync(open, 0o640);
+    assert.throws(() => readKeytab(open), code('kerberos_keytab_permissions'));
+    chmodSync(open, 0o400);
+    readKeytab(open).dispose();
+    assert.throws(() => readKeytab(dirname(path)), code('kerberos_keytab_permissions'));
+  });
+
   it('refuses a lying size, another version, a bad key length, a bad name and an oversized file', () => {
     const file = readFileSync(path);
     const lying = Buffer.from(file);
@@ -185,7 +199,7 @@ describe('keytabs written by MIT ktutil', { skip: skipWithoutKtutil() }, () => {
     assert.throws(() => parseKeytab(huge), code('kerberos_keytab_too_large'));
     assert.ok(huge.subarray(0, file.byteLength).every((b) => b === 0));
     const hugePath = `${path}.huge`;
-    writeFileSync(hugePath, huge);
+    writeFileSync(hugePath, huge, { mode: 0o600 });
     assert.throws(() => readKeytab(hugePath), code('kerberos_keytab_too_large'));
   });
 });

@@ -104,6 +104,11 @@ export function fromApplication(node: Asn, tag: number, what: string): Asn {
   return inner[0];
 }
 
+/** The fields of the SEQUENCE inside [APPLICATION tag]. */
+export function applicationFields(node: Asn, tag: number, what: string): Fields {
+  return new Fields(fromApplication(node, tag, what), what);
+}
+
 /** The application tag number of a node, or undefined (to tell messages apart). */
 export function applicationTag(node: Asn): number | undefined {
   return node.idBlock.tagClass === APPLICATION ? node.idBlock.tagNumber : undefined;
@@ -148,7 +153,7 @@ export class Fields {
 /** An INTEGER within [-2^31, 2^32) (Int32, UInt32, Microseconds). */
 export function toInteger(node: Asn, what: string): number {
   const bytes = primitiveBytes(node, 2, what);
-  if (bytes.byteLength === 0 || bytes.byteLength > 5) throw derInvalid(what);
+  if (bytes.byteLength === 0) throw derInvalid(what);
   let value = (bytes[0] ?? 0) >= 0x80 ? -1 : 0;
   for (const b of bytes) value = value * 256 + b;
   if (value < -0x80000000 || value > 0xffffffff) throw derInvalid(what);

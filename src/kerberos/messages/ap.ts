@@ -5,10 +5,9 @@
  * Secrets once decoded.
  */
 import {
+  applicationFields,
   decodeStrict,
   expectInteger,
-  Fields,
-  fromApplication,
   toInteger,
   toKerberosFlags,
   toKerberosTime,
@@ -45,6 +44,7 @@ import {
   type EncryptionKey,
 } from './basic.js';
 import { APPLICATION_TAG, MSG_TYPE, PVNO } from './constants.js';
+import { encodeMessage, readMessage } from './envelope.js';
 import { readTicket, ticketAsn, type Ticket } from './ticket.js';
 
 export interface ApReq {
@@ -54,24 +54,15 @@ export interface ApReq {
 }
 
 export function encodeApReq(r: ApReq): Buffer {
-  return der(
-    application(
-      MSG_TYPE.ap_req,
-      sequence([
-        [0, int32(PVNO)],
-        [1, int32(MSG_TYPE.ap_req)],
-        [2, kerberosFlags(r.apOptions)],
-        [3, ticketAsn(r.ticket)],
-        [4, encryptedDataAsn(r.authenticator)],
-      ]),
-    ),
-  );
+  return encodeMessage(MSG_TYPE.ap_req, [
+    [2, kerberosFlags(r.apOptions)],
+    [3, ticketAsn(r.ticket)],
+    [4, encryptedDataAsn(r.authenticator)],
+  ]);
 }
 
 function readApReq(node: Asn): ApReq {
-  const f = new Fields(fromApplication(node, MSG_TYPE.ap_req, 'AP-REQ'), 'AP-REQ');
-  expectInteger(f.required(0), PVNO, 'AP-REQ');
-  expectInteger(f.required(1), MSG_TYPE.ap_req, 'AP-REQ');
+  const f = readMessage(node, MSG_TYPE.ap_req, 'AP-REQ');
   return {
     apOptions: toKerberosFlags(f.required(2), 'AP-REQ'),
     ticket: readTicket(f.required(3)),
@@ -112,7 +103,7 @@ function authenticatorAsn(a: Authenticator): Asn {
 
 function readAuthenticator(node: Asn): Authenticator {
   const what = 'Authenticator';
-  const f = new Fields(fromApplication(node, APPLICATION_TAG.authenticator, what), what);
+  const f = applicationFields(node, APPLICATION_TAG.authenticator, what);
   expectInteger(f.required(0), PVNO, what);
   return {
     crealm: readRealm(f.required(1)),
@@ -136,22 +127,11 @@ export interface ApRep {
 }
 
 export function encodeApRep(r: ApRep): Buffer {
-  return der(
-    application(
-      MSG_TYPE.ap_rep,
-      sequence([
-        [0, int32(PVNO)],
-        [1, int32(MSG_TYPE.ap_rep)],
-        [2, encryptedDataAsn(r.encPart)],
-      ]),
-    ),
-  );
+  return encodeMessage(MSG_TYPE.ap_rep, [[2, encryptedDataAsn(r.encPart)]]);
 }
 
 function readApRep(node: Asn): ApRep {
-  const f = new Fields(fromApplication(node, MSG_TYPE.ap_rep, 'AP-REP'), 'AP-REP');
-  expectInteger(f.required(0), PVNO, 'AP-REP');
-  expectInteger(f.required(1), MSG_TYPE.ap_rep, 'AP-REP');
+  const f = readMessage(node, MSG_TYPE.ap_rep, 'AP-REP');
   return { encPart: readEncryptedData(f.required(2)) };
 }
 
@@ -179,7 +159,7 @@ function encApRepPartAsn(p: EncApRepPart): Asn {
 
 function readEncApRepPart(node: Asn): EncApRepPart {
   const what = 'EncAPRepPart';
-  const f = new Fields(fromApplication(node, APPLICATION_TAG.enc_ap_rep_part, what), what);
+  const f = applicationFields(node, APPLICATION_TAG.enc_ap_rep_part, what);
   return {
     ctime: toKerberosTime(f.required(0), what),
     cusec: toInteger(f.required(1), what),

@@ -5,12 +5,11 @@
  * TGS-REQ with an EncASRepPart; the tag decoded is kept, so the strict re-encoding holds.
  */
 import {
+  applicationFields,
   applicationTag,
   decodeStrict,
   derInvalid,
-  expectInteger,
   Fields,
-  fromApplication,
   fromSequenceOf,
   toInteger,
   toKerberosFlags,
@@ -47,7 +46,8 @@ import {
   type HostAddress,
   type PaData,
 } from './basic.js';
-import { APPLICATION_TAG, MSG_TYPE, PVNO } from './constants.js';
+import { APPLICATION_TAG, MSG_TYPE } from './constants.js';
+import { encodeMessage, readMessage } from './envelope.js';
 import { readTicket, ticketAsn, type Ticket } from './ticket.js';
 
 export interface KdcRep {
@@ -60,28 +60,19 @@ export interface KdcRep {
 }
 
 export function encodeKdcRep(r: KdcRep): Buffer {
-  return der(
-    application(
-      r.msgType,
-      sequence([
-        [0, int32(PVNO)],
-        [1, int32(r.msgType)],
-        [2, optional(r.padata, paDataListAsn)],
-        [3, realmAsn(r.crealm)],
-        [4, principalNameAsn(r.cname)],
-        [5, ticketAsn(r.ticket)],
-        [6, encryptedDataAsn(r.encPart)],
-      ]),
-    ),
-  );
+  return encodeMessage(r.msgType, [
+    [2, optional(r.padata, paDataListAsn)],
+    [3, realmAsn(r.crealm)],
+    [4, principalNameAsn(r.cname)],
+    [5, ticketAsn(r.ticket)],
+    [6, encryptedDataAsn(r.encPart)],
+  ]);
 }
 
 function readKdcRep(node: Asn): KdcRep {
   const msgType = applicationTag(node);
   if (msgType !== MSG_TYPE.as_rep && msgType !== MSG_TYPE.tgs_rep) throw derInvalid('KDC-REP');
-  const f = new Fields(fromApplication(node, msgType, 'KDC-REP'), 'KDC-REP');
-  expectInteger(f.required(0), PVNO, 'KDC-REP');
-  expectInteger(f.required(1), msgType, 'KDC-REP');
+  const f = readMessage(node, msgType, 'KDC-REP');
   return {
     msgType,
     padata: optional(f.optional(2), readPaDataList),
@@ -153,7 +144,7 @@ function readEncKdcRepPart(node: Asn): EncKdcRepPart {
   if (tag !== APPLICATION_TAG.enc_as_rep_part && tag !== APPLICATION_TAG.enc_tgs_rep_part) {
     throw derInvalid(what);
   }
-  const f = new Fields(fromApplication(node, tag, what), what);
+  const f = applicationFields(node, tag, what);
   const time = (n: Asn): Date => toKerberosTime(n, what);
   return {
     tag,

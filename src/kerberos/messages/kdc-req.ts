@@ -7,16 +7,13 @@ import {
   applicationTag,
   decodeStrict,
   derInvalid,
-  expectInteger,
   Fields,
-  fromApplication,
   fromSequenceOf,
   toInteger,
   toKerberosFlags,
   toKerberosTime,
 } from '../asn1/decode.js';
 import {
-  application,
   der,
   int32,
   kerberosFlags,
@@ -43,7 +40,8 @@ import {
   type HostAddress,
   type PaData,
 } from './basic.js';
-import { MSG_TYPE, PVNO } from './constants.js';
+import { MSG_TYPE } from './constants.js';
+import { encodeMessage, readMessage } from './envelope.js';
 import { readTicket, ticketAsn, type Ticket } from './ticket.js';
 
 export interface KdcReqBody {
@@ -108,25 +106,17 @@ export interface KdcReq {
 }
 
 export function encodeKdcReq(r: KdcReq): Buffer {
-  return der(
-    application(
-      r.msgType,
-      sequence([
-        [1, int32(PVNO)],
-        [2, int32(r.msgType)],
-        [3, optional(r.padata, paDataListAsn)],
-        [4, kdcReqBodyAsn(r.reqBody)],
-      ]),
-    ),
-  );
+  const fields = [
+    [3, optional(r.padata, paDataListAsn)],
+    [4, kdcReqBodyAsn(r.reqBody)],
+  ] as const;
+  return encodeMessage(r.msgType, fields, 1);
 }
 
 function readKdcReq(node: Asn): KdcReq {
   const msgType = applicationTag(node);
   if (msgType !== MSG_TYPE.as_req && msgType !== MSG_TYPE.tgs_req) throw derInvalid('KDC-REQ');
-  const f = new Fields(fromApplication(node, msgType, 'KDC-REQ'), 'KDC-REQ');
-  expectInteger(f.required(1), PVNO, 'KDC-REQ');
-  expectInteger(f.required(2), msgType, 'KDC-REQ');
+  const f = readMessage(node, msgType, 'KDC-REQ', 1);
   return {
     msgType,
     padata: optional(f.optional(3), readPaDataList),

@@ -6,10 +6,9 @@
  * with etype 0 — either way the caller zero-fills the plaintext DER after use.
  */
 import {
+  applicationFields,
   decodeStrict,
-  expectInteger,
   Fields,
-  fromApplication,
   fromSequenceOf,
   toInteger,
   toKerberosFlags,
@@ -18,7 +17,6 @@ import {
 import {
   application,
   der,
-  int32,
   kerberosFlags,
   kerberosTime,
   microseconds,
@@ -46,7 +44,8 @@ import {
   type EncryptionKey,
   type HostAddress,
 } from './basic.js';
-import { APPLICATION_TAG, MSG_TYPE, PVNO } from './constants.js';
+import { APPLICATION_TAG, MSG_TYPE } from './constants.js';
+import { encodeMessage, readMessage } from './envelope.js';
 import { readTicket, ticketAsn, type Ticket } from './ticket.js';
 
 export interface KrbCred {
@@ -55,23 +54,14 @@ export interface KrbCred {
 }
 
 export function encodeKrbCred(c: KrbCred): Buffer {
-  return der(
-    application(
-      MSG_TYPE.krb_cred,
-      sequence([
-        [0, int32(PVNO)],
-        [1, int32(MSG_TYPE.krb_cred)],
-        [2, sequenceOf(c.tickets.map(ticketAsn))],
-        [3, encryptedDataAsn(c.encPart)],
-      ]),
-    ),
-  );
+  return encodeMessage(MSG_TYPE.krb_cred, [
+    [2, sequenceOf(c.tickets.map(ticketAsn))],
+    [3, encryptedDataAsn(c.encPart)],
+  ]);
 }
 
 function readKrbCred(node: Asn): KrbCred {
-  const f = new Fields(fromApplication(node, MSG_TYPE.krb_cred, 'KRB-CRED'), 'KRB-CRED');
-  expectInteger(f.required(0), PVNO, 'KRB-CRED');
-  expectInteger(f.required(1), MSG_TYPE.krb_cred, 'KRB-CRED');
+  const f = readMessage(node, MSG_TYPE.krb_cred, 'KRB-CRED');
   return {
     tickets: fromSequenceOf(f.required(2), 'KRB-CRED').map(readTicket),
     encPart: readEncryptedData(f.required(3)),
@@ -155,7 +145,7 @@ function encKrbCredPartAsn(p: EncKrbCredPart): Asn {
 
 function readEncKrbCredPart(node: Asn): EncKrbCredPart {
   const what = 'EncKrbCredPart';
-  const f = new Fields(fromApplication(node, APPLICATION_TAG.enc_krb_cred_part, what), what);
+  const f = applicationFields(node, APPLICATION_TAG.enc_krb_cred_part, what);
   return {
     ticketInfo: fromSequenceOf(f.required(0), what).map(readKrbCredInfo),
     nonce: optional(f.optional(1), (n) => toInteger(n, what)),

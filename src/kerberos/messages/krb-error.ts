@@ -6,28 +6,23 @@
  */
 import {
   decodeStrict,
-  expectInteger,
-  Fields,
-  fromApplication,
   toInteger,
   toKerberosString,
   toKerberosTime,
   toOctets,
 } from '../asn1/decode.js';
 import {
-  application,
-  der,
   int32,
   kerberosString,
   kerberosTime,
   microseconds,
   octets,
-  sequence,
   type Asn,
 } from '../asn1/encode.js';
 import type { PrincipalName } from '../principal.js';
 import { optional, principalNameAsn, readPrincipalName, readRealm, realmAsn } from './basic.js';
-import { MSG_TYPE, PVNO } from './constants.js';
+import { MSG_TYPE } from './constants.js';
+import { encodeMessage, readMessage } from './envelope.js';
 
 export const KRB_ERROR_CODE = {
   KDC_ERR_NONE: 0,
@@ -120,33 +115,24 @@ export interface KrbError {
 }
 
 export function encodeKrbError(e: KrbError): Buffer {
-  return der(
-    application(
-      MSG_TYPE.krb_error,
-      sequence([
-        [0, int32(PVNO)],
-        [1, int32(MSG_TYPE.krb_error)],
-        [2, optional(e.ctime, kerberosTime)],
-        [3, optional(e.cusec, microseconds)],
-        [4, kerberosTime(e.stime)],
-        [5, microseconds(e.susec)],
-        [6, int32(e.errorCode)],
-        [7, optional(e.crealm, realmAsn)],
-        [8, optional(e.cname, principalNameAsn)],
-        [9, realmAsn(e.realm)],
-        [10, principalNameAsn(e.sname)],
-        [11, optional(e.eText, kerberosString)],
-        [12, optional(e.eData, octets)],
-      ]),
-    ),
-  );
+  return encodeMessage(MSG_TYPE.krb_error, [
+    [2, optional(e.ctime, kerberosTime)],
+    [3, optional(e.cusec, microseconds)],
+    [4, kerberosTime(e.stime)],
+    [5, microseconds(e.susec)],
+    [6, int32(e.errorCode)],
+    [7, optional(e.crealm, realmAsn)],
+    [8, optional(e.cname, principalNameAsn)],
+    [9, realmAsn(e.realm)],
+    [10, principalNameAsn(e.sname)],
+    [11, optional(e.eText, kerberosString)],
+    [12, optional(e.eData, octets)],
+  ]);
 }
 
 function readKrbError(node: Asn): KrbError {
   const what = 'KRB-ERROR';
-  const f = new Fields(fromApplication(node, MSG_TYPE.krb_error, what), what);
-  expectInteger(f.required(0), PVNO, what);
-  expectInteger(f.required(1), MSG_TYPE.krb_error, what);
+  const f = readMessage(node, MSG_TYPE.krb_error, what);
   const int = (n: Asn): number => toInteger(n, what);
   return {
     ctime: optional(f.optional(2), (n) => toKerberosTime(n, what)),

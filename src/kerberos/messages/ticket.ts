@@ -4,10 +4,9 @@
  * KDC — decrypts, and holds the session key (in a Secret once decoded).
  */
 import {
+  applicationFields,
   decodeStrict,
   expectInteger,
-  Fields,
-  fromApplication,
   toKerberosFlags,
   toKerberosTime,
 } from '../asn1/decode.js';
@@ -64,7 +63,7 @@ export function ticketAsn(t: Ticket): Asn {
 }
 
 export function readTicket(node: Asn): Ticket {
-  const f = new Fields(fromApplication(node, APPLICATION_TAG.ticket, 'Ticket'), 'Ticket');
+  const f = applicationFields(node, APPLICATION_TAG.ticket, 'Ticket');
   expectInteger(f.required(0), PVNO, 'Ticket');
   return {
     realm: readRealm(f.required(1)),
@@ -112,7 +111,7 @@ function encTicketPartAsn(p: EncTicketPart): Asn {
 
 function readEncTicketPart(node: Asn): EncTicketPart {
   const what = 'EncTicketPart';
-  const f = new Fields(fromApplication(node, APPLICATION_TAG.enc_ticket_part, what), what);
+  const f = applicationFields(node, APPLICATION_TAG.enc_ticket_part, what);
   return {
     flags: toKerberosFlags(f.required(0), what),
     key: readEncryptionKey(f.required(1)),
