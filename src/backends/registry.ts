@@ -8,10 +8,12 @@ import { devPlugin } from './dev/plugin.js';
 import { entraPlugin } from './entra/plugin.js';
 import { oauthExchangePlugin } from './oauth-exchange/plugin.js';
 import type { BackendPlugin } from './plugin.js';
+import { spirePlugin } from './spire/plugin.js';
 
 export const backendRegistry = new Registry<BackendPlugin>('backend', [
   oauthExchangePlugin,
   entraPlugin,
+  spirePlugin,
   devPlugin,
   basculePlugin,
 ]);

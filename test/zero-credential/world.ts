@@ -3,9 +3,10 @@
  * probed (it reports each SSH key its dev backend issues; it takes complete heap
  * snapshots), with every backend kind configured — `oauth_exchange` and `entra` against
  * two local authorization servers that tag their tokens with a marker claim, `dev` (its
- * credentials tagged by the same means), and the built-in `bascule` — over a real sshd, a
- * real Bascule runtime behind a proxy that records each grant, and three small APIs, one
- * per OAuth backend, that record each token they accept.
+ * credentials tagged by the same means), `spire` against a real SPIRE (its JWT-SVIDs
+ * tagged by a marked audience), and the built-in `bascule` — over a real sshd, a real
+ * Bascule runtime behind a proxy that records each grant, and four small APIs, one per
+ * bearer-token backend, that record each token they accept.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -17,21 +18,29 @@ import { writePrincipalKey, type PrincipalKey } from '../../src/governance/did-k
 import { spawnBroker, type ChildBroker } from '../helpers/child-broker.js';
 import { newMarker } from '../helpers/leak.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
+import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
 
-/** The OAuth backends, each with its own API. */
-export const OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra'] as const;
-export type OAuthSource = (typeof OAUTH_SOURCES)[number];
+/** Why SPIRE is left out of this world (not built here, and CI unset), or false. */
+export const SPIRE_SKIP = spireSkip();
+/** The bearer-token backends, each with its own API (spire: when SPIRE is built). */
+const ALL_OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra', 'spire'] as const;
+export type OAuthSource = (typeof ALL_OAUTH_SOURCES)[number];
+export const OAUTH_SOURCES: readonly OAuthSource[] = ALL_OAUTH_SOURCES.filter(
+  (source) => source !== 'spire' || SPIRE_SKIP === false,
+);
 /** Each source's backend id, and the accord for its API. */
 export const BACKEND_ID: Readonly<Record<OAuthSource, string>> = {
   dev: 'dev',
   oauth_exchange: 'corp-as',
   entra: 'entra',
+  spire: 'spire',
 };
 /** The kind of each backend id the broker is configured with (bascule: built in). */
 export const BACKEND_KIND: Readonly<Record<string, string>> = {
   [BACKEND_ID.oauth_exchange]: 'oauth_exchange',
   [BACKEND_ID.entra]: 'entra',
+  [BACKEND_ID.spire]: 'spire',
   [BACKEND_ID.dev]: 'dev',
   bascule: 'bascule',
 };
@@ -39,7 +48,20 @@ export const API_ACCORD: Readonly<Record<OAuthSource, string>> = {
   dev: 'api-dev',
   oauth_exchange: 'api-exchange',
   entra: 'api-entra',
+  spire: 'api-spire',
 };
+/** The broker's SPIFFE ID in the proof's SPIRE. */
+const SPIRE_ID = 'spiffe://example.org/bastion';
+
+/**
+ * A JWT-SVID cannot carry a claim of ours: its tag is its audience, a SPIFFE ID holding the
+ * marker, as the token's decoded payload spells it (`"aud":…`) — what a decoded copy of
+ * the token would show, and never how the configuration or a log writes the audience.
+ */
+export function audienceClaimText(token: string): string {
+  const payload = Buffer.from(token.split('.')[1] ?? '', 'base64url').toString();
+  return /"aud":(?:"[^"]*"|\[[^\]]*\])/.exec(payload)?.[0] ?? '';
+}
 
 /**
  * How the broker (and the controls' holder) is run so that, after a full GC, a memory scan
@@ -64,7 +86,7 @@ export interface ProofWorld {
   readonly aliceKeyFile: string;
   /** Put in every dev credential; the other backends' tokens carry `tags`. */
   readonly marker: string;
-  /** The `marker` claim value in each OAuth source's tokens. */
+  /** The `marker` claim value in each OAuth source's tokens (spire: inside its audience). */
   readonly tags: Readonly<Record<OAuthSource, string>>;
   /** Base URL of each source's API: the target of its accord. */
   readonly apis: Readonly<Record<OAuthSource, string>>;
@@ -156,10 +178,11 @@ async function start(started: Started): Promise<ProofWorld> {
   const brokerCwd = join(dir, 'cwd');
   mkdirSync(brokerCwd);
   const marker = newMarker();
-  const tags = { dev: marker, oauth_exchange: newMarker(), entra: newMarker() };
+  const tags = { dev: marker, oauth_exchange: newMarker(), entra: newMarker(), spire: newMarker() };
+  const spireAudience = `spiffe://example.org/proof-${tags.spire}`;
   const aliceKeyFile = join(dir, 'alice.key');
   const alice = writePrincipalKey(aliceKeyFile);
-  const tokens = { dev: [], oauth_exchange: [], entra: [] } as ProofWorld['tokens'];
+  const tokens = { dev: [], oauth_exchange: [], entra: [], spire: [] } as ProofWorld['tokens'];
   const grants: string[] = [];
 
   let brokerJwks: { keys: JWK[] } = { keys: [] };
@@ -175,6 +198,13 @@ async function start(started: Started): Promise<ProofWorld> {
   const api = async (source: OAuthSource, verify: Verify) =>
     started.add(await recordingApi(tokens[source], verify), (a) => a.server.close());
   let devJwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  // SPIRE, in a directory of its own under the temp directory the proof scans.
+  const spire =
+    SPIRE_SKIP === false
+      ? started.add(await startSpire({ entries: [{ spiffeId: SPIRE_ID }] }), (s) => s.stop())
+      : undefined;
+  const workload = spire && started.add(testWorkload(spire.socket), (w) => w.close());
+  const spireJwks = workload && createLocalJWKSet(await workload.jwks());
   const apis: Record<OAuthSource, { server: Server; base: string }> = {
     dev: await api('dev', async (token, audience) => {
       devJwks ??= createLocalJWKSet(
@@ -190,6 +220,15 @@ async function start(started: Started): Promise<ProofWorld> {
       'entra',
       byIssuer(() => entraAs),
     ),
+    // Verified against the trust domain's JWT bundle, for its marked audience.
+    spire: await api('spire', async (token) => {
+      if (spireJwks === undefined) throw new Error('SPIRE is not running');
+      const { payload } = await jwtVerify(token, spireJwks, {
+        audience: spireAudience,
+        subject: SPIRE_ID,
+      });
+      return { ...payload, scope: 'read' };
+    }),
   };
   const exchangeAs: AuthorizationServer = started.add(
     await startAuthorizationServer(asOptions(apis.oauth_exchange.base, tags.oauth_exchange)),
@@ -244,7 +283,17 @@ backends:
     tls_ca_file: ${join(dir, 'entra-ca.pem')}
     client_id: ${entraAs.clientIds.secretBasic}
     client_secret_env: PROOF_AS_SECRET
-  - kind: dev
+${
+  spire === undefined
+    ? ''
+    : `  - kind: spire
+    id: ${BACKEND_ID.spire}
+    socket: ${spire.socket}
+    targets: ["${apis.spire.base}"]
+    spiffe_id: ${SPIRE_ID}
+    audiences: [{ targets: ["${apis.spire.base}"], audience: ${spireAudience} }]
+`
+}  - kind: dev
     id: ${BACKEND_ID.dev}
 accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
@@ -291,7 +340,12 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     aliceKeyFile,
     marker,
     tags,
-    apis: { dev: apis.dev.base, oauth_exchange: apis.oauth_exchange.base, entra: apis.entra.base },
+    apis: {
+      dev: apis.dev.base,
+      oauth_exchange: apis.oauth_exchange.base,
+      entra: apis.entra.base,
+      spire: apis.spire.base,
+    },
     tokens,
     grants,
     close: () => started.close(),

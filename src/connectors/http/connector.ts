@@ -1,13 +1,19 @@
 /**
  * The `http` connector: one HTTP request to the target (a base URL) with a short-lived
- * OAuth access token (credential `oauth`) as the bearer, so that a caller can use an API
- * without ever holding its token. Everything the caller sends is checked before a
+ * OAuth access token (credential `oauth`) as the bearer, or an X.509-SVID as the client
+ * certificate of mutual TLS (`x509_svid`, per connectors.http.credentials), so that a
+ * caller can use an API without ever holding its credential. Everything the caller sends is checked before a
  * credential exists: the operation's shape, the path and header rules of the transport,
  * the capability (GET/HEAD read, the rest write) and the accord's path policy
  * (governance/path-policy.ts), which redirects are held to as well.
  */
 import type { LookupFunction } from 'node:net';
-import type { AcContext } from '../../credentials/types.js';
+import type {
+  AcContext,
+  Credential,
+  OAuthCredential,
+  X509SvidCredential,
+} from '../../credentials/types.js';
 import { BastionError } from '../../base/errors.js';
 import { parseOrThrow } from '../../base/zod-issues.js';
 import type { Capability } from '../../governance/capabilities.js';
@@ -21,6 +27,7 @@ import {
   DEFAULT_MAX_REQUEST_BYTES,
   httpRequest,
   type HttpMethod,
+  type HttpRequestOptions,
 } from '../../transports/http/request.js';
 import type { HttpResult } from '../../transports/http/response.js';
 import type { Connector, RunContext } from '../connector.js';
@@ -60,6 +67,25 @@ export class HttpCredentialError extends BastionError {
   constructor() {
     super('http_credential_invalid');
   }
+}
+
+/** How each kind of credential goes with the request: what the transport is given. */
+type Presented = Pick<HttpRequestOptions, 'bearer' | 'clientCertificate'>;
+
+/** An OAuth access token: the Authorization header. */
+function bearerOf(credential: OAuthCredential): Presented {
+  return { bearer: credential.accessToken };
+}
+
+/** An X.509-SVID: the client certificate of mutual TLS, verified against its bundle if any. */
+function mutualTlsOf(credential: X509SvidCredential): Presented {
+  return { clientCertificate: credential };
+}
+
+function presentedAs(credential: Credential): Presented | undefined {
+  if (credential.type === 'oauth') return bearerOf(credential);
+  if (credential.type === 'x509_svid') return mutualTlsOf(credential);
+  return undefined;
 }
 
 export class HttpConnector implements Connector<HttpOperation, HttpResult> {
@@ -127,21 +153,22 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
   run(ctx: RunContext<HttpOperation>): Promise<HttpResult> {
     const { credential, operation: op, acContext } = ctx;
     // I3 on the credential itself: the kind this target takes, issued for exactly it.
+    const presented = presentedAs(credential);
     if (
       ctx.target !== acContext.target ||
       !credentialFits(credential, this.credentialTypeFor(ctx.target), ctx.target) ||
-      credential.type !== 'oauth'
+      presented === undefined
     ) {
       return Promise.reject(new HttpCredentialError());
     }
     return httpRequest({
+      ...presented,
       base: ctx.target,
       method: op.method,
       path: op.path,
       query: op.query,
       headers: op.headers,
       body: op.body,
-      bearer: credential.accessToken,
       limits: ctx.limits,
       maxRequestBytes: this.#maxRequestBytes,
       lookup: this.options.lookup,

@@ -9,11 +9,13 @@
  * time.
  */
 import type { LookupFunction } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../../base/errors.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { ExecLimits } from '../types.js';
 import { parseBase } from './base-url.js';
+import { type ClientCertificate, clientTlsContext } from './client-certificate.js';
 import { isRefusedHost } from '../../governance/refused-hosts.js';
 import {
   defaultConnect,
@@ -44,6 +46,8 @@ export interface HttpRequestOptions {
   readonly body?: string | undefined;
   /** The access token; read only when the header is written. */
   readonly bearer?: Secret | undefined;
+  /** A client certificate for mutual TLS (an X.509-SVID); https targets only. */
+  readonly clientCertificate?: ClientCertificate | undefined;
   /** maxOutputBytes: response body bytes kept; timeoutMs: wall time for the whole exchange. */
   readonly limits: ExecLimits;
   /** Default 1 MiB. */
@@ -93,6 +97,17 @@ function checkLimits(options: HttpRequestOptions): {
   return { maxRequestBytes, allowedRedirects };
 }
 
+/** The TLS context with the client certificate, if one is given: for an https target only. */
+function mutualTls(
+  client: ClientCertificate | undefined,
+  scheme: string,
+  ca: string | undefined,
+): SecureContext | undefined {
+  if (client === undefined) return undefined;
+  if (scheme !== 'https') throw new HttpTransportError('clientCertificateUnusable');
+  return clientTlsContext(client, ca);
+}
+
 /**
  * Sends one request to `base` + `path` (+ `query`) and returns the response, bounded in
  * size and time. Everything the caller controls is checked before DNS is consulted.
@@ -121,6 +136,7 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
   if (!base.ipLiteral && isRefusedHost(base.hostname) && !allowed) {
     throw new HttpTransportError('destinationRefused');
   }
+  const secureContext = mutualTls(options.clientCertificate, base.scheme, options.ca);
 
   // One signal for the deadline and the caller's cancellation.
   const controller = new AbortController();
@@ -170,6 +186,7 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
         maxBytes: options.limits.maxOutputBytes,
         signal: controller.signal,
         ca: options.ca,
+        secureContext,
       });
       if (hop.interrupted) {
         if (timedOut) return timedOutResult(hop);
