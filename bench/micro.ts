@@ -19,7 +19,6 @@ import {
 } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Bench } from 'tinybench';
 import { DevBackend } from '../src/backends/dev/dev-backend.js';
 import { CredentialResolver } from '../src/credentials/resolver.js';
 import type { AcContext } from '../src/credentials/types.js';
@@ -33,14 +32,9 @@ import { silentLogger } from '../src/base/logger.js';
 import { serveParent } from './lib/child.js';
 import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from './lib/broker.js';
 import { ProofSigner } from './lib/dpop.js';
-import { summarize, type Summary } from './lib/stats.js';
+import { measure, type MicroTask, type Task } from './lib/measure.js';
 
-export interface MicroTask {
-  /** Per-op latency in µs, pooled over rounds. */
-  readonly latencyUs: Summary;
-  /** ops/s of each round (1 / mean latency). */
-  readonly opsPerRound: number[];
-}
+export type { MicroTask };
 
 export interface MicroResult {
   readonly tasks: Record<string, MicroTask>;
@@ -48,48 +42,9 @@ export interface MicroResult {
   readonly sizes: { acBytes: number; proofBytes: number; certBlobBytes: number };
 }
 
-type Task = () => unknown;
-
 function splitJws(jws: string): { input: Buffer; signature: Buffer } {
   const [h = '', p = '', s = ''] = jws.split('.');
   return { input: Buffer.from(`${h}.${p}`), signature: Buffer.from(s, 'base64url') };
-}
-
-/** Runs `rounds` benches over the same tasks and pools the results. */
-async function measure(
-  tasks: Record<string, Task>,
-  options: { rounds: number; timeMs: number; beforeRound?: () => Promise<void> },
-): Promise<Record<string, MicroTask>> {
-  const samples = new Map<string, number[]>();
-  const ops = new Map<string, number[]>();
-  for (let round = 0; round < options.rounds; round++) {
-    await options.beforeRound?.();
-    const bench = new Bench({
-      time: options.timeMs,
-      warmupTime: Math.min(200, options.timeMs / 2),
-      throws: true,
-    });
-    for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
-    await bench.run();
-    for (const task of bench.tasks) {
-      const latency = task.result?.latency;
-      if (latency === undefined) throw new Error(`task ${task.name} has no result`);
-      // tinybench reports milliseconds; µs reads better at these magnitudes.
-      const list = samples.get(task.name) ?? [];
-      for (const ms of latency.samples) list.push(ms * 1000);
-      samples.set(task.name, list);
-      const perRound = ops.get(task.name) ?? [];
-      perRound.push(1000 / latency.mean);
-      ops.set(task.name, perRound);
-    }
-    // Drop what the round allocated before the next one starts timing.
-    globalThis.gc?.();
-  }
-  const out: Record<string, MicroTask> = {};
-  for (const [name, list] of samples) {
-    out[name] = { latencyUs: summarize(list), opsPerRound: ops.get(name) ?? [] };
-  }
-  return out;
 }
 
 let broker: BenchBroker | undefined;

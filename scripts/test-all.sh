@@ -47,6 +47,11 @@ if [ ! -x "$st_dir/bin/st" ]; then
   mv "$st_dir.partial" "$st_dir"
 fi
 
+# SPIRE (server + agent), the spire backend's real peer: built from source through the Go
+# module proxy once per machine into the same cache, keyed by its version (package.json);
+# the first build takes many minutes (test/peers/spire.sh). The tests start it themselves.
+bash test/peers/spire.sh build
+
 # sshd refuses to start without its privilege-separation directory.
 if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi
 
