@@ -3,7 +3,9 @@
  * - B1's baseline: one Ed25519 verify (a DPoP proof) + one Ed25519 sign (an AC);
  * - B2: the connector's AC verify path (`GovernanceService.verify`) and its parts, vs a raw
  *   `crypto.verify` of the same token;
- * - B3: the dev backend's `resolve('ssh_cert')` vs a raw Ed25519 keygen + sign;
+ * - B3: the dev backend's `resolve('ssh_cert')` vs a raw Ed25519 keygen + sign; the vault
+ *   backend's `resolve` (ssh_cert, identity token) against the Vault double vs the raw HTTP
+ *   call to the same double endpoint, in the same run;
  * - a breakdown of the pieces every issuance and invocation runs (durable SQLite commits,
  *   audit appends, DPoP verification), which is the evidence for the hot-spot list.
  * Tasks run interleaved, one round after another, so slow drift on a shared VM affects
@@ -18,8 +20,13 @@ import {
   verify,
 } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { DevBackend } from '../src/backends/dev/dev-backend.js';
+import { VaultBackend } from '../src/backends/vault/vault-backend.js';
+import { Secret } from '../src/credentials/secret.js';
+import { ed25519PublicKeyLine } from '../src/ssh/ed25519.js';
+import { startVaultDouble, type VaultDouble } from '../test/peers/vault-double/index.js';
 import { CredentialResolver } from '../src/credentials/resolver.js';
 import type { AcContext } from '../src/credentials/types.js';
 import { disposeCredential } from '../src/credentials/types.js';
@@ -48,6 +55,29 @@ function splitJws(jws: string): { input: Buffer; signature: Buffer } {
 }
 
 let broker: BenchBroker | undefined;
+let vault: VaultDouble | undefined;
+
+/** The raw call to the issuer: one JSON request over node:http, its reply parsed. */
+function rawVaultCall(url: string, token: string, body?: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        agent: false,
+        headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as unknown));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 async function run(args: unknown): Promise<MicroResult> {
   const { quick } = args as { quick: boolean };
@@ -96,6 +126,38 @@ async function run(args: unknown): Promise<MicroResult> {
   const certBlob = Buffer.from(sampleCert.certificate.split(' ')[1] ?? '', 'base64');
   disposeCredential(sampleCert);
   const caKey: KeyObject = generateKeyPairSync('ed25519').privateKey;
+
+  // B3 against the Vault double, in this process: the backend, and the raw call it makes.
+  vault = await startVaultDouble({
+    sshRoles: { bastion: { allowedUsers: ['bench'] } },
+    identityRoles: { api: { ttl: 300 } },
+  });
+  const vaultApi = 'https://api.bench.test';
+  const vaultBackend = new VaultBackend({
+    address: vault.address,
+    login: {
+      method: 'approle',
+      mount: 'approle',
+      roleId: vault.roleId,
+      secretId: Secret.fromString(vault.secretId),
+    },
+    ssh: { mount: 'ssh-client-signer', role: 'bastion' },
+    tokens: new Map([[vaultApi, { identityRole: 'api' }]]),
+  });
+  const vaultAc: AcContext = { ...acContext, target: vaultApi, connector: 'http' };
+  const login = (await rawVaultCall(
+    `${vault.address}/v1/auth/approle/login`,
+    '',
+    JSON.stringify({ role_id: vault.roleId, secret_id: vault.secretId }),
+  )) as { auth: { client_token: string } };
+  const rawToken = login.auth.client_token;
+  const rawSignBody = JSON.stringify({
+    public_key: ed25519PublicKeyLine(rawEd25519PublicKey(caKey), ''),
+    valid_principals: 'bench',
+    cert_type: 'user',
+    key_id: 'bench',
+    ttl: '300s',
+  });
 
   const keys = new Map([[server.keyring.activeKid, brokerPublic]]);
   const notRevoked = (): Promise<boolean> => Promise.resolve(false);
@@ -147,6 +209,17 @@ async function run(args: unknown): Promise<MicroResult> {
     'resolver.resolve+discard': async () => {
       await resolver.discard(await resolver.resolve('ssh_cert', BENCH_TARGET, acContext));
     },
+    // B3 against the Vault double: the raw HTTP call to the issuer, and the backend.
+    'raw.vault.sign': () =>
+      rawVaultCall(`${vault?.address}/v1/ssh-client-signer/sign/bastion`, rawToken, rawSignBody),
+    'vault.resolve.ssh_cert': async () => {
+      disposeCredential(await vaultBackend.resolve('ssh_cert', BENCH_TARGET, acContext));
+    },
+    'raw.vault.identity': () =>
+      rawVaultCall(`${vault?.address}/v1/identity/oidc/token/api`, rawToken),
+    'vault.resolve.oauth': async () => {
+      disposeCredential(await vaultBackend.resolve('oauth', vaultApi, vaultAc));
+    },
     // Breakdown of issuance and invocation.
     'service.authorize': () => server.service.authorize(caller, authorizeBody('noop')),
     'dpop.verify': () =>
@@ -191,6 +264,7 @@ async function run(args: unknown): Promise<MicroResult> {
   });
 
   closeSync(probe);
+  await vaultBackend.close();
 
   // After one key rotation the keyring holds a retired key, and every verify asks the
   // store when that key's last AC expires: the cost of `verificationKeys()` per call.
@@ -215,4 +289,5 @@ async function run(args: unknown): Promise<MicroResult> {
 
 serveParent({ run }, async () => {
   await broker?.close();
+  await vault?.close();
 });

@@ -292,6 +292,21 @@ if (micro !== undefined) {
     'raw.keygen+sign',
     'includes DevBackend.revoke, whose cost grows with the number of credentials revoked in the last 5 minutes (it sweeps its whole revoked set on every call)',
   );
+  microFigure(
+    'B3',
+    "SSH certificate, VaultBackend.resolve('ssh_cert') + dispose, against the Vault double",
+    'vault.resolve.ssh_cert',
+    'the raw sign call to the same double (HTTP POST, JSON parsed)',
+    'raw.vault.sign',
+    'adds a fresh key pair, the PEM and the certificate checks; the double signs in this process',
+  );
+  microFigure(
+    'B3',
+    "identity token, VaultBackend.resolve('oauth') + dispose, against the Vault double",
+    'vault.resolve.oauth',
+    'the raw identity-token call to the same double (HTTP GET, JSON parsed)',
+    'raw.vault.identity',
+  );
 }
 
 if (spire !== undefined) {
@@ -558,6 +573,10 @@ const BREAKDOWN: [string, string][] = [
   ['jwk.rawPublicKey', 'the same 32 bytes via JWK export'],
   ['dev.resolve.ssh_cert', "DevBackend.resolve('ssh_cert') + dispose"],
   ['resolver.resolve+discard', 'CredentialResolver.resolve + discard (ssh_cert)'],
+  ['raw.vault.sign', 'raw HTTP sign call to the Vault double (B3 vault baseline)'],
+  ['vault.resolve.ssh_cert', "VaultBackend.resolve('ssh_cert') + dispose (Vault double)"],
+  ['raw.vault.identity', 'raw HTTP identity-token call to the Vault double'],
+  ['vault.resolve.oauth', "VaultBackend.resolve('oauth') + dispose (Vault double)"],
   ['raw.spire.fetchJwtSvid', 'raw FetchJWTSVID call to a real SPIRE agent (B3 spire baseline)'],
   ['spire.resolve.oauth', "SpireBackend.resolve('oauth') + dispose (real SPIRE)"],
   ['raw.spire.fetchX509Svid', 'raw FetchX509SVID call, first message (real SPIRE)'],

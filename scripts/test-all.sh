@@ -47,6 +47,18 @@ if [ ! -x "$st_dir/bin/st" ]; then
   mv "$st_dir.partial" "$st_dir"
 fi
 
+# hvac (PyPI), HashiCorp's official Python client of Vault, checks the Vault double speaks
+# Vault's API (test/backends/vault-double-hvac.test.ts): installed the same way.
+hvac_version="${npm_package_config_hvac:-$(node -p 'require("./package.json").config.hvac')}"
+hvac_dir="${BASTION_TOOLS_CACHE:-$HOME/.cache/bastion}/hvac-$hvac_version"
+if [ ! -x "$hvac_dir/bin/python" ] || ! "$hvac_dir/bin/python" -c 'import hvac' 2>/dev/null; then
+  echo "installing hvac $hvac_version into $hvac_dir"
+  rm -rf "$hvac_dir" "$hvac_dir.partial"
+  python3 -m venv "$hvac_dir.partial"
+  "$hvac_dir.partial/bin/pip" install -q --disable-pip-version-check "hvac==$hvac_version"
+  mv "$hvac_dir.partial" "$hvac_dir"
+fi
+
 # SPIRE (server + agent), the spire backend's real peer: built from source through the Go
 # module proxy once per machine into the same cache, keyed by its version (package.json);
 # the first build takes many minutes (test/peers/spire.sh). The tests start it themselves.

@@ -22,9 +22,12 @@ export {
   MAX_TTL_CEILING_MS,
   ScopeMismatchError,
   UnsupportedCredentialTypeError,
+  type RegisterOptions,
   type ResolveOptions,
   type ResolverOptions,
 } from './credentials/resolver.js';
+export { DEFAULT_FAILOVER, type FailoverSettings } from './credentials/circuit.js';
+export type { BackendHealth, CircuitStateName, LatencyView } from './credentials/health.js';
 export {
   BackendReasons,
   CredentialResolutionError,
@@ -59,6 +62,7 @@ export {
   type OAuthExchangeBackendOptions,
 } from './backends/oauth-exchange/oauth-exchange-backend.js';
 export { EntraBackend, type EntraBackendOptions } from './backends/entra/entra-backend.js';
+export { VaultBackend, type VaultBackendOptions } from './backends/vault/vault-backend.js';
 export { BasculeBackend, type BasculeBackendOptions } from './backends/bascule/bascule-backend.js';
 export { BastionClient, BrokerError, type ClientOptions } from './client/client.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/app.js';

@@ -69,6 +69,7 @@ describe('README', () => {
       '/.well-known/jwks.json',
       '/connectors/{connector}/invoke',
       '/audit',
+      '/health/backends',
       '/healthz',
       '/openapi.json',
     ]) {

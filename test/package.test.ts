@@ -49,6 +49,7 @@ describe("import('bastion')", () => {
     assert.deepEqual(registries['backendRegistry']?.kinds, [
       'oauth_exchange',
       'entra',
+      'vault',
       'spire',
       'dev',
       'bascule',

@@ -9,10 +9,12 @@ import { entraPlugin } from './entra/plugin.js';
 import { oauthExchangePlugin } from './oauth-exchange/plugin.js';
 import type { BackendPlugin } from './plugin.js';
 import { spirePlugin } from './spire/plugin.js';
+import { vaultPlugin } from './vault/plugin.js';
 
 export const backendRegistry = new Registry<BackendPlugin>('backend', [
   oauthExchangePlugin,
   entraPlugin,
+  vaultPlugin,
   spirePlugin,
   devPlugin,
   basculePlugin,

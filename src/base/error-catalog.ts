@@ -106,6 +106,7 @@ const ENTRIES = [
   ['ac_not_pending', 409, 'The authorization context is not awaiting approval'],
   ['already_approved', 409, 'This approver has already approved'],
   ['not_allowed_to_revoke', 403, 'Only the principal or an admin may revoke'],
+  ['admin_required', 403, 'Only a broker admin may do this'],
   ['ac_already_revoked', 409, 'The authorization context is already revoked'],
   [
     'principal_unknown',

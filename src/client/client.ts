@@ -11,6 +11,7 @@ import type { ConnectorResult } from '../connectors/connector.js';
 import type { ExecResult } from '../transports/types.js';
 import type { AuditEntry } from '../base/audit-records.js';
 import { BastionError } from '../base/errors.js';
+import type { BackendHealth } from '../credentials/health.js';
 
 /** The broker answered with an error; `code` and `message` are the broker's. */
 export class BrokerError extends Error {
@@ -93,6 +94,11 @@ export class BastionClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
     return this.#call('GET', `/audit${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Each credential backend's health and circuit state (broker admins only). */
+  backendHealth(): Promise<{ backends: BackendHealth[] }> {
+    return this.#call('GET', '/health/backends');
   }
 
   async #call<T>(method: string, path: string, body?: unknown, ac?: string): Promise<T> {

@@ -14,7 +14,13 @@ import { backendRegistry } from '../backends/registry.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { canonicalTarget, targetKind } from '../governance/targets.js';
 import { accordSchema, didList, toAccords } from './accords.js';
-import { readBackends, readConnectors, type PluginRegistries } from './plugins.js';
+import {
+  failoverOf,
+  failoverSchema,
+  readBackends,
+  readConnectors,
+  type PluginRegistries,
+} from './plugins.js';
 import { distinct, fallbackMessage, formatPath, Invalid, issueToError, parseAt } from './report.js';
 import { CONFIG_DEFAULTS, LOG_LEVELS, type BastionConfig } from './types.js';
 import { MAX_CONFIG_BYTES, readYaml } from './yaml.js';
@@ -102,6 +108,7 @@ const configSchema = z.strictObject(
     // Owned by plugins: read by plugins.ts, each entry with its plugin's schema.
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
+    failover: failoverSchema.optional(),
     accords: z.array(accordSchema, { error: 'must be a list of accords' }),
   },
   { error: 'the file must hold a YAML mapping' },
@@ -144,7 +151,8 @@ function normalise(
   distinct(admins, ['admins']);
   const { accords, accordsById } = toAccords(raw.accords);
   const warnings: string[] = [];
-  const reading = { fileName, ctx: { baseDir: dirname(file) }, registries, warnings };
+  const failover = failoverOf(raw.failover, CONFIG_DEFAULTS.failover);
+  const reading = { fileName, ctx: { baseDir: dirname(file) }, registries, warnings, failover };
   const config: BastionConfig = {
     file,
     listen:
@@ -173,6 +181,7 @@ function normalise(
     },
     connectors: readConnectors(raw.connectors, reading),
     backends: readBackends(raw.backends, reading),
+    failover,
     accords,
     accordsById,
     warnings,

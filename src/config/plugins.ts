@@ -6,14 +6,18 @@
  * The map form of `backends:` (`{oauth_exchange: [...], entra: [...], dev: true}`, before
  * the list) is still read, in its old fixed order and with the dev backend on unless
  * `dev: false`, and a deprecation warning says how to write it as a list.
+ *
+ * `failover:` (a backend's circuit breaker) is read here too: at the top of the file, the
+ * default of every backend; in an entry, beside `kind`, that backend's own.
  */
 import { z } from 'zod';
-import type { ConfigContext } from '../base/fields.js';
+import { type ConfigContext, duration } from '../base/fields.js';
 import type { Registry } from '../base/registry.js';
 import type { BackendPlugin } from '../backends/plugin.js';
 import type { ConnectorPlugin } from '../connectors/plugin.js';
+import { MAX_FAILOVER_FAILURES, MAX_FAILOVER_OPEN_MS } from '../credentials/circuit.js';
 import { Invalid, formatPath, parseAt, type Path } from './report.js';
-import type { BackendEntry, ConnectorEntry } from './types.js';
+import type { BackendEntry, ConnectorEntry, FailoverConfig } from './types.js';
 
 export interface PluginRegistries {
   readonly backends: Registry<BackendPlugin>;
@@ -25,6 +29,32 @@ interface Reading {
   readonly ctx: ConfigContext;
   readonly registries: PluginRegistries;
   readonly warnings: string[];
+  /** The file's top-level `failover:`, defaults filled in: what an entry's own overrides. */
+  readonly failover: FailoverConfig;
+}
+
+/** `failover:`: failed calls in a row that open a backend's circuit, and for how long. */
+export const failoverSchema = z.strictObject(
+  {
+    failures: z
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .max(MAX_FAILOVER_FAILURES, { error: `must be at most ${MAX_FAILOVER_FAILURES}` })
+      .optional(),
+    open: duration(MAX_FAILOVER_OPEN_MS / 1000).optional(),
+  },
+  { error: 'must be a mapping' },
+);
+
+/** `failover` as written (or absent) over `base`, key by key. */
+export function failoverOf(
+  written: z.output<typeof failoverSchema> | undefined,
+  base: FailoverConfig,
+): FailoverConfig {
+  return {
+    failures: written?.failures ?? base.failures,
+    open_seconds: written?.open ?? base.open_seconds,
+  };
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -44,11 +74,20 @@ function backendEntry(
       `must be one of ${reading.registries.backends.kinds.join(', ')}`,
     );
   }
-  const settings = parseAt(plugin.settings(reading.ctx), raw, reading.fileName, at);
+  // `failover` belongs to the resolver, not to the plugin: taken out before its schema.
+  const { failover: ownFailover, ...rest } = raw;
+  const settings = parseAt(plugin.settings(reading.ctx), rest, reading.fileName, at);
+  const failover =
+    ownFailover === undefined
+      ? reading.failover
+      : failoverOf(
+          parseAt(failoverSchema, ownFailover, reading.fileName, [...at, 'failover']),
+          reading.failover,
+        );
   if (plugin.startupWarning !== undefined) {
     reading.warnings.push(`${formatPath(at)} (${kind}): ${plugin.startupWarning}`);
   }
-  return { kind, plugin, settings, where: formatPath(at) };
+  return { kind, plugin, settings, failover, where: formatPath(at) };
 }
 
 function fromList(raw: unknown[], reading: Reading): BackendEntry[] {

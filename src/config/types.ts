@@ -1,6 +1,7 @@
 /** The configuration, normalised: what the server, the CLI and the tests read. */
 import type { BackendPlugin } from '../backends/plugin.js';
 import type { ConnectorPlugin } from '../connectors/plugin.js';
+import { DEFAULT_FAILOVER } from '../credentials/circuit.js';
 import type { Accord } from '../governance/accords.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -14,6 +15,14 @@ export interface BackendEntry {
   readonly settings: unknown;
   /** Where it is in the file (`backends[1]`), to name it in errors. */
   readonly where: string;
+  /** Its circuit breaker: the entry's own `failover:` over the file's. */
+  readonly failover: FailoverConfig;
+}
+
+/** A backend's circuit breaker: failed calls in a row that open it, and for how long. */
+export interface FailoverConfig {
+  readonly failures: number;
+  readonly open_seconds: number;
 }
 
 /** One connector kind with its settings (every registered kind, configured or not). */
@@ -49,6 +58,8 @@ export interface BastionConfig {
   connectors: ConnectorEntry[];
   /** Tried in this order (the order of the file's `backends:` list). */
   backends: BackendEntry[];
+  /** The top-level `failover:`: the circuit breaker of a backend that sets none of its own. */
+  failover: FailoverConfig;
   /**
    * `audit.witness_file`, absolute: every signed audit checkpoint is also appended there.
    * Absent: no witness, and a rollback of both database and sink cannot be detected.
@@ -71,4 +82,5 @@ export const CONFIG_DEFAULTS = {
   auth_failures_per_minute: 120,
   output_bytes: 1_048_576,
   exec_timeout_seconds: 30,
+  failover: { failures: DEFAULT_FAILOVER.failures, open_seconds: DEFAULT_FAILOVER.openMs / 1000 },
 } as const;

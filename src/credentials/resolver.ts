@@ -3,7 +3,9 @@
  * to every backend that supports the type, in registration order, falling through on any
  * failure, and enforces invariants no backend can bypass — a credential is for the
  * requested type and target only (I3), has a valid expiry inside the max TTL (I2), and is
- * revoked and wiped whenever the resolver does not hand it on (I6).
+ * revoked and wiped whenever the resolver does not hand it on (I6). Each backend sits
+ * behind its own circuit breaker (circuit.ts): an open circuit is skipped, uncalled, as
+ * `backend_unavailable`.
  */
 import { type Clock, systemClock } from '../base/clock.js';
 import { AcExpiredError, BastionError, ConfigError, InvalidArgumentError } from '../base/errors.js';
@@ -17,6 +19,8 @@ import {
   BackendReasons,
 } from './errors.js';
 import { checkCredential } from './checks.js';
+import { BackendCircuit, DEFAULT_FAILOVER, type FailoverSettings } from './circuit.js';
+import type { BackendHealth } from './health.js';
 import {
   type AcContext,
   type Credential,
@@ -45,6 +49,13 @@ export interface ResolverOptions {
   skewMs?: number;
   /** Default per-backend timeout for resolve and revoke. */
   timeoutMs?: number;
+  /** Default circuit breaker of every backend: failures in a row that open it, and for how long. */
+  failover?: FailoverSettings;
+}
+
+export interface RegisterOptions {
+  /** This backend's circuit breaker, instead of the resolver's default. */
+  failover?: FailoverSettings;
 }
 
 export interface ResolveOptions {
@@ -77,6 +88,8 @@ export class CredentialResolver {
   readonly #log: Logger;
   readonly #backends: CredentialBackend[] = [];
   readonly #byId = new Map<string, CredentialBackend>();
+  readonly #circuits = new Map<string, BackendCircuit>();
+  readonly #failover: FailoverSettings;
   readonly #revoked = new WeakSet<object>();
 
   constructor(options: ResolverOptions = {}) {
@@ -101,10 +114,11 @@ export class CredentialResolver {
       1,
       120_000,
     );
+    this.#failover = options.failover ?? DEFAULT_FAILOVER;
   }
 
   /** Adds a backend; resolution tries backends in the order they were registered. */
-  register(backend: CredentialBackend): void {
+  register(backend: CredentialBackend, options: RegisterOptions = {}): void {
     if (!BACKEND_ID_PATTERN.test(backend.id)) {
       throw new ConfigError('backend id', 'must match ' + BACKEND_ID_PATTERN.source);
     }
@@ -118,8 +132,21 @@ export class CredentialResolver {
     }
     if (backend.timeoutMs !== undefined)
       bounded(`backend ${backend.id} timeoutMs`, backend.timeoutMs, 1, 120_000);
+    const circuit = new BackendCircuit(
+      backend.id,
+      backend.supportedTypes,
+      options.failover ?? this.#failover,
+      this.#clock,
+      this.#log,
+    );
     this.#backends.push(backend);
     this.#byId.set(backend.id, backend);
+    this.#circuits.set(backend.id, circuit);
+  }
+
+  /** Each backend's health and circuit state, in resolution order. */
+  health(): BackendHealth[] {
+    return this.#backends.flatMap((b) => this.#circuits.get(b.id)?.health() ?? []);
   }
 
   /** Ids of the registered backends, in resolution order. */
@@ -146,14 +173,16 @@ export class CredentialResolver {
     if (capable.length === 0) throw new NoBackendAvailable(type);
 
     const attempts: BackendAttempt[] = [];
+    const { signal } = options;
     for (const backend of capable) {
-      const outcome = await this.#attempt(backend, type, target, acContext, options.signal);
+      const circuit = this.#circuits.get(backend.id);
+      const attempt = () => this.#attempt(backend, type, target, acContext, signal);
+      const outcome = await (circuit?.run(attempt, signal) ?? attempt());
       if ('credential' in outcome) return outcome.credential;
       attempts.push({ backend: backend.id, reason: outcome.reason });
-      this.#log.warn(
-        { backend: backend.id, type, target, reason: outcome.reason },
-        'credential backend did not issue; trying the next one',
-      );
+      const fields = { backend: backend.id, type, target, reason: outcome.reason };
+      if ('skipped' in outcome) this.#log.debug(fields, 'circuit open: backend skipped');
+      else this.#log.warn(fields, 'credential backend did not issue; trying the next one');
       if (outcome.reason === RejectReasons.aborted) break;
     }
     throw new CredentialResolutionError(BackendReasons.failed, attempts);

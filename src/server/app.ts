@@ -14,6 +14,7 @@ import type { BastionConfig } from '../config/config.js';
 import type { Connector } from '../connectors/connector.js';
 import { SessionConnector } from '../connectors/session.js';
 import type { CredentialBackend } from '../credentials/backend.js';
+import type { BackendHealth } from '../credentials/health.js';
 import { CredentialResolver } from '../credentials/resolver.js';
 import { Authenticator } from '../governance/authenticate.js';
 import { BrokerKeyring } from '../governance/keyring.js';
@@ -23,13 +24,20 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { installAuthentication } from './authenticate.js';
 import { createFastify, metaRoutes } from './fastify.js';
-import { buildConnectors, type Closable, closeAll, registerBackends } from './plugins.js';
+import {
+  buildConnectors,
+  type Closable,
+  closeAll,
+  failoverSettings,
+  registerBackends,
+} from './plugins.js';
 import { RefusalCounter, type RefusalKind } from './refusals.js';
 import { applyReload, type ReloadResult } from './reload.js';
 import { RateLimiter } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
+import { healthRoutes } from './routes/health.js';
 
 export interface ServerOptions {
   config: BastionConfig;
@@ -56,6 +64,8 @@ export interface RunningServer {
   /** The dev backend, when the configuration lists one; its CA public key is also in `<data_dir>/dev-ca.pub`. */
   readonly dev: DevBackend | undefined;
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** Each credential backend's health and circuit state, in resolution order. */
+  backendHealth(): BackendHealth[];
   /** Unauthenticated requests refused since start, by kind (never one audit row each). */
   readonly refusals: Readonly<Record<RefusalKind, number>>;
   /**
@@ -121,7 +131,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
 
     // Credential backends: any given, then the configured ones in the file's order.
-    const resolver = new CredentialResolver({ clock, logger: app.log, skewMs });
+    const resolver = new CredentialResolver({
+      clock,
+      logger: app.log,
+      skewMs,
+      failover: failoverSettings(config.failover),
+    });
     const dev = await registerBackends(resolver, config, {
       signer: () => keyring.signer,
       clock,
@@ -165,10 +180,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metaRoutes(app);
     governanceRoutes(app, { service });
     connectorRoutes(app, { session, connectors: [...connectors.values()] });
-    auditRoutes(app, {
-      list: (filter) => auditLog.list(filter),
-      isAdmin: (did) => policy.admins.includes(did),
-    });
+    const isAdmin = (did: string): boolean => policy.admins.includes(did);
+    auditRoutes(app, { list: (filter) => auditLog.list(filter), isAdmin });
+    healthRoutes(app, { backends: () => resolver.health(), isAdmin });
 
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const address = app.server.address();
@@ -197,6 +211,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolver,
       dev,
       connectors,
+      backendHealth: () => resolver.health(),
       refusals: refusals.totals,
       reload: (next) => applyReload(app.log, config, next, policy),
       close: () => {

@@ -10,6 +10,7 @@ import { DevBackend } from '../backends/dev/dev-backend.js';
 import type { BastionConfig } from '../config/config.js';
 import type { Connector } from '../connectors/connector.js';
 import type { CredentialBackend } from '../credentials/backend.js';
+import type { FailoverSettings } from '../credentials/circuit.js';
 import type { CredentialResolver } from '../credentials/resolver.js';
 
 export interface Closable {
@@ -53,13 +54,18 @@ export async function registerBackends(
       where: entry.where,
     });
     deps.owned.push(backend);
-    resolver.register(backend);
+    resolver.register(backend, { failover: failoverSettings(entry.failover) });
     if (dev === undefined && backend instanceof DevBackend) dev = backend;
   }
   if (resolver.backendIds.length === 0) {
     deps.logger.warn({}, 'no credential backends are configured: every invocation will fail');
   }
   return dev;
+}
+
+/** The configuration's `failover:` (seconds) as the resolver takes it (ms). */
+export function failoverSettings(failover: BastionConfig['failover']): FailoverSettings {
+  return { failures: failover.failures, openMs: failover.open_seconds * 1000 };
 }
 
 /** Every registered connector kind, then `extra`; a name taken twice stops the start. */

@@ -25,12 +25,17 @@ const RESTART_SECTIONS = [
   'clock_skew_seconds',
   'limits',
   'log_level',
+  'failover',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */
 function pluginSections(config: BastionConfig): unknown {
   return {
-    backends: config.backends.map((b) => ({ kind: b.kind, settings: b.settings })),
+    backends: config.backends.map((b) => ({
+      kind: b.kind,
+      settings: b.settings,
+      failover: b.failover,
+    })),
     connectors: config.connectors.map((c) => ({ kind: c.kind, settings: c.settings })),
   };
 }

@@ -10,6 +10,9 @@ import { Reader, sshString, u32, u64 } from './wire.js';
 export const ED25519_CERT = 'ssh-ed25519-cert-v01@openssh.com';
 export const SSH_CERT_TYPE_USER = 1;
 
+/** A POSIX-ish login name: what sshd compares against AuthorizedPrincipalsFile lines. */
+export const SSH_LOGIN_PATTERN = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/;
+
 /** OpenSSH's default extensions for a user certificate (ssh-keygen without -O clear). */
 export const OPENSSH_DEFAULT_EXTENSIONS: readonly string[] = [
   'permit-X11-forwarding',

@@ -128,8 +128,15 @@ describe('parseConfig: the documented sample', () => {
       ],
       // Nothing listed: only the built-in Bascule grants (the dev backend is never implied).
       backends: [
-        { kind: 'bascule', plugin: basculeBackend, settings: {}, where: 'backends.bascule' },
+        {
+          kind: 'bascule',
+          plugin: basculeBackend,
+          settings: {},
+          where: 'backends.bascule',
+          failover: { failures: 3, open_seconds: 30 },
+        },
       ],
+      failover: { failures: 3, open_seconds: 30 },
       accords: [accord],
       accordsById: new Map([['ops-exec', accord]]),
       warnings: [],

@@ -144,6 +144,15 @@ describe('ACs follow changes to their accord', () => {
       limits: { ...original.limits, output_bytes: 1 },
     });
     assert.deepEqual(result.needsRestart, ['limits']);
+    const failover = { failures: 9, open_seconds: 1 };
+    assert.deepEqual(
+      b.server.reload({
+        ...original,
+        failover,
+        backends: original.backends.map((e) => ({ ...e, failover })),
+      }).needsRestart,
+      ['failover', 'backends or connectors'],
+    );
     assert.deepEqual(b.server.reload(original).needsRestart, []);
   });
 });

@@ -67,6 +67,8 @@ export interface ResourceConfig {
 
 export interface AuthorizationServerOptions {
   tls?: boolean;
+  /** The port to listen on (127.0.0.1), e.g. to restart a server where it was; any free one by default. */
+  port?: number;
   /** Lifetime of token-exchange tokens; default 300. */
   accessTokenTtlSeconds?: number;
   /** Lifetime of on-behalf-of tokens; default 3600, like Entra's. */
@@ -205,7 +207,7 @@ export async function startAuthorizationServer(
     tls !== undefined
       ? createHttpsServer({ key: tls.keyPem, cert: tls.certPem })
       : createHttpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const issuer = `${tls !== undefined ? 'https' : 'http'}://127.0.0.1:${port}`;
 

@@ -3,7 +3,7 @@
  * pipes of PROBE_STDIO), and by nothing else. It changes nothing the broker does; it lets
  * the proof know what to look for, and look:
  * - UNSAFE BY DESIGN, for the proof only (with PROBE_KEYS_ENV=1): every SSH private key the
- *   dev backend issues is written to fd 3 as bytes, straight from its Secret's buffer — no
+ *   dev and vault backends issue is written to fd 3 as bytes, straight from its Secret's buffer — no
  *   copy, no JS string, so the probe adds nothing to what the scans find — for the proof
  *   to search for the PEM and its seed in every encoding;
  * - on `snapshot <file>` from fd 4 it streams v8.getHeapSnapshot() into the file and
@@ -48,15 +48,20 @@ interface ResolveFn {
 
 if (process.env[PROBE_KEYS_ENV] === '1') {
   // The built package, as `bastion serve` (dist/cli/main.js) loads it: the same class.
-  const dist = (await import(pathToFileURL(join(repoRoot, 'dist/index.js')).href)) as {
-    DevBackend: { prototype: { resolve: ResolveFn } };
-  };
-  const resolve = dist.DevBackend.prototype.resolve;
-  dist.DevBackend.prototype.resolve = async function (this: unknown, ...args: unknown[]) {
-    const credential = await resolve.apply(this, args);
-    if (credential.type === 'ssh_cert') credential.privateKey?.use((pem) => send(FRAME_KEY, pem));
-    return credential;
-  };
+  const dist = (await import(pathToFileURL(join(repoRoot, 'dist/index.js')).href)) as Record<
+    'DevBackend' | 'VaultBackend',
+    { prototype: { resolve: ResolveFn } }
+  >;
+  for (const backend of [dist.DevBackend, dist.VaultBackend]) {
+    const resolve = backend.prototype.resolve;
+    backend.prototype.resolve = async function (this: unknown, ...args: unknown[]) {
+      const credential = await resolve.apply(this, args);
+      if (credential.type === 'ssh_cert') {
+        credential.privateKey?.use((pem) => send(FRAME_KEY, pem));
+      }
+      return credential;
+    };
+  }
 }
 
 const requests = new Socket({ fd: PROBE_IN_FD, readable: true, writable: false });

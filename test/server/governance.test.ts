@@ -223,9 +223,10 @@ describe('governance API', () => {
       broker.client(broker.keys.carol).show(issued.ac_id),
       (e: unknown) => e instanceof BrokerError && e.status === 404,
     );
+    // Each call starts only when awaited: two in flight would leave one rejection unhandled.
     for (const call of [
-      broker.client(broker.keys.mallory).revoke(issued.ac_id),
-      broker.client(broker.keys.mallory).show(issued.ac_id),
+      () => broker.client(broker.keys.mallory).revoke(issued.ac_id),
+      () => broker.client(broker.keys.mallory).show(issued.ac_id),
     ]) {
       await assert.rejects(
         call,

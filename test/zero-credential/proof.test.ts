@@ -1,9 +1,10 @@
 /**
  * The zero-credential proof. A `bastion serve` child with every backend kind configured
  * (test/zero-credential/world.ts) runs invocations over a real sshd, a real Bascule
- * runtime and four APIs — one per bearer-token backend: dev, oauth_exchange, entra, spire
- * (a real SPIRE, whose JWT-SVIDs are tagged by a marked audience) — directly
- * and through the MCP bridge. Its probe reports each SSH key the dev backend issued, the
+ * runtime and five APIs — one per bearer-token backend: dev, oauth_exchange, entra, vault,
+ * spire (a real SPIRE, whose JWT-SVIDs are tagged by a marked audience) — directly and
+ * through the MCP bridge. Its probe reports each SSH key the dev and vault
+ * backends issued (vault's from the Vault double's SSH CA, to the same sshd), the
  * APIs and the Bascule proxy record each token and grant: the proof knows every secret
  * and looks for each in every encoding (raw, hex, base64, base64url; a key's PEM and its
  * seed; a token's signature alone; the tag each token carries).
@@ -61,6 +62,7 @@ import {
   type ProofWorld,
   SPIRE_SKIP,
   startProofWorld,
+  VAULT_SSH_TARGET,
 } from './world.js';
 
 /** A JWT-shaped string of random parts, for controls of kinds the test cannot mint. */
@@ -127,6 +129,15 @@ describe('zero-credential proof', () => {
       });
       assert.equal(rb.result.stdout, `bascule ${i}\n`);
     }
+    for (let i = 0; i < 2; i++) {
+      const viaVault = await activeAc('ssh-vault', 'ssh', VAULT_SSH_TARGET, 'exec');
+      const rv = await client.invoke('ssh', viaVault, {
+        target: VAULT_SSH_TARGET,
+        operation: { argv: ['echo', `vault ${i}`] },
+      });
+      assert.equal(rv.result.stdout, `vault ${i}\n`);
+      assert.equal(rv.credential.issued_by, BACKEND_ID.vault, 'the Vault double signed it');
+    }
     for (const source of OAUTH_SOURCES) {
       for (let i = 0; i < 2; i++) {
         const ac = await activeAc(API_ACCORD[source], 'http', apis[source], 'read');
@@ -176,8 +187,8 @@ describe('zero-credential proof', () => {
     await client.audit({ limit: 1000 });
 
     // Every secret the broker handled, known to the proof.
-    const keys = await probe.keysReported(5);
-    assert.equal(keys.length, 5, 'an SSH key per SSH invocation, and no more');
+    const keys = await probe.keysReported(7);
+    assert.equal(keys.length, 7, 'an SSH key per SSH invocation (5 dev, 2 vault), and no more');
     book.add('marker', world.marker);
     book.add('ssh key comment', keyComment(world.marker));
     keys.forEach((pem, i) => book.sshKey(pem, `ssh key ${i}`));

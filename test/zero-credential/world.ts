@@ -1,12 +1,13 @@
 /**
  * The world the zero-credential proof runs in, all on 127.0.0.1: a `bastion serve` child,
- * probed (it reports each SSH key its dev backend issues; it takes complete heap
- * snapshots), with every backend kind configured — `oauth_exchange` and `entra` against
- * two local authorization servers that tag their tokens with a marker claim, `dev` (its
- * credentials tagged by the same means), `spire` against a real SPIRE (its JWT-SVIDs
- * tagged by a marked audience), and the built-in `bascule` — over a real sshd, a real
- * Bascule runtime behind a proxy that records each grant, and four small APIs, one per
- * bearer-token backend, that record each token they accept.
+ * probed (it reports each SSH key its dev and vault backends issue; it takes complete
+ * heap snapshots), with every backend kind configured — `oauth_exchange` and `entra`
+ * against two local authorization servers that tag their tokens with a marker claim,
+ * `vault` against the Vault double (its SSH CA trusted by the sshd, its identity tokens
+ * tagged by the same means), `dev` (its credentials tagged likewise), `spire` against a
+ * real SPIRE (its JWT-SVIDs tagged by a marked audience), and the built-in `bascule` — over
+ * a real sshd, a real Bascule runtime behind a proxy that records each grant, and five
+ * small APIs, one per bearer-token backend, that record each token they accept.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -20,11 +21,12 @@ import { newMarker } from '../helpers/leak.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
 import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
+import { startVaultDouble } from '../peers/vault-double/index.js';
 
 /** Why SPIRE is left out of this world (not built here, and CI unset), or false. */
 export const SPIRE_SKIP = spireSkip();
 /** The bearer-token backends, each with its own API (spire: when SPIRE is built). */
-const ALL_OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra', 'spire'] as const;
+const ALL_OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra', 'vault', 'spire'] as const;
 export type OAuthSource = (typeof ALL_OAUTH_SOURCES)[number];
 export const OAUTH_SOURCES: readonly OAuthSource[] = ALL_OAUTH_SOURCES.filter(
   (source) => source !== 'spire' || SPIRE_SKIP === false,
@@ -34,20 +36,25 @@ export const BACKEND_ID: Readonly<Record<OAuthSource, string>> = {
   dev: 'dev',
   oauth_exchange: 'corp-as',
   entra: 'entra',
+  vault: 'vault',
   spire: 'spire',
 };
+/** The SSH target whose certificates the vault backend issues (the same sshd, by another name). */
+export const VAULT_SSH_TARGET = 'vault-ssh.internal.test';
 /** The kind of each backend id the broker is configured with (bascule: built in). */
 export const BACKEND_KIND: Readonly<Record<string, string>> = {
   [BACKEND_ID.oauth_exchange]: 'oauth_exchange',
   [BACKEND_ID.entra]: 'entra',
   [BACKEND_ID.spire]: 'spire',
   [BACKEND_ID.dev]: 'dev',
+  [BACKEND_ID.vault]: 'vault',
   bascule: 'bascule',
 };
 export const API_ACCORD: Readonly<Record<OAuthSource, string>> = {
   dev: 'api-dev',
   oauth_exchange: 'api-exchange',
   entra: 'api-entra',
+  vault: 'api-vault',
   spire: 'api-spire',
 };
 /** The broker's SPIFFE ID in the proof's SPIRE. */
@@ -178,11 +185,23 @@ async function start(started: Started): Promise<ProofWorld> {
   const brokerCwd = join(dir, 'cwd');
   mkdirSync(brokerCwd);
   const marker = newMarker();
-  const tags = { dev: marker, oauth_exchange: newMarker(), entra: newMarker(), spire: newMarker() };
+  const tags = {
+    dev: marker,
+    oauth_exchange: newMarker(),
+    entra: newMarker(),
+    vault: newMarker(),
+    spire: newMarker(),
+  };
   const spireAudience = `spiffe://example.org/proof-${tags.spire}`;
   const aliceKeyFile = join(dir, 'alice.key');
   const alice = writePrincipalKey(aliceKeyFile);
-  const tokens = { dev: [], oauth_exchange: [], entra: [], spire: [] } as ProofWorld['tokens'];
+  const tokens = {
+    dev: [],
+    oauth_exchange: [],
+    entra: [],
+    vault: [],
+    spire: [],
+  } as ProofWorld['tokens'];
   const grants: string[] = [];
 
   let brokerJwks: { keys: JWK[] } = { keys: [] };
@@ -198,6 +217,14 @@ async function start(started: Started): Promise<ProofWorld> {
   const api = async (source: OAuthSource, verify: Verify) =>
     started.add(await recordingApi(tokens[source], verify), (a) => a.server.close());
   let devJwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  // Vault's identity tokens carry what the role's template says: here a scope and the tag.
+  const vault = started.add(
+    await startVaultDouble({
+      sshRoles: { bastion: { allowedUsers: [SSHD_USER] } },
+      identityRoles: { api: { ttl: 240, claims: { scope: 'read', marker: tags.vault } } },
+    }),
+    (v) => v.close(),
+  );
   // SPIRE, in a directory of its own under the temp directory the proof scans.
   const spire =
     SPIRE_SKIP === false
@@ -219,6 +246,12 @@ async function start(started: Started): Promise<ProofWorld> {
     entra: await api(
       'entra',
       byIssuer(() => entraAs),
+    ),
+    vault: await api('vault', (token) =>
+      jwtVerify(token, createLocalJWKSet(vault.jwks()), {
+        issuer: vault.identity.issuer,
+        audience: vault.identity.clientIds.get('api') ?? '',
+      }).then((r) => r.payload),
     ),
     // Verified against the trust domain's JWT bundle, for its marked audience.
     spire: await api('spire', async (token) => {
@@ -248,7 +281,10 @@ async function start(started: Started): Promise<ProofWorld> {
     await startSshd({ caPublicKeys: [], principals: { [SSHD_USER]: [SSHD_USER] } }),
     (d) => d.stop(),
   );
-  writeFileSync(join(dir, 'known_hosts'), sshd.knownHostsText);
+  writeFileSync(
+    join(dir, 'known_hosts'),
+    `${sshd.knownHostsText}[${VAULT_SSH_TARGET}]:${sshd.port} ${sshd.hostKeyLine}\n`,
+  );
   const basculeSock = join(dir, 'bascule.sock');
   const proxySock = join(dir, 'proxy.sock');
   const accord = (id: string, connector: string, target: string, capability: string) => `
@@ -265,9 +301,19 @@ data_dir: ${dataDir}
 log_level: debug
 admins: [${alice.did}]
 connectors:
-  ssh: { known_hosts: ${join(dir, 'known_hosts')}, hosts: { "127.0.0.1": { port: ${sshd.port} } } }
+  ssh:
+    known_hosts: ${join(dir, 'known_hosts')}
+    hosts:
+      "127.0.0.1": { port: ${sshd.port} }
+      "${VAULT_SSH_TARGET}": { address: 127.0.0.1, port: ${sshd.port} }
   bascule: { targets: { "db1.internal.test": "unix:${proxySock}" } }
 backends:
+  - kind: vault
+    id: ${BACKEND_ID.vault}
+    address: ${vault.address}
+    auth: { approle: { role_id: ${vault.roleId}, secret_id_env: PROOF_VAULT_SECRET_ID } }
+    ssh: { mount: ssh-client-signer, role: bastion, targets: ["${VAULT_SSH_TARGET}"] }
+    tokens: { "${apis.vault.base}": { identity_role: api } }
   - kind: oauth_exchange
     id: ${BACKEND_ID.oauth_exchange}
     token_endpoint: ${exchangeAs.tokenEndpoint}
@@ -297,6 +343,7 @@ ${
     id: ${BACKEND_ID.dev}
 accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
+    ssh_login: ${SSHD_USER}${accord('ssh-vault', 'ssh', VAULT_SSH_TARGET, 'exec')}
     ssh_login: ${SSHD_USER}${accord('bascule-ops', 'bascule', 'db1.internal.test', 'exec')}${OAUTH_SOURCES.map(
       (source) => accord(API_ACCORD[source], 'http', apis[source].base, 'read'),
     ).join('')}
@@ -309,6 +356,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
         ...MEMORY_ENV,
         BASTION_DEV_CREDENTIAL_MARKER: marker,
         PROOF_AS_SECRET: exchangeAs.clientSecret,
+        PROOF_VAULT_SECRET_ID: vault.secretId,
       },
       nodeArgs: MEMORY_FLAGS,
       probe: true,
@@ -318,7 +366,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
   brokerJwks = (await (await fetch(`${broker.url}/.well-known/jwks.json`)).json()) as {
     keys: JWK[];
   };
-  sshd.setCaKeys([readFileSync(join(dataDir, 'dev-ca.pub'), 'utf8').trim()]);
+  sshd.setCaKeys([readFileSync(join(dataDir, 'dev-ca.pub'), 'utf8').trim(), vault.ssh.caPublicKey]);
   started.add(
     await startBascule({
       name: 'db1.internal.test',
@@ -344,6 +392,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
       dev: apis.dev.base,
       oauth_exchange: apis.oauth_exchange.base,
       entra: apis.entra.base,
+      vault: apis.vault.base,
       spire: apis.spire.base,
     },
     tokens,

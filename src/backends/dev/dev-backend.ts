@@ -18,14 +18,13 @@ import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
-import { OPENSSH_DEFAULT_EXTENSIONS, signUserCertificate } from '../../ssh/certificate.js';
 import {
-  ed25519PublicBlob,
-  ed25519PublicKeyLine,
-  rawEd25519PublicKey,
-  rawEd25519Seed,
-} from '../../ssh/ed25519.js';
-import { opensshPrivateKeyPem } from '../../ssh/private-key.js';
+  OPENSSH_DEFAULT_EXTENSIONS,
+  signUserCertificate,
+  SSH_LOGIN_PATTERN,
+} from '../../ssh/certificate.js';
+import { ed25519PublicBlob, ed25519PublicKeyLine, rawEd25519PublicKey } from '../../ssh/ed25519.js';
+import { ephemeralEd25519Key } from '../../ssh/ephemeral-key.js';
 import { DEFAULT_MAX_TTL_MS, DEFAULT_SKEW_MS } from '../../credentials/resolver.js';
 import { Secret } from '../../credentials/secret.js';
 import type {
@@ -61,9 +60,6 @@ export interface DevBackendOptions {
 export interface JsonWebKeySet {
   keys: JWK[];
 }
-
-/** A POSIX-ish login name: what sshd compares against AuthorizedPrincipalsFile lines. */
-const LOGIN_PATTERN = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/;
 
 export class DevBackend implements CredentialBackend {
   readonly id: string;
@@ -158,7 +154,7 @@ export class DevBackend implements CredentialBackend {
 
   #sshCert(target: string, ac: AcContext): SshCertCredential {
     const principals = ac.ssh_principals ?? [];
-    if (principals.length === 0 || !principals.every((p) => LOGIN_PATTERN.test(p))) {
+    if (principals.length === 0 || !principals.every((p) => SSH_LOGIN_PATTERN.test(p))) {
       throw new CredentialResolutionError(BackendReasons.invalidRequest);
     }
     const now = this.#clock.now();
@@ -166,12 +162,13 @@ export class DevBackend implements CredentialBackend {
     const validBefore = Math.floor((now + this.#ttlMs) / 1000);
     const serial = randomBytes(8).readBigUInt64BE();
 
-    const { privateKey: userKey } = generateKeyPairSync('ed25519');
-    const userPublic = rawEd25519PublicKey(userKey);
+    const comment =
+      this.#marker === undefined ? 'bastion-ephemeral' : `bastion-ephemeral ${this.#marker}`;
+    const key = ephemeralEd25519Key(comment);
     const certificate = signUserCertificate({
       caPrivateKey: this.#caKey,
       caPublicBlob: this.#caPublicBlob,
-      userPublicKey32: userPublic,
+      userPublicKey32: key.publicKey32,
       serial,
       keyId: `bastion:${this.id} ac=${ac.ac_id} sub=${ac.principal_did}`.slice(0, 256),
       principals,
@@ -179,17 +176,12 @@ export class DevBackend implements CredentialBackend {
       validBefore,
       extensions: this.#extensions,
     });
-    const seed = rawEd25519Seed(userKey);
-    const comment =
-      this.#marker === undefined ? 'bastion-ephemeral' : `bastion-ephemeral ${this.#marker}`;
-    const pem = opensshPrivateKeyPem(seed, userPublic, comment);
-    seed.fill(0);
 
     return {
       type: 'ssh_cert',
       target,
       certificate,
-      privateKey: Secret.adopt(pem),
+      privateKey: Secret.adopt(key.pem),
       principals: [...principals],
       notBefore: new Date(validAfter * 1000),
       expiresAt: new Date(validBefore * 1000),
