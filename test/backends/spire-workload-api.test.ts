@@ -14,6 +14,7 @@ import { MAX_REPLY_BYTES } from '../../src/backends/spire/workload-api.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
 import { acFor } from '../helpers/backends.js';
+import { capturedLogger } from '../helpers/logs.js';
 import { type FakeWorkloadApi, startFakeWorkloadApi } from '../helpers/fake-workload-api.js';
 import { type TestCa, testCa } from '../helpers/x509.js';
 
@@ -125,13 +126,22 @@ describe('spire backend: the Workload API client and what it accepts', () => {
     fake.jwt = () => 'hang';
     fake.x509 = () => 'hang';
     for (const type of ['oauth', 'x509_svid'] as const) {
+      const { logger, text } = capturedLogger();
       const controller = new AbortController();
       const arrived = fake.nextCall();
-      const pending = backend().resolve(type, TARGET, acFor(TARGET, Date.now()), controller.signal);
+      const pending = backend({ logger }).resolve(
+        type,
+        TARGET,
+        acFor(TARGET, Date.now()),
+        controller.signal,
+      );
       const call = await arrived;
       controller.abort();
       await assert.rejects(pending, reason('backend_unavailable'));
       await call.whenCancelled; // the agent saw the call cancelled (else this never resolves)
+      // Ended by the abort, not by the call's own deadline.
+      assert.match(text(), /"grpc":"CANCELLED"/, type);
+      assert.doesNotMatch(text(), /DEADLINE_EXCEEDED/, type);
     }
   });
 
@@ -209,12 +219,21 @@ describe('spire backend: the Workload API client and what it accepts', () => {
     }
   });
 
-  it('refuses an oversized reply (the client takes at most MAX_REPLY_BYTES)', async () => {
-    fake.jwt = () => ({ svids: [{ spiffe_id: ME, svid: 'a'.repeat(MAX_REPLY_BYTES + 1) }] });
+  it('refuses an oversized reply: gRPC stops reading at MAX_REPLY_BYTES', async () => {
+    const { logger, text } = capturedLogger();
+    // A real JWT-SVID padded past the bound with an extra field of the reply.
+    const token = await jwtSvid();
+    fake.jwt = () => ({
+      svids: [{ spiffe_id: ME, svid: token, hint: 'h'.repeat(MAX_REPLY_BYTES) }],
+    });
     await assert.rejects(
-      backend().resolve('oauth', TARGET, acFor(TARGET, Date.now())),
+      backend({ logger }).resolve('oauth', TARGET, acFor(TARGET, Date.now())),
       reason('backend_error'),
     );
+    // Refused by the size limit itself, not by a later check of what was read.
+    assert.match(text(), /"grpc":"RESOURCE_EXHAUSTED"/);
+    fake.jwt = () => ({ svids: [{ spiffe_id: ME, svid: token, hint: 'h'.repeat(1024) }] });
+    await backend().resolve('oauth', TARGET, acFor(TARGET, Date.now())); // control: in bounds
   });
 
   it('an SVID that outlives the window is clamped to it by the resolver and marked must-revoke', async () => {
@@ -301,19 +320,14 @@ describe('spire backend: the Workload API client and what it accepts', () => {
   });
 
   it('revoke is a no-op that says SVIDs cannot be revoked, and never throws', async () => {
-    const lines: string[] = [];
-    const log = (o: object, m: string) => lines.push(`${JSON.stringify(o)} ${m}`);
-    const logger = { debug: log, info: log, warn: log, error: log };
+    const { logger, text } = capturedLogger();
     const token = await jwtSvid();
     fake.jwt = () => ({ svids: [{ spiffe_id: ME, svid: token }] });
     const b = backend({ logger });
     const c = await b.resolve('oauth', TARGET, acFor(TARGET, Date.now()));
     await b.revoke(c);
-    assert.match(
-      lines.join('\n'),
-      /cannot be revoked; this one remains valid until its own expiry/,
-    );
-    assert.doesNotMatch(lines.join('\n'), new RegExp(token.split('.')[2] ?? 'x'));
+    assert.match(text(), /cannot be revoked; this one remains valid until its own expiry/);
+    assert.doesNotMatch(text(), new RegExp(token.split('.')[2] ?? 'x'));
     assert.equal(c.accessToken.disposed, false, 'revoke does not wipe: discard does, after it');
   });
 });
