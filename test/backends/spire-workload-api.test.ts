@@ -104,6 +104,28 @@ describe('spire backend: the Workload API client and what it accepts', () => {
     assert.equal(fake.calls.length, 0);
   });
 
+  it("issues only for its `targets`, and only for the AC's own target, before calling the agent", async () => {
+    const token = await jwtSvid();
+    fake.jwt = () => ({ svids: [{ spiffe_id: ME, svid: token }] });
+    const b = backend({ targets: [TARGET] });
+    const other = 'https://other.internal.test';
+    await assert.rejects(
+      b.resolve('oauth', other, acFor(other, Date.now())),
+      reason('invalid_credential_request'),
+    );
+    await assert.rejects(
+      b.resolve('x509_svid', other, acFor(other, Date.now())),
+      reason('invalid_credential_request'),
+    );
+    await assert.rejects(
+      b.resolve('oauth', TARGET, acFor(other, Date.now())),
+      reason('invalid_credential_request'),
+    );
+    assert.equal(fake.calls.length, 0);
+    await b.resolve('oauth', TARGET, acFor(TARGET, Date.now())); // control: its own target
+    assert.equal(fake.calls.length, 1);
+  });
+
   it('a missing socket is backend_unavailable', async () => {
     const b = backend({ socket: `${fake.socket}.missing` });
     await assert.rejects(

@@ -1,8 +1,9 @@
 /**
  * `kind: spire`: SVIDs from a SPIRE agent over the SPIFFE Workload API — JWT-SVIDs as
  * bearer tokens (`oauth`), X.509-SVIDs for mutual TLS (`x509_svid`). Settings: the agent's
- * socket; the targets it issues for; the broker's SPIFFE ID, and others per principal; the audience per target
- * pattern; how the target's certificate is verified; the timeout.
+ * socket; the targets it issues for; the broker's SPIFFE ID, and others per principal; the
+ * audience per target pattern; how mutual TLS verifies the target (`mtls`, not `x509`: a
+ * key with a digit is never named in a configuration error); the timeout.
  */
 import { z } from 'zod';
 import { backendId, checked, duration, filePath, type ConfigContext } from '../../base/fields.js';
@@ -81,7 +82,7 @@ const settings = (ctx: ConfigContext) =>
           { error: 'must be a list of {targets, audience}' },
         )
         .optional(),
-      x509: z
+      mtls: z
         .strictObject(
           {
             verify_target: z.enum(['bundle', 'system'], { error: 'must be bundle or system' }),
@@ -109,7 +110,7 @@ export const spirePlugin = defineBackendPlugin({
         spiffeId: r.spiffe_id,
       })),
       audiences: s.audiences ?? [],
-      ...(s.x509 !== undefined ? { x509VerifyTarget: s.x509.verify_target } : {}),
+      ...(s.mtls !== undefined ? { x509VerifyTarget: s.mtls.verify_target } : {}),
       ...(s.timeout !== undefined ? { timeoutMs: s.timeout * 1000 } : {}),
       clock: deps.clock,
       logger: deps.logger,
