@@ -44,7 +44,13 @@ build() {
     go build -trimpath -ldflags="-s -w" -o ../bin/ \
       github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
   )
-  "$work/bin/spire-server" --version >/dev/null 2>&1 || "$work/bin/spire-server" -version >/dev/null 2>&1 || true
+  # Both binaries must run and be the version asked for (a dev build prints 1.13.3-dev-…).
+  for bin in spire-server spire-agent; do
+    "$work/bin/$bin" --version 2>&1 | grep -q "^$version" || {
+      echo "spire.sh: $bin does not run as SPIRE $version" >&2
+      exit 1
+    }
+  done
   rm -rf "$dir"
   mv "$work" "$dir"
   echo "SPIRE $version built in $dir/bin"
