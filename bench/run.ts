@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --json FILE] [-- --only micro,b1,b4,b5,spire]`: what Bastion
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --only micro,aws,b1,b4,b5,spire]`: what Bastion
  * costs per invocation, each figure beside a baseline measured in the same run (see
  * bench/README.md for what each figure and ratio means).
  *
  * This process is the orchestrator and the load generator; every broker-side measurement
  * runs in a child process pinned to its own core, one phase at a time:
  *   micro — B1's baseline, B2, B3 and the cost breakdown (tinybench, bench/micro.ts)
+ *   aws   — B3 for aws_sts: minting against the raw AssumeRole, both on moto (bench/aws.ts)
  *   b1    — AC issuance over HTTP with DPoP (autocannon, bench/lib/http-load.ts)
  *   b4    — broker-added latency, open loop; dwell; memory (bench/lifecycle.ts), then the
  *           same on tmpfs, to tell the disk's share from the code's
@@ -19,6 +20,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import type { AwsResult } from './aws.js';
 import type { LifecycleResult } from './lifecycle.js';
 import type { MicroResult, MicroTask } from './micro.js';
 import type { SpireResult } from './spire.js';
@@ -35,14 +37,14 @@ import {
 import { runSshEndToEnd } from './lib/ssh-e2e.js';
 import { median } from './lib/stats.js';
 
-const PHASES = ['micro', 'b1', 'b4', 'b5', 'spire'] as const;
+const PHASES = ['micro', 'aws', 'b1', 'b4', 'b5', 'spire'] as const;
 type Phase = (typeof PHASES)[number];
 
 const out = (text: string): void => void process.stdout.write(text + '\n');
 const MiB = 1024 * 1024;
 
 function usage(code: number): never {
-  out('usage: npm run bench -- [--quick] [--json FILE] [--only micro,b1,b4,b5,spire]');
+  out('usage: npm run bench -- [--quick] [--json FILE] [--only micro,aws,b1,b4,b5,spire]');
   process.exit(code);
 }
 
@@ -117,6 +119,7 @@ function floorRss(): number {
 const emptyNodeRss = floorRss();
 
 const micro = await phase('micro', () => inChild<MicroResult>('./micro', { quick }));
+const awsBench = await phase('aws', () => inChild<AwsResult>('./aws', { quick }));
 const load = await phase('b1', () => runIssuanceLoad(placement, { quick, concurrencies: [8, 1] }));
 const TMPFS = '/dev/shm';
 const b4 = await phase('b4', async () => {
@@ -149,7 +152,8 @@ const spire = await phase('spire', () => {
 // Figures.
 
 const figures: Figure[] = [];
-const task = (name: string): MicroTask | undefined => micro?.tasks[name] ?? spire?.tasks[name];
+const task = (name: string): MicroTask | undefined =>
+  micro?.tasks[name] ?? awsBench?.tasks?.[name] ?? spire?.tasks[name];
 const opsOf = (t: MicroTask | undefined): number => (t === undefined ? NaN : median(t.opsPerRound));
 
 const rawVerifySign = task('raw.verify+sign');
@@ -309,6 +313,27 @@ if (micro !== undefined) {
   );
 }
 
+if (awsBench?.tasks !== undefined) {
+  const rawAssumeRole = 'raw STS AssumeRole (SDK defaults), same input, same moto';
+  microFigure(
+    'B3',
+    "AWS session, AwsStsBackend.resolve('aws') + dispose (moto)",
+    'aws_sts.resolve+dispose',
+    rawAssumeRole,
+    'raw.assumeRole',
+    'session policy, bounded reply, checks, Secrets; moto (Python) on the same core',
+  );
+  microFigure(
+    'B3',
+    'AWS session through CredentialResolver, revoked by the role policy (moto)',
+    'aws_sts.resolver+revoke',
+    rawAssumeRole,
+    'raw.assumeRole',
+    'adds the IAM PutRolePolicy of the deny-older-sessions policy, a second round trip',
+  );
+} else if (awsBench !== undefined) {
+  out('bench: aws skipped: moto is not installed (scripts/test-all.sh installs it)');
+}
 if (spire !== undefined) {
   microFigure(
     'B3',
@@ -681,7 +706,15 @@ if (values.json !== undefined) {
     meta,
     figures,
     breakdown,
-    details: { micro, b1: load, b4: lifecycle, b4Tmpfs: lifecycleTmpfs, b5: ssh, spire },
+    details: {
+      micro,
+      aws: awsBench,
+      b1: load,
+      b4: lifecycle,
+      b4Tmpfs: lifecycleTmpfs,
+      b5: ssh,
+      spire,
+    },
     failures,
   };
   writeFileSync(values.json, JSON.stringify(document, null, 2) + '\n');

@@ -35,29 +35,34 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
-# Schemathesis (PyPI) fuzzes the broker's OpenAPI document in the suite: installed once per
-# machine into a virtualenv under a cache directory keyed by its version (package.json).
-st_version="${npm_package_config_schemathesis:-$(node -p 'require("./package.json").config.schemathesis')}"
-st_dir="${BASTION_TOOLS_CACHE:-$HOME/.cache/bastion}/schemathesis-$st_version"
-if [ ! -x "$st_dir/bin/st" ]; then
-  echo "installing schemathesis $st_version into $st_dir"
-  rm -rf "$st_dir.partial"
-  python3 -m venv "$st_dir.partial"
-  "$st_dir.partial/bin/pip" install -q --disable-pip-version-check "schemathesis==$st_version" cryptography
-  mv "$st_dir.partial" "$st_dir"
-fi
+# Python peers from PyPI, each installed once per machine into a virtualenv under a cache
+# directory keyed by its version (package.json's config): venv NAME VERSION MODULE PIP-ARGS…
+# (re)installs unless the venv's python can import MODULE.
+venv() {
+  local name=$1 version=$2 module=$3
+  shift 3
+  local dir="${BASTION_TOOLS_CACHE:-$HOME/.cache/bastion}/$name-$version"
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c "import $module" 2>/dev/null; then
+    echo "installing $name $version into $dir"
+    rm -rf "$dir" "$dir.partial"
+    python3 -m venv "$dir.partial"
+    "$dir.partial/bin/pip" install -q --disable-pip-version-check "$@"
+    mv "$dir.partial" "$dir"
+  fi
+}
+config() { node -p "require('./package.json').config.$1"; }
 
-# hvac (PyPI), HashiCorp's official Python client of Vault, checks the Vault double speaks
-# Vault's API (test/backends/vault-double-hvac.test.ts): installed the same way.
-hvac_version="${npm_package_config_hvac:-$(node -p 'require("./package.json").config.hvac')}"
-hvac_dir="${BASTION_TOOLS_CACHE:-$HOME/.cache/bastion}/hvac-$hvac_version"
-if [ ! -x "$hvac_dir/bin/python" ] || ! "$hvac_dir/bin/python" -c 'import hvac' 2>/dev/null; then
-  echo "installing hvac $hvac_version into $hvac_dir"
-  rm -rf "$hvac_dir" "$hvac_dir.partial"
-  python3 -m venv "$hvac_dir.partial"
-  "$hvac_dir.partial/bin/pip" install -q --disable-pip-version-check "hvac==$hvac_version"
-  mv "$hvac_dir.partial" "$hvac_dir"
-fi
+# Schemathesis fuzzes the broker's OpenAPI document in the suite.
+st_version="${npm_package_config_schemathesis:-$(config schemathesis)}"
+venv schemathesis "$st_version" schemathesis "schemathesis==$st_version" cryptography
+# moto is the AWS peer of the aws_sts tests (STS, IAM, S3 on 127.0.0.1); the tests run it as
+# `<venv>/bin/python3 -m moto.server`.
+moto_version="${npm_package_config_moto:-$(config moto)}"
+venv moto "$moto_version" moto.server "moto[server]==$moto_version"
+# hvac, HashiCorp's official Python client of Vault, checks the Vault double speaks Vault's
+# API (test/backends/vault-double-hvac.test.ts).
+hvac_version="${npm_package_config_hvac:-$(config hvac)}"
+venv hvac "$hvac_version" hvac "hvac==$hvac_version"
 
 # SPIRE (server + agent), the spire backend's real peer: built from source through the Go
 # module proxy once per machine into the same cache, keyed by its version (package.json);

@@ -63,6 +63,7 @@ export {
 } from './backends/oauth-exchange/oauth-exchange-backend.js';
 export { EntraBackend, type EntraBackendOptions } from './backends/entra/entra-backend.js';
 export { VaultBackend, type VaultBackendOptions } from './backends/vault/vault-backend.js';
+export { AwsStsBackend, type AwsStsBackendOptions } from './backends/aws-sts/aws-sts-backend.js';
 export { BasculeBackend, type BasculeBackendOptions } from './backends/bascule/bascule-backend.js';
 export { BastionClient, BrokerError, type ClientOptions } from './client/client.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/app.js';

@@ -50,6 +50,7 @@ describe("import('bastion')", () => {
       'oauth_exchange',
       'entra',
       'vault',
+      'aws_sts',
       'spire',
       'dev',
       'bascule',

@@ -1,7 +1,8 @@
 /**
- * The tinybench loop every in-process benchmark child shares (bench/micro.ts,
- * bench/spire.ts): rounds run one after another over the same tasks, interleaved, so slow
- * drift on a shared VM affects every task alike; per-op latencies are pooled across rounds.
+ * The tinybench loop the pinned children share (bench/micro.ts, bench/aws.ts,
+ * bench/spire.ts): tasks run
+ * interleaved, one round after another, so slow drift on a shared VM affects every task
+ * alike; per-op latencies are pooled across rounds.
  */
 import { Bench } from 'tinybench';
 import { summarize, type Summary } from './stats.js';

@@ -3,6 +3,7 @@
  * and one line here; the configuration, the server and the docs take it from this list.
  */
 import { Registry } from '../base/registry.js';
+import { awsStsPlugin } from './aws-sts/plugin.js';
 import { basculePlugin } from './bascule/plugin.js';
 import { devPlugin } from './dev/plugin.js';
 import { entraPlugin } from './entra/plugin.js';
@@ -15,6 +16,7 @@ export const backendRegistry = new Registry<BackendPlugin>('backend', [
   oauthExchangePlugin,
   entraPlugin,
   vaultPlugin,
+  awsStsPlugin,
   spirePlugin,
   devPlugin,
   basculePlugin,

@@ -147,7 +147,11 @@ const ENTRIES = [
     502,
     'The issued certificate does not match the scope of the authorization context',
   ],
-  ['http_credential_invalid', 502, 'The issued credential is not a bearer token for this target'],
+  [
+    'http_credential_invalid',
+    502,
+    'The issued credential is not of the kind this target takes, or not for this target',
+  ],
 
   // SSH transport (the target, or its credential, failed us)
   ['ssh_connect_failed', 502, 'SSH connection to the target failed'],

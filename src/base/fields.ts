@@ -99,3 +99,8 @@ export const endpointUrl = checked((value) => {
     return { ok: false, why };
   }
 });
+
+/** An AWS region name, e.g. `eu-west-1`, `us-gov-west-1`. */
+export const awsRegion = z
+  .string({ error: 'must be an AWS region such as eu-west-1' })
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, { error: 'must be an AWS region such as eu-west-1' });

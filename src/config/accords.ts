@@ -11,7 +11,7 @@ import { isTimeZone, parseClockTime, WEEKDAYS } from '../governance/accords.js';
 import type { Capability } from '../governance/capabilities.js';
 import { CAPABILITIES } from '../governance/capabilities.js';
 import { globProblem } from '../governance/patterns.js';
-import { canonicalTargetPattern } from '../governance/targets.js';
+import { targetPatternField } from '../governance/target-field.js';
 import { distinct, Invalid, type Path } from './report.js';
 
 const DID_PATTERN = /^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$/;
@@ -29,17 +29,9 @@ const glob = checked((value) => {
   return why === undefined ? { ok: true, value: value as string } : { ok: false, why };
 });
 
-const targetPattern = checked((value) => {
-  try {
-    if (typeof value !== 'string') throw new TypeError();
-    return { ok: true, value: canonicalTargetPattern(value) };
-  } catch {
-    return {
-      ok: false,
-      why: 'must be a hostname, IPv4 or IPv6 address, or http(s) URL, optionally with * and ? wildcards (an IPv4 pattern spells four octets; IPv6 and ports take no wildcards)',
-    };
-  }
-});
+const targetPattern = targetPatternField(
+  'must be a hostname, IPv4 or IPv6 address, or http(s) URL, optionally with * and ? wildcards (an IPv4 pattern spells four octets; IPv6 and ports take no wildcards)',
+);
 
 const clockTime = (allowEndOfDay: boolean) =>
   checked((value) => {

@@ -67,6 +67,10 @@ describe('spire backend settings', () => {
       refused('socket', 'must be a unix socket path of at most 107 bytes'),
     );
     assert.throws(
+      () => parse(`${socket}    targets: ["https://a.internal.test/../b"]\n`),
+      refused('targets[0]', 'must be an http(s) URL pattern, optionally with * and ? wildcards'),
+    );
+    assert.throws(
       () => parse(`${socket}    mtls: { verify_target: none }\n`),
       refused('mtls.verify_target', 'must be bundle or system'),
     );

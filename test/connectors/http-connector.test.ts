@@ -350,6 +350,33 @@ describe('HttpConnector: run', () => {
     assert.equal(seen.length, count, 'nothing was sent');
   });
 
+  it('refuses AWS keys for a target that takes a bearer token, and a token for one that takes AWS keys', async () => {
+    const count = seen.length;
+    const aws = {
+      ...oauth(),
+      type: 'aws',
+      accessKeyId: 'ASIAEXAMPLEEXAMPLE00',
+      secretAccessKey: Secret.fromString('s'.repeat(40)),
+      sessionToken: Secret.fromString('t'.repeat(64)),
+    } as unknown as Credential;
+    await assert.rejects(
+      connector.run(runContext(connector, { method: 'GET', path: '/status' }, { credential: aws })),
+      code('http_credential_invalid'),
+      'aws keys where oauth is configured',
+    );
+    const signing = new HttpConnector({
+      lookup: fakeDns({}),
+      connect: loopbackOnlyConnect(),
+      credentials: [{ targets: [target()], type: 'aws', region: 'eu-west-1', service: 's3' }],
+    });
+    await assert.rejects(
+      signing.run(runContext(signing, { method: 'GET', path: '/status' })),
+      code('http_credential_invalid'),
+      'a bearer token where aws is configured',
+    );
+    assert.equal(seen.length, count, 'nothing was sent');
+  });
+
   it('holds redirects to the accord path policy', async () => {
     const fine = await connector.run(runContext(connector, { method: 'GET', path: '/items/fine' }));
     assert.equal(fine.redirects, 1);

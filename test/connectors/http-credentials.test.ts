@@ -17,7 +17,7 @@ ${credentials}`;
 describe('connectors.http.credentials', () => {
   it('picks the first matching rule, and a bearer token by default', () => {
     const config = parseConfig(
-      yaml(`      - { targets: ["https://*.amazonaws.com"], type: aws }
+      yaml(`      - { targets: ["https://*.amazonaws.com"], type: aws, region: eu-west-1, service: s3 }
       - { targets: ["https://mtls.internal.test", "https://*.amazonaws.com"], type: x509_svid }
 `),
       '/etc/bastion/c.yaml',
@@ -45,7 +45,12 @@ describe('connectors.http.credentials', () => {
         /connectors\.http\.credentials\[0\]\.type: must be one of/.test(e.message),
     );
     assert.throws(
-      () => parseConfig(yaml('      - { targets: ["not a url"], type: aws }\n'), 'c.yaml', {}),
+      () =>
+        parseConfig(
+          yaml('      - { targets: ["not a url"], type: aws, region: eu-west-1, service: s3 }\n'),
+          'c.yaml',
+          {},
+        ),
       (e: unknown) => e instanceof ConfigError && /credentials\[0\]\.targets\[0\]/.test(e.message),
     );
   });

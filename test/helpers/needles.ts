@@ -2,9 +2,10 @@
  * What the zero-credential proof looks for, by kind, and the controls that prove each scan
  * sees each kind. Real needles come from the secrets the broker handled (the SSH keys its
  * dev backend reported, the tokens the APIs received, the grants the Bascule proxy saw,
- * the ACs the principal held); controls are the same kinds made from secrets the broker
- * never saw, labelled `control: <kind>`, and planted in what each scan reads — so a scan
- * that stops looking for a kind, or cannot see it where it looks, fails.
+ * the secret keys and session tokens STS issued, the ACs the principal held); controls are
+ * the same kinds made from secrets the broker never saw, labelled `control: <kind>`, and
+ * planted in what each scan reads — so a scan that stops looking for a kind, or cannot see
+ * it where it looks, fails.
  */
 import assert from 'node:assert/strict';
 import { DevBackend } from '../../src/backends/dev/dev-backend.js';
@@ -24,6 +25,8 @@ export type Kind =
   | 'oauth token tag'
   | 'bascule grant'
   | 'bascule grant signature'
+  | 'aws secret key'
+  | 'aws session token'
   | 'AC'
   | 'AC signature'
   | 'agent key PEM'
@@ -40,6 +43,8 @@ export const CREDENTIAL_KINDS: readonly Kind[] = [
   'oauth token tag',
   'bascule grant',
   'bascule grant signature',
+  'aws secret key',
+  'aws session token',
 ];
 
 /** In the broker's memory: all but the bare marker, which it holds in its environment. */

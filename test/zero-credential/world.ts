@@ -4,10 +4,14 @@
  * heap snapshots), with every backend kind configured — `oauth_exchange` and `entra`
  * against two local authorization servers that tag their tokens with a marker claim,
  * `vault` against the Vault double (its SSH CA trusted by the sshd, its identity tokens
- * tagged by the same means), `dev` (its credentials tagged likewise), `spire` against a
- * real SPIRE (its JWT-SVIDs tagged by a marked audience), and the built-in `bascule` — over
- * a real sshd, a real Bascule runtime behind a proxy that records each grant, and five
- * small APIs, one per bearer-token backend, that record each token they accept.
+ * tagged by the same means), `dev` (its credentials tagged likewise), `aws_sts` against a
+ * moto server behind a proxy that records each session STS issues (its secret key and
+ * session token), `spire` against a real SPIRE (its JWT-SVIDs tagged by a marked
+ * audience), and the built-in `bascule` — over a real sshd, a real Bascule runtime behind
+ * a proxy that records each grant, five small APIs, one per bearer-token backend, that
+ * record each token they accept, and moto's S3 for the requests the broker signs with
+ * SigV4. Where moto is not installed or SPIRE not built (and `CI` is unset) the world runs
+ * without `aws_sts` or `spire`, and says so.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -17,7 +21,16 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWK } from 'jose
 import { startBascule } from '../../src/bascule/runtime.js';
 import { writePrincipalKey, type PrincipalKey } from '../../src/governance/did-key.js';
 import { spawnBroker, type ChildBroker } from '../helpers/child-broker.js';
+import { type AwsProxy, startAwsProxy } from '../helpers/aws-proxy.js';
 import { newMarker } from '../helpers/leak.js';
+import {
+  BUCKET,
+  type Moto,
+  motoInstalled,
+  MOTO_REGION,
+  ROLE_ARN,
+  startMoto,
+} from '../helpers/moto.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
 import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
@@ -48,8 +61,22 @@ export const BACKEND_KIND: Readonly<Record<string, string>> = {
   [BACKEND_ID.spire]: 'spire',
   [BACKEND_ID.dev]: 'dev',
   [BACKEND_ID.vault]: 'vault',
+  aws: 'aws_sts',
   bascule: 'bascule',
 };
+/** The accord for moto's S3, whose requests the broker signs with `aws` credentials. */
+export const AWS_ACCORD = 'api-aws';
+
+/** The AWS part of the world: moto, and the proxy in front of its STS. */
+export interface AwsWorld {
+  readonly moto: Moto;
+  /** Records every AssumeRole and its reply: the secrets STS issued. */
+  readonly sts: AwsProxy;
+  /** The accord's target: moto's endpoint, S3 requests signed by the broker. */
+  readonly target: string;
+  /** The SourceIdentity the broker gives alice's sessions (its mapping): which sessions are hers. */
+  readonly tag: string;
+}
 export const API_ACCORD: Readonly<Record<OAuthSource, string>> = {
   dev: 'api-dev',
   oauth_exchange: 'api-exchange',
@@ -101,6 +128,8 @@ export interface ProofWorld {
   readonly tokens: Readonly<Record<OAuthSource, { token: string; iss: string | undefined }[]>>;
   /** Every grant the broker sent to the Bascule runtime. */
   readonly grants: string[];
+  /** Undefined where moto is not installed (never in CI). */
+  readonly aws: AwsWorld | undefined;
   close(): Promise<void>;
 }
 
@@ -277,6 +306,8 @@ async function start(started: Started): Promise<ProofWorld> {
   );
   writeFileSync(join(dir, 'entra-ca.pem'), entraAs.certPem ?? '');
 
+  const aws = motoInstalled() ? await startAws(started) : undefined;
+
   const sshd = started.add(
     await startSshd({ caPublicKeys: [], principals: { [SSHD_USER]: [SSHD_USER] } }),
     (d) => d.stop(),
@@ -307,6 +338,7 @@ connectors:
       "127.0.0.1": { port: ${sshd.port} }
       "${VAULT_SSH_TARGET}": { address: 127.0.0.1, port: ${sshd.port} }
   bascule: { targets: { "db1.internal.test": "unix:${proxySock}" } }
+${aws === undefined ? '' : `  http: { credentials: [{ targets: ["${aws.target}"], type: aws, region: ${MOTO_REGION}, service: s3 }] }`}
 backends:
   - kind: vault
     id: ${BACKEND_ID.vault}
@@ -341,12 +373,13 @@ ${
 `
 }  - kind: dev
     id: ${BACKEND_ID.dev}
+${aws === undefined ? '' : awsBackend(aws, alice.did)}
 accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
     ssh_login: ${SSHD_USER}${accord('ssh-vault', 'ssh', VAULT_SSH_TARGET, 'exec')}
     ssh_login: ${SSHD_USER}${accord('bascule-ops', 'bascule', 'db1.internal.test', 'exec')}${OAUTH_SOURCES.map(
       (source) => accord(API_ACCORD[source], 'http', apis[source].base, 'read'),
-    ).join('')}
+    ).join('')}${aws === undefined ? '' : accord(AWS_ACCORD, 'http', aws.target, 'read')}
 `,
   );
   const broker = started.add(
@@ -357,6 +390,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
         BASTION_DEV_CREDENTIAL_MARKER: marker,
         PROOF_AS_SECRET: exchangeAs.clientSecret,
         PROOF_VAULT_SECRET_ID: vault.secretId,
+        ...aws?.moto.env(),
       },
       nodeArgs: MEMORY_FLAGS,
       probe: true,
@@ -397,6 +431,28 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     },
     tokens,
     grants,
+    aws,
     close: () => started.close(),
   };
+}
+
+/** moto and the proxy in front of its STS. */
+async function startAws(started: Started): Promise<AwsWorld> {
+  const moto = started.add(await startMoto(), (m) => m.stop());
+  const sts = started.add(await startAwsProxy(moto.url), (p) => p.close());
+  return { moto, sts, target: moto.url, tag: `proof-${newMarker()}` };
+}
+
+/** The `aws_sts` entry: STS through the recording proxy, IAM (revocation) at moto itself. */
+function awsBackend(aws: AwsWorld, did: string): string {
+  return `  - kind: aws_sts
+    id: aws
+    role_arn: ${ROLE_ARN}
+    region: ${MOTO_REGION}
+    endpoint: ${aws.sts.url}
+    iam_endpoint: ${aws.moto.url}
+    source_identity: { "${did}": ${aws.tag} }
+    session_policy:
+      actions: { read: [s3:GetObject] }
+      resources: [{ targets: ["${aws.target}"], arns: ["arn:aws:s3:::${BUCKET}/*"] }]`;
 }

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { backendId, checked, duration, filePath, type ConfigContext } from '../../base/fields.js';
 import { DID_KEY_PATTERN } from '../../governance/did-key.js';
-import { canonicalTargetPattern } from '../../governance/targets.js';
+import { urlPatternField } from '../../governance/target-field.js';
 import { defineBackendPlugin } from '../plugin.js';
 import { isAudience, isSpiffeId } from './spiffe-id.js';
 import { MAX_SOCKET_PATH_BYTES, SpireBackend } from './spire-backend.js';
@@ -25,14 +25,8 @@ const audience = checked((value) =>
     : { ok: false, why: 'must be a SPIFFE ID or an http(s) URL' },
 );
 
-const targetPattern = checked((value) => {
-  try {
-    if (typeof value !== 'string') throw new TypeError();
-    return { ok: true, value: canonicalTargetPattern(value) };
-  } catch {
-    return { ok: false, why: 'must be a target pattern' };
-  }
-});
+// The HTTP connector's targets: the credentials it issues are the HTTP connector's.
+const targetPattern = urlPatternField;
 
 const socket = (ctx: ConfigContext) =>
   filePath(ctx).refine((path) => Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES, {

@@ -14,7 +14,6 @@ import { z } from 'zod';
 import { ConfigError } from '../../base/errors.js';
 import {
   backendId,
-  checked,
   type ConfigContext,
   duration,
   endpointUrl,
@@ -22,7 +21,8 @@ import {
   filePath,
 } from '../../base/fields.js';
 import { Secret } from '../../credentials/secret.js';
-import { canonicalTarget, canonicalTargetPattern } from '../../governance/targets.js';
+import { targetPatternField } from '../../governance/target-field.js';
+import { canonicalTarget } from '../../governance/targets.js';
 import { readSettingsFile } from '../oauth/client-auth.js';
 import { type BackendDeps, defineBackendPlugin } from '../plugin.js';
 import type { VaultLogin } from './session.js';
@@ -40,14 +40,7 @@ const path = z.string({ error: 'must be a Vault path' }).regex(PATH, {
   error: 'must be a Vault path (segments of [A-Za-z0-9_.-] separated by /)',
 });
 
-const targetPattern = checked((value) => {
-  try {
-    if (typeof value !== 'string') throw new TypeError();
-    return { ok: true, value: canonicalTargetPattern(value) };
-  } catch {
-    return { ok: false, why: 'must be a target pattern, as in accords' };
-  }
-});
+const targetPattern = targetPatternField('must be a target pattern, as in accords');
 
 const tokenSource = z.union(
   [

@@ -1,19 +1,15 @@
 /**
  * The `http` connector: one HTTP request to the target (a base URL) with a short-lived
- * OAuth access token (credential `oauth`) as the bearer, or an X.509-SVID as the client
- * certificate of mutual TLS (`x509_svid`, per connectors.http.credentials), so that a
- * caller can use an API without ever holding its credential. Everything the caller sends is checked before a
+ * OAuth access token (credential `oauth`) as the bearer, signed with SigV4 by temporary
+ * AWS keys (credential `aws`), or with an X.509-SVID as the client certificate of mutual
+ * TLS (`x509_svid`) — per `connectors.http.credentials` — so that a caller can use an API
+ * without ever holding its credential. Everything the caller sends is checked before a
  * credential exists: the operation's shape, the path and header rules of the transport,
  * the capability (GET/HEAD read, the rest write) and the accord's path policy
  * (governance/path-policy.ts), which redirects are held to as well.
  */
 import type { LookupFunction } from 'node:net';
-import type {
-  AcContext,
-  Credential,
-  OAuthCredential,
-  X509SvidCredential,
-} from '../../credentials/types.js';
+import type { AcContext } from '../../credentials/types.js';
 import { BastionError } from '../../base/errors.js';
 import { parseOrThrow } from '../../base/zod-issues.js';
 import type { Capability } from '../../governance/capabilities.js';
@@ -27,14 +23,19 @@ import {
   DEFAULT_MAX_REQUEST_BYTES,
   httpRequest,
   type HttpMethod,
-  type HttpRequestOptions,
 } from '../../transports/http/request.js';
 import type { HttpResult } from '../../transports/http/response.js';
 import type { Connector, RunContext } from '../connector.js';
 import { InvocationDeniedError } from '../../governance/denials.js';
+import { type RequestSigner } from '../../transports/http/sign.js';
+import { SIGV4_HEADERS, sigv4Signer } from '../../transports/http/sigv4.js';
+import type { Secret } from '../../credentials/secret.js';
+import type { Credential } from '../../credentials/types.js';
+import type { ClientCertificate } from '../../transports/http/client-certificate.js';
 import {
   credentialFits,
   credentialTypeFor,
+  ruleFor,
   type CredentialRule,
   type HttpCredentialType,
 } from './credentials.js';
@@ -67,25 +68,6 @@ export class HttpCredentialError extends BastionError {
   constructor() {
     super('http_credential_invalid');
   }
-}
-
-/** How each kind of credential goes with the request: what the transport is given. */
-type Presented = Pick<HttpRequestOptions, 'bearer' | 'clientCertificate'>;
-
-/** An OAuth access token: the Authorization header. */
-function bearerOf(credential: OAuthCredential): Presented {
-  return { bearer: credential.accessToken };
-}
-
-/** An X.509-SVID: the client certificate of mutual TLS, verified against its bundle if any. */
-function mutualTlsOf(credential: X509SvidCredential): Presented {
-  return { clientCertificate: credential };
-}
-
-function presentedAs(credential: Credential): Presented | undefined {
-  if (credential.type === 'oauth') return bearerOf(credential);
-  if (credential.type === 'x509_svid') return mutualTlsOf(credential);
-  return undefined;
 }
 
 export class HttpConnector implements Connector<HttpOperation, HttpResult> {
@@ -148,27 +130,54 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
     if (!pathAllowed(ac.paths, op.method, op.path)) {
       throw new InvocationDeniedError('path_not_allowed');
     }
+    // Before a credential exists: SigV4's own headers are the signer's to write.
+    const headers = Object.keys(op.headers ?? {}).map((h) => h.toLowerCase());
+    if (
+      this.credentialTypeFor(ac.target) === 'aws' &&
+      SIGV4_HEADERS.some((h) => headers.includes(h))
+    ) {
+      throw new HttpTransportError('headerForbidden');
+    }
+  }
+
+  /**
+   * How the request carries the credential: a bearer header, a signature per hop, or the
+   * client certificate of the TLS connection.
+   */
+  #authentication(
+    credential: Credential,
+    target: string,
+  ):
+    | { bearer: Secret }
+    | { sign: RequestSigner }
+    | { clientCertificate: ClientCertificate }
+    | undefined {
+    if (credential.type === 'oauth') return { bearer: credential.accessToken };
+    if (credential.type === 'x509_svid') return { clientCertificate: credential };
+    const rule = ruleFor(this.options.credentials ?? [], target);
+    if (credential.type === 'aws' && rule?.region !== undefined && rule.service !== undefined) {
+      return { sign: sigv4Signer(credential, { region: rule.region, service: rule.service }) };
+    }
+    return undefined;
   }
 
   run(ctx: RunContext<HttpOperation>): Promise<HttpResult> {
     const { credential, operation: op, acContext } = ctx;
     // I3 on the credential itself: the kind this target takes, issued for exactly it.
-    const presented = presentedAs(credential);
-    if (
-      ctx.target !== acContext.target ||
-      !credentialFits(credential, this.credentialTypeFor(ctx.target), ctx.target) ||
-      presented === undefined
-    ) {
-      return Promise.reject(new HttpCredentialError());
-    }
+    const authentication =
+      ctx.target === acContext.target &&
+      credentialFits(credential, this.credentialTypeFor(ctx.target), ctx.target)
+        ? this.#authentication(credential, ctx.target)
+        : undefined;
+    if (authentication === undefined) return Promise.reject(new HttpCredentialError());
     return httpRequest({
-      ...presented,
       base: ctx.target,
       method: op.method,
       path: op.path,
       query: op.query,
       headers: op.headers,
       body: op.body,
+      ...authentication,
       limits: ctx.limits,
       maxRequestBytes: this.#maxRequestBytes,
       lookup: this.options.lookup,

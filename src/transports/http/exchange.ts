@@ -42,6 +42,8 @@ export interface HopRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer | undefined;
   readonly bearer: Secret | undefined;
+  /** Headers a signer computed over this very request (sign.ts), sent as they are. */
+  readonly signed?: Readonly<Record<string, string>> | undefined;
   readonly maxBytes: number;
   readonly signal: AbortSignal;
   readonly ca: string | undefined;
@@ -76,7 +78,7 @@ function trustOptions(hop: HopRequest): { secureContext: SecureContext } | { ca?
 
 function requestOptions(hop: HopRequest): RequestOptions {
   const { base } = hop;
-  const headers: OutgoingHttpHeaders = { ...hop.headers };
+  const headers: OutgoingHttpHeaders = { ...hop.headers, ...hop.signed };
   if (hop.body !== undefined) headers['content-length'] = String(hop.body.byteLength);
   return {
     // The name, not the pinned address: Host sees the name, while openSocket decides

@@ -1,12 +1,13 @@
 /**
- * The HTTP transport: one request to a target's base URL with a bearer token, for the
- * `http` connector. It exists so that the broker, not the caller, decides where a token
- * goes: everything the caller controls is checked before DNS is consulted (request-path.ts,
- * request-headers.ts), a link-local or metadata target is refused unless an accord named it
- * exactly, the host is resolved once and the connection pinned to that answer
- * (destination.ts), redirects are followed only within the base (redirects.ts), and only a
- * few response headers come back (response.ts). The whole exchange is bounded in size and
- * time.
+ * The HTTP transport: one request to a target's base URL with a bearer token, signed with
+ * the credential (sign.ts, SigV4), or over mutual TLS with a client certificate
+ * (client-certificate.ts), for the `http` connector. It exists so that the
+ * broker, not the caller, decides where a token goes: everything the caller controls is
+ * checked before DNS is consulted (request-path.ts, request-headers.ts), a link-local or
+ * metadata target is refused unless an accord named it exactly, the host is resolved once
+ * and the connection pinned to that answer (destination.ts), redirects are followed only
+ * within the base (redirects.ts), and only a few response headers come back (response.ts).
+ * The whole exchange is bounded in size and time.
  */
 import type { LookupFunction } from 'node:net';
 import type { SecureContext } from 'node:tls';
@@ -28,6 +29,7 @@ import { HttpTransportError, isPolicyRefusal } from './errors.js';
 import { exchange, type Hop } from './exchange.js';
 import { followRedirect, redirectLocation, type HopState } from './redirects.js';
 import { checkRequestHeaders } from './request-headers.js';
+import { hostHeader, type RequestSigner } from './sign.js';
 import { normaliseRequestPath } from '../../governance/request-path.js';
 import { queryString } from './query.js';
 import { encodeBody, safeHeaders, type HttpResult } from './response.js';
@@ -46,6 +48,8 @@ export interface HttpRequestOptions {
   readonly body?: string | undefined;
   /** The access token; read only when the header is written. */
   readonly bearer?: Secret | undefined;
+  /** Signs each hop instead (SigV4): never together with `bearer`. */
+  readonly sign?: RequestSigner | undefined;
   /** A client certificate for mutual TLS (an X.509-SVID); https targets only. */
   readonly clientCertificate?: ClientCertificate | undefined;
   /** maxOutputBytes: response body bytes kept; timeoutMs: wall time for the whole exchange. */
@@ -120,8 +124,11 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
     throw new InvalidArgumentError('method');
   }
   const relative = normaliseRequestPath(options.path);
-  const query = queryString(options.query);
+  const query = queryString(options.query, options.sign !== undefined);
   const headers = checkRequestHeaders(options.headers);
+  if (options.bearer !== undefined && options.sign !== undefined) {
+    throw new InvalidArgumentError('sign');
+  }
   let body: Buffer | undefined;
   if (options.body !== undefined) {
     if (typeof options.body !== 'string') throw new InvalidArgumentError('body');
@@ -173,6 +180,17 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
       ? { address: base.hostname, family: base.hostname.includes(':') ? 6 : 4 }
       : await resolveOnce(options.lookup ?? defaultLookup, base.hostname, controller.signal);
     for (;;) {
+      // Signed per hop, over the very path, headers and body this hop sends.
+      const signed = await options.sign?.({
+        method: state.method,
+        scheme: base.scheme,
+        hostname: base.hostname,
+        port: base.port,
+        host: hostHeader(base),
+        requestPath: state.requestPath,
+        headers: state.headers,
+        body: state.body,
+      });
       const hop = await exchange({
         base,
         pinned,
@@ -183,6 +201,7 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
         headers: state.headers,
         body: state.body,
         bearer: options.bearer,
+        signed,
         maxBytes: options.limits.maxOutputBytes,
         signal: controller.signal,
         ca: options.ca,
