@@ -8,7 +8,7 @@
  * built, unless CI is set.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -47,6 +47,7 @@ describe('HTTP connector with SPIRE SVIDs, through the broker', { skip }, () => 
   let mtlsApi: Server;
   let jwtTarget = '';
   let mtlsTarget = '';
+  let dataDir = '';
   const tokens: string[] = [];
   const alice = generatePrincipalKey();
 
@@ -87,7 +88,7 @@ describe('HTTP connector with SPIRE SVIDs, through the broker', { skip }, () => 
     );
     mtlsTarget = `https://localhost:${await listen(mtlsApi, 'localhost')}`;
 
-    const dataDir = mkdtempSync(join(tmpdir(), 'bastion-spire-broker-'));
+    dataDir = mkdtempSync(join(tmpdir(), 'bastion-spire-broker-'));
     const accord = (id: string, target: string) => `
   - id: ${id}
     principals: [${alice.did}]
@@ -121,6 +122,7 @@ accords:${accord('api-jwt', jwtTarget)}${accord('api-mtls', mtlsTarget)}
     mtlsApi?.close();
     workload?.close();
     await spire?.stop();
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
   });
 
   const invoke = async (accord: string, target: string) => {
