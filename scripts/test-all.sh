@@ -64,6 +64,11 @@ venv moto "$moto_version" moto.server "moto[server]==$moto_version"
 hvac_version="${npm_package_config_hvac:-$(config hvac)}"
 venv hvac "$hvac_version" hvac "hvac==$hvac_version"
 
+# SPIRE (server + agent), the spire backend's real peer: built from source through the Go
+# module proxy once per machine into the same cache, keyed by its version (package.json);
+# the first build takes many minutes (test/peers/spire.sh). The tests start it themselves.
+bash test/peers/spire.sh build
+
 # sshd refuses to start without its privilege-separation directory.
 if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi
 
