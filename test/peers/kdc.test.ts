@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -206,6 +206,36 @@ describe(
         mitEnv(kdc),
       );
       for (const spn of kdc.delegateTo) assert.ok(win1.stdout.includes(`${spn}@${kdc.realm}`), spn);
+    });
+
+    it('answers over TCP and over UDP on its one port', async () => {
+      const { port } = kdc.kdcAddress;
+      const trace = async (krb5ConfPath: string): Promise<string> => {
+        const env = { ...mitEnv({ krb5ConfPath }, cache()), KRB5_TRACE: join(kdc.dir, 'trace') };
+        const r = await runTool(
+          '/usr/bin/kinit',
+          ['-k', '-t', kdc.broker.keytab, kdc.broker.principal],
+          env,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const text = readFileSync(join(kdc.dir, 'trace'), 'utf8');
+        rmSync(join(kdc.dir, 'trace'));
+        return text;
+      };
+      assert.match(
+        await trace(kdc.krb5ConfPath),
+        new RegExp(`Received answer .* from stream 127\\.0\\.0\\.1:${port}`),
+      );
+      // The clients' krb5.conf says TCP only; without that line MIT asks over UDP first.
+      const udpConf = join(kdc.dir, 'krb5-udp.conf');
+      writeFileSync(
+        udpConf,
+        readFileSync(kdc.krb5ConfPath, 'utf8').replace(/^.*udp_preference_limit.*$/m, ''),
+      );
+      assert.match(
+        await trace(udpConf),
+        new RegExp(`Received answer .* from dgram 127\\.0\\.0\\.1:${port}`),
+      );
     });
 
     it('is down after stopKdc() (refused at once) and works again after restart()', async () => {
