@@ -125,12 +125,23 @@ process.once('exit', () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** What a daemon wrote to stderr (the first 8 KiB: enough to say why it did not start). */
+const stderrOf = new WeakMap<ChildProcess, string>();
+
 function launch(file: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
+  // Read it all, so that a chatty daemon never blocks on a full pipe.
+  child.stderr?.on('data', (c: Buffer) => {
+    const text = stderrOf.get(child) ?? '';
+    if (text.length < 8192) stderrOf.set(child, text + c.toString());
+  });
   return child;
 }
+
+const stderrText = (child: ChildProcess | undefined): string =>
+  (child && stderrOf.get(child)) ?? '';
 
 const exited = (child: ChildProcess): boolean =>
   child.exitCode !== null || child.signalCode !== null;
@@ -234,7 +245,7 @@ export async function startKdc(options: KdcOptions = {}): Promise<Kdc> {
     );
     const slapdChild = slapd;
     if (!(await until(slapdChild, () => connects({ path: join(dir, 'ldapi') })))) {
-      throw new Error('slapd did not start');
+      throw new Error(`slapd did not start: ${stderrText(slapdChild)}`);
     }
     const ldap = ['-x', '-H', plan.ldapUrl, '-D', plan.adminDn, '-w', plan.adminPassword];
     await mustRun(path('ldapadd'), ldap, env, baseEntryLdif(plan));
@@ -284,7 +295,9 @@ export async function startKdc(options: KdcOptions = {}): Promise<Kdc> {
 
     // The free port may be taken (TCP or UDP) before krb5kdc binds it: try others.
     for (let attempt = 1; !(await startKdcProcess()); attempt++) {
-      if (attempt === 5) throw new Error(`krb5kdc did not start: ${readKdcLog(dir)}`);
+      if (attempt === 5) {
+        throw new Error(`krb5kdc did not start: ${stderrText(kdc)}${readKdcLog(dir)}`);
+      }
       port = await freePort();
     }
 
