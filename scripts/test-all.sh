@@ -12,28 +12,8 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# command → Debian package that provides it (real peers run on 127.0.0.1 only)
-declare -A wanted=([ssh-keygen]=openssh-client [ssh-keyscan]=openssh-client [/usr/sbin/sshd]=openssh-server [openssl]=openssl [ktutil]=krb5-user [klist]=krb5-user)
-missing=()
-for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("${wanted[$cmd]}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-  echo "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  # Tests start their own sshd on 127.0.0.1; never let the package start a system one.
-  own_policy=
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
-  if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
-fi
+# The Debian packages of the real peers (sshd, slapd, krb5kdc, …), when missing.
+bash scripts/debian-packages.sh
 
 # Python peers from PyPI, each installed once per machine into a virtualenv under a cache
 # directory keyed by its version (package.json's config): venv NAME VERSION MODULE PIP-ARGS…
@@ -63,6 +43,11 @@ venv moto "$moto_version" moto.server "moto[server]==$moto_version"
 # API (test/backends/vault-double-hvac.test.ts).
 hvac_version="${npm_package_config_hvac:-$(config hvac)}"
 venv hvac "$hvac_version" hvac "hvac==$hvac_version"
+
+# SPIRE (server + agent), the spire backend's real peer: built from source through the Go
+# module proxy once per machine into the same cache, keyed by its version (package.json);
+# the first build takes many minutes (test/peers/spire.sh). The tests start it themselves.
+bash test/peers/spire.sh build
 
 # sshd refuses to start without its privilege-separation directory.
 if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; fi

@@ -51,6 +51,7 @@ describe("import('bastion')", () => {
       'entra',
       'vault',
       'aws_sts',
+      'spire',
       'dev',
       'bascule',
     ]);

@@ -1,5 +1,6 @@
 /**
- * The tinybench loop the pinned children share (bench/micro.ts, bench/aws.ts): tasks run
+ * The tinybench loop the pinned children share (bench/micro.ts, bench/aws.ts,
+ * bench/spire.ts): tasks run
  * interleaved, one round after another, so slow drift on a shared VM affects every task
  * alike; per-op latencies are pooled across rounds.
  */

@@ -9,6 +9,7 @@ import { devPlugin } from './dev/plugin.js';
 import { entraPlugin } from './entra/plugin.js';
 import { oauthExchangePlugin } from './oauth-exchange/plugin.js';
 import type { BackendPlugin } from './plugin.js';
+import { spirePlugin } from './spire/plugin.js';
 import { vaultPlugin } from './vault/plugin.js';
 
 export const backendRegistry = new Registry<BackendPlugin>('backend', [
@@ -16,6 +17,7 @@ export const backendRegistry = new Registry<BackendPlugin>('backend', [
   entraPlugin,
   vaultPlugin,
   awsStsPlugin,
+  spirePlugin,
   devPlugin,
   basculePlugin,
 ]);

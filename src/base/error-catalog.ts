@@ -187,6 +187,11 @@ const ENTRIES = [
   ['http_redirect_refused', 502, 'The target redirected outside the target URL, or too many times'],
   ['http_connect_failed', 502, 'The HTTP request to the target failed'],
   ['http_dns_failed', 502, "The target's name could not be resolved"],
+  [
+    'http_client_certificate_unusable',
+    502,
+    'The client certificate cannot be used: its key does not fit it, or the target is not https',
+  ],
 
   // The Bascule connector and runtime
   ['bascule_unreachable', 502, 'The Bascule runtime could not be reached'],

@@ -2,7 +2,7 @@
  * MIT Kerberos's own keytab tools (Debian `krb5-user`: `ktutil`, `klist`), run on files in
  * a private temporary directory with no krb5.conf, so nothing reaches a KDC.
  * `skipWithoutKtutil` skips a test file where they are missing, except in CI, where that
- * fails (scripts/test-all.sh installs them).
+ * fails (scripts/debian-packages.sh installs them).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -19,7 +19,7 @@ export function skipWithoutKtutil(): string | false {
   if (process.env['CI'] !== undefined) return false;
   return (
     !(onPath('ktutil') && onPath('klist')) &&
-    'MIT ktutil/klist are not installed (Debian krb5-user; scripts/test-all.sh installs it)'
+    'MIT ktutil/klist are not installed (Debian krb5-user; scripts/debian-packages.sh installs it)'
   );
 }
 

@@ -1,13 +1,14 @@
 /**
  * The zero-credential proof. A `bastion serve` child with every backend kind configured
  * (test/zero-credential/world.ts) runs invocations over a real sshd, a real Bascule
- * runtime, four APIs — one per OAuth backend: dev, oauth_exchange, entra, vault — and
- * moto's S3 with `aws_sts` sessions, directly and through the MCP bridge. Its probe reports
- * each SSH key the dev and vault backends issued (vault's from the Vault double's SSH CA,
- * to the same sshd), the APIs and the Bascule proxy record each token and grant, the proxy
- * in front of STS each secret key and session token: the proof knows every secret and
- * looks for each in every encoding (raw, hex, base64, base64url; a key's PEM and its seed;
- * a token's signature alone; the tag each token carries).
+ * runtime, five APIs — one per bearer-token backend: dev, oauth_exchange, entra, vault,
+ * spire (a real SPIRE, whose JWT-SVIDs are tagged by a marked audience) — and moto's S3
+ * with `aws_sts` sessions, directly and through the MCP bridge. Its probe reports each SSH
+ * key the dev and vault backends issued (vault's from the Vault double's SSH CA, to the
+ * same sshd), the APIs and the Bascule proxy record each token and grant, the proxy in
+ * front of STS each secret key and session token: the proof knows every secret and looks
+ * for each in every encoding (raw, hex, base64, base64url; a key's PEM and its seed; a
+ * token's signature alone; the tag each token carries).
  *
  * Then no credential may be in the files changed since the start (the data directory, the
  * temp directory, the broker's working directory, $HOME), the logs, the audit export, an
@@ -55,6 +56,7 @@ import {
 import { formOf, xmlText } from '../helpers/aws-proxy.js';
 import {
   API_ACCORD,
+  audienceClaimText,
   AWS_ACCORD,
   BACKEND_ID,
   BACKEND_KIND,
@@ -62,6 +64,7 @@ import {
   MEMORY_FLAGS,
   OAUTH_SOURCES,
   type ProofWorld,
+  SPIRE_SKIP,
   startProofWorld,
   VAULT_SSH_TARGET,
 } from './world.js';
@@ -220,7 +223,15 @@ describe('zero-credential proof', () => {
       assert.ok(seen.length >= 2, `the ${source} API saw its tokens`);
       assert.equal(new Set(seen.map((s) => s.iss)).size, 1, `one issuer for ${source}`);
       seen.forEach(({ token }) => book.jwt('oauth token', token, source));
-      book.add('oauth token tag', `"marker":"${world.tags[source]}"`, source);
+      if (source === 'spire') {
+        for (const { token } of seen) {
+          const aud = audienceClaimText(token);
+          assert.ok(aud.includes(world.tags.spire), 'the JWT-SVID names the marked audience');
+          book.add('oauth token tag', aud, source);
+        }
+      } else {
+        book.add('oauth token tag', `"marker":"${world.tags[source]}"`, source);
+      }
     }
     if (world.aws !== undefined) {
       const sessions = world.aws.sts.seen.filter((r) => formOf(r.body)['Action'] === 'AssumeRole');
@@ -368,9 +379,14 @@ describe('zero-credential proof', () => {
       .filter((e) => e.type === 'credential_issue')
       .map((e) => e.detail?.issuedBy ?? '');
     const kindOf = new Map(Object.entries(BACKEND_KIND));
-    // Only where moto is not installed and CI is unset (motoInstalled() fails under CI).
-    const absent = world.aws === undefined ? ['aws_sts'] : [];
-    if (absent.length > 0) t.diagnostic('moto is not installed: aws_sts is not in this proof');
+    // Only where moto is not installed or SPIRE not built, and CI is unset (both fail under CI).
+    const absent = [
+      ...(world.aws === undefined ? ['aws_sts'] : []),
+      ...(SPIRE_SKIP !== false ? ['spire'] : []),
+    ];
+    if (world.aws === undefined)
+      t.diagnostic('moto is not installed: aws_sts is not in this proof');
+    if (SPIRE_SKIP !== false) t.diagnostic(`spire is not in this proof: ${SPIRE_SKIP}`);
     assert.deepEqual(
       [...new Set(issuedBy.map((id) => kindOf.get(id) ?? id))].sort(),
       [...backendRegistry.kinds].filter((k) => !absent.includes(k)).sort(),

@@ -6,11 +6,12 @@
  * `vault` against the Vault double (its SSH CA trusted by the sshd, its identity tokens
  * tagged by the same means), `dev` (its credentials tagged likewise), `aws_sts` against a
  * moto server behind a proxy that records each session STS issues (its secret key and
- * session token), and the built-in `bascule` — over a real sshd, a real Bascule runtime
- * behind a proxy that records each grant, four small APIs, one per OAuth backend, that
+ * session token), `spire` against a real SPIRE (its JWT-SVIDs tagged by a marked
+ * audience), and the built-in `bascule` — over a real sshd, a real Bascule runtime behind
+ * a proxy that records each grant, five small APIs, one per bearer-token backend, that
  * record each token they accept, and moto's S3 for the requests the broker signs with
- * SigV4. Where moto is not installed (and `CI` is unset) the world runs without `aws_sts`,
- * and says so.
+ * SigV4. Where moto is not installed or SPIRE not built (and `CI` is unset) the world runs
+ * without `aws_sts` or `spire`, and says so.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -31,18 +32,25 @@ import {
   startMoto,
 } from '../helpers/moto.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
+import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
 import { startVaultDouble } from '../peers/vault-double/index.js';
 
-/** The OAuth backends, each with its own API. */
-export const OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra', 'vault'] as const;
-export type OAuthSource = (typeof OAUTH_SOURCES)[number];
+/** Why SPIRE is left out of this world (not built here, and CI unset), or false. */
+export const SPIRE_SKIP = spireSkip();
+/** The bearer-token backends, each with its own API (spire: when SPIRE is built). */
+const ALL_OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra', 'vault', 'spire'] as const;
+export type OAuthSource = (typeof ALL_OAUTH_SOURCES)[number];
+export const OAUTH_SOURCES: readonly OAuthSource[] = ALL_OAUTH_SOURCES.filter(
+  (source) => source !== 'spire' || SPIRE_SKIP === false,
+);
 /** Each source's backend id, and the accord for its API. */
 export const BACKEND_ID: Readonly<Record<OAuthSource, string>> = {
   dev: 'dev',
   oauth_exchange: 'corp-as',
   entra: 'entra',
   vault: 'vault',
+  spire: 'spire',
 };
 /** The SSH target whose certificates the vault backend issues (the same sshd, by another name). */
 export const VAULT_SSH_TARGET = 'vault-ssh.internal.test';
@@ -50,6 +58,7 @@ export const VAULT_SSH_TARGET = 'vault-ssh.internal.test';
 export const BACKEND_KIND: Readonly<Record<string, string>> = {
   [BACKEND_ID.oauth_exchange]: 'oauth_exchange',
   [BACKEND_ID.entra]: 'entra',
+  [BACKEND_ID.spire]: 'spire',
   [BACKEND_ID.dev]: 'dev',
   [BACKEND_ID.vault]: 'vault',
   aws: 'aws_sts',
@@ -73,7 +82,20 @@ export const API_ACCORD: Readonly<Record<OAuthSource, string>> = {
   oauth_exchange: 'api-exchange',
   entra: 'api-entra',
   vault: 'api-vault',
+  spire: 'api-spire',
 };
+/** The broker's SPIFFE ID in the proof's SPIRE. */
+const SPIRE_ID = 'spiffe://example.org/bastion';
+
+/**
+ * A JWT-SVID cannot carry a claim of ours: its tag is its audience, a SPIFFE ID holding the
+ * marker, as the token's decoded payload spells it (`"aud":…`) — what a decoded copy of
+ * the token would show, and never how the configuration or a log writes the audience.
+ */
+export function audienceClaimText(token: string): string {
+  const payload = Buffer.from(token.split('.')[1] ?? '', 'base64url').toString();
+  return /"aud":(?:"[^"]*"|\[[^\]]*\])/.exec(payload)?.[0] ?? '';
+}
 
 /**
  * How the broker (and the controls' holder) is run so that, after a full GC, a memory scan
@@ -98,7 +120,7 @@ export interface ProofWorld {
   readonly aliceKeyFile: string;
   /** Put in every dev credential; the other backends' tokens carry `tags`. */
   readonly marker: string;
-  /** The `marker` claim value in each OAuth source's tokens. */
+  /** The `marker` claim value in each OAuth source's tokens (spire: inside its audience). */
   readonly tags: Readonly<Record<OAuthSource, string>>;
   /** Base URL of each source's API: the target of its accord. */
   readonly apis: Readonly<Record<OAuthSource, string>>;
@@ -192,10 +214,23 @@ async function start(started: Started): Promise<ProofWorld> {
   const brokerCwd = join(dir, 'cwd');
   mkdirSync(brokerCwd);
   const marker = newMarker();
-  const tags = { dev: marker, oauth_exchange: newMarker(), entra: newMarker(), vault: newMarker() };
+  const tags = {
+    dev: marker,
+    oauth_exchange: newMarker(),
+    entra: newMarker(),
+    vault: newMarker(),
+    spire: newMarker(),
+  };
+  const spireAudience = `spiffe://example.org/proof-${tags.spire}`;
   const aliceKeyFile = join(dir, 'alice.key');
   const alice = writePrincipalKey(aliceKeyFile);
-  const tokens = { dev: [], oauth_exchange: [], entra: [], vault: [] } as ProofWorld['tokens'];
+  const tokens = {
+    dev: [],
+    oauth_exchange: [],
+    entra: [],
+    vault: [],
+    spire: [],
+  } as ProofWorld['tokens'];
   const grants: string[] = [];
 
   let brokerJwks: { keys: JWK[] } = { keys: [] };
@@ -219,6 +254,13 @@ async function start(started: Started): Promise<ProofWorld> {
     }),
     (v) => v.close(),
   );
+  // SPIRE, in a directory of its own under the temp directory the proof scans.
+  const spire =
+    SPIRE_SKIP === false
+      ? started.add(await startSpire({ entries: [{ spiffeId: SPIRE_ID }] }), (s) => s.stop())
+      : undefined;
+  const workload = spire && started.add(testWorkload(spire.socket), (w) => w.close());
+  const spireJwks = workload && createLocalJWKSet(await workload.jwks());
   const apis: Record<OAuthSource, { server: Server; base: string }> = {
     dev: await api('dev', async (token, audience) => {
       devJwks ??= createLocalJWKSet(
@@ -240,6 +282,15 @@ async function start(started: Started): Promise<ProofWorld> {
         audience: vault.identity.clientIds.get('api') ?? '',
       }).then((r) => r.payload),
     ),
+    // Verified against the trust domain's JWT bundle, for its marked audience.
+    spire: await api('spire', async (token) => {
+      if (spireJwks === undefined) throw new Error('SPIRE is not running');
+      const { payload } = await jwtVerify(token, spireJwks, {
+        audience: spireAudience,
+        subject: SPIRE_ID,
+      });
+      return { ...payload, scope: 'read' };
+    }),
   };
   const exchangeAs: AuthorizationServer = started.add(
     await startAuthorizationServer(asOptions(apis.oauth_exchange.base, tags.oauth_exchange)),
@@ -310,7 +361,17 @@ backends:
     tls_ca_file: ${join(dir, 'entra-ca.pem')}
     client_id: ${entraAs.clientIds.secretBasic}
     client_secret_env: PROOF_AS_SECRET
-  - kind: dev
+${
+  spire === undefined
+    ? ''
+    : `  - kind: spire
+    id: ${BACKEND_ID.spire}
+    socket: ${spire.socket}
+    targets: ["${apis.spire.base}"]
+    spiffe_id: ${SPIRE_ID}
+    audiences: [{ targets: ["${apis.spire.base}"], audience: ${spireAudience} }]
+`
+}  - kind: dev
     id: ${BACKEND_ID.dev}
 ${aws === undefined ? '' : awsBackend(aws, alice.did)}
 accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
@@ -366,6 +427,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
       oauth_exchange: apis.oauth_exchange.base,
       entra: apis.entra.base,
       vault: apis.vault.base,
+      spire: apis.spire.base,
     },
     tokens,
     grants,

@@ -7,16 +7,23 @@
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/;
 
 /** The payload of a compact JWS, decoded without verifying anything. */
-function unsafePayload(token: string): Record<string, unknown> | undefined {
+export function unsafePayload(token: string): Record<string, unknown> | undefined {
   const match = token.length <= 16_384 ? COMPACT_JWS.exec(token) : null;
   if (match === null) return undefined;
+  // Decoded into memory of its own, zeroed after: a small Buffer.from would land in Node's
+  // shared pool and keep the decoded claims there until overwritten.
+  const part = match[1] ?? '';
+  const bytes = Buffer.alloc(Buffer.byteLength(part, 'base64url'));
   try {
-    const value: unknown = JSON.parse(Buffer.from(match[1] ?? '', 'base64url').toString('utf8'));
+    bytes.write(part, 'base64url');
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     return typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined;
   } catch {
     return undefined;
+  } finally {
+    bytes.fill(0);
   }
 }
 

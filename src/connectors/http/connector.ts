@@ -1,8 +1,9 @@
 /**
  * The `http` connector: one HTTP request to the target (a base URL) with a short-lived
- * OAuth access token (credential `oauth`) as the bearer, or signed with SigV4 by temporary
- * AWS keys (credential `aws`, per `connectors.http.credentials`), so that a caller can use
- * an API without ever holding its credential. Everything the caller sends is checked before a
+ * OAuth access token (credential `oauth`) as the bearer, signed with SigV4 by temporary
+ * AWS keys (credential `aws`), or with an X.509-SVID as the client certificate of mutual
+ * TLS (`x509_svid`) — per `connectors.http.credentials` — so that a caller can use an API
+ * without ever holding its credential. Everything the caller sends is checked before a
  * credential exists: the operation's shape, the path and header rules of the transport,
  * the capability (GET/HEAD read, the rest write) and the accord's path policy
  * (governance/path-policy.ts), which redirects are held to as well.
@@ -30,6 +31,7 @@ import { type RequestSigner } from '../../transports/http/sign.js';
 import { SIGV4_HEADERS, sigv4Signer } from '../../transports/http/sigv4.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { Credential } from '../../credentials/types.js';
+import type { ClientCertificate } from '../../transports/http/client-certificate.js';
 import {
   credentialFits,
   credentialTypeFor,
@@ -138,12 +140,20 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
     }
   }
 
-  /** How the request carries the credential: a bearer header, or a signature per hop. */
+  /**
+   * How the request carries the credential: a bearer header, a signature per hop, or the
+   * client certificate of the TLS connection.
+   */
   #authentication(
     credential: Credential,
     target: string,
-  ): { bearer: Secret } | { sign: RequestSigner } | undefined {
+  ):
+    | { bearer: Secret }
+    | { sign: RequestSigner }
+    | { clientCertificate: ClientCertificate }
+    | undefined {
     if (credential.type === 'oauth') return { bearer: credential.accessToken };
+    if (credential.type === 'x509_svid') return { clientCertificate: credential };
     const rule = ruleFor(this.options.credentials ?? [], target);
     if (credential.type === 'aws' && rule?.region !== undefined && rule.service !== undefined) {
       return { sign: sigv4Signer(credential, { region: rule.region, service: rule.service }) };

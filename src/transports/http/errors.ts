@@ -14,6 +14,7 @@ export const HttpErrorCodes = {
   redirectRefused: 'http_redirect_refused',
   connectFailed: 'http_connect_failed',
   dnsFailed: 'http_dns_failed',
+  clientCertificateUnusable: 'http_client_certificate_unusable',
 } as const;
 
 export type HttpErrorKind = keyof typeof HttpErrorCodes;

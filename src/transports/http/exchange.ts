@@ -13,7 +13,7 @@ import {
 } from 'node:http';
 import { request as tlsRequest, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect, rootCertificates } from 'node:tls';
+import { connect as tlsConnect, rootCertificates, type SecureContext } from 'node:tls';
 import { BastionError } from '../../base/errors.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { Base } from './base-url.js';
@@ -47,6 +47,8 @@ export interface HopRequest {
   readonly maxBytes: number;
   readonly signal: AbortSignal;
   readonly ca: string | undefined;
+  /** Mutual TLS: the context with the client certificate (and the CAs to verify the target). */
+  readonly secureContext?: SecureContext | undefined;
 }
 
 /**
@@ -62,10 +64,16 @@ function openSocket(hop: HopRequest): Duplex {
     host: base.hostname,
     rejectUnauthorized: true,
     ...(base.ipLiteral ? {} : { servername: base.hostname }),
-    ...(hop.ca !== undefined ? { ca: [...rootCertificates, hop.ca] } : {}),
+    ...trustOptions(hop),
   });
   tls.once('close', () => tcp.destroy());
   return tls;
+}
+
+/** What verifies the target: the mutual-TLS context when there is one, else the roots (+ `ca`). */
+function trustOptions(hop: HopRequest): { secureContext: SecureContext } | { ca?: string[] } {
+  if (hop.secureContext !== undefined) return { secureContext: hop.secureContext };
+  return hop.ca !== undefined ? { ca: [...rootCertificates, hop.ca] } : {};
 }
 
 function requestOptions(hop: HopRequest): RequestOptions {

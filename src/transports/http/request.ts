@@ -1,6 +1,7 @@
 /**
- * The HTTP transport: one request to a target's base URL with a bearer token, or signed
- * with the credential (sign.ts, SigV4), for the `http` connector. It exists so that the
+ * The HTTP transport: one request to a target's base URL with a bearer token, signed with
+ * the credential (sign.ts, SigV4), or over mutual TLS with a client certificate
+ * (client-certificate.ts), for the `http` connector. It exists so that the
  * broker, not the caller, decides where a token goes: everything the caller controls is
  * checked before DNS is consulted (request-path.ts, request-headers.ts), a link-local or
  * metadata target is refused unless an accord named it exactly, the host is resolved once
@@ -9,11 +10,13 @@
  * The whole exchange is bounded in size and time.
  */
 import type { LookupFunction } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../../base/errors.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { ExecLimits } from '../types.js';
 import { parseBase } from './base-url.js';
+import { type ClientCertificate, clientTlsContext } from './client-certificate.js';
 import { isRefusedHost } from '../../governance/refused-hosts.js';
 import {
   defaultConnect,
@@ -47,6 +50,8 @@ export interface HttpRequestOptions {
   readonly bearer?: Secret | undefined;
   /** Signs each hop instead (SigV4): never together with `bearer`. */
   readonly sign?: RequestSigner | undefined;
+  /** A client certificate for mutual TLS (an X.509-SVID); https targets only. */
+  readonly clientCertificate?: ClientCertificate | undefined;
   /** maxOutputBytes: response body bytes kept; timeoutMs: wall time for the whole exchange. */
   readonly limits: ExecLimits;
   /** Default 1 MiB. */
@@ -96,6 +101,17 @@ function checkLimits(options: HttpRequestOptions): {
   return { maxRequestBytes, allowedRedirects };
 }
 
+/** The TLS context with the client certificate, if one is given: for an https target only. */
+function mutualTls(
+  client: ClientCertificate | undefined,
+  scheme: string,
+  ca: string | undefined,
+): SecureContext | undefined {
+  if (client === undefined) return undefined;
+  if (scheme !== 'https') throw new HttpTransportError('clientCertificateUnusable');
+  return clientTlsContext(client, ca);
+}
+
 /**
  * Sends one request to `base` + `path` (+ `query`) and returns the response, bounded in
  * size and time. Everything the caller controls is checked before DNS is consulted.
@@ -127,6 +143,7 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
   if (!base.ipLiteral && isRefusedHost(base.hostname) && !allowed) {
     throw new HttpTransportError('destinationRefused');
   }
+  const secureContext = mutualTls(options.clientCertificate, base.scheme, options.ca);
 
   // One signal for the deadline and the caller's cancellation.
   const controller = new AbortController();
@@ -188,6 +205,7 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResu
         maxBytes: options.limits.maxOutputBytes,
         signal: controller.signal,
         ca: options.ca,
+        secureContext,
       });
       if (hop.interrupted) {
         if (timedOut) return timedOutResult(hop);
