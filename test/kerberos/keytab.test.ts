@@ -8,7 +8,7 @@
  * on every path.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inspect } from 'node:util';
@@ -48,7 +48,10 @@ describe('keytabs written by MIT ktutil', { skip: skipWithoutKtutil() }, () => {
   ];
   const path = ktutilKeytab(entries);
   const keytab = readKeytab(path);
-  after(() => keytab.dispose());
+  after(() => {
+    keytab.dispose();
+    rmSync(dirname(path), { recursive: true, force: true });
+  });
 
   it('reads every AES entry with the key klist -K shows, and skips the RC4 one', () => {
     const mit = klistKeys(path);
