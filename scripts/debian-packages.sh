@@ -13,7 +13,7 @@ declare -A wanted=(
   # test/helpers/kdc.ts runs slapd and krb5kdc in a temporary directory.
   [/usr/sbin/krb5kdc]=krb5-kdc [/usr/sbin/kadmin.local]=krb5-admin-server
   [/usr/sbin/kdb5_ldap_util]=krb5-kdc-ldap [/usr/sbin/slapd]=slapd [ldapmodify]=ldap-utils
-  [kinit]=krb5-user [kvno]=krb5-user [klist]=krb5-user
+  [kinit]=krb5-user [kvno]=krb5-user [klist]=krb5-user [ktutil]=krb5-user
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
