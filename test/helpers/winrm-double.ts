@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,9 +63,13 @@ export function skipWithoutWinrmDouble(): string | false {
   return `the WinRM double cannot run: missing ${missing.join(', ')} (scripts/debian-packages.sh installs them)`;
 }
 
-const running = new Set<ChildProcess>();
+// Whatever a test file leaves running dies with it, and its directory goes.
+const running = new Map<ChildProcess, string>();
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const [child, dir] of running) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** Starts the double for `host`'s SPNs (its keytab from `kdc`); resolves once it listens. */
@@ -90,7 +94,7 @@ export async function startWinrmDouble(kdc: Kdc, host = 'win1.bastion.test'): Pr
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
+  running.set(child, dir);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => {
     if (stderr.length < 8192) stderr += c.toString();
