@@ -48,7 +48,7 @@ venv hvac "$hvac_version" hvac "hvac==$hvac_version"
 # encryption (test/peers/winrm-double.test.ts).
 pywinrm_version="${npm_package_config_pywinrm:-$(config pywinrm)}"
 pykerberos_version="${npm_package_config_pykerberos:-$(config pykerberos)}"
-venv pywinrm "$pywinrm_version" "winrm, kerberos" \
+venv pywinrm "$pywinrm_version-pykerberos-$pykerberos_version" "winrm, kerberos" \
   "pywinrm[kerberos]==$pywinrm_version" "pykerberos==$pykerberos_version"
 
 # SPIRE (server + agent), the spire backend's real peer: built from source through the Go

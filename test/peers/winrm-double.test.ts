@@ -27,14 +27,15 @@ import {
   type WinrmDouble,
 } from '../helpers/winrm-double.js';
 
-const PYWINRM_VERSION = (
+// The venv is keyed by both versions it pins (scripts/test-all.sh): a change of either reinstalls.
+const { pywinrm, pykerberos } = (
   JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-    config: { pywinrm: string };
+    config: { pywinrm: string; pykerberos: string };
   }
-).config.pywinrm;
+).config;
 const PYTHON = join(
   process.env['BASTION_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'bastion'),
-  `pywinrm-${PYWINRM_VERSION}`,
+  `pywinrm-${pywinrm}-pykerberos-${pykerberos}`,
   'bin',
   'python',
 );
