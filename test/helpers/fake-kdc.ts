@@ -34,6 +34,8 @@ export const FAKE_BROKER = `HTTP/broker.fake.test@${FAKE_REALM}`;
 export type FakeAnswer =
   | { readonly part?: Partial<EncKdcRepPart>; readonly rep?: Partial<KdcRep> }
   | { readonly raw: Buffer }
+  /** Written with the connection left open (a reply with trailing bytes must not wait). */
+  | { readonly rawOpen: Buffer }
   | { readonly framed: Buffer }
   | 'silent';
 
@@ -63,7 +65,7 @@ export async function startFakeKdc(
 
   const reply = (
     req: KdcReq,
-    change: Exclude<FakeAnswer, 'silent' | { raw: Buffer } | { framed: Buffer }>,
+    change: { readonly part?: Partial<EncKdcRepPart>; readonly rep?: Partial<KdcRep> },
   ): Buffer => {
     const as = req.msgType === MSG_TYPE.as_req;
     const issued = generateKey(18);
@@ -122,6 +124,7 @@ export async function startFakeKdc(
       const what = answer(req, n);
       if (what === 'silent') return;
       if ('raw' in what) socket.end(what.raw);
+      else if ('rawOpen' in what) socket.write(what.rawOpen);
       else if ('framed' in what) socket.end(frame(what.framed));
       else socket.end(frame(reply(req, what)));
     });

@@ -109,6 +109,15 @@ describe('AS replies are checked', () => {
     await assert.rejects(tgtWith({ part: { sname } }), code('kerberos_reply_mismatch'));
   });
 
+  it('a ticket for another server than krbtgt/REALM: kerberos_reply_mismatch', async () => {
+    const ticket = {
+      realm: FAKE_REALM,
+      sname: { nameType: 2, components: ['krbtgt', 'EVIL.TEST'] },
+      encPart: { etype: 18, cipher: Buffer.alloc(64, 7) },
+    };
+    await assert.rejects(tgtWith({ rep: { ticket } }), code('kerberos_reply_mismatch'));
+  });
+
   it('another client: kerberos_reply_mismatch', async () => {
     const cname = { nameType: 1, components: ['mallory'] };
     await assert.rejects(tgtWith({ rep: { cname } }), code('kerberos_reply_mismatch'));
@@ -298,6 +307,12 @@ describe('the KDC transport', () => {
         code('kerberos_kdc_reply_malformed'),
       );
     }
+    // Trailing bytes on a connection the KDC keeps open: refused as they arrive.
+    const open = await fake(() => ({ rawOpen: Buffer.from([0, 0, 0, 2, 1, 2, 3]) }));
+    await assert.rejects(
+      exchangeWithKdc(asReq(), { kdcs: [open.address], timeoutMs: 60_000 }),
+      code('kerberos_kdc_reply_malformed'),
+    );
   });
 });
 
