@@ -9,11 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { ManualClock, systemClock, type Clock } from '../../src/base/clock.js';
 import { BastionError } from '../../src/base/errors.js';
 import { decrypt } from '../../src/kerberos/crypto/cipher.js';
-import { readKeytab, type Keytab } from '../../src/kerberos/keytab.js';
+import { Secret } from '../../src/credentials/secret.js';
+import { requestTgt } from '../../src/kerberos/client/as.js';
+import { stringToKey } from '../../src/kerberos/crypto/string-to-key.js';
+import { Keytab, readKeytab } from '../../src/kerberos/keytab.js';
 import { hasFlags, KEY_USAGE, TICKET_FLAG } from '../../src/kerberos/messages/constants.js';
 import { decodeKrbCred, decodeEncKrbCredPart } from '../../src/kerberos/messages/krb-cred.js';
 import { decodeEncTicketPart } from '../../src/kerberos/messages/ticket.js';
-import { parsePrincipal } from '../../src/kerberos/principal.js';
+import { defaultSalt, parsePrincipal } from '../../src/kerberos/principal.js';
 import { acquireServiceTicket } from '../../src/kerberos/client/acquire.js';
 import type { KdcClientOptions } from '../../src/kerberos/client/session.js';
 import { parseKdcLog, showsDelegation } from '../helpers/kdc-log.js';
@@ -96,6 +99,32 @@ describe('the Kerberos client against the real MIT KDC', { skip: skipWithoutKdc(
       cred.dispose();
     }
     assert.ok(cred.krbCred.disposed && cred.sessionKey.disposed);
+  });
+
+  /** A keytab of alice's aes256-cts-hmac-sha1-96 key from `password` (the default salt). */
+  const passwordKeytab = (password: string): Keytab => {
+    const alice = parsePrincipal(kdc.users.alice.principal);
+    const pw = Secret.fromString(password);
+    const key = stringToKey(18, pw, defaultSalt(alice));
+    pw.dispose();
+    return new Keytab([{ principal: alice, timestamp: 0, kvno: 1, enctype: 18, key: key.key }], 0);
+  };
+
+  it('pre-authenticates with PA-ENC-TIMESTAMP when the KDC requires it (alice: +requires_preauth)', async () => {
+    const mark = kdc.log().length;
+    using keytab = passwordKeytab(kdc.users.alice.password);
+    const tgt = await requestTgt(keytab, parsePrincipal(kdc.users.alice.principal), options());
+    tgt.dispose();
+    const seen = parseKdcLog(kdc.log().slice(mark)).map((r) => r.status);
+    assert.deepEqual(seen, ['NEEDED_PREAUTH', 'ISSUE']);
+  });
+
+  it('a key the KDC does not hold: kerberos_preauth_failed', async () => {
+    using keytab = passwordKeytab('not-alice-password');
+    await assert.rejects(
+      requestTgt(keytab, parsePrincipal(kdc.users.alice.principal), options()),
+      code('kerberos_preauth_failed'),
+    );
   });
 
   it('refuses an SPN outside the delegation list: kerberos_delegation_refused', async () => {
