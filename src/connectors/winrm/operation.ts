@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { BastionError } from '../../base/errors.js';
 import { parseOrThrow } from '../../base/zod-issues.js';
-import { execResult, MAX_ARG, MAX_ARGS, MAX_COMMAND } from '../command/operation.js';
+import { argvOperation, commandLineOperation, execResult } from '../command/operation.js';
 import type { OperationSpec } from '../operation.js';
 
 /** A script's UTF-16 base64 (-EncodedCommand) must fit Windows' 32767-character command line. */
@@ -22,23 +22,16 @@ const timeout = z
   .max(MAX_TIMEOUT_SECONDS)
   .describe('Seconds before the command is terminated (at most the invocation limit)');
 
+// The bounds of the other command connectors' argv and command line, described for Windows.
 const argv = z.strictObject({
-  argv: z
-    .array(z.string().max(MAX_ARG).refine(noNul, { error: 'NUL byte' }))
-    .min(1)
-    .max(MAX_ARGS)
-    .refine((a) => a[0] !== '', { error: 'empty command' })
-    .describe('The program and its arguments, run without cmd.exe, e.g. ["whoami", "/groups"]'),
+  argv: argvOperation.shape.argv.describe(
+    'The program and its arguments, run without cmd.exe, e.g. ["whoami", "/groups"]',
+  ),
   timeout: timeout.optional(),
 });
 
 const command = z.strictObject({
-  command: z
-    .string()
-    .min(1)
-    .max(MAX_COMMAND)
-    .refine((v) => v.trim() !== '' && noNul(v), { error: 'empty or NUL byte' })
-    .describe('A command line for cmd.exe: prefer argv'),
+  command: commandLineOperation.shape.command.describe('A command line for cmd.exe: prefer argv'),
   timeout: timeout.optional(),
 });
 

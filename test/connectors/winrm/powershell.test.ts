@@ -150,6 +150,22 @@ describe('PowerShell command policy', () => {
     });
   }
 
+  it('a deny list holds under a broad allow, in every spelling of the denied command', () => {
+    const broad = { allow: ['*'], deny: ['Remove-Item', 'Stop-Process', 'cmd'] };
+    assert.equal(verdict('Get-Process; whoami', broad), 'ok'); // the control
+    for (const script of [
+      'Remove-Item x',
+      'rm x',
+      'ERASE x',
+      'Microsoft.PowerShell.Management\\Remove-Item x',
+      'Get-Process | kill',
+      'C:\\Windows\\System32\\cmd.exe /c del x',
+      "& 'cmd' /c del x",
+    ]) {
+      assert.equal(verdict(script, broad), 'command_not_allowed', script);
+    }
+  });
+
   it('no policy: nothing is checked, as for the other connectors', () => {
     assert.doesNotThrow(() => checkPowerShellPolicy('iex $x; Remove-Item x', undefined));
   });
