@@ -55,12 +55,19 @@ export function readString(
       i += 2;
     } else if (!single && c === '$') {
       literal = false;
-      i = src[i + 1] === '(' ? sub(i) : i + 1;
+      i = src[i + 1] === '(' ? sub(i) : src[i + 1] === '{' ? bracedName(src, i) : i + 1;
     } else {
       text += c;
       i += 1;
     }
   }
+}
+
+/** Past `${name}` inside an expandable string: a plain name only (no quote can hide in it). */
+function bracedName(src: string, at: number): number {
+  const m = /^\$\{[A-Za-z0-9_:?]+\}/.exec(src.slice(at, at + 260));
+  if (m === null) throw new Unclassifiable();
+  return at + m[0].length;
 }
 
 /**

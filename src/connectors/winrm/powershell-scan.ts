@@ -88,12 +88,16 @@ class Scanner {
         break;
       }
       if (isIn(SPACE, c)) this.i += 1;
-      else if (c === '`' && isIn(NEWLINE, this.at(1))) this.i += 2;
+      else if (c === '`' && isIn(NEWLINE, this.at(1))) this.i += this.startsWith('`\r\n') ? 3 : 2;
       else if (isIn(NEWLINE, c) || c === ';') {
         this.i += 1;
         mode = this.endCommand();
-      } else if (c === '#') this.i = skipLineComment(this.src, this.i);
-      else if (this.startsWith('<#')) this.i = skipBlockComment(this.src, this.i);
+      } else if (c === '#') {
+        // A comment starts a token; right after a string or a bracket PowerShell may read
+        // it as part of an argument instead, so that is refused rather than skipped.
+        if (this.i > 0 && !isIn(`${SPACE}${NEWLINE};|&({`, this.src[this.i - 1] ?? '')) this.fail();
+        this.i = skipLineComment(this.src, this.i);
+      } else if (this.startsWith('<#')) this.i = skipBlockComment(this.src, this.i);
       else if (c === closer) {
         this.i += 1;
         break;

@@ -67,6 +67,8 @@ const TABLE: [string, Verdict][] = [
   ['try { Get-Item x } catch { Write-Output failed } finally { Write-Output done }', 'ok'],
   ['Get\u2013Process', 'ok'],
   ['Get-Process `\n  -Name x', 'ok'],
+  ['Get-Process `\r\n  -Name x # done', 'ok'],
+  ['Write-Output "user: ${env:USERNAME}"', 'ok'],
   ['Get-Date -Format "yyyy # not a comment"; Get-Process', 'ok'],
   // Denied: a command off the allow list or on the deny list, in any spelling or position.
   ['Remove-Item C:\\x', 'command_not_allowed'],
@@ -139,6 +141,8 @@ const TABLE: [string, Verdict][] = [
   ['\uff32emove-Item x', 'winrm_powershell_unclassifiable'],
   ['Get-Process\u00a0; Remove-Item x', 'winrm_powershell_unclassifiable'],
   ['${a`}b} = 1', 'winrm_powershell_unclassifiable'],
+  ['Write-Output "${a"}"; Remove-Item x', 'winrm_powershell_unclassifiable'],
+  ["Write-Output 'a'#b; Remove-Item x", 'winrm_powershell_unclassifiable'],
   ['[ValidateScript({ rm x })]$a = 1', 'winrm_powershell_unclassifiable'],
   [`${'('.repeat(200)}Get-Date${')'.repeat(200)}`, 'winrm_powershell_unclassifiable'],
 ];
@@ -247,6 +251,56 @@ describe('PowerShell command policy (properties)', () => {
         assert.equal(verdict(place(command)), 'ok', place(command));
       }),
       runs(300),
+    );
+  });
+
+  it('any text ends in a verdict: the scanner always terminates and throws nothing else', () => {
+    const pieces = fc.constantFrom(
+      ...[
+        ' ',
+        '\n',
+        '\r\n',
+        ';',
+        '|',
+        '&',
+        '&&',
+        '(',
+        ')',
+        '{',
+        '}',
+        '[',
+        ']',
+        '$',
+        '$(',
+        '@(',
+        '@{',
+      ],
+      ...['@"\n', '\n"@', "@'\n", "\n'@", '"', "'", '\u2019', '`', '#', '<#', '#>', '=', '.', '::'],
+      ...[
+        '>',
+        '2>&1',
+        ',',
+        '-x',
+        'Get-Date',
+        'rm',
+        'iex',
+        'foreach',
+        'in',
+        'if',
+        '\u2013',
+        '\u00e9',
+      ],
+    );
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 40 }), (parts) => {
+        const script = parts.join('');
+        assert.ok(
+          ['ok', 'command_not_allowed', 'winrm_powershell_unclassifiable'].includes(
+            verdict(script),
+          ),
+        );
+      }),
+      runs(2000),
     );
   });
 
