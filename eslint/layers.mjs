@@ -12,6 +12,7 @@ export const LAYERS = [
   ['base'], // errors and their catalog, clock, logger, config fields, audit records, signer
   ['ssh', 'edge'], // OpenSSH wire format; the HTTP error edge
   ['credentials'], // Secret, credential types, the backend contract, the resolver
+  ['kerberos'], // in-process Kerberos: AES enctypes, keytabs, DER messages (keys in Secrets)
   ['store'], // the Store interface and its SQLite implementation
   ['audit'], // the hash-chained audit log and its verifier
   ['governance'], // ACs, accords, DPoP, authentication, policies, the governance service

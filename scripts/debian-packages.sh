@@ -13,11 +13,15 @@ declare -A wanted=(
   # test/helpers/kdc.ts runs slapd and krb5kdc in a temporary directory.
   [/usr/sbin/krb5kdc]=krb5-kdc [/usr/sbin/kadmin.local]=krb5-admin-server
   [/usr/sbin/kdb5_ldap_util]=krb5-kdc-ldap [/usr/sbin/slapd]=slapd [ldapmodify]=ldap-utils
-  [kinit]=krb5-user [kvno]=krb5-user [klist]=krb5-user
+  [kinit]=krb5-user [kvno]=krb5-user [klist]=krb5-user [ktutil]=krb5-user
+  # The WinRM double's Kerberos acceptor (Debian's python3 with python3-gssapi), and what
+  # building pywinrm's pykerberos needs (krb5-config and the GSSAPI headers, a C compiler).
+  [/usr/lib/python3/dist-packages/gssapi/__init__.py]=python3-gssapi
+  [krb5-config]=libkrb5-dev [gcc]=gcc
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("${wanted[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || [ -f "$cmd" ] || missing+=("${wanted[$cmd]}")
 done
 [ ${#missing[@]} -gt 0 ] || exit 0
 if [ "$(id -u)" -ne 0 ]; then

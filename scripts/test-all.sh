@@ -43,6 +43,13 @@ venv moto "$moto_version" moto.server "moto[server]==$moto_version"
 # API (test/backends/vault-double-hvac.test.ts).
 hvac_version="${npm_package_config_hvac:-$(config hvac)}"
 venv hvac "$hvac_version" hvac "hvac==$hvac_version"
+# pywinrm, the usual Python client of WinRM, with pykerberos (built here against libkrb5-dev,
+# in seconds), checks the WinRM double speaks WS-Management with Kerberos and message
+# encryption (test/peers/winrm-double.test.ts).
+pywinrm_version="${npm_package_config_pywinrm:-$(config pywinrm)}"
+pykerberos_version="${npm_package_config_pykerberos:-$(config pykerberos)}"
+venv pywinrm "$pywinrm_version-pykerberos-$pykerberos_version" "winrm, kerberos" \
+  "pywinrm[kerberos]==$pywinrm_version" "pykerberos==$pykerberos_version"
 
 # SPIRE (server + agent), the spire backend's real peer: built from source through the Go
 # module proxy once per machine into the same cache, keyed by its version (package.json);

@@ -242,6 +242,36 @@ const ENTRIES = [
   ['bascule_exec_failed', 500, 'The command could not be started'],
   ['bascule_jwks_unavailable', 503, "The broker's signing keys cannot be fetched"],
 
+  // Kerberos in-process: crypto (RFC 3961/3962/8009), keytabs, DER messages (RFC 4120, MS-SFU)
+  [
+    'kerberos_unsupported_enctype',
+    502,
+    'The Kerberos encryption type is not supported (AES only: 17, 18, 19, 20)',
+  ],
+  ['kerberos_unsupported_checksum', 502, 'The Kerberos checksum type is not supported'],
+  ['kerberos_key_invalid', 500, 'A Kerberos key has the wrong length for its encryption type'],
+  ['kerberos_s2kparams_invalid', 500, 'The Kerberos string-to-key parameters are not valid'],
+  [
+    'kerberos_ciphertext_malformed',
+    502,
+    'A Kerberos ciphertext is too short for its encryption type',
+  ],
+  ['kerberos_integrity_failed', 502, 'A Kerberos ciphertext failed its integrity check'],
+  ['kerberos_checksum_invalid', 502, 'A Kerberos checksum does not verify'],
+  ['kerberos_keytab_too_large', 500, 'The keytab is larger than Bastion reads'],
+  [
+    'kerberos_keytab_permissions',
+    500,
+    'The keytab is not a regular file readable by its owner only (chmod 600)',
+  ],
+  ['kerberos_keytab_version_unsupported', 500, 'The keytab is not an MIT keytab of version 0x0502'],
+  ['kerberos_keytab_malformed', 500, 'The keytab is malformed'],
+  ['kerberos_keytab_no_key', 500, 'The keytab holds no key for this principal and encryption type'],
+  ['kerberos_principal_invalid', 400, 'A Kerberos principal name is not valid'],
+  ['kerberos_message_too_large', 502, 'A Kerberos message is larger than Bastion reads'],
+  ['kerberos_der_invalid', 502, 'A Kerberos message is not valid DER: {}'],
+  ['kerberos_encode_invalid', 500, 'A Kerberos message cannot be encoded: {}'],
+
   // Clients of the broker: the CLI and the MCP bridge
   ['broker_unreachable', 502, 'The broker could not be reached'],
   ['broker_bad_reply', 502, 'The broker sent a reply that is not JSON'],
