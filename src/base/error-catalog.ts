@@ -153,6 +153,34 @@ const ENTRIES = [
     'The issued credential is not of the kind this target takes, or not for this target',
   ],
 
+  // WinRM (WS-Management): the target's replies, and the operation before any is sent
+  [
+    'winrm_operation_ambiguous',
+    400,
+    'A winrm operation gives exactly one of argv, command or powershell',
+  ],
+  ['winrm_text_unencodable', 400, 'The operation holds characters that XML cannot carry'],
+  [
+    'winrm_powershell_unclassifiable',
+    403,
+    'Under a command policy, the PowerShell script must be statically checkable: no dynamic invocation, method calls, unbalanced quotes or other constructs listed in docs/winrm.md',
+  ],
+  [
+    'winrm_reply_malformed',
+    502,
+    'The WinRM target sent a reply that is not a WS-Management message Bastion can read',
+  ],
+  [
+    'winrm_reply_too_large',
+    502,
+    'The WinRM target sent a reply larger than the envelope size Bastion asked for',
+  ],
+  ['winrm_fault', 502, 'The WinRM target answered with a SOAP fault'],
+  ['winrm_access_denied', 502, 'The WinRM target refused access'],
+  ['winrm_shell_not_found', 502, 'The WinRM target no longer knows the shell'],
+  ['winrm_quota_exceeded', 503, 'The WinRM target refused: a shell or command quota is reached'],
+  ['winrm_operation_timeout', 504, 'The WinRM target did not answer within the operation timeout'],
+
   // SSH transport (the target, or its credential, failed us)
   ['ssh_connect_failed', 502, 'SSH connection to the target failed'],
   ['ssh_host_key_unknown', 502, "The target's SSH host key is not in known_hosts"],

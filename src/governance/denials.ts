@@ -11,6 +11,8 @@ export type InvocationDenialCode =
   | 'capability_missing'
   | 'command_not_allowed'
   | 'shell_syntax_not_allowed'
+  // A PowerShell script whose commands cannot be determined statically (connectors/winrm).
+  | 'winrm_powershell_unclassifiable'
   | 'path_not_allowed'
   | 'accord_changed'
   // The accord as it is now no longer allows the AC (recheck.ts).
