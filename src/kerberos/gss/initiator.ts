@@ -147,12 +147,9 @@ function mechReply(scheme: GssScheme, reply: Uint8Array | undefined): Buffer {
   const resp = readNegTokenResp(reply);
   if (resp.negState === NEG_STATE.reject) throw new BastionError('kerberos_gss_krb_error');
   if (resp.responseToken === undefined) throw new BastionError('kerberos_ap_rep_missing');
+  // supportedMech is the OID's whole TLV: either Kerberos OID, nothing else.
   const mech = resp.supportedMech;
-  if (
-    mech !== undefined &&
-    !mech.equals(OID.krb5.subarray(2)) &&
-    !mech.equals(OID.msKrb5.subarray(2))
-  ) {
+  if (mech !== undefined && !mech.equals(OID.krb5) && !mech.equals(OID.msKrb5)) {
     throw new BastionError('kerberos_gss_token_invalid');
   }
   if (resp.negState !== NEG_STATE.accept_completed)
