@@ -56,17 +56,21 @@ export function startGssAcceptor(kdc: Kdc, host = 'win1.bastion.test'): GssAccep
   };
 }
 
-/** TEST-ONLY: `user`'s real service ticket to `spn` (kinit with the password, then kvno). */
+/**
+ * TEST-ONLY: `user`'s real service ticket to `spn` (kinit with the password, then kvno),
+ * its session key of `enctype` (an MIT name) when given.
+ */
 export async function serviceTicket(
   kdc: Kdc,
   user: KdcUser,
   spn: string,
+  enctype?: string,
 ): Promise<CachedCredential> {
   const ccache = join(mkdtempSync(join(kdc.dir, 'cc-')), 'ccache');
   const env = mitEnv(kdc, ccache);
   const k = await runTool(path('kinit'), [user.principal], env, user.password);
   assert.equal(k.code, 0, k.stderr);
-  const v = await runTool(path('kvno'), [spn], env);
+  const v = await runTool(path('kvno'), [...(enctype ? ['-e', enctype] : []), spn], env);
   assert.equal(v.code, 0, v.stderr);
   return ticketFor(ccache, spn);
 }

@@ -55,18 +55,47 @@ describe(
       await kdc.stop();
     });
 
-    function input(): Parameters<typeof initiateContext>[0] {
-      return { ticket: cred.ticket, sessionKey: cred.sessionKey, client: cred.client };
+    function input(c = cred): Parameters<typeof initiateContext>[0] {
+      return { ticket: c.ticket, sessionKey: c.sessionKey, client: c.client };
     }
 
     /** A fresh acceptor and an established context with it under `scheme`. */
-    async function establish(scheme: GssScheme): Promise<{ a: GssAcceptor; s: GssSession }> {
+    async function establish(
+      scheme: GssScheme,
+      c = cred,
+    ): Promise<{ a: GssAcceptor; s: GssSession }> {
       const a = startGssAcceptor(kdc);
       acceptors.push(a);
-      const pending = initiateContext(input(), scheme);
+      const pending = initiateContext(input(c), scheme);
       const r = await a.call({ op: 'accept', scheme, token: b64(pending.token) });
       assert.equal(r['initiator'], kdc.users.alice.principal);
       return { a, s: pending.finish(unb64(r['reply'])) };
+    }
+
+    // The default session key is aes256-cts-hmac-sha1-96 (18); MIT's wrap_iov sets RRC by
+    // the enctype's HMAC length, so each of the others is checked against it too.
+    for (const [name, enctype] of [
+      ['aes256-cts-hmac-sha384-192', 20],
+      ['aes128-cts-hmac-sha256-128', 19],
+      ['aes128-cts-hmac-sha1-96', 17],
+    ] as const) {
+      it(`session key ${name}: accepted, wrap tokens cross both ways`, async () => {
+        const c = await serviceTicket(kdc, kdc.users.alice, SPN, name);
+        assert.equal(c.sessionKey.enctype, enctype);
+        const { a, s } = await establish('Kerberos', c);
+        const mine = s.wrap(Buffer.from('to the acceptor'));
+        const there = await a.call({
+          op: 'unwrap',
+          header: b64(mine.header),
+          data: b64(mine.data),
+        });
+        assert.equal(unb64(there['data']).toString(), 'to the acceptor');
+        const theirs = await a.call({ op: 'wrap', data: b64(Buffer.from('to the initiator')) });
+        const back = s.unwrap(unb64(theirs['header']), unb64(theirs['data']));
+        assert.equal(back.toString(), 'to the initiator');
+        s.dispose();
+        c.sessionKey.key.dispose();
+      });
     }
 
     for (const scheme of ['Kerberos', 'Negotiate'] as const) {

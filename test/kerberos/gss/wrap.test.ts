@@ -108,6 +108,20 @@ describe('RFC 4121 wrap tokens', () => {
     assertCode(() => session(key).unwrap(t.header, t.data), 'kerberos_wrap_invalid');
   });
 
+  it('refuses a token whose outer header differs from its encrypted copy', () => {
+    // Sealed as number 101, relabelled 100 outside: only the copy comparison sees it.
+    const key = generateKey(18);
+    const t = acceptorSeal(key, 101n, 'relabelled');
+    const header = Buffer.from(t.header);
+    header.writeBigUInt64BE(100n, 8);
+    assertCode(() => session(key).unwrap(header, t.data), 'kerberos_wrap_invalid');
+    // An EC claimed outside only (it would cut the message short).
+    const t2 = acceptorSeal(key, 100n, 'cut short');
+    const header2 = Buffer.from(t2.header);
+    header2.writeUInt16BE(1, 4);
+    assertCode(() => session(key).unwrap(header2, t2.data), 'kerberos_wrap_invalid');
+  });
+
   it('refuses a header whose TOK_ID or filler is wrong, and a disposed context', () => {
     const key = generateKey(18);
     const t = acceptorSeal(key, 100n, 'x');
