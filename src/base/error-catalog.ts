@@ -175,6 +175,12 @@ const ENTRIES = [
     502,
     'The WinRM target sent a reply larger than the envelope size Bastion asked for',
   ],
+  ['winrm_encrypted_malformed', 502, 'The WinRM target sent a malformed encrypted body'],
+  [
+    'winrm_encrypted_length_mismatch',
+    502,
+    'The WinRM encrypted body does not hold the length it declares',
+  ],
   ['winrm_fault', 502, 'The WinRM target answered with a SOAP fault'],
   ['winrm_access_denied', 502, 'The WinRM target refused access'],
   ['winrm_shell_not_found', 502, 'The WinRM target no longer knows the shell'],
@@ -297,6 +303,27 @@ const ENTRIES = [
     403,
     'The Kerberos KDC refused delegation to this service for this user',
   ],
+
+  // GSS-API Kerberos (RFC 4121, SPNEGO RFC 4178): the initiator's context and wrap tokens
+  ['kerberos_gss_token_invalid', 502, 'The GSS-API token from the target is malformed'],
+  ['kerberos_gss_krb_error', 502, 'The target refused the Kerberos authentication (KRB-ERROR)'],
+  ['kerberos_ap_rep_missing', 502, 'The target did not complete mutual authentication (no AP-REP)'],
+  ['kerberos_ap_rep_invalid', 502, 'The AP-REP does not decrypt or decode under the session key'],
+  [
+    'kerberos_ap_rep_mismatch',
+    502,
+    "The AP-REP does not echo the authenticator's time: not the target the ticket names",
+  ],
+  ['kerberos_context_state', 500, 'The GSS-API context was used out of order'],
+  ['kerberos_wrap_invalid', 502, 'A GSS-API wrap token is malformed'],
+  ['kerberos_wrap_direction', 502, 'A GSS-API wrap token was not sent by the other side'],
+  ['kerberos_wrap_unsealed', 502, 'A GSS-API wrap token is not encrypted'],
+  [
+    'kerberos_wrap_sequence',
+    502,
+    'A GSS-API wrap token is out of sequence (replayed, reordered or lost)',
+  ],
+  ['kerberos_wrap_too_large', 502, 'A GSS-API wrap token is larger than Bastion handles'],
 
   // Clients of the broker: the CLI and the MCP bridge
   ['broker_unreachable', 502, 'The broker could not be reached'],
