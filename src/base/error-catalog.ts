@@ -277,6 +277,33 @@ const ENTRIES = [
   ['kerberos_message_too_large', 502, 'A Kerberos message is larger than Bastion reads'],
   ['kerberos_der_invalid', 502, 'A Kerberos message is not valid DER: {}'],
   ['kerberos_encode_invalid', 500, 'A Kerberos message cannot be encoded: {}'],
+  // Kerberos in-process: the client's exchanges with the KDC (AS, TGS, S4U2Self, S4U2Proxy)
+  ['kerberos_kdc_unreachable', 503, 'No Kerberos KDC could be reached'],
+  ['kerberos_kdc_timeout', 504, 'The Kerberos KDC did not answer in time'],
+  ['kerberos_kdc_aborted', 503, 'The Kerberos request was cancelled'],
+  [
+    'kerberos_kdc_reply_malformed',
+    502,
+    'The Kerberos KDC sent a reply that is not a Kerberos reply',
+  ],
+  ['kerberos_kdc_error', 502, 'The Kerberos KDC refused the request'],
+  ['kerberos_clock_skew', 502, "The clock differs from the Kerberos KDC's by more than it allows"],
+  ['kerberos_principal_unknown', 403, 'The Kerberos principal is unknown to the KDC'],
+  ['kerberos_service_unknown', 502, 'The Kerberos service principal is unknown to the KDC'],
+  ['kerberos_preauth_failed', 502, "The Kerberos KDC refused the broker's key"],
+  ['kerberos_reply_mismatch', 502, 'The Kerberos KDC reply does not match the request: {}'],
+  [
+    'kerberos_ticket_lifetime',
+    502,
+    'The Kerberos ticket is not valid now or lasts beyond the usable window',
+  ],
+  ['kerberos_not_delegatable', 403, 'The Kerberos user may not be delegated'],
+  [
+    'kerberos_delegation_refused',
+    403,
+    'The Kerberos KDC refused delegation to this service for this user',
+  ],
+
   // GSS-API Kerberos (RFC 4121, SPNEGO RFC 4178): the initiator's context and wrap tokens
   ['kerberos_gss_token_invalid', 502, 'The GSS-API token from the target is malformed'],
   ['kerberos_gss_krb_error', 502, 'The target refused the Kerberos authentication (KRB-ERROR)'],
