@@ -7,6 +7,7 @@
  * zero-fills the keys it derives.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { AwsStsBackend } from '../../src/backends/aws-sts/aws-sts-backend.js';
 import { Secret } from '../../src/credentials/secret.js';
@@ -167,5 +168,23 @@ describe('the signer’s hash', () => {
       digest.some((b) => b !== 0),
       'a plain hash is not a secret',
     );
+  });
+
+  it('zero-fills what it hashed (the canonical request holds the session token), but not the body', async () => {
+    // Both in one pool slab, as Buffer.from puts them: only the body's own bytes are spared.
+    const slab = Buffer.from('body-bytes|canonical request with x-amz-security-token:TOKEN');
+    const body = slab.subarray(0, 10);
+    const canonical = slab.subarray(11);
+    const expected = createHash('sha256').update(Buffer.from(canonical)).update(body).digest();
+    const hash = wipingSha256(body);
+    const sha = new hash.constructor();
+    sha.update(canonical);
+    sha.update(body);
+    assert.deepEqual(Buffer.from(await sha.digest()), expected, 'the hash is unchanged');
+    assert.ok(
+      canonical.every((b) => b === 0),
+      'the hashed canonical request is zero-filled',
+    );
+    assert.equal(body.toString(), 'body-bytes', 'the body, still to be sent, is intact');
   });
 });

@@ -4,7 +4,11 @@
  * the keys derived from it — as strings or bytes, and this class copies each into memory of
  * its own (never Node's shared Buffer pool, where a copy would linger) and zero-fills it as
  * soon as the HMAC holds it; `wipe()` zero-fills every derived key it handed back, once the
- * request is signed.
+ * request is signed. What the signer hashes (the canonical request, which holds the session
+ * token, and the strings it derives keys from) it encodes with Buffer.from, into Node's
+ * shared 8 KiB pool, where any long-lived slice of the same slab would keep a copy alive:
+ * `update` zero-fills each such input once hashed — all but the request body, which is
+ * still to be sent.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 
@@ -37,7 +41,15 @@ export interface WipingSha256 {
   wipe(): void;
 }
 
-export function wipingSha256(): WipingSha256 {
+/** `keep`: the request body, which the signer may hash in place and must not be wiped. */
+export function wipingSha256(keep?: unknown): WipingSha256 {
+  const kept = ArrayBuffer.isView(keep) ? keep : undefined;
+  // The body may sit in the same pool slab as a temporary: only its own bytes are spared.
+  const isKept = (data: Uint8Array): boolean =>
+    kept !== undefined &&
+    data.buffer === kept.buffer &&
+    data.byteOffset < kept.byteOffset + kept.byteLength &&
+    kept.byteOffset < data.byteOffset + data.byteLength;
   const handedOut: Buffer[] = [];
   class Sha256 {
     #hash: Hash | Hmac;
@@ -59,6 +71,7 @@ export function wipingSha256(): WipingSha256 {
 
     update(data: Uint8Array): void {
       this.#hash.update(data);
+      if (!isKept(data)) data.fill(0);
     }
 
     digest(): Promise<Uint8Array> {

@@ -74,7 +74,7 @@ export function sigv4Signer(
     const at = request.requestPath.indexOf('?');
     const path = at < 0 ? request.requestPath : request.requestPath.slice(0, at);
     const search = at < 0 ? '' : request.requestPath.slice(at + 1);
-    const hash = wipingSha256();
+    const hash = wipingSha256(request.body);
     const signer = new SignatureV4({
       region: scope.region,
       service: scope.service,
