@@ -11,6 +11,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 import { BastionError } from '../base/errors.js';
+import { copyOwned, encodeOwned } from '../base/owned-bytes.js';
 
 export const REDACTED = '[redacted]';
 
@@ -37,9 +38,7 @@ export class Secret implements Disposable {
 
   /** Copies `bytes` into memory of its own (never the shared Buffer pool). */
   static copyOf(bytes: Uint8Array): Secret {
-    const own = Buffer.alloc(bytes.byteLength);
-    own.set(bytes);
-    return new Secret(own);
+    return new Secret(copyOwned(bytes));
   }
 
   /**
@@ -47,9 +46,7 @@ export class Secret implements Disposable {
    * V8 heap until collected; only the Secret's copy is zeroed.
    */
   static fromString(text: string, encoding: BufferEncoding = 'utf8'): Secret {
-    const own = Buffer.alloc(Buffer.byteLength(text, encoding));
-    own.write(text, encoding);
-    return new Secret(own);
+    return new Secret(encodeOwned(text, encoding));
   }
 
   get disposed(): boolean {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { base64Decode, base64Lines, isPemSpace } from './base64.js';
 import { ED25519, ed25519PublicBlob } from './ed25519.js';
+import { joinWiping } from '../base/owned-bytes.js';
 import { Reader, sshString, u32 } from './wire.js';
 
 const PEM_BEGIN = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----');
@@ -14,19 +15,6 @@ const PEM_END = Buffer.from('-----END OPENSSH PRIVATE KEY-----');
 const KEY_V1_MAGIC = Buffer.from('openssh-key-v1\0');
 const NONE = Buffer.from('none');
 const ED25519_NAME = Buffer.from(ED25519);
-
-/** Concatenates into unpooled memory and zero-fills the parts; for buffers holding secrets. */
-function concatWiping(parts: Buffer[]): Buffer {
-  const total = parts.reduce((n, p) => n + p.byteLength, 0);
-  const out = Buffer.alloc(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-    p.fill(0);
-  }
-  return out;
-}
 
 /**
  * An unencrypted `openssh-key-v1` PEM for an Ed25519 key, as a Buffer the caller owns
@@ -39,8 +27,8 @@ export function opensshPrivateKeyPem(
 ): Buffer {
   const check = randomBytes(4);
   const pubBlob = ed25519PublicBlob(publicKey32);
-  const privField = concatWiping([u32(64), Buffer.from(seed32), Buffer.from(publicKey32)]);
-  const unpadded = concatWiping([
+  const privField = joinWiping([u32(64), Buffer.from(seed32), Buffer.from(publicKey32)]);
+  const unpadded = joinWiping([
     check,
     Buffer.from(check),
     sshString(ED25519),
@@ -50,8 +38,8 @@ export function opensshPrivateKeyPem(
   ]);
   const padLength = (8 - (unpadded.byteLength % 8)) % 8;
   const padding = Buffer.from(Array.from({ length: padLength }, (_, i) => i + 1));
-  const inner = concatWiping([unpadded, padding]);
-  const body = concatWiping([
+  const inner = joinWiping([unpadded, padding]);
+  const body = joinWiping([
     Buffer.from('openssh-key-v1\0'),
     sshString('none'),
     sshString('none'),
@@ -63,7 +51,7 @@ export function opensshPrivateKeyPem(
   ]);
   const encoded = base64Lines(body);
   body.fill(0);
-  const pem = concatWiping([
+  const pem = joinWiping([
     Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\n'),
     encoded,
     Buffer.from('-----END OPENSSH PRIVATE KEY-----\n'),

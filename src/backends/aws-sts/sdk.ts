@@ -19,6 +19,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { PutRolePolicyCommandInput } from '@aws-sdk/client-iam';
 import type { AssumeRoleCommandInput, AssumeRoleCommandOutput } from '@aws-sdk/client-sts';
+import { joinWiping } from '../../base/owned-bytes.js';
 import { type BackendReason, BackendReasons } from '../../credentials/errors.js';
 
 /** STS and IAM replies are a few kilobytes; anything larger is refused unread. */
@@ -75,13 +76,7 @@ function collect(stream: unknown): Promise<Uint8Array> {
     });
     body.once('error', reject);
     body.once('end', () => {
-      const all = Buffer.alloc(total);
-      let at = 0;
-      for (const c of chunks) {
-        all.set(c, at);
-        at += c.byteLength;
-        c.fill(0);
-      }
+      const all = joinWiping(chunks);
       replies.getStore()?.push(all);
       resolve(all);
     });

@@ -19,6 +19,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { type Logger, silentLogger } from '../../base/logger.js';
+import { copyOwned } from '../../base/owned-bytes.js';
 import {
   type BackendReason,
   BackendReasons,
@@ -84,11 +85,7 @@ type Method = MethodDefinition<object, unknown>;
 
 /** Copies every Buffer in a decoded reply into memory of its own (they are views into it). */
 function detached(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) {
-    const own = Buffer.alloc(value.byteLength); // never the shared pool
-    value.copy(own);
-    return own;
-  }
+  if (Buffer.isBuffer(value)) return copyOwned(value);
   if (Array.isArray(value)) return value.map(detached);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, detached(v)]));

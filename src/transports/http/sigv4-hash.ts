@@ -11,23 +11,18 @@
  * still to be sent.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { copyOwned, encodeOwned } from '../../base/owned-bytes.js';
 
 type Source = string | ArrayBuffer | ArrayBufferView;
 
 /** Bytes of `data` in a buffer of their own (the caller may zero-fill it). */
 function ownBytes(data: Source): Buffer {
-  if (typeof data === 'string') {
-    const own = Buffer.alloc(Buffer.byteLength(data, 'utf8'));
-    own.write(data, 'utf8');
-    return own;
-  }
-  const view =
+  if (typeof data === 'string') return encodeOwned(data);
+  return copyOwned(
     data instanceof ArrayBuffer
       ? new Uint8Array(data)
-      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const own = Buffer.alloc(view.byteLength);
-  own.set(view);
-  return own;
+      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
 }
 
 export interface WipingSha256 {
