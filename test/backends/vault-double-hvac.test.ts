@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,7 @@ import { ed25519PublicKeyLine } from '../../src/ssh/ed25519.js';
 import { ephemeralEd25519Key } from '../../src/ssh/ephemeral-key.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
+import { skipWithoutFile } from '../helpers/peer-skip.js';
 
 const HVAC_VERSION = (
   JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { config: { hvac: string } }
@@ -71,10 +72,9 @@ describe('the Vault double (double-backed), driven by hvac', () => {
   after(() => double?.close());
 
   it('hvac parses every reply, and each says what the double did', async (t) => {
-    if (!existsSync(PYTHON)) {
-      // CI installs it (scripts/test-all.sh): there, its absence is a failure, not a skip.
-      assert.ok(process.env['CI'] === undefined, `hvac is not installed at ${PYTHON}`);
-      t.skip(`hvac is not installed at ${PYTHON} (scripts/test-all.sh installs it)`);
+    const missing = skipWithoutFile(PYTHON, 'hvac', 'scripts/test-all.sh');
+    if (missing !== false) {
+      t.skip(missing);
       return;
     }
     const key = ephemeralEd25519Key('hvac');

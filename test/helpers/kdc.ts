@@ -43,6 +43,7 @@ import {
   serviceKeyfile,
   slapdConf,
 } from './kdc-files.js';
+import { skipUnlessMissingNone } from './peer-skip.js';
 
 /** The SPNs a broker may delegate to unless told otherwise: one Windows-like target's. */
 export const DEFAULT_DELEGATE_TO = [
@@ -111,10 +112,7 @@ export function kdcMissing(): string[] {
 
 /** A describe's `skip`: false when the peer can run, else why (never in CI: that fails). */
 export function skipWithoutKdc(): string | false {
-  const missing = kdcMissing();
-  if (missing.length === 0) return false;
-  assert.ok(process.env['CI'] === undefined, `the test KDC cannot run: missing ${missing}`);
-  return `the test KDC cannot run: missing ${missing.join(', ')} (scripts/debian-packages.sh installs them)`;
+  return skipUnlessMissingNone('the test KDC', kdcMissing());
 }
 
 // Whatever a test file leaves running dies with it.

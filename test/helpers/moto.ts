@@ -19,7 +19,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { freePort } from '../../src/base/free-port.js';
 import { repoRoot } from './paths.js';
+import { skipWithoutFile } from './peer-skip.js';
 
 /** The one place the version is written: package.json's config (scripts/test-all.sh reads it). */
 export const MOTO_VERSION = (
@@ -81,18 +82,14 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-/** True when moto is installed; false where it is not, except in CI, where that fails. */
-export function motoInstalled(): boolean {
-  if (existsSync(MOTO_SERVER)) return true;
-  assert.ok(process.env['CI'] === undefined, `moto is not installed at ${MOTO_SERVER}`);
-  return false;
-}
-
 /** A describe's `skip`: false when moto is installed, else why (never in CI: that fails). */
 export function skipWithoutMoto(): string | false {
-  return (
-    !motoInstalled() && `moto is not installed at ${MOTO_SERVER} (scripts/test-all.sh installs it)`
-  );
+  return skipWithoutFile(MOTO_SERVER, 'moto', 'scripts/test-all.sh');
+}
+
+/** True when moto is installed; false where it is not, except in CI, where that fails. */
+export function motoInstalled(): boolean {
+  return skipWithoutMoto() === false;
 }
 
 const json = (doc: unknown): string => JSON.stringify(doc);

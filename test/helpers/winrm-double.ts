@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connects, kdcMissing, type Kdc } from './kdc.js';
 import { repoRoot } from './paths.js';
+import { skipUnlessMissingNone } from './peer-skip.js';
 
 /** Debian's interpreter: python3-gssapi is installed for it, not for other Pythons. */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -57,10 +58,7 @@ export function winrmDoubleMissing(): string[] {
 
 /** A describe's `skip`: false when the double can run, else why (never in CI: that fails). */
 export function skipWithoutWinrmDouble(): string | false {
-  const missing = winrmDoubleMissing();
-  if (missing.length === 0) return false;
-  assert.ok(process.env['CI'] === undefined, `the WinRM double cannot run: missing ${missing}`);
-  return `the WinRM double cannot run: missing ${missing.join(', ')} (scripts/debian-packages.sh installs them)`;
+  return skipUnlessMissingNone('the WinRM double', winrmDoubleMissing());
 }
 
 // Whatever a test file leaves running dies with it, and its directory goes.

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,6 +26,7 @@ import {
   startWinrmDouble,
   type WinrmDouble,
 } from '../helpers/winrm-double.js';
+import { skipWithoutFile } from '../helpers/peer-skip.js';
 
 // The venv is keyed by both versions it pins (scripts/test-all.sh): a change of either reinstalls.
 const { pywinrm, pykerberos } = (
@@ -111,10 +112,9 @@ describe(
     });
 
     it('pywinrm runs commands and PowerShell as the Kerberos user, every body encrypted', async (t) => {
-      if (!existsSync(PYTHON)) {
-        // CI installs it (scripts/test-all.sh): there, its absence is a failure, not a skip.
-        assert.ok(process.env['CI'] === undefined, `pywinrm is not installed at ${PYTHON}`);
-        t.skip(`pywinrm is not installed at ${PYTHON} (scripts/test-all.sh installs it)`);
+      const missing = skipWithoutFile(PYTHON, 'pywinrm', 'scripts/test-all.sh');
+      if (missing !== false) {
+        t.skip(missing);
         return;
       }
       const alice = await kinit(kdc, kdc.users.alice, 'alice');
