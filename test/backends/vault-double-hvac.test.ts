@@ -10,8 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
@@ -21,16 +19,10 @@ import { ephemeralEd25519Key } from '../../src/ssh/ephemeral-key.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
 import { skipWithoutFile } from '../helpers/peer-skip.js';
+import { pinnedVersion, TOOLS_CACHE } from '../helpers/tools.js';
 
-const HVAC_VERSION = (
-  JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { config: { hvac: string } }
-).config.hvac;
-const PYTHON = join(
-  process.env['BASTION_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'bastion'),
-  `hvac-${HVAC_VERSION}`,
-  'bin',
-  'python',
-);
+const HVAC_VERSION = pinnedVersion('hvac');
+const PYTHON = join(TOOLS_CACHE, `hvac-${HVAC_VERSION}`, 'bin', 'python');
 
 function runHvac(
   env: Record<string, string>,

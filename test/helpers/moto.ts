@@ -19,9 +19,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateAccessKeyCommand,
@@ -35,17 +33,12 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { freePort } from '../../src/base/free-port.js';
-import { repoRoot } from './paths.js';
 import { skipWithoutFile } from './peer-skip.js';
+import { pinnedVersion, TOOLS_CACHE } from './tools.js';
 
 /** The one place the version is written: package.json's config (scripts/test-all.sh reads it). */
-export const MOTO_VERSION = (
-  JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { config: { moto: string } }
-).config.moto;
-const MOTO_DIR = join(
-  process.env['BASTION_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'bastion'),
-  `moto-${MOTO_VERSION}`,
-);
+export const MOTO_VERSION = pinnedVersion('moto');
+const MOTO_DIR = join(TOOLS_CACHE, `moto-${MOTO_VERSION}`);
 export const MOTO_SERVER = join(MOTO_DIR, 'bin', 'moto_server');
 /** The virtualenv's python runs the server: a moved virtualenv keeps its scripts' old paths. */
 const MOTO_PYTHON = join(MOTO_DIR, 'bin', 'python3');

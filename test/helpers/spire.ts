@@ -19,7 +19,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -30,19 +30,13 @@ import {
   WorkloadApiClient,
   workloadService,
 } from '../../src/backends/spire/workload-api.js';
-import { repoRoot } from './paths.js';
 import { skipUnlessPresent } from './peer-skip.js';
+import { pinnedVersion, TOOLS_CACHE } from './tools.js';
 
 const run = promisify(execFile);
 
-export const SPIRE_VERSION = (
-  JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { config: { spire: string } }
-).config.spire;
-export const SPIRE_BIN = join(
-  process.env['BASTION_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'bastion'),
-  `spire-${SPIRE_VERSION}`,
-  'bin',
-);
+export const SPIRE_VERSION = pinnedVersion('spire');
+export const SPIRE_BIN = join(TOOLS_CACHE, `spire-${SPIRE_VERSION}`, 'bin');
 export const TRUST_DOMAIN = 'example.org';
 
 /**

@@ -12,8 +12,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mitEnv, runTool } from '../helpers/kdc-cli.js';
@@ -27,19 +25,12 @@ import {
   type WinrmDouble,
 } from '../helpers/winrm-double.js';
 import { skipWithoutFile } from '../helpers/peer-skip.js';
+import { pinnedVersion, TOOLS_CACHE } from '../helpers/tools.js';
 
 // The venv is keyed by both versions it pins (scripts/test-all.sh): a change of either reinstalls.
-const { pywinrm, pykerberos } = (
-  JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-    config: { pywinrm: string; pykerberos: string };
-  }
-).config;
-const PYTHON = join(
-  process.env['BASTION_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'bastion'),
-  `pywinrm-${pywinrm}-pykerberos-${pykerberos}`,
-  'bin',
-  'python',
-);
+const pywinrm = pinnedVersion('pywinrm');
+const pykerberos = pinnedVersion('pykerberos');
+const PYTHON = join(TOOLS_CACHE, `pywinrm-${pywinrm}-pykerberos-${pykerberos}`, 'bin', 'python');
 
 /** A client script of test/peers/ with `python`, a ccache and the double's address. */
 function runClient(

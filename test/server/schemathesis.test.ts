@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startBascule } from '../../src/bascule/runtime.js';
@@ -19,19 +19,11 @@ import { generatePrincipalKey } from '../../src/governance/did-key.js';
 import { startServer } from '../../src/server/app.js';
 import { repoRoot } from '../helpers/paths.js';
 import { skipWithoutFile } from '../helpers/peer-skip.js';
+import { pinnedVersion, TOOLS_CACHE } from '../helpers/tools.js';
 
 /** The one place the version is written: package.json's config (scripts/test-all.sh reads it). */
-const SCHEMATHESIS_VERSION = (
-  JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-    config: { schemathesis: string };
-  }
-).config.schemathesis;
-const ST = join(
-  process.env['BASTION_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'bastion'),
-  `schemathesis-${SCHEMATHESIS_VERSION}`,
-  'bin',
-  'st',
-);
+const SCHEMATHESIS_VERSION = pinnedVersion('schemathesis');
+const ST = join(TOOLS_CACHE, `schemathesis-${SCHEMATHESIS_VERSION}`, 'bin', 'st');
 
 function run(
   args: string[],
