@@ -383,10 +383,13 @@ describe('zero-credential proof', () => {
     const absent = [
       ...(world.aws === undefined ? ['aws_sts'] : []),
       ...(SPIRE_SKIP !== false ? ['spire'] : []),
+      // Until the WinRM connector lands, no connector takes a `kerberos` credential.
+      'kerberos',
     ];
     if (world.aws === undefined)
       t.diagnostic('moto is not installed: aws_sts is not in this proof');
     if (SPIRE_SKIP !== false) t.diagnostic(`spire is not in this proof: ${SPIRE_SKIP}`);
+    t.diagnostic('kerberos is not in this proof: no connector takes its tickets yet (WinRM)');
     assert.deepEqual(
       [...new Set(issuedBy.map((id) => kindOf.get(id) ?? id))].sort(),
       [...backendRegistry.kinds].filter((k) => !absent.includes(k)).sort(),
