@@ -186,6 +186,20 @@ const ENTRIES = [
   ['winrm_shell_not_found', 502, 'The WinRM target no longer knows the shell'],
   ['winrm_quota_exceeded', 503, 'The WinRM target refused: a shell or command quota is reached'],
   ['winrm_operation_timeout', 504, 'The WinRM target did not answer within the operation timeout'],
+  // WinRM over HTTP: the connection, its Kerberos authentication and message encryption
+  ['winrm_connect_failed', 502, 'The WinRM target could not be reached'],
+  ['winrm_auth_refused', 502, 'The WinRM target refused the Kerberos authentication'],
+  ['winrm_http_status', 502, 'The WinRM target answered with an unexpected HTTP status'],
+  [
+    'winrm_reply_unencrypted',
+    502,
+    'The WinRM target sent an unencrypted reply on an authenticated connection',
+  ],
+  [
+    'winrm_connection_lost',
+    502,
+    'The WinRM connection closed or changed: its Kerberos context is lost',
+  ],
 
   // SSH transport (the target, or its credential, failed us)
   ['ssh_connect_failed', 502, 'SSH connection to the target failed'],
@@ -324,6 +338,12 @@ const ENTRIES = [
     'A GSS-API wrap token is out of sequence (replayed, reordered or lost)',
   ],
   ['kerberos_wrap_too_large', 502, 'A GSS-API wrap token is larger than Bastion handles'],
+  // Kerberos credentials handed to connectors (a KRB-CRED of one ticket and its session key)
+  [
+    'kerberos_krb_cred_invalid',
+    502,
+    'The Kerberos credential is not a KRB-CRED of one ticket with its session key',
+  ],
 
   // Clients of the broker: the CLI and the MCP bridge
   ['broker_unreachable', 502, 'The broker could not be reached'],
