@@ -77,8 +77,6 @@ export function post(
     });
     req.on('error', () => fail(new BastionError(options.failure)));
     req.once('response', (res) => {
-      const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > options.maxReplyBytes) return fail(new BastionError('winrm_reply_too_large'));
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {

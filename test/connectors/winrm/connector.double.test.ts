@@ -183,18 +183,17 @@ describe('the winrm connector (double-backed)', { skip: skipWithoutWinrmDouble()
       code('credential_scope_invalid'),
     );
     // The labels say win2 (or bob); the ticket inside says win1 (and alice): the ticket wins.
-    const relabelled: KerberosCredential[] = [
-      { ...cred, servicePrincipal: `WSMAN/${WIN2}@${kdc.realm}`, target: WIN2 },
-      { ...cred, clientPrincipal: kdc.users.bob.principal },
+    const relabelled: [KerberosCredential, string][] = [
+      [{ ...cred, servicePrincipal: `WSMAN/${WIN2}@${kdc.realm}`, target: WIN2 }, WIN2],
+      [{ ...cred, servicePrincipal: `HTTP/${WIN1}@${kdc.realm}` }, WIN1],
+      [{ ...cred, clientPrincipal: kdc.users.bob.principal }, WIN1],
     ];
-    await assert.rejects(
-      connector().run(runContext(relabelled[0] as KerberosCredential, WIN2, op)),
-      code('credential_scope_invalid'),
-    );
-    await assert.rejects(
-      connector().run(runContext(relabelled[1] as KerberosCredential, WIN1, op)),
-      code('credential_scope_invalid'),
-    );
+    for (const [c, target] of relabelled) {
+      await assert.rejects(
+        connector().run(runContext(c, target, op)),
+        code('credential_scope_invalid'),
+      );
+    }
     const notKerberos = { ...cred, type: 'oauth' } as unknown as KerberosCredential;
     await assert.rejects(
       connector().run(runContext(notKerberos, WIN1, op)),
