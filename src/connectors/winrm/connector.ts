@@ -121,7 +121,12 @@ export class WinRmConnector implements Connector<WinRmOperation, ExecResult> {
       const port = host?.port ?? this.options.port;
       const authority = `${isIP(target) === 6 ? `[${target}]` : target}:${port}`;
       transport = new WinRmTransport({
-        endpoint: { address: host?.address ?? target, port, path: this.options.path, host: authority },
+        endpoint: {
+          address: host?.address ?? target,
+          port,
+          path: this.options.path,
+          host: authority,
+        },
         scheme: this.options.scheme,
         initiator: { ticket: read.ticket, sessionKey: read.sessionKey, client: read.client },
         maxReplyBytes: this.options.maxReplyBytes,

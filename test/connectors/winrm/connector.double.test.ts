@@ -11,7 +11,10 @@ import { watch } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BastionError } from '../../../src/base/errors.js';
-import { WinRmConnector, type WinRmConnectorOptions } from '../../../src/connectors/winrm/connector.js';
+import {
+  WinRmConnector,
+  type WinRmConnectorOptions,
+} from '../../../src/connectors/winrm/connector.js';
 import type { WinRmOperation } from '../../../src/connectors/winrm/operation.js';
 import type { KerberosCredential } from '../../../src/credentials/types.js';
 import { type Kdc, startKdc } from '../../helpers/kdc.js';
@@ -80,7 +83,10 @@ describe('the winrm connector (double-backed)', { skip: skipWithoutWinrmDouble()
   };
   /** The double's requests from `mark` on that carried an operation. */
   const operations = (mark: number): WinrmRequest[] =>
-    double.requests().slice(mark).filter((r) => r.operation !== null);
+    double
+      .requests()
+      .slice(mark)
+      .filter((r) => r.operation !== null);
 
   /**
    * Signal then Delete after Create and Command, all encrypted. The aborted request took
@@ -92,7 +98,10 @@ describe('the winrm connector (double-backed)', { skip: skipWithoutWinrmDouble()
     assert.deepEqual(seen.slice(0, 2), ['Create', 'Command']);
     assert.ok(seen.indexOf('Signal') > 1 && seen.at(-1) === 'Delete', seen.join(' '));
     for (const r of operations(mark)) assert.equal(r.encrypted, true);
-    const setups = double.requests().slice(mark).filter((r) => r.operation === null);
+    const setups = double
+      .requests()
+      .slice(mark)
+      .filter((r) => r.operation === null);
     assert.equal(setups.length, 2);
   };
 
@@ -149,9 +158,7 @@ describe('the winrm connector (double-backed)', { skip: skipWithoutWinrmDouble()
     const cred = await credential();
     const controller = new AbortController();
     const op: WinRmOperation = { argv: ['ping', '-t', '127.0.0.1'] };
-    const running = connector().run(
-      runContext(cred, WIN1, op, { signal: controller.signal }),
-    );
+    const running = connector().run(runContext(cred, WIN1, op, { signal: controller.signal }));
     await untilLogged(double, mark, 'Receive');
     controller.abort();
     const result = await running;

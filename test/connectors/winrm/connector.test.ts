@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { AuditEvent } from '../../../src/base/audit-records.js';
 import { BastionError } from '../../../src/base/errors.js';
 import { connectorRegistry } from '../../../src/connectors/registry.js';
-import { WinRmConnector } from '../../../src/connectors/winrm/connector.js';
+import type { WinRmConnector } from '../../../src/connectors/winrm/connector.js';
 import type { WinRmOperation } from '../../../src/connectors/winrm/operation.js';
 import { winrmPlugin, type WinRmSettings } from '../../../src/connectors/winrm/plugin.js';
 import { CredentialResolver } from '../../../src/credentials/resolver.js';
@@ -21,7 +21,9 @@ import { sessionHarness } from '../../helpers/session.js';
 const ctx = { baseDir: '/etc/bastion' };
 const parse = (raw: unknown) => winrmPlugin.settings(ctx).safeParse(raw);
 const connector = winrmPlugin.create(parse({}).data, {} as never) as WinRmConnector;
-const POLICY = { commands: { allow: ['whoami', 'whoami *', 'get-*', 'hostname'], deny: ['remove-item'] } };
+const POLICY = {
+  commands: { allow: ['whoami', 'whoami *', 'get-*', 'hostname'], deny: ['remove-item'] },
+};
 
 const code = (c: string) => (err: unknown) =>
   err instanceof BastionError && err.code === c ? true : assert.fail(`got ${String(err)}`);
@@ -88,8 +90,19 @@ describe('the winrm connector policy', () => {
   });
 
   it('cmd.exe syntax is refused under a policy (shell_syntax_not_allowed), allowed without one', () => {
-    for (const c of ['whoami & del x', 'whoami | more', 'whoami > x', 'type < x', 'echo ^& x',
-      'echo %PATH%', 'echo !x!', '(whoami)', 'whoami "x"', 'whoami\r\ndel x', 'whoami\ndel x']) {
+    for (const c of [
+      'whoami & del x',
+      'whoami | more',
+      'whoami > x',
+      'type < x',
+      'echo ^& x',
+      'echo %PATH%',
+      'echo !x!',
+      '(whoami)',
+      'whoami "x"',
+      'whoami\r\ndel x',
+      'whoami\ndel x',
+    ]) {
       assert.throws(() => line({ command: c }), code('shell_syntax_not_allowed'), c);
       assert.equal(line({ command: c }, {}), c);
     }
@@ -99,7 +112,10 @@ describe('the winrm connector policy', () => {
     const script = 'Get-Process; whoami';
     assert.equal(line({ powershell: script }), undefined);
     connector.checkPolicy({ powershell: script }, POLICY);
-    assert.equal(connector.describe({ powershell: 'del x; gci' }), 'powershell: remove-item, get-childitem');
+    assert.equal(
+      connector.describe({ powershell: 'del x; gci' }),
+      'powershell: remove-item, get-childitem',
+    );
     assert.throws(
       () => connector.checkPolicy({ powershell: 'Get-Item x; del x' }, POLICY),
       code('command_not_allowed'),
@@ -149,7 +165,10 @@ describe('the winrm connector in the session lifecycle', () => {
       const { h, backend, events } = await harness();
       await assert.rejects(h.invoke('win1.bastion.test', op), code(expected));
       assert.equal(backend.calls.length, 0);
-      assert.deepEqual(events.map((e) => e.type), ['deny']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['deny'],
+      );
       assert.equal(events[0]?.detail?.['operation'] ?? '', described);
     }
   });

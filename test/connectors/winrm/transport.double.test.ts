@@ -145,7 +145,11 @@ describe('the WinRM transport refuses (double-backed)', { skip: skipWithoutWinrm
 
   it('a 200 without the AP-REP: kerberos_ap_rep_missing, nothing else sent', async () => {
     for (const scheme of ['Negotiate', 'Kerberos'] as const) {
-      for (const headers of [{}, { 'WWW-Authenticate': scheme }, { 'WWW-Authenticate': 'Basic x' }]) {
+      for (const headers of [
+        {},
+        { 'WWW-Authenticate': scheme },
+        { 'WWW-Authenticate': 'Basic x' },
+      ]) {
         const fake = await serve(() => ({ status: 200, headers }));
         await assert.rejects(run(fake, scheme), code('kerberos_ap_rep_missing'));
         onlyTheSetup(fake);
@@ -154,7 +158,11 @@ describe('the WinRM transport refuses (double-backed)', { skip: skipWithoutWinrm
   });
 
   it('a garbled AP-REP: refused by the initiator, nothing else sent', async () => {
-    for (const token of ['!!not-base64!!', 'AAAA', Buffer.from('a forged reply').toString('base64')]) {
+    for (const token of [
+      '!!not-base64!!',
+      'AAAA',
+      Buffer.from('a forged reply').toString('base64'),
+    ]) {
       const fake = await serve(() => ({
         status: 200,
         headers: { 'WWW-Authenticate': `Kerberos ${token}` },
@@ -167,7 +175,7 @@ describe('the WinRM transport refuses (double-backed)', { skip: skipWithoutWinrm
     }
   });
 
-  it("a real AP-REP of another context (replayed): kerberos_ap_rep_mismatch, nothing else sent", async () => {
+  it('a real AP-REP of another context (replayed): kerberos_ap_rep_mismatch, nothing else sent', async () => {
     // The acceptor's genuine answer to an AP-REQ of ours that is not this connection's.
     const read = readKrbCred(cred.ticket);
     const other = initiateContext(read, 'Kerberos');
@@ -215,7 +223,10 @@ describe('the WinRM transport refuses (double-backed)', { skip: skipWithoutWinrm
         },
         'winrm_reply_unencrypted',
       ],
-      [{ status: 400, headers: { 'Content-Type': 'application/soap+xml' }, body: '<x/>' }, 'winrm_reply_unencrypted'],
+      [
+        { status: 400, headers: { 'Content-Type': 'application/soap+xml' }, body: '<x/>' },
+        'winrm_reply_unencrypted',
+      ],
       [{ status: 401, headers: { 'WWW-Authenticate': 'Negotiate' } }, 'winrm_auth_refused'],
     ];
     for (const [answer, expected] of cases) {
@@ -225,7 +236,10 @@ describe('the WinRM transport refuses (double-backed)', { skip: skipWithoutWinrm
       // The setup, then Create sealed on the same connection; nothing after the refusal.
       assert.equal(fake.seen.length, 2);
       assert.equal(fake.seen[1]?.connection, fake.seen[0]?.connection);
-      assert.match(fake.seen[1]?.contentType ?? '', /^multipart\/encrypted;protocol="application\/HTTP-SPNEGO-session-encrypted"/);
+      assert.match(
+        fake.seen[1]?.contentType ?? '',
+        /^multipart\/encrypted;protocol="application\/HTTP-SPNEGO-session-encrypted"/,
+      );
     }
   });
 
