@@ -55,6 +55,6 @@ describe("import('bastion')", () => {
       'dev',
       'bascule',
     ]);
-    assert.deepEqual(registries['connectorRegistry']?.kinds, ['ssh', 'bascule', 'http']);
+    assert.deepEqual(registries['connectorRegistry']?.kinds, ['ssh', 'bascule', 'http', 'winrm']);
   });
 });

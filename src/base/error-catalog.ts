@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- one list by design: every code in one place (see the header) */
 /**
  * Every error code Bastion answers with, declared once: its HTTP status and its fixed
  * message. Codes are API — callers branch on them — so a code is added here, never
@@ -185,6 +186,12 @@ const ENTRIES = [
   ['winrm_shell_not_found', 502, 'The WinRM target no longer knows the shell'],
   ['winrm_quota_exceeded', 503, 'The WinRM target refused: a shell or command quota is reached'],
   ['winrm_operation_timeout', 504, 'The WinRM target did not answer within the operation timeout'],
+  // WinRM over HTTP: the connection, its Kerberos authentication and message encryption
+  ['winrm_connect_failed', 502, 'The WinRM target could not be reached'],
+  ['winrm_auth_refused', 502, 'The WinRM target refused the Kerberos authentication'],
+  ['winrm_http_status', 502, 'The WinRM target answered with an unexpected HTTP status'],
+  ['winrm_reply_unencrypted', 502, 'The WinRM target sent a reply that is not encrypted'],
+  ['winrm_connection_lost', 502, 'The WinRM connection and its Kerberos context were lost'],
 
   // SSH transport (the target, or its credential, failed us)
   ['ssh_connect_failed', 502, 'SSH connection to the target failed'],
@@ -326,6 +333,8 @@ const ENTRIES = [
   // The kerberos backend: its own refusals, before any KDC traffic
   ['kerberos_principal_unmapped', 403, 'The accord maps this principal to no Kerberos user'],
   ['kerberos_spn_not_delegated', 403, "The target's SPN is not one the broker may delegate to"],
+  // Kerberos credentials handed to connectors (a KRB-CRED of one ticket and its session key)
+  ['kerberos_krb_cred_invalid', 502, 'The Kerberos credential is not a KRB-CRED Bastion can use'],
 
   // Clients of the broker: the CLI and the MCP bridge
   ['broker_unreachable', 502, 'The broker could not be reached'],

@@ -8,9 +8,11 @@ import { basculePlugin } from './bascule/plugin.js';
 import { httpPlugin } from './http/plugin.js';
 import type { ConnectorPlugin } from './plugin.js';
 import { sshPlugin } from './ssh/plugin.js';
+import { winrmPlugin } from './winrm/plugin.js';
 
 export const connectorRegistry = new Registry<ConnectorPlugin>('connector', [
   sshPlugin,
   basculePlugin,
   httpPlugin,
+  winrmPlugin,
 ]);

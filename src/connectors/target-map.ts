@@ -4,6 +4,7 @@
  * `db1.internal.test` are one entry, as they are one target in an AC.
  */
 import { z } from 'zod';
+import { port, text } from '../base/fields.js';
 import { canonicalTarget } from '../governance/targets.js';
 
 export function targetMap<T extends z.ZodType>(value: T, error: string) {
@@ -24,3 +25,19 @@ export function targetMap<T extends z.ZodType>(value: T, error: string) {
       return map;
     });
 }
+
+/** Per canonical target: where to connect, when not the target name or the default port. */
+export type HostEndpoints = ReadonlyMap<
+  string,
+  { address?: string | undefined; port?: number | undefined }
+>;
+
+/** The `hosts:` setting of a connector that connects to its targets (ssh, winrm). */
+export const hostEndpoints = () =>
+  targetMap(
+    z.strictObject(
+      { address: text.optional(), port: port.optional() },
+      { error: 'must be a mapping with address and/or port' },
+    ),
+    'must be a mapping of target names',
+  ).default(new Map());

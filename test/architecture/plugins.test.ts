@@ -210,7 +210,10 @@ describe('startServer takes ready-made connectors beside the registered kinds', 
     const shout = { ...echoConnector.create({ prefix: '' }, deps), name: 'shout' };
     const server = await startServer({ config, connectors: [shout], logDestination: false });
     try {
-      assert.deepEqual([...server.connectors.keys()], ['ssh', 'bascule', 'http', 'echo', 'shout']);
+      assert.deepEqual(
+        [...server.connectors.keys()],
+        ['ssh', 'bascule', 'http', 'winrm', 'echo', 'shout'],
+      );
       const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
         paths: Record<string, unknown>;
       };

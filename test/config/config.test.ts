@@ -17,6 +17,7 @@ import type { BasculeSettings } from '../../src/connectors/bascule/plugin.js';
 import { sshPlugin, type SshSettings } from '../../src/connectors/ssh/plugin.js';
 import { basculePlugin as basculeConnector } from '../../src/connectors/bascule/plugin.js';
 import { httpPlugin } from '../../src/connectors/http/plugin.js';
+import { winrmPlugin } from '../../src/connectors/winrm/plugin.js';
 import { basculePlugin as basculeBackend } from '../../src/backends/bascule/plugin.js';
 import { ConfigError } from '../../src/base/errors.js';
 import { commandAllowed, decide } from '../../src/governance/accords.js';
@@ -125,6 +126,17 @@ describe('parseConfig: the documented sample', () => {
         { kind: 'ssh', plugin: sshPlugin, settings: { port: 22, hosts: new Map() } },
         { kind: 'bascule', plugin: basculeConnector, settings: { targets: new Map() } },
         { kind: 'http', plugin: httpPlugin, settings: {} },
+        {
+          kind: 'winrm',
+          plugin: winrmPlugin,
+          settings: {
+            port: 5985,
+            scheme: 'Negotiate',
+            path: '/wsman',
+            hosts: new Map(),
+            max_reply_bytes: 1024 * 1024,
+          },
+        },
       ],
       // Nothing listed: only the built-in Bascule grants (the dev backend is never implied).
       backends: [

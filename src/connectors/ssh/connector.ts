@@ -13,6 +13,7 @@ import type { CommandOperation, ExecResult } from '../../transports/types.js';
 import { CommandConnector } from '../command/connector.js';
 import { ARGV_OR_COMMAND } from '../command/operation.js';
 import type { RunContext } from '../connector.js';
+import type { HostEndpoints } from '../target-map.js';
 import { InvocationDeniedError } from '../../governance/denials.js';
 
 /** Characters that make a command line more than one simple command to a POSIX shell. */
@@ -61,7 +62,7 @@ export interface SshConnectorOptions {
   /** Default port. */
   port: number;
   /** Per canonical target: where to connect, when not the target name itself. */
-  hosts: ReadonlyMap<string, { address?: string | undefined; port?: number | undefined }>;
+  hosts: HostEndpoints;
 }
 
 export class SshConnector extends CommandConnector {

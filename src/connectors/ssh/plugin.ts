@@ -4,10 +4,10 @@
  * trust-on-first-use), the default port, and per target where to connect.
  */
 import { z } from 'zod';
-import { filePath, port, text, type ConfigContext } from '../../base/fields.js';
+import { filePath, port, type ConfigContext } from '../../base/fields.js';
 import { ARGV_OR_COMMAND } from '../command/operation.js';
 import { defineConnectorPlugin } from '../plugin.js';
-import { targetMap } from '../target-map.js';
+import { hostEndpoints } from '../target-map.js';
 import { SshConnector } from './connector.js';
 import { knownHostsLoader } from './known-hosts-file.js';
 
@@ -18,13 +18,7 @@ const settings = (ctx: ConfigContext) =>
     {
       known_hosts: filePath(ctx).optional(),
       port: port.default(DEFAULT_SSH_PORT),
-      hosts: targetMap(
-        z.strictObject(
-          { address: text.optional(), port: port.optional() },
-          { error: 'must be a mapping with address and/or port' },
-        ),
-        'must be a mapping of target names',
-      ).default(new Map()),
+      hosts: hostEndpoints(),
     },
     { error: 'must be a mapping' },
   );

@@ -1,6 +1,5 @@
 /**
- * The operation of the WinRM connector, declared once for its future plugin (not
- * registered yet: the transport, SPNEGO and message encryption come first): an argv run
+ * The operation of the WinRM connector, declared once for its plugin: an argv run
  * without cmd.exe, a cmd.exe command line, or a PowerShell script — exactly one — with an
  * optional timeout; the result is the command connectors' (ssh, bascule). The target is
  * the invocation's `target`, beside the operation, as for every connector.
