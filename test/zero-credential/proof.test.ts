@@ -71,7 +71,7 @@ import {
   VAULT_SSH_TARGET,
   WINDOWS_SKIP,
 } from './world.js';
-import { KERBEROS_BACKEND_ID, WINDOWS_TARGET, WINRM_ACCORD } from './windows.js';
+import { KERBEROS_BACKEND_ID, WINDOWS_TARGET, WINRM_ACCORD } from '../helpers/windows-world.js';
 
 /** A JWT-shaped string of random parts, for controls of kinds the test cannot mint. */
 function fakeJwt(claims: Record<string, unknown>): string {
