@@ -7,6 +7,7 @@ import { awsStsPlugin } from './aws-sts/plugin.js';
 import { basculePlugin } from './bascule/plugin.js';
 import { devPlugin } from './dev/plugin.js';
 import { entraPlugin } from './entra/plugin.js';
+import { kerberosPlugin } from './kerberos/plugin.js';
 import { oauthExchangePlugin } from './oauth-exchange/plugin.js';
 import type { BackendPlugin } from './plugin.js';
 import { spirePlugin } from './spire/plugin.js';
@@ -18,6 +19,7 @@ export const backendRegistry = new Registry<BackendPlugin>('backend', [
   vaultPlugin,
   awsStsPlugin,
   spirePlugin,
+  kerberosPlugin,
   devPlugin,
   basculePlugin,
 ]);

@@ -25,9 +25,8 @@ export function buildCatalog(entries: readonly CatalogEntry[]): ReadonlyMap<stri
   for (const [code, status, message] of entries) {
     if (!CODE_PATTERN.test(code)) throw new TypeError(`error code ${code} is not snake_case`);
     if (catalog.has(code)) throw new TypeError(`error code ${code} is declared twice`);
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
+    if (!Number.isInteger(status) || status < 400 || status > 599)
       throw new TypeError(`error code ${code} has no error status`);
-    }
     catalog.set(code, { status, message });
   }
   return catalog;
@@ -324,6 +323,9 @@ const ENTRIES = [
     'A GSS-API wrap token is out of sequence (replayed, reordered or lost)',
   ],
   ['kerberos_wrap_too_large', 502, 'A GSS-API wrap token is larger than Bastion handles'],
+  // The kerberos backend: its own refusals, before any KDC traffic
+  ['kerberos_principal_unmapped', 403, 'The accord maps this principal to no Kerberos user'],
+  ['kerberos_spn_not_delegated', 403, "The target's SPN is not one the broker may delegate to"],
 
   // Clients of the broker: the CLI and the MCP bridge
   ['broker_unreachable', 502, 'The broker could not be reached'],

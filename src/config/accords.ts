@@ -11,6 +11,7 @@ import { isTimeZone, parseClockTime, WEEKDAYS } from '../governance/accords.js';
 import type { Capability } from '../governance/capabilities.js';
 import { CAPABILITIES } from '../governance/capabilities.js';
 import { globProblem } from '../governance/patterns.js';
+import { isUserPrincipalText } from '../kerberos/principal.js';
 import { targetPatternField } from '../governance/target-field.js';
 import { distinct, Invalid, type Path } from './report.js';
 
@@ -28,6 +29,15 @@ const glob = checked((value) => {
   const why = globProblem(value);
   return why === undefined ? { ok: true, value: value as string } : { ok: false, why };
 });
+
+const kerberosUser = checked((value) =>
+  isUserPrincipalText(value)
+    ? { ok: true, value }
+    : {
+        ok: false,
+        why: 'must be a Kerberos user principal name@REALM (realm of A-Z, 0-9, ".", "-"; no "/", wildcard or whitespace)',
+      },
+);
 
 const targetPattern = targetPatternField(
   'must be a hostname, IPv4 or IPv6 address, or http(s) URL, optionally with * and ? wildcards (an IPv4 pattern spells four octets; IPv6 and ports take no wildcards)',
@@ -132,6 +142,11 @@ export const accordSchema = z.strictObject(
           'must be a POSIX login name: a-z or "_" first, then up to 31 of a-z, 0-9, "_" or "-"',
       })
       .optional(),
+    kerberos_principals: z
+      .record(did, kerberosUser, {
+        error: 'must be a mapping from did:key DIDs to Kerberos user principals',
+      })
+      .optional(),
   },
   { error: 'must be a mapping' },
 );
@@ -163,6 +178,19 @@ function toTimeWindows(raw: RawAccord['time_windows'], path: Path): TimeWindow[]
   });
 }
 
+/** Each mapped DID must be one of the accord's principals: a mapping grants nobody new. */
+function toKerberosPrincipals(raw: RawAccord, path: Path): ReadonlyMap<string, string> | undefined {
+  if (raw.kerberos_principals === undefined) return undefined;
+  const map = new Map<string, string>();
+  for (const [did, principal] of Object.entries(raw.kerberos_principals)) {
+    if (!raw.principals.includes(did)) {
+      throw new Invalid([...path, did], "must be one of the accord's principals");
+    }
+    map.set(did, principal);
+  }
+  return map;
+}
+
 function toAccord(raw: RawAccord, path: Path): Accord {
   distinct(raw.principals, [...path, 'principals']);
   distinct(raw.connectors, [...path, 'connectors']);
@@ -184,6 +212,7 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   const delegates = raw.delegates ?? [];
   distinct(delegates, [...path, 'delegates']);
   const timeWindows = toTimeWindows(raw.time_windows, [...path, 'time_windows']);
+  const kerberos = toKerberosPrincipals(raw, [...path, 'kerberos_principals']);
   const accord: Accord = {
     id: raw.id,
     principals: raw.principals,
@@ -200,6 +229,7 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   if (raw.ssh_login !== undefined) accord.ssh_login = raw.ssh_login;
   if (paths !== undefined) accord.paths = paths;
   if (delegates.length > 0) accord.delegates = delegates;
+  if (kerberos !== undefined) accord.kerberos_principals = kerberos;
   return accord;
 }
 

@@ -20,6 +20,11 @@ export class NoBackendAvailable extends BastionError {
 export interface BackendAttempt {
   readonly backend: string;
   readonly reason: string;
+  /**
+   * The backend's own error code, when it raised one of the catalog's (`kerberos_clock_skew`):
+   * a stable code with a fixed message, so safe to return; what the operator acts on.
+   */
+  readonly code?: string;
 }
 
 /** Reasons a backend may give for not issuing; a fixed vocabulary, safe to log and return. */
@@ -62,7 +67,9 @@ export class CredentialResolutionError extends BastionError {
 /** The attempts, or (a backend's own refusal, before the resolver lists them) its reason. */
 function describe(reason: BackendReason, attempts: readonly BackendAttempt[]): string {
   if (attempts.length === 0) return reason;
-  return attempts.map((a) => `${a.backend} (${a.reason})`).join(', ');
+  return attempts
+    .map((a) => `${a.backend} (${a.reason}${a.code !== undefined ? `: ${a.code}` : ''})`)
+    .join(', ');
 }
 
 /** Why the resolver refused a credential a backend returned; a fixed vocabulary. */

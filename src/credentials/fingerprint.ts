@@ -2,7 +2,11 @@
  * Credential fingerprints: what audit records and output show instead of a credential.
  * For an SSH certificate, OpenSSH's SHA256 fingerprint of the certified public key plus
  * its serial (both public); for bearer material, a SHA-256 of the secret bytes, which
- * correlates uses without revealing the high-entropy secret.
+ * correlates uses without revealing the high-entropy secret. A Kerberos ticket's record also
+ * names its client and service principals (public metadata, so the audit says whose ticket
+ * to what); its fingerprint is the SHA-256 of the KRB-CRED, which holds a random session key
+ * (AES, 128 or 256 bits) and so reveals nothing either. (The Ticket's DER alone would do as
+ * well, but decoding KRB-CRED belongs to the kerberos layer, above this one.)
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { parseEd25519Certificate } from '../ssh/certificate.js';
@@ -15,6 +19,10 @@ export interface CredentialFingerprint {
   readonly issuedBy: string;
   readonly id?: string;
   readonly fingerprint: string;
+  /** Kerberos: the client principal (`alice@EXAMPLE.TEST`). */
+  readonly principal?: string;
+  /** Kerberos: the service principal the ticket is for (`WSMAN/host@EXAMPLE.TEST`). */
+  readonly service?: string;
 }
 
 export function credentialFingerprint(credential: Credential): CredentialFingerprint {
@@ -23,7 +31,16 @@ export function credentialFingerprint(credential: Credential): CredentialFingerp
     issuedBy: credential.issuedBy,
     ...(credential.id !== undefined ? { id: credential.id } : {}),
   };
-  return { ...base, fingerprint: fingerprintOf(credential) };
+  return { ...base, fingerprint: fingerprintOf(credential), ...principalsOf(credential) };
+}
+
+function principalsOf(credential: Credential): { principal?: string; service?: string } {
+  if (credential.type !== 'kerberos') return {};
+  const { clientPrincipal, servicePrincipal } = credential;
+  return {
+    ...(clientPrincipal !== undefined ? { principal: clientPrincipal } : {}),
+    ...(servicePrincipal !== undefined ? { service: servicePrincipal } : {}),
+  };
 }
 
 function fingerprintOf(credential: Credential): string {

@@ -77,7 +77,7 @@ export class ScopeMismatchError extends BastionError {
   }
 }
 
-type Outcome<T> = { credential: T } | { reason: string };
+type Outcome<T> = { credential: T } | { reason: string; code?: string };
 
 export class CredentialResolver {
   readonly maxTtlMs: number;
@@ -179,8 +179,9 @@ export class CredentialResolver {
       const attempt = () => this.#attempt(backend, type, target, acContext, signal);
       const outcome = await (circuit?.run(attempt, signal) ?? attempt());
       if ('credential' in outcome) return outcome.credential;
-      attempts.push({ backend: backend.id, reason: outcome.reason });
-      const fields = { backend: backend.id, type, target, reason: outcome.reason };
+      const code = 'code' in outcome ? outcome.code : undefined;
+      attempts.push({ backend: backend.id, reason: outcome.reason, ...(code ? { code } : {}) });
+      const fields = { backend: backend.id, type, target, reason: outcome.reason, code };
       if ('skipped' in outcome) this.#log.debug(fields, 'circuit open: backend skipped');
       else this.#log.warn(fields, 'credential backend did not issue; trying the next one');
       if (outcome.reason === RejectReasons.aborted) break;
@@ -256,7 +257,7 @@ export class CredentialResolver {
         });
         return { reason: settled.stop };
       }
-      if ('error' in settled) return { reason: reasonOf(settled.error) };
+      if ('error' in settled) return outcomeOf(settled.error);
 
       const checked = checkCredential(settled.value, {
         type,
@@ -328,7 +329,27 @@ export class CredentialResolver {
 
 /** A reason safe to log and return: our vocabulary only, never the error's own text. */
 function reasonOf(err: unknown): string {
-  return err instanceof CredentialResolutionError ? err.reason : BackendReasons.failed;
+  return outcomeOf(err).reason;
+}
+
+/**
+ * A backend's failure as a reason of our vocabulary and, when it raised a catalog error of
+ * its own, that code (fixed text: safe to log and return). The code's HTTP status says
+ * what kind of failure it was: a refusal (403: the backend answered, it is up), a request
+ * it does not take (400), an issuer out of reach (503, 504); anything else is an error.
+ */
+function outcomeOf(err: unknown): { reason: string; code?: string } {
+  if (err instanceof CredentialResolutionError) return { reason: err.reason };
+  if (!(err instanceof BastionError)) return { reason: BackendReasons.failed };
+  const reason =
+    err.status === 403
+      ? BackendReasons.denied
+      : err.status === 400
+        ? BackendReasons.invalidRequest
+        : err.status === 503 || err.status === 504
+          ? BackendReasons.unavailable
+          : BackendReasons.failed;
+  return { reason, code: err.code };
 }
 
 function bounded(name: string, value: number, min: number, max: number): number {

@@ -35,6 +35,8 @@ export interface AcContext {
   readonly expires_at: number;
   /** SSH logins the accord maps this principal to (ssh_cert only). */
   readonly ssh_principals?: readonly string[];
+  /** The Kerberos user principal the accord maps this principal to (kerberos only). */
+  readonly kerberos_principal?: string;
   /** The accord's per-command policy, for shell-like connectors. */
   readonly commands?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
   /** The accord's path policy, for the HTTP connector. */

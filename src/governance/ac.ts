@@ -186,6 +186,7 @@ function claimsOf(p: Json): AcClaims | undefined {
   const commands = commandsOf(c['commands']);
   const paths = commandsOf(c['paths']);
   const sshPrincipals = c['ssh_principals'];
+  const kerberosPrincipal = c['kerberos_principal'];
   if (
     !isString(c['principal_did']) ||
     !Number.isSafeInteger(c['capability_mask']) ||
@@ -197,7 +198,8 @@ function claimsOf(p: Json): AcClaims | undefined {
     !isString(c['target']) ||
     commands === null ||
     paths === null ||
-    (sshPrincipals !== undefined && !isStringList(sshPrincipals))
+    (sshPrincipals !== undefined && !isStringList(sshPrincipals)) ||
+    (kerberosPrincipal !== undefined && !isString(kerberosPrincipal))
   ) {
     return undefined;
   }
@@ -222,6 +224,7 @@ function claimsOf(p: Json): AcClaims | undefined {
       ...(commands !== undefined ? { commands } : {}),
       ...(paths !== undefined ? { paths } : {}),
       ...(sshPrincipals !== undefined ? { ssh_principals: sshPrincipals } : {}),
+      ...(kerberosPrincipal !== undefined ? { kerberos_principal: kerberosPrincipal } : {}),
     },
   };
 }

@@ -54,6 +54,11 @@ export interface Accord {
   paths?: CommandPolicy | undefined;
   /** Agent did:keys a principal may delegate an AC of this accord to (RFC 8693 `act`). */
   delegates?: string[] | undefined;
+  /**
+   * The Kerberos user principal (`alice@EXAMPLE.TEST`) each of `principals` acts as towards
+   * the kerberos backend; a principal without one gets no Kerberos ticket.
+   */
+  kerberos_principals?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface AccessRequest {

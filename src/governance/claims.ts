@@ -1,6 +1,6 @@
 /**
  * An active AC's token: the claims built from its record (validity starting at activation,
- * the accord's command, path and SSH-login policies carried along) and their signature by
+ * the accord's command, path and SSH-login policies and Kerberos principal carried along) and their signature by
  * the broker's current key, whose use is noted before it signs.
  */
 import type { AcRecord, Store } from '../store/store.js';
@@ -35,9 +35,16 @@ export function claimsFor(
       target: record.target,
       ...(accord?.commands !== undefined ? { commands: accord.commands } : {}),
       ...(accord?.ssh_login !== undefined ? { ssh_principals: [accord.ssh_login] } : {}),
+      ...kerberosClaim(accord, record.principal_did),
       ...(accord?.paths !== undefined ? { paths: accord.paths } : {}),
     },
   };
+}
+
+/** The accord's Kerberos principal for `did`, when it maps one. */
+function kerberosClaim(accord: Accord | undefined, did: string): { kerberos_principal?: string } {
+  const principal = accord?.kerberos_principals?.get(did);
+  return principal !== undefined ? { kerberos_principal: principal } : {};
 }
 
 /** Signs `claims` with the keyring's current key, noting the key's use until they expire. */

@@ -32,5 +32,10 @@ export function recheckAc(accords: ReadonlyMap<string, Accord>, ac: AcContext): 
   if (login !== undefined && accord.ssh_login !== login) {
     throw new InvocationDeniedError('accord_changed');
   }
+  // So is the Kerberos principal a ticket is issued for: a changed mapping is a new grant.
+  const kerberos = ac.kerberos_principal;
+  if (kerberos !== undefined && accord.kerberos_principals?.get(ac.principal_did) !== kerberos) {
+    throw new InvocationDeniedError('accord_changed');
+  }
   return accord;
 }

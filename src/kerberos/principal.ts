@@ -38,6 +38,17 @@ function invalid(): BastionError {
   return new BastionError('kerberos_principal_invalid');
 }
 
+/**
+ * A user principal's text as an accord maps a did:key to it: `name@REALM`, exactly one `@`,
+ * a realm of A-Z, 0-9, `.` and `-`, a name of printable ASCII without `/` (so never a
+ * service such as `krbtgt/…` or `host/…`), `\\`, or the wildcards `*` and `?`.
+ */
+const USER_PRINCIPAL = /^(?:(?![/@\\*?])[\x21-\x7e]){1,255}@[A-Z0-9.-]{1,255}$/;
+
+export function isUserPrincipalText(text: unknown): text is string {
+  return typeof text === 'string' && USER_PRINCIPAL.test(text);
+}
+
 /** Checks a principal's parts; returns it. */
 export function checkPrincipal(principal: Principal): Principal {
   const { components } = principal.name;

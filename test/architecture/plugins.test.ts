@@ -190,7 +190,7 @@ describe('a backend kind and a connector kind added by registration alone', () =
       () => parseConfig(unknown, 'c.yaml'),
       (e: unknown) =>
         e instanceof ConfigError &&
-        /backends\[0\]\.kind: must be one of oauth_exchange, entra, vault, aws_sts, spire, dev, bascule, fixture$/.test(
+        /backends\[0\]\.kind: must be one of oauth_exchange, entra, vault, aws_sts, spire, kerberos, dev, bascule, fixture$/.test(
           e.message,
         ),
     );

@@ -253,6 +253,13 @@ describe('parseConfig: the documented sample', () => {
     assert.equal(accord.ssh_login, 'deploy');
   });
 
+  it('reads kerberos_principals into a map from DID to user principal', () => {
+    const doc = edit(base(), 'accords[0].kerberos_principals', { [BOB]: 'bob.ops@CORP.EXAMPLE' });
+    const accord = parse(doc).accords[0];
+    assert.deepEqual(accord?.kerberos_principals, new Map([[BOB, 'bob.ops@CORP.EXAMPLE']]));
+    assert.equal('kerberos_principals' in (parse(base()).accords[0] ?? {}), false);
+  });
+
   it('has no command policy when commands is absent, and fills in a partial one', () => {
     const none = base();
     edit(none, 'accords[0].commands', undefined);
@@ -942,6 +949,40 @@ describe('parseConfig: refusals name the exact path', () => {
       'accords[0].ssh_login',
       /^must be a POSIX login name/,
     ],
+    [
+      'kerberos_principals for a DID not among principals',
+      'accords[0].kerberos_principals',
+      { [ALICE]: 'alice@EXAMPLE.TEST' },
+      'accords[0].kerberos_principals.(unrecognised key)',
+      "must be one of the accord's principals",
+    ],
+    [
+      'kerberos_principals keyed by something not a DID',
+      'accords[0].kerberos_principals',
+      { bob: 'bob@EXAMPLE.TEST' },
+      'accords[0].kerberos_principals.bob',
+      'must be a mapping from did:key DIDs to Kerberos user principals',
+    ],
+    ...[
+      ['a service principal', 'host/win1.example.test@EXAMPLE.TEST'],
+      ['krbtgt', 'krbtgt/EXAMPLE.TEST@EXAMPLE.TEST'],
+      ['a wildcard name', '*@EXAMPLE.TEST'],
+      ['a wildcard realm', 'bob@*'],
+      ['no realm', 'bob'],
+      ['an empty realm', 'bob@'],
+      ['an empty name', '@EXAMPLE.TEST'],
+      ['two @', 'bob@x@EXAMPLE.TEST'],
+      ['a lower-case realm', 'bob@example.test'],
+      ['a space', 'bob smith@EXAMPLE.TEST'],
+      ['a control character', 'bob\u0000@EXAMPLE.TEST'],
+      ['a non-string', 42],
+    ].map(([what, value]): [string, string, unknown, string, RegExp] => [
+      `kerberos_principals to ${what as string}`,
+      'accords[0].kerberos_principals',
+      { [BOB]: value },
+      'accords[0].kerberos_principals.(unrecognised key)',
+      /^must be a Kerberos user principal name@REALM/,
+    ]),
     [
       'misspelt accord key',
       'accords[0].max_duraton',

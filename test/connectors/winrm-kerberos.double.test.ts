@@ -89,11 +89,22 @@ ${world.backendYaml}accords:${world.accordYaml(alice.did)}
     const invoke = (ac: string, operation: Record<string, unknown>, target = WINDOWS_TARGET) =>
       client().invoke<ExecResult>('winrm', ac, { target, operation });
 
-    /** `run` fails with `code`; no ticket was asked for and nothing reached the target. */
+    /**
+     * `run` fails with `code` — the broker's own, or the kerberos backend's, which the
+     * resolver names in its attempt — and nothing reached the target.
+     */
     async function refusedBeforeAnyTicket(run: () => Promise<unknown>, code: string) {
       const connections = world.tap.connections;
       const kdcRequests = s4uRequests(world.kdc.log()).length;
-      await assert.rejects(run, (e: unknown) => e instanceof BrokerError && e.code === code, code);
+      const attempt = new RegExp(`${KERBEROS_BACKEND_ID} \\(backend_\\w+: ${code}\\)`);
+      await assert.rejects(
+        run,
+        (e: unknown) =>
+          e instanceof BrokerError &&
+          (e.code === code ||
+            (e.code === 'credential_resolution_failed' && attempt.test(e.message))),
+        code,
+      );
       assert.equal(world.tap.connections, connections, 'nothing reached the target');
       return kdcRequests;
     }

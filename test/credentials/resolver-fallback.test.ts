@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/base/clock.js';
+import { BastionError } from '../../src/base/errors.js';
 import {
   BackendReasons,
   CredentialResolutionError,
@@ -181,6 +182,42 @@ describe('CredentialResolver fallback', () => {
         { backend: 'c', reason: 'expired' },
       ]);
       assert.match(err.message, /a \(backend_error\), b \(timeout\), c \(expired\)/);
+      return true;
+    });
+  });
+
+  it("names a backend's own catalog code beside its reason, by the code's status, never an unknown error's text", async () => {
+    const { resolver, ac } = setup(30);
+    const raise =
+      (
+        code:
+          | 'kerberos_spn_not_delegated'
+          | 'kerberos_kdc_unreachable'
+          | 'kerberos_clock_skew'
+          | 'winrm_operation_ambiguous',
+      ) =>
+      () =>
+        Promise.reject(new BastionError(code));
+    resolver.register(scriptedBackend('denies', raise('kerberos_spn_not_delegated')));
+    resolver.register(scriptedBackend('away', raise('kerberos_kdc_unreachable')));
+    resolver.register(scriptedBackend('skewed', raise('kerberos_clock_skew')));
+    resolver.register(scriptedBackend('asked', raise('winrm_operation_ambiguous')));
+    resolver.register(scriptedBackend('plain', () => Promise.reject(new Error('secret text'))));
+    await assert.rejects(resolver.resolve('oauth', TARGET, ac), (err: unknown) => {
+      assert.ok(err instanceof CredentialResolutionError);
+      assert.deepEqual(err.attempts, [
+        { backend: 'denies', reason: 'backend_denied', code: 'kerberos_spn_not_delegated' },
+        { backend: 'away', reason: 'backend_unavailable', code: 'kerberos_kdc_unreachable' },
+        { backend: 'skewed', reason: 'backend_error', code: 'kerberos_clock_skew' },
+        {
+          backend: 'asked',
+          reason: 'invalid_credential_request',
+          code: 'winrm_operation_ambiguous',
+        },
+        { backend: 'plain', reason: 'backend_error' },
+      ]);
+      assert.match(err.message, /denies \(backend_denied: kerberos_spn_not_delegated\)/);
+      assert.doesNotMatch(err.message, /secret text/);
       return true;
     });
   });

@@ -167,6 +167,7 @@ describe('verifyAc', () => {
     ['ctx.capabilities not a list', { ctx: { ...claims().ctx, capabilities: 'read' } }],
     ['ctx.capability_mask a string', { ctx: { ...claims().ctx, capability_mask: '3' } }],
     ['ctx.commands malformed', { ctx: { ...claims().ctx, commands: { allow: 'x' } } }],
+    ['ctx.kerberos_principal a list', { ctx: { ...claims().ctx, kerberos_principal: ['a@R'] } }],
   ];
   for (const [name, edit] of typeCases) {
     it(`claim types: ${name}`, async () => {
@@ -265,6 +266,7 @@ const claimsArb: fc.Arbitrary<AcClaims> = fc
     commands: fc.option(policy, { nil: undefined }),
     paths: fc.option(policy, { nil: undefined }),
     sshPrincipals: fc.option(fc.array(text, { maxLength: 4 }), { nil: undefined }),
+    kerberosPrincipal: fc.option(text, { nil: undefined }),
     ac: fc.option(text, { nil: undefined }),
     act: fc.option(actor, { nil: undefined }),
   })
@@ -292,6 +294,7 @@ const claimsArb: fc.Arbitrary<AcClaims> = fc
         ...(g.commands !== undefined ? { commands: g.commands } : {}),
         ...(g.paths !== undefined ? { paths: g.paths } : {}),
         ...(g.sshPrincipals !== undefined ? { ssh_principals: g.sshPrincipals } : {}),
+        ...(g.kerberosPrincipal !== undefined ? { kerberos_principal: g.kerberosPrincipal } : {}),
       },
     };
   });

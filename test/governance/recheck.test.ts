@@ -21,6 +21,7 @@ const accord: Accord = {
   admins: [],
   delegates: [agent],
   ssh_login: 'ops',
+  kerberos_principals: new Map([[alice, 'alice@EXAMPLE.TEST']]),
 };
 
 const ac: AcContext = {
@@ -42,6 +43,8 @@ describe('recheckAc', () => {
     assert.equal(recheckAc(new Map([['api', accord]]), ac), accord);
     const delegated = { ...ac, act: { sub: agent } };
     assert.equal(recheckAc(new Map([['api', accord]]), delegated), accord);
+    const kerberos = { ...ac, kerberos_principal: 'alice@EXAMPLE.TEST' };
+    assert.equal(recheckAc(new Map([['api', accord]]), kerberos), accord);
   });
 
   it('refuses with the rule the accord now breaks', () => {
@@ -57,6 +60,17 @@ describe('recheckAc', () => {
         { ssh_login: 'root' },
         'accord_changed',
         { connector: 'ssh', ssh_principals: ['ops'], target: 'db.internal.test' },
+      ],
+      // A changed or removed Kerberos mapping is a new grant.
+      [
+        { kerberos_principals: new Map([[alice, 'root@EXAMPLE.TEST']]) },
+        'accord_changed',
+        { kerberos_principal: 'alice@EXAMPLE.TEST' },
+      ],
+      [
+        { kerberos_principals: undefined },
+        'accord_changed',
+        { kerberos_principal: 'alice@EXAMPLE.TEST' },
       ],
     ];
     for (const [change, code, acChange] of cases) {

@@ -38,7 +38,11 @@ import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
 import { startVaultDouble } from '../peers/vault-double/index.js';
 import { skipWithoutWinrmDouble } from '../helpers/winrm-double.js';
-import { KERBEROS_BACKEND_ID, startWindowsWorld, type WindowsWorld } from '../helpers/windows-world.js';
+import {
+  KERBEROS_BACKEND_ID,
+  startWindowsWorld,
+  type WindowsWorld,
+} from '../helpers/windows-world.js';
 
 /** Why SPIRE is left out of this world (not built here, and CI unset), or false. */
 export const SPIRE_SKIP = spireSkip();

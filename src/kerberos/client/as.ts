@@ -130,7 +130,8 @@ function readAsRep(
   }
   const sessionKey: KerberosKey = { enctype: part.key.keytype, key: part.key.keyvalue };
   try {
-    checkRepPart(part, { nonce, realm: client.realm, sname: krbtgt(client.realm) }, options);
+    const want = { nonce, realm: client.realm, sname: krbtgt(client.realm), authtimeIsNow: true };
+    checkRepPart(part, want, options);
     const ticketName = { name: rep.ticket.sname, realm: rep.ticket.realm };
     if (!samePrincipal(ticketName, { name: krbtgt(client.realm), realm: client.realm })) {
       throw new BastionError('kerberos_reply_mismatch', { details: ['sname'] });

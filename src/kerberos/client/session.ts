@@ -57,12 +57,26 @@ function mismatch(what: string): BastionError {
  */
 export function checkRepPart(
   part: EncKdcRepPart,
-  want: { readonly nonce: number; readonly realm: string; readonly sname: PrincipalName },
+  want: {
+    readonly nonce: number;
+    readonly realm: string;
+    readonly sname: PrincipalName;
+    /** An AS reply: its authtime is the KDC's clock reading of now. */
+    readonly authtimeIsNow?: boolean;
+  },
   options: KdcClientOptions,
 ): void {
   if (part.nonce !== want.nonce) throw mismatch('nonce');
   if (part.srealm !== want.realm || !sameName(part.sname, want.sname)) throw mismatch('sname');
   const now = options.clock.now();
+  // The broker needs no pre-authentication, so the AS exchange is where a clock far off
+  // shows first, as the KDC's now against ours: say so, rather than that times are wrong.
+  if (
+    want.authtimeIsNow === true &&
+    Math.abs(part.authtime.getTime() - now) > options.clockSkewMs
+  ) {
+    throw new BastionError('kerberos_clock_skew');
+  }
   const start = (part.starttime ?? part.authtime).getTime();
   const end = part.endtime.getTime();
   const lifetimeOk =
