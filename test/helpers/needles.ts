@@ -2,7 +2,8 @@
  * What the zero-credential proof looks for, by kind, and the controls that prove each scan
  * sees each kind. Real needles come from the secrets the broker handled (the SSH keys its
  * dev backend reported, the tokens the APIs received, the grants the Bascule proxy saw,
- * the secret keys and session tokens STS issued, the ACs the principal held); controls are
+ * the secret keys and session tokens STS issued, the Kerberos tickets and keys a wire tap
+ * recovered with the target's keytab, the ACs the principal held); controls are
  * the same kinds made from secrets the broker never saw, labelled `control: <kind>`, and
  * planted in what each scan reads — so a scan that stops looking for a kind, or cannot see
  * it where it looks, fails.
@@ -27,6 +28,8 @@ export type Kind =
   | 'bascule grant signature'
   | 'aws secret key'
   | 'aws session token'
+  | 'kerberos ticket'
+  | 'kerberos key'
   | 'AC'
   | 'AC signature'
   | 'agent key PEM'
@@ -45,6 +48,8 @@ export const CREDENTIAL_KINDS: readonly Kind[] = [
   'bascule grant signature',
   'aws secret key',
   'aws session token',
+  'kerberos ticket',
+  'kerberos key',
 ];
 
 /** In the broker's memory: all but the bare marker, which it holds in its environment. */

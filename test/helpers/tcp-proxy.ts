@@ -17,7 +17,17 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(upstreamPort: number): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /** Called with each chunk the client sends (what a wire tap sees), before it is forwarded. */
+  readonly onClientData?: (chunk: Buffer) => void;
+  /** Likewise with each chunk the peer sends back. */
+  readonly onServerData?: (chunk: Buffer) => void;
+}
+
+export async function startTcpProxy(
+  upstreamPort: number,
+  options: TcpProxyOptions = {},
+): Promise<TcpProxy> {
   const events = new EventEmitter();
   const open = new Set<Socket>();
   let connections = 0;
@@ -34,7 +44,9 @@ export async function startTcpProxy(upstreamPort: number): Promise<TcpProxy> {
         upstream.destroy();
       });
     }
+    if (options.onClientData !== undefined) client.on('data', options.onClientData);
     client.pipe(upstream);
+    if (options.onServerData !== undefined) upstream.on('data', options.onServerData);
     upstream.pipe(client);
   });
   server.listen(0, '127.0.0.1');

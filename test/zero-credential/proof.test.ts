@@ -3,10 +3,12 @@
  * (test/zero-credential/world.ts) runs invocations over a real sshd, a real Bascule
  * runtime, five APIs — one per bearer-token backend: dev, oauth_exchange, entra, vault,
  * spire (a real SPIRE, whose JWT-SVIDs are tagged by a marked audience) — and moto's S3
- * with `aws_sts` sessions, directly and through the MCP bridge. Its probe reports each SSH
+ * with `aws_sts` sessions, and the WinRM double with `kerberos` tickets from a real MIT KDC,
+ * directly and through the MCP bridge. Its probe reports each SSH
  * key the dev and vault backends issued (vault's from the Vault double's SSH CA, to the
  * same sshd), the APIs and the Bascule proxy record each token and grant, the proxy in
- * front of STS each secret key and session token: the proof knows every secret and looks
+ * front of STS each secret key and session token, a wire tap in front of the WinRM double
+ * each Kerberos ticket, its session key and both subkeys: the proof knows every secret and looks
  * for each in every encoding (raw, hex, base64, base64url; a key's PEM and its seed; a
  * token's signature alone; the tag each token carries).
  *
@@ -67,7 +69,9 @@ import {
   SPIRE_SKIP,
   startProofWorld,
   VAULT_SSH_TARGET,
+  WINDOWS_SKIP,
 } from './world.js';
+import { KERBEROS_BACKEND_ID, WINDOWS_TARGET, WINRM_ACCORD } from '../helpers/windows-world.js';
 
 /** A JWT-shaped string of random parts, for controls of kinds the test cannot mint. */
 function fakeJwt(claims: Record<string, unknown>): string {
@@ -174,6 +178,17 @@ describe('zero-credential proof', () => {
       await aws.moto.forgetRevocations();
     }
 
+    // The Windows-like target over WinRM, with a Kerberos ticket per invocation.
+    for (let i = 0; world.windows !== undefined && i < 2; i++) {
+      const ac = await activeAc(WINRM_ACCORD, 'winrm', WINDOWS_TARGET, 'exec');
+      const rw = await client.invoke<{ stdout: string; timed_out: boolean }>('winrm', ac, {
+        target: WINDOWS_TARGET,
+        operation: { argv: ['whoami'] },
+      });
+      assert.equal(rw.result.stdout.trim(), 'bastion\\alice', 'the double ran it as alice');
+      assert.equal(rw.credential.issued_by, KERBEROS_BACKEND_ID);
+    }
+
     // An agent through the MCP bridge, over stdio and over Streamable HTTP.
     const bridgeArgs = ['mcp', '--key', world.aliceKeyFile, '--url', world.broker.url];
     await agentSession(
@@ -242,6 +257,14 @@ describe('zero-credential proof', () => {
         book.add('aws session token', xmlText(r.reply, 'SessionToken') ?? '', `sts ${i}`);
       }
     }
+    if (world.windows !== undefined) {
+      const { tickets, keys } = world.windows.secrets();
+      assert.equal(tickets.length, 2, 'a service ticket per WinRM invocation, and no more');
+      // Each: the session key, the authenticator's subkey, the acceptor's subkey.
+      assert.equal(keys.length, 6, 'every key of both Kerberos contexts');
+      tickets.forEach((ticket, i) => book.add('kerberos ticket', ticket, `winrm ${i}`));
+      keys.forEach((key, i) => book.add('kerberos key', key, `winrm ${Math.floor(i / 3)}`));
+    }
     acTokens.forEach((ac) => book.jwt('AC', ac, 'mcp'));
     const agentPem = readFileSync(world.aliceKeyFile);
     book.add('agent key PEM', agentPem);
@@ -266,6 +289,12 @@ describe('zero-credential proof', () => {
     // What STS issues: a 40-character secret key, a session token of a few hundred.
     book.addControl('aws secret key', randomBytes(30).toString('base64'));
     book.addControl('aws session token', `FQoGZXIvYXdzE${randomBytes(256).toString('base64')}`);
+    // A Ticket's DER: [APPLICATION 1], then a few hundred bytes; an AES-256 key.
+    book.addControl(
+      'kerberos ticket',
+      Buffer.concat([Buffer.from([0x61, 0x82, 0x01, 0x2c]), randomBytes(300)]),
+    );
+    book.addControl('kerberos key', randomBytes(32));
     const agent = generateKeyPairSync('ed25519').privateKey;
     book.addControl('agent key PEM', agent.export({ format: 'pem', type: 'pkcs8' }));
     book.addControl('agent key seed', rawEd25519Seed(agent));
@@ -383,13 +412,12 @@ describe('zero-credential proof', () => {
     const absent = [
       ...(world.aws === undefined ? ['aws_sts'] : []),
       ...(SPIRE_SKIP !== false ? ['spire'] : []),
-      // Until the WinRM connector lands, no connector takes a `kerberos` credential.
-      'kerberos',
+      ...(world.windows === undefined ? ['kerberos'] : []),
     ];
     if (world.aws === undefined)
       t.diagnostic('moto is not installed: aws_sts is not in this proof');
     if (SPIRE_SKIP !== false) t.diagnostic(`spire is not in this proof: ${SPIRE_SKIP}`);
-    t.diagnostic('kerberos is not in this proof: no connector takes its tickets yet (WinRM)');
+    if (WINDOWS_SKIP !== false) t.diagnostic(`kerberos is not in this proof: ${WINDOWS_SKIP}`);
     assert.deepEqual(
       [...new Set(issuedBy.map((id) => kindOf.get(id) ?? id))].sort(),
       [...backendRegistry.kinds].filter((k) => !absent.includes(k)).sort(),

@@ -10,8 +10,10 @@
  * audience), and the built-in `bascule` — over a real sshd, a real Bascule runtime behind
  * a proxy that records each grant, five small APIs, one per bearer-token backend, that
  * record each token they accept, and moto's S3 for the requests the broker signs with
- * SigV4. Where moto is not installed or SPIRE not built (and `CI` is unset) the world runs
- * without `aws_sts` or `spire`, and says so.
+ * SigV4; and `kerberos` against a real MIT KDC, for the `winrm` connector to the WinRM
+ * double behind a wire tap (windows.ts). Where moto is not installed or SPIRE not built
+ * (and `CI` is unset) the world runs without `aws_sts` or `spire`, and says so; likewise
+ * without `kerberos` where the KDC or the double cannot run.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -35,9 +37,17 @@ import { type AuthorizationServer, startAuthorizationServer } from '../helpers/o
 import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
 import { startVaultDouble } from '../peers/vault-double/index.js';
+import { skipWithoutWinrmDouble } from '../helpers/winrm-double.js';
+import {
+  KERBEROS_BACKEND_ID,
+  startWindowsWorld,
+  type WindowsWorld,
+} from '../helpers/windows-world.js';
 
 /** Why SPIRE is left out of this world (not built here, and CI unset), or false. */
 export const SPIRE_SKIP = spireSkip();
+/** Why Kerberos and WinRM are left out (the KDC or the double cannot run, CI unset), or false. */
+export const WINDOWS_SKIP = skipWithoutWinrmDouble();
 /** The bearer-token backends, each with its own API (spire: when SPIRE is built). */
 const ALL_OAUTH_SOURCES = ['dev', 'oauth_exchange', 'entra', 'vault', 'spire'] as const;
 export type OAuthSource = (typeof ALL_OAUTH_SOURCES)[number];
@@ -63,6 +73,7 @@ export const BACKEND_KIND: Readonly<Record<string, string>> = {
   [BACKEND_ID.vault]: 'vault',
   aws: 'aws_sts',
   bascule: 'bascule',
+  [KERBEROS_BACKEND_ID]: 'kerberos',
 };
 /** The accord for moto's S3, whose requests the broker signs with `aws` credentials. */
 export const AWS_ACCORD = 'api-aws';
@@ -130,6 +141,8 @@ export interface ProofWorld {
   readonly grants: string[];
   /** Undefined where moto is not installed (never in CI). */
   readonly aws: AwsWorld | undefined;
+  /** The KDC and the WinRM double; undefined where they cannot run (never in CI). */
+  readonly windows: WindowsWorld | undefined;
   close(): Promise<void>;
 }
 
@@ -307,6 +320,8 @@ async function start(started: Started): Promise<ProofWorld> {
   writeFileSync(join(dir, 'entra-ca.pem'), entraAs.certPem ?? '');
 
   const aws = motoInstalled() ? await startAws(started) : undefined;
+  const windows =
+    WINDOWS_SKIP === false ? started.add(await startWindowsWorld(), (w) => w.close()) : undefined;
 
   const sshd = started.add(
     await startSshd({ caPublicKeys: [], principals: { [SSHD_USER]: [SSHD_USER] } }),
@@ -339,7 +354,7 @@ connectors:
       "${VAULT_SSH_TARGET}": { address: 127.0.0.1, port: ${sshd.port} }
   bascule: { targets: { "db1.internal.test": "unix:${proxySock}" } }
 ${aws === undefined ? '' : `  http: { credentials: [{ targets: ["${aws.target}"], type: aws, region: ${MOTO_REGION}, service: s3 }] }`}
-backends:
+${windows?.connectorYaml ?? ''}backends:
   - kind: vault
     id: ${BACKEND_ID.vault}
     address: ${vault.address}
@@ -374,12 +389,14 @@ ${
 }  - kind: dev
     id: ${BACKEND_ID.dev}
 ${aws === undefined ? '' : awsBackend(aws, alice.did)}
-accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
+${windows?.backendYaml ?? ''}accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
     ssh_login: ${SSHD_USER}${accord('ssh-vault', 'ssh', VAULT_SSH_TARGET, 'exec')}
     ssh_login: ${SSHD_USER}${accord('bascule-ops', 'bascule', 'db1.internal.test', 'exec')}${OAUTH_SOURCES.map(
       (source) => accord(API_ACCORD[source], 'http', apis[source].base, 'read'),
-    ).join('')}${aws === undefined ? '' : accord(AWS_ACCORD, 'http', aws.target, 'read')}
+    ).join(
+      '',
+    )}${aws === undefined ? '' : accord(AWS_ACCORD, 'http', aws.target, 'read')}${windows?.accordYaml(alice.did) ?? ''}
 `,
   );
   const broker = started.add(
@@ -432,6 +449,7 @@ accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'exec')}
     tokens,
     grants,
     aws,
+    windows,
     close: () => started.close(),
   };
 }
