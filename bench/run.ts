@@ -366,8 +366,8 @@ if (spire !== undefined) {
 if (kerberos !== undefined) {
   microFigure(
     'B3',
-    'Kerberos service ticket (AS + S4U2Self + S4U2Proxy, KRB-CRED), real MIT KDC',
-    'kerberos.acquire',
+    "Kerberos service ticket, KerberosBackend.resolve('kerberos') + dispose (AS + S4U2Self + S4U2Proxy), real MIT KDC",
+    'kerberos.resolve',
     "MIT's kvno -U -P to the same KDC and SPN, with a TGT obtained once (2 TGS + process start)",
     'raw.kvno.s4u2proxy',
     'the broker also gets its own TGT at every call (an AS exchange more), by design: nothing is cached between invocations',
