@@ -12,6 +12,7 @@ import {
   CredentialResolutionError,
 } from '../credentials/errors.js';
 import type { AcContext, CredentialType } from '../credentials/types.js';
+import { targetMatches } from '../governance/targets.js';
 
 export interface ResolveGuard<Prepared = void> {
   /** The types the backend issues; any other is an invalid request. */
@@ -54,4 +55,16 @@ export function guardResolve<Prepared>(
     throw new CredentialResolutionError(reason);
   }
   return prepared;
+}
+
+/**
+ * The `accepts` of a backend with an optional `targets` list: the AC names this target, and
+ * the list (when configured) has a pattern matching it.
+ */
+export function acceptsTargets(
+  patterns: readonly string[] | undefined,
+): (target: string, ac: AcContext) => boolean {
+  return (target, ac) =>
+    ac.target === target &&
+    (patterns === undefined || patterns.some((p) => targetMatches(p, target)));
 }

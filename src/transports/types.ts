@@ -32,3 +32,16 @@ export interface CommandOperation {
   /** Bytes for the command's stdin, as UTF-8 text. */
   readonly stdin?: string | undefined;
 }
+
+/** A run the deadline or the caller's abort ended before it started: a timeout, nothing ran. */
+export function notStartedResult(t0: number): ExecResult {
+  return {
+    exit_code: null,
+    stdout: '',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    timed_out: true,
+    duration_ms: Math.round(performance.now() - t0),
+  };
+}

@@ -22,12 +22,12 @@ import type {
   CredentialType,
   KerberosCredential,
 } from '../../credentials/types.js';
-import { targetHost, targetMatches } from '../../governance/targets.js';
+import { targetHost } from '../../governance/targets.js';
 import { acquireServiceTicket } from '../../kerberos/client/acquire.js';
 import type { KdcAddress } from '../../kerberos/client/transport.js';
 import type { Keytab } from '../../kerberos/keytab.js';
 import { isUserPrincipalText } from '../../kerberos/principal.js';
-import { guardResolve, type ResolveGuard } from '../resolve-guard.js';
+import { acceptsTargets, guardResolve, type ResolveGuard } from '../resolve-guard.js';
 
 /** MIT's and AD's default allowance for clocks that differ. */
 export const DEFAULT_CLOCK_SKEW_MS = 300_000;
@@ -78,9 +78,7 @@ export class KerberosBackend implements CredentialBackend {
     const delegateTo = new Set(options.delegateTo);
     this.#guard = {
       types: this.supportedTypes,
-      accepts: (target, ac) =>
-        ac.target === target &&
-        (options.targets === undefined || options.targets.some((p) => targetMatches(p, target))),
+      accepts: acceptsTargets(options.targets),
       prepare: (target, ac) => {
         const user = ac.kerberos_principal;
         if (user === undefined) throw new BastionError('kerberos_principal_unmapped');

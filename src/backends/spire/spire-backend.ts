@@ -23,9 +23,8 @@ import type {
   CredentialOf,
   CredentialType,
 } from '../../credentials/types.js';
-import { targetMatches } from '../../governance/targets.js';
 import { checkTimeoutMs } from '../oauth/config.js';
-import { guardResolve, type ResolveGuard } from '../resolve-guard.js';
+import { acceptsTargets, guardResolve, type ResolveGuard } from '../resolve-guard.js';
 import { jwtSvidCredential } from './jwt-svid.js';
 import { type AudienceRule, audienceFor, type IdentityRule, identityFor } from './rules.js';
 import { isAudience, isSpiffeId } from './spiffe-id.js';
@@ -104,9 +103,7 @@ export class SpireBackend implements CredentialBackend {
     const clock = options.clock ?? systemClock;
     this.#guard = {
       types: this.supportedTypes,
-      accepts: (target, ac) =>
-        ac.target === target &&
-        (options.targets === undefined || options.targets.some((p) => targetMatches(p, target))),
+      accepts: acceptsTargets(options.targets),
       prepare: (_target, ac) => {
         const started = clock.now();
         if (!(ac.expires_at * 1000 > started)) {

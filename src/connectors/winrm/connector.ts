@@ -17,7 +17,7 @@ import type { GssScheme } from '../../kerberos/gss/initiator.js';
 import { readKrbCred, type ReadKrbCred } from '../../kerberos/client/read-krb-cred.js';
 import { formatPrincipal, type Principal } from '../../kerberos/principal.js';
 import type { Capability } from '../../governance/capabilities.js';
-import type { ExecResult } from '../../transports/types.js';
+import { type ExecResult, notStartedResult } from '../../transports/types.js';
 import { execAuditDetail, policyCommandLine } from '../command/operation.js';
 import type { Connector, RunContext } from '../connector.js';
 import type { HostEndpoints } from '../target-map.js';
@@ -137,7 +137,7 @@ export class WinRmConnector implements Connector<WinRmOperation, ExecResult> {
         await transport.open(budget.signal);
       } catch (err) {
         if (!budget.signal.aborted) throw err;
-        return notStarted(t0);
+        return notStartedResult(t0);
       } finally {
         budget.clear();
       }
@@ -153,17 +153,4 @@ export class WinRmConnector implements Connector<WinRmOperation, ExecResult> {
       read.sessionKey.key.dispose();
     }
   }
-}
-
-/** The deadline or the caller's abort came before the shell existed: nothing ran. */
-function notStarted(t0: number): ExecResult {
-  return {
-    exit_code: null,
-    stdout: '',
-    stderr: '',
-    stdout_truncated: false,
-    stderr_truncated: false,
-    timed_out: true,
-    duration_ms: Math.round(performance.now() - t0),
-  };
 }

@@ -19,7 +19,7 @@ import {
   type Ssh2Stream,
 } from '../../ssh/ssh2-cert-patch.js';
 import type { HostKeyVerdict, KnownHosts } from '../known-hosts.js';
-import type { ExecLimits, ExecResult } from '../types.js';
+import { type ExecLimits, type ExecResult, notStartedResult } from '../types.js';
 import { BoundedSink } from './bounded-sink.js';
 import { credentialKey } from './credential-key.js';
 import { SshTransportError, type SshErrorKind } from './errors.js';
@@ -230,17 +230,7 @@ export async function sshExec(options: SshExecOptions): Promise<SshExecResult> {
 
 /** The result of a run aborted before it started: reported like a timeout, nothing killed. */
 function notStarted(t0: number): SshExecResult {
-  return {
-    exit_code: null,
-    stdout: '',
-    stderr: '',
-    stdout_truncated: false,
-    stderr_truncated: false,
-    timed_out: true,
-    duration_ms: Math.round(performance.now() - t0),
-    stdout_dropped_bytes: 0,
-    stderr_dropped_bytes: 0,
-  };
+  return { ...notStartedResult(t0), stdout_dropped_bytes: 0, stderr_dropped_bytes: 0 };
 }
 
 /** Ends the connection and waits (briefly) for its socket to close; never throws. */
