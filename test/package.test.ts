@@ -52,6 +52,7 @@ describe("import('bastion')", () => {
       'vault',
       'aws_sts',
       'spire',
+      'kerberos',
       'dev',
       'bascule',
     ]);

@@ -160,7 +160,8 @@ describe('bastion mcp', () => {
     assert.equal(ra['properties'].duration_seconds.type, 'integer');
     const inv = byName.get('invoke')?.inputSchema as Body;
     assert.deepEqual([...(inv['required'] as string[])].sort(), ['ac_id', 'operation']);
-    assert.equal(inv['properties'].operation.anyOf.length, 3, 'argv, command or http');
+    // ssh/bascule argv and command (with stdin), http, winrm argv, command (with timeout), powershell.
+    assert.equal(inv['properties'].operation.anyOf.length, 6, 'each connector kind’s shapes');
     assert.match(inv['properties'].ac_id.pattern, /0-9a-f/);
     const tail = byName.get('audit_tail')?.inputSchema as Body;
     assert.equal(tail['properties'].limit.maximum, 200);
