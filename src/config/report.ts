@@ -6,12 +6,15 @@
  */
 import type { z } from 'zod';
 import { ConfigError } from '../base/errors.js';
+import { DID_KEY_PATTERN } from '../governance/did-key.js';
 
 export type Path = readonly PropertyKey[];
 
 // Our keys are short lowercase words. Anything with a digit or over 32 characters is more
-// likely a pasted token than a misspelt key, so it is not repeated back.
+// likely a pasted token than a misspelt key, so it is not repeated back — except a did:key,
+// a public name that maps keys (kerberos_principals), shown so the operator finds the entry.
 const PRINTABLE_KEY = /^[A-Za-z_][A-Za-z_-]{0,31}$/;
+const printable = (key: string): boolean => PRINTABLE_KEY.test(key) || DID_KEY_PATTERN.test(key);
 
 export function formatPath(path: Path): string {
   let out = '';
@@ -21,7 +24,7 @@ export function formatPath(path: Path): string {
       continue;
     }
     // A "key" that does not look like one may be a pasted value: name it without quoting it.
-    const name = typeof key === 'string' && PRINTABLE_KEY.test(key) ? key : '(unrecognised key)';
+    const name = typeof key === 'string' && printable(key) ? key : '(unrecognised key)';
     out += out === '' ? name : `.${name}`;
   }
   return out === '' ? '(top level)' : out;

@@ -965,7 +965,7 @@ describe('parseConfig: refusals name the exact path', () => {
       'kerberos_principals for a DID not among principals',
       'accords[0].kerberos_principals',
       { [ALICE]: 'alice@EXAMPLE.TEST' },
-      'accords[0].kerberos_principals.(unrecognised key)',
+      `accords[0].kerberos_principals.${ALICE}`,
       "must be one of the accord's principals",
     ],
     [
@@ -992,7 +992,7 @@ describe('parseConfig: refusals name the exact path', () => {
       `kerberos_principals to ${what as string}`,
       'accords[0].kerberos_principals',
       { [BOB]: value },
-      'accords[0].kerberos_principals.(unrecognised key)',
+      `accords[0].kerberos_principals.${BOB}`,
       /^must be a Kerberos user principal name@REALM/,
     ]),
     [
