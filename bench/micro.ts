@@ -7,7 +7,9 @@
  *   backend's `resolve` (ssh_cert, identity token) against the Vault double vs the raw HTTP
  *   call to the same double endpoint, in the same run;
  * - a breakdown of the pieces every issuance and invocation runs (durable SQLite commits,
- *   audit appends, DPoP verification), which is the evidence for the hot-spot list.
+ *   audit appends, DPoP verification), which is the evidence for the hot-spot list;
+ * - DPoP proof verification on node:crypto and, as it was before, through jose, against a
+ *   raw `crypto.verify` of the same proof.
  * Tasks run interleaved, one round after another, so slow drift on a shared VM affects
  * every task alike; per-op latencies are pooled across rounds.
  */
@@ -39,6 +41,7 @@ import { silentLogger } from '../src/base/logger.js';
 import { serveParent } from './lib/child.js';
 import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from './lib/broker.js';
 import { ProofSigner } from './lib/dpop.js';
+import { verifyDpopProofWithJose } from './lib/dpop-jose.js';
 import { measure, type MicroTask, type Task } from './lib/measure.js';
 
 export type { MicroTask };
@@ -230,6 +233,9 @@ async function run(args: unknown): Promise<MicroResult> {
         skewMs: 30_000,
         remember: () => Promise.resolve(true),
       }),
+    // The same proof through jose (the path before 2026-11-30), and the signature alone.
+    'dpop.verify.jose': () => verifyDpopProofWithJose(freshProof, url, Date.now()),
+    'raw.verify.proof': () => verify(null, proof.input, principalPublic, proof.signature),
     'store.rememberProof': () =>
       server.store.rememberProof(caller.jkt, `bench-jti-${seq++}`, Date.now() + 60_000),
     'store.isRevoked': () => server.store.isRevoked(issued.ac_id),

@@ -252,6 +252,23 @@ function microFigure(
   });
 }
 if (micro !== undefined) {
+  const rawProofVerify = `raw crypto.verify of a ${micro.sizes.proofBytes}-byte DPoP proof (Ed25519)`;
+  microFigure(
+    'B1',
+    'DPoP proof verify, verifyDpopProof on node:crypto (no replay store)',
+    'dpop.verify',
+    rawProofVerify,
+    'raw.verify.proof',
+    'every issuance and invocation verifies one proof',
+  );
+  microFigure(
+    'B1',
+    "DPoP proof verify through jose's jwtVerify and thumbprint (the path before 2026-11-30)",
+    'dpop.verify.jose',
+    rawProofVerify,
+    'raw.verify.proof',
+    'bench/lib/dpop-jose.ts: WebCrypto import, verify and digest',
+  );
   const rawVerify = 'raw crypto.verify of the same AC (Ed25519)';
   microFigure(
     'B2',
@@ -601,7 +618,9 @@ if (ssh !== undefined) {
 const BREAKDOWN: [string, string][] = [
   ['raw.verify', 'Ed25519 verify of an AC (crypto.verify)'],
   ['raw.verify+sign', 'Ed25519 verify + sign (B1 baseline)'],
-  ['dpop.verify', 'verifyDpopProof without the replay store (jose)'],
+  ['raw.verify.proof', 'Ed25519 verify of a DPoP proof (crypto.verify)'],
+  ['dpop.verify', 'verifyDpopProof without the replay store (node:crypto)'],
+  ['dpop.verify.jose', 'the same through jose (before 2026-11-30; bench/lib/dpop-jose.ts)'],
   ['raw.fsync', 'write 400 B + fsync on the data directory (the disk floor)'],
   [
     'store.rememberProof',

@@ -10,19 +10,19 @@
  * claims judged are the one reading of the bytes the signature covers; the signature must
  * be spelt canonically, so one AC is one token.
  */
-import { type KeyObject, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AcExpiredError } from '../base/errors.js';
 import type { AcSigner } from '../base/signer.js';
 import type { AcContext, ActorClaim } from '../credentials/types.js';
 import { AuthenticationError } from './auth-errors.js';
 import { CAPABILITY_BITS, capabilityMask, isCapability } from './capabilities.js';
+import { compactJwsSegments, ed25519SignatureValid } from './compact-jws.js';
 import { isCanonicalSegment, jsonObjectOfSegment } from './strict-json.js';
 
 export const AC_TYP = 'ac+jwt';
 export const AC_ALGORITHMS = ['EdDSA'] as const;
 const MAX_AC_LENGTH = 8192;
-const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface CommandPolicy {
@@ -81,9 +81,9 @@ type Json = Record<string, unknown>;
 export async function verifyAc(token: unknown, options: VerifyAcOptions): Promise<VerifiedAc> {
   // 1. Structure.
   if (typeof token !== 'string' || token.length === 0) throw new AuthenticationError('ac_missing');
-  const parts = token.length <= MAX_AC_LENGTH ? COMPACT_JWS.exec(token) : null;
-  if (parts === null) throw new AuthenticationError('ac_malformed');
-  const [, headerB64 = '', payloadB64 = '', signatureB64 = ''] = parts;
+  const parts = compactJwsSegments(token, MAX_AC_LENGTH);
+  if (parts === undefined) throw new AuthenticationError('ac_malformed');
+  const [headerB64, payloadB64, signatureB64] = parts;
   let header: Json;
   try {
     header = jsonObjectOfSegment(headerB64);
@@ -106,12 +106,9 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
     throw new AuthenticationError('ac_unknown_key');
 
   // 4. Signature over the exact bytes received.
-  const signingInput = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
-  const signature = Buffer.from(signatureB64, 'base64url');
   if (
-    signature.byteLength !== 64 ||
     !isCanonicalSegment(signatureB64) ||
-    !verify(null, signingInput, key, signature)
+    !ed25519SignatureValid(headerB64, payloadB64, signatureB64, key)
   ) {
     throw new AuthenticationError('ac_bad_signature');
   }
@@ -234,10 +231,10 @@ function claimsOf(p: Json): AcClaims | undefined {
  * never for a decision.
  */
 export function unsafeDecodeAc(token: string): unknown {
-  const parts = COMPACT_JWS.exec(token);
-  if (parts === null) return undefined;
+  const parts = compactJwsSegments(token, Infinity);
+  if (parts === undefined) return undefined;
   try {
-    return jsonObjectOfSegment(parts[2] ?? '');
+    return jsonObjectOfSegment(parts[1]);
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@
  * decoding. Key files are PKCS#8 PEM, written 0600.
  */
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -66,6 +67,16 @@ export function publicJwkOf(key: KeyObject): JWK {
 /** RFC 7638 thumbprint (the `cnf.jkt` of an AC bound to this key). */
 export function thumbprint(jwk: JWK): Promise<string> {
   return calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } as JWK, 'sha256');
+}
+
+/**
+ * `thumbprint()` of an Ed25519 key, synchronously on node:crypto: RFC 7638's required
+ * members in lexicographic order, SHA-256, base64url (equal to jose's; tested). Where a
+ * thumbprint is taken per request (a DPoP proof), or must not wait (a policy reload).
+ */
+export function ed25519Thumbprint(x: string): string {
+  const canonical = JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x });
+  return createHash('sha256').update(canonical, 'utf8').digest('base64url');
 }
 
 export interface PrincipalKey {

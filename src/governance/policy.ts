@@ -4,19 +4,12 @@
  * decision — authorize, approve, revoke, and every invocation's re-check — so a change
  * reaches live ACs at once.
  */
-import { createHash } from 'node:crypto';
 import type { Accord } from './accords.js';
-import { jwkFromDid } from './did-key.js';
+import { ed25519Thumbprint, jwkFromDid } from './did-key.js';
 
-/**
- * RFC 7638 thumbprint of a did:key's Ed25519 key, synchronously: the JWK's required members
- * in lexicographic order, SHA-256, base64url (equal to `thumbprint()`, which jose computes;
- * tested). Synchronous so a reload swaps the whole policy at once.
- */
+/** RFC 7638 thumbprint of a did:key's key, synchronously so a reload swaps the whole policy at once. */
 function didThumbprint(did: string): string {
-  const { x } = jwkFromDid(did);
-  const canonical = JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x });
-  return createHash('sha256').update(canonical, 'utf8').digest('base64url');
+  return ed25519Thumbprint(jwkFromDid(did).x ?? '');
 }
 
 /** Every DID the policy names: accords' principals, approvers, admins and delegates, and admins. */

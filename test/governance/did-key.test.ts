@@ -3,10 +3,13 @@ import { mkdtempSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { calculateJwkThumbprint } from 'jose';
 import { ConfigError, InvalidArgumentError } from '../../src/base/errors.js';
 import {
   didFromJwk,
   didFromPublicKey,
+  ed25519Thumbprint,
+  generatePrincipalKey,
   jwkFromDid,
   publicKeyFromDid,
   readPrincipalKey,
@@ -26,6 +29,16 @@ describe('did:key', () => {
       x: 'O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik',
     });
     assert.equal(didFromJwk(jwkFromDid(did)), did);
+  });
+
+  it('takes the RFC 7638 thumbprint synchronously, as jose computes it', async () => {
+    // RFC 8037 appendix A.3's Ed25519 key and thumbprint, then fresh keys against jose.
+    const x = '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo';
+    assert.equal(ed25519Thumbprint(x), 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k');
+    for (let i = 0; i < 20; i += 1) {
+      const { publicJwk } = generatePrincipalKey();
+      assert.equal(ed25519Thumbprint(publicJwk.x ?? ''), await calculateJwkThumbprint(publicJwk));
+    }
   });
 
   it('refuses what is not an Ed25519 did:key', () => {
