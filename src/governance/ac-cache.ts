@@ -25,10 +25,10 @@ import { AuthenticationError } from './auth-errors.js';
 
 /**
  * The bound, fixed rather than configured: an entry is one AC's claims (about 1.3 KB for an
- * SSH AC with a command policy, measured), so the cache stays under about 13 MB; 10,000 ACs in use at once is far beyond what a broker's
- * accords issue within an AC's lifetime; only verified ACs enter, so a stranger cannot fill
- * it; and past the bound the least recently used entry goes, which costs its next use one
- * verification, never a refusal.
+ * SSH AC with a command policy, measured), so the cache stays under about 13 MB; 10,000
+ * ACs in use at once is far beyond what a broker's accords issue within an AC's lifetime;
+ * only verified ACs enter, so a stranger cannot fill it; and past the bound the least
+ * recently used entry goes, which costs its next use one verification, never a refusal.
  */
 export const AC_CACHE_ENTRIES = 10_000;
 
@@ -91,7 +91,7 @@ export class VerifiedAcCache {
     this.#drop(() => true);
   }
 
-  /** What the signature established still holds: the same key is trusted, for this issuer and audience. */
+  /** What the signature established still holds: the same key trusted, same issuer, audience. */
   #stillHolds(id: string, entry: Entry, options: VerifyAcOptions): boolean {
     const key = options.keys.get(entry.kid);
     if (key === undefined || !key.equals(entry.key)) {
