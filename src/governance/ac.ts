@@ -22,7 +22,8 @@ import { isCanonicalSegment, jsonObjectOfSegment } from './strict-json.js';
 
 export const AC_TYP = 'ac+jwt';
 export const AC_ALGORITHMS = ['EdDSA'] as const;
-const MAX_AC_LENGTH = 8192;
+/** Longer tokens are refused as malformed before anything else is done with them. */
+export const MAX_AC_LENGTH = 8192;
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface CommandPolicy {
@@ -134,17 +135,26 @@ export async function verifyAc(token: unknown, options: VerifyAcOptions): Promis
   if (claims.ctx.capability_mask !== capabilityMask(claims.ctx.capabilities.filter(isCapability))) {
     throw new AuthenticationError('ac_claims_invalid');
   }
-  if (options.now >= claims.exp * 1000 + options.skewMs) throw new AcExpiredError();
-  if (
-    claims.nbf * 1000 > options.now + options.skewMs ||
-    claims.iat * 1000 > options.now + options.skewMs
-  ) {
-    throw new AuthenticationError('ac_not_yet_valid');
-  }
+  checkAcTimes(claims, options.now, options.skewMs);
 
   // 7. Revocation, last: it is the only step that reads state.
   if (await options.isRevoked(claims.jti)) throw new AuthenticationError('ac_revoked');
   return { token, kid, claims };
+}
+
+/**
+ * The time claims at `now` (epoch ms), with the skew: expired, or not yet valid (nbf, iat).
+ * Its own function because a cached verification (ac-cache.ts) applies it again at every use.
+ */
+export function checkAcTimes(
+  claims: Pick<AcClaims, 'exp' | 'nbf' | 'iat'>,
+  now: number,
+  skewMs: number,
+): void {
+  if (now >= claims.exp * 1000 + skewMs) throw new AcExpiredError();
+  if (claims.nbf * 1000 > now + skewMs || claims.iat * 1000 > now + skewMs) {
+    throw new AuthenticationError('ac_not_yet_valid');
+  }
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length <= 2048;

@@ -32,6 +32,7 @@ export class Policy {
   #accords: ReadonlyMap<string, Accord>;
   #admins: readonly string[];
   #knownKeys: ReadonlySet<string>;
+  #generation = 0;
 
   constructor(accords: ReadonlyMap<string, Accord>, admins: readonly string[]) {
     this.#accords = accords;
@@ -52,12 +53,18 @@ export class Policy {
     return this.#knownKeys.has(jkt);
   }
 
+  /** How many times the policy was replaced: what was derived from it can tell it is stale. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** The new accords and admins, in force for every decision from now on. */
   replace(accords: ReadonlyMap<string, Accord>, admins: readonly string[]): void {
     const keys = Policy.#keysOf(accords, admins);
     this.#accords = accords;
     this.#admins = admins;
     this.#knownKeys = keys;
+    this.#generation += 1;
   }
 
   static #keysOf(accords: ReadonlyMap<string, Accord>, admins: readonly string[]): Set<string> {

@@ -6,13 +6,15 @@
  * Here are the rules and their order; what they are applied to and what they produce are
  * beside it: authorize.ts (an authorize request and the AC record it becomes), roles.ts
  * (what a caller is to an AC), claims.ts (an active AC's claims and signature), views.ts
- * (what callers are shown) and governance-errors.ts (the refusals).
+ * (what callers are shown) and governance-errors.ts (the refusals); ac-cache.ts remembers
+ * verified ACs, and is told here of what invalidates them (a revocation, a new policy).
  */
 import type { Auditor } from '../base/audit-records.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { AcRecord, Store } from '../store/store.js';
-import { type AcClaims, verifyAc, type VerifiedAc } from './ac.js';
+import type { AcClaims, VerifiedAc } from './ac.js';
+import { VerifiedAcCache } from './ac-cache.js';
 import { decide, type Decision, PolicyDeniedError } from './accords.js';
 import {
   accessRequestOf,
@@ -58,6 +60,9 @@ export class GovernanceService {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #audit: Auditor;
+  readonly #acs: VerifiedAcCache;
+  /** The policy generation the cached ACs were verified under. */
+  #policyGeneration: number;
   readonly settings: GovernanceSettings;
 
   constructor(deps: {
@@ -67,6 +72,8 @@ export class GovernanceService {
     clock: Clock;
     logger: Logger;
     settings: GovernanceSettings;
+    /** A bounded cache by default; given by tests and benchmarks. */
+    acCache?: VerifiedAcCache;
   }) {
     this.#store = deps.store;
     this.#keyring = deps.keyring;
@@ -74,6 +81,8 @@ export class GovernanceService {
     this.#log = deps.logger;
     this.#audit = deps.audit;
     this.settings = deps.settings;
+    this.#acs = deps.acCache ?? new VerifiedAcCache();
+    this.#policyGeneration = deps.settings.policy.generation;
   }
 
   async authorize(caller: VerifiedProof, input: AuthorizeInput): Promise<AuthorizeResult> {
@@ -165,6 +174,7 @@ export class GovernanceService {
     if (!(await this.#store.revokeAc(acId, caller.did, now, until))) {
       throw new GovernanceError('ac_already_revoked');
     }
+    this.#acs.forgetAc(acId);
     this.#log.info(
       { event: 'revoke', ac_id: acId, by: caller.did },
       'authorization context revoked',
@@ -208,10 +218,19 @@ export class GovernanceService {
     return this.#keyring.jwks(this.#store, this.#clock.now(), this.settings.skewMs);
   }
 
-  /** Verifies an AC (signature, claims, revocation) against the broker's current keys. */
+  /**
+   * Verifies an AC (signature, claims, revocation) against the broker's current keys. An AC
+   * verified before is not verified again: the cache re-checks its key, times and revocation.
+   */
   async verify(token: unknown): Promise<VerifiedAc> {
     const now = this.#clock.now();
-    return verifyAc(token, {
+    // A reloaded policy drops every cached AC (the session re-checks each AC's accord anyway).
+    const { generation } = this.settings.policy;
+    if (generation !== this.#policyGeneration) {
+      this.#acs.clear();
+      this.#policyGeneration = generation;
+    }
+    return this.#acs.verify(token, {
       keys: await this.#keyring.verificationKeys(this.#store, now, this.settings.skewMs),
       issuer: this.settings.issuer,
       audience: this.settings.audience,
