@@ -217,6 +217,20 @@ describe('the kerberos backend against the real MIT KDC', { skip: skipWithoutKdc
     }
   });
 
+  it('a KDC clock ahead of ours within clock_skew: the resolver takes the ticket as usable now', async () => {
+    // The broker's clock 2 minutes behind the KDC's: past the resolver's 30 s, within 5 min.
+    const clock = new ManualClock(Date.now() - 2 * 60_000);
+    const behind = await build({}, clock);
+    const resolver = new CredentialResolver({ logger: silentLogger, clock });
+    resolver.register(behind);
+    const credential = await resolver.resolve('kerberos', WIN1, acFor('alice', WIN1, clock));
+    try {
+      assert.ok((credential.notBefore?.getTime() ?? Infinity) <= clock.now());
+    } finally {
+      await resolver.discard(credential);
+    }
+  });
+
   it('the KDC down: kerberos_kdc_unreachable within the deadline; up again, tickets again', async () => {
     await kdc.stopKdc();
     try {

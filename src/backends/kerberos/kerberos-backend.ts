@@ -133,7 +133,10 @@ export class KerberosBackend implements CredentialBackend {
       ticket: ticket.krbCred,
       clientPrincipal: ticket.client,
       servicePrincipal: ticket.spn,
-      notBefore: ticket.startTime,
+      // A KDC clock ahead of ours (within clock_skew, which the client allowed) starts the
+      // ticket in our future; the target's allowance is the KDC's, so it is usable now —
+      // reported so, not as a start the resolver's narrower skew would refuse.
+      notBefore: new Date(Math.min(ticket.startTime.getTime(), this.#clock.now())),
       expiresAt: ticket.endTime,
       scopedTo: `Kerberos service ticket for ${ticket.client} to ${ticket.spn}`,
     };
