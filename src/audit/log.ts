@@ -132,11 +132,11 @@ export class AuditLog {
    */
   #track(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
-    const ts = new Date(this.#clock.now()).toISOString();
     try {
+      const ts = new Date(this.#clock.now()).toISOString();
       for (const event of events) auditFields(event, ts);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new AuditUnavailableError());
     }
     const work = this.#commit.submit(events);
     this.#inflight.add(work);
