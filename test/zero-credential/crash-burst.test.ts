@@ -1,0 +1,123 @@
+/**
+ * `kill -9` of the broker during a burst of concurrent invocations, with group commit on:
+ * in a few rounds (the kill point drawn from the property seed) a burst runs against a
+ * `bastion serve` child, which is killed once some of its invocations have settled. Then:
+ * `bastion audit verify` passes; every invocation the client saw acknowledged has its
+ * start, credential_issue and end in the audit; and every certificate sshd accepted (a
+ * credential that reached a transport) has its credential_issue entry in the audit — it
+ * was committed before the broker handed the credential on, or the kill would have lost it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { BastionClient } from '../../src/client/client.js';
+import { generatePrincipalKey } from '../../src/governance/did-key.js';
+import {
+  type ChildBroker,
+  MAIN,
+  spawnBroker,
+  SSH_OPS_REQUEST,
+  writeSshBrokerConfig,
+} from '../helpers/child-broker.js';
+import { PROPERTY_SEED } from '../helpers/property.js';
+import { startSshd } from '../helpers/sshd.js';
+
+const ROUNDS = 3;
+// Below sshd's MaxStartups (10), so that no connection is dropped for load.
+const BURST = 8;
+
+interface Entry {
+  type: string;
+  invocation_id?: string;
+  detail?: { fingerprint?: string };
+}
+
+describe('a broker killed during a burst of invocations (group commit)', () => {
+  it('keeps a valid trail holding every acknowledged invocation and every credential used', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-crash-burst-'));
+    const dataDir = join(dir, 'data');
+    const user = userInfo().username;
+    const alice = generatePrincipalKey();
+    const sshd = await startSshd({ caPublicKeys: [], principals: { [user]: [user] } });
+    const config = writeSshBrokerConfig(dir, {
+      sshdPort: sshd.port,
+      knownHosts: sshd.knownHostsText,
+      principal: alice.did,
+      login: user,
+    });
+    // After how many settled invocations each round's kill comes: the rest are in flight.
+    const killAfter = fc.sample(fc.integer({ min: 1, max: BURST - 1 }), {
+      seed: PROPERTY_SEED,
+      numRuns: ROUNDS,
+    });
+    const acknowledged: string[] = [];
+    let broker: ChildBroker | undefined;
+    try {
+      for (const [round, n] of killAfter.entries()) {
+        broker = await spawnBroker(config, { probe: true });
+        if (round === 0) sshd.setCaKeys([readFileSync(join(dataDir, 'dev-ca.pub'), 'utf8')]);
+        const client = new BastionClient({ url: broker.url, key: alice });
+        const ac = await client.authorize(SSH_OPS_REQUEST);
+        if (ac.status !== 'active') throw new Error('expected an active AC');
+        let settled = 0;
+        // Resolved when the n-th invocation of the burst settles, ok or not.
+        let wake = (): void => undefined;
+        const nth = new Promise<void>((r) => (wake = r));
+        const burst = Array.from({ length: BURST }, () =>
+          client
+            .invoke('ssh', ac.ac, { target: '127.0.0.1', operation: { argv: ['true'] } })
+            // Refused or cut off: nothing was acknowledged.
+            .then(
+              (r) => r.invocation_id,
+              () => undefined,
+            )
+            .finally(() => {
+              settled += 1;
+              if (settled === n) wake();
+            }),
+        );
+        await nth;
+        assert.equal(await broker.stop('SIGKILL'), null, `round ${round}: killed`);
+        for (const id of await Promise.all(burst)) if (id !== undefined) acknowledged.push(id);
+      }
+      // A last start marks the cut-off invocations; a clean stop signs the chain head.
+      broker = await spawnBroker(config);
+      assert.equal(await broker.stop(), 0);
+    } finally {
+      await broker?.stop('SIGKILL');
+    }
+
+    const cli = (args: string[]): string =>
+      spawnSync(process.execPath, [MAIN, 'audit', ...args, '--data-dir', dataDir], {
+        encoding: 'utf8',
+      }).stdout;
+    const report = JSON.parse(cli(['verify', '--json'])) as { ok: boolean; problems: unknown[] };
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.ok, true);
+
+    const entries = cli(['export'])
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Entry);
+    for (const id of acknowledged) {
+      const types = entries.filter((e) => e.invocation_id === id).map((e) => e.type);
+      for (const type of ['invoke_start', 'credential_issue', 'invoke_end']) {
+        assert.ok(types.includes(type), `acknowledged invocation ${id} has its ${type}`);
+      }
+    }
+    const issued = new Set(
+      entries.filter((e) => e.type === 'credential_issue').map((e) => e.detail?.fingerprint),
+    );
+    const used = [...sshd.log().matchAll(/Accepted publickey .* ED25519-CERT (SHA256:\S+)/g)];
+    assert.ok(used.length > 0, 'some credentials reached sshd');
+    for (const [, fingerprint] of used) {
+      assert.ok(issued.has(fingerprint), `credential_issue durable before ${fingerprint} was used`);
+    }
+    await sshd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
