@@ -56,9 +56,10 @@ describe('a broker killed during a burst of invocations (group commit)', () => {
     });
     const acknowledged: string[] = [];
     let broker: ChildBroker | undefined;
+    let sshdLog = '';
     try {
       for (const [round, n] of killAfter.entries()) {
-        broker = await spawnBroker(config, { probe: true });
+        broker = await spawnBroker(config);
         if (round === 0) sshd.setCaKeys([readFileSync(join(dataDir, 'dev-ca.pub'), 'utf8')]);
         const client = new BastionClient({ url: broker.url, key: alice });
         const ac = await client.authorize(SSH_OPS_REQUEST);
@@ -89,6 +90,8 @@ describe('a broker killed during a burst of invocations (group commit)', () => {
       assert.equal(await broker.stop(), 0);
     } finally {
       await broker?.stop('SIGKILL');
+      sshdLog = sshd.log();
+      await sshd.stop();
     }
 
     const cli = (args: string[]): string =>
@@ -112,12 +115,11 @@ describe('a broker killed during a burst of invocations (group commit)', () => {
     const issued = new Set(
       entries.filter((e) => e.type === 'credential_issue').map((e) => e.detail?.fingerprint),
     );
-    const used = [...sshd.log().matchAll(/Accepted publickey .* ED25519-CERT (SHA256:\S+)/g)];
+    const used = [...sshdLog.matchAll(/Accepted publickey .* ED25519-CERT (SHA256:\S+)/g)];
     assert.ok(used.length > 0, 'some credentials reached sshd');
     for (const [, fingerprint] of used) {
       assert.ok(issued.has(fingerprint), `credential_issue durable before ${fingerprint} was used`);
     }
-    await sshd.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 });
