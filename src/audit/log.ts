@@ -12,14 +12,16 @@
  */
 import { SignJWT } from 'jose';
 import type { Clock } from '../base/clock.js';
-import { BastionError, ConfigError, InvalidArgumentError } from '../base/errors.js';
+import { ConfigError, InvalidArgumentError } from '../base/errors.js';
 import type { AcSigner } from '../base/signer.js';
 import type { Logger } from '../base/logger.js';
 import type { AuditCheckpoint, Store } from '../store/store.js';
 import { canonicalJson } from '../base/audit-chain.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
-import { AuditUnavailableError } from './errors.js';
+import { AuditUnavailableError, errorCode } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { type Sink, openSink, openWitness } from './sink.js';
+import { auditFields } from '../store/audit-row.js';
 
 /** The JWS `typ` of a signed checkpoint. */
 export const CHECKPOINT_TYP = 'audit-checkpoint+jwt';
@@ -58,6 +60,8 @@ export class AuditLog {
   readonly #timer: NodeJS.Timeout;
   /** Appends in flight, so close() checkpoints after the last of them. */
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Queues appends that arrive during a write, for the next one. */
+  readonly #commit = new GroupCommit((events, shared) => this.#write(events, shared));
   /** Checkpoints run one at a time (timer, explicit call, close). */
   #checkpoints: Promise<void> = Promise.resolve();
   #closed = false;
@@ -103,27 +107,38 @@ export class AuditLog {
   }
 
   /**
-   * Records `event`: one store write (which places it in the chain), then one sink line.
-   * Throws AuditUnavailableError when either fails or the log is closed, and
-   * InvalidArgumentError (unchanged from the store) for an event the store refuses, such as
-   * a detail holding a secret-named key. Either way the caller must fail closed.
+   * Records `event`: one store write (which places it in the chain), then one sink line,
+   * shared with the appends that arrived while the previous write was in progress (group
+   * commit). Resolves once the whole batch is durable in both. Throws AuditUnavailableError
+   * when either fails or the log is closed, and InvalidArgumentError (the store's) for an
+   * event the store refuses, such as a detail holding a secret-named key. Either way the
+   * caller must fail closed.
    */
   append(event: AuditEvent): Promise<AuditEntry> {
-    return this.#track(() => this.#append(event));
+    return this.#track([event]).then(([entry]) => {
+      if (entry === undefined) throw new AuditUnavailableError();
+      return entry;
+    });
+  }
+
+  /** Records several events in order, consecutive in one commit (a discard and its end). */
+  appendBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    return this.#track(events);
   }
 
   /**
-   * Records several events in order with one store commit and one sink write: for events
-   * that happen together (a credential's discard and its invocation's end).
+   * Checks the events (one the store would refuse fails its own caller only, before it
+   * joins a batch), queues them unless closed, and keeps them in flight until settled.
    */
-  appendBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
-    return this.#track(() => this.#write(events));
-  }
-
-  /** Starts a write unless closed, and keeps it in flight until it settles (close waits). */
-  #track<T>(start: () => Promise<T>): Promise<T> {
+  #track(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
-    const work = start();
+    try {
+      const ts = new Date(this.#clock.now()).toISOString();
+      for (const event of events) auditFields(event, ts);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new AuditUnavailableError());
+    }
+    const work = this.#commit.submit(events);
     this.#inflight.add(work);
     void work.then(
       () => this.#inflight.delete(work),
@@ -132,13 +147,8 @@ export class AuditLog {
     return work;
   }
 
-  async #append(event: AuditEvent): Promise<AuditEntry> {
-    const [entry] = await this.#write([event]);
-    if (entry === undefined) throw new AuditUnavailableError();
-    return entry;
-  }
-
-  async #write(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+  /** One group write: one store transaction, then one sink write (and its fsync). */
+  async #write(events: readonly AuditEvent[], shared: boolean): Promise<AuditEntry[]> {
     const ts = new Date(this.#clock.now()).toISOString();
     let entries: AuditEntry[];
     try {
@@ -147,9 +157,11 @@ export class AuditLog {
           ? [await this.#store.appendAudit(events[0], ts)]
           : await this.#store.appendAuditBatch(events, ts);
     } catch (err) {
-      if (err instanceof InvalidArgumentError) throw err;
+      // Checked before batching, so a refusal of a shared batch is not one caller's fault.
+      if (err instanceof InvalidArgumentError && !shared) throw err;
       throw this.#unavailable(err, 'audit store write failed');
     }
+    if (entries.length !== events.length) throw new AuditUnavailableError();
     try {
       await this.#sink.write(entries.map((entry) => canonicalJson(entry) + '\n').join(''));
     } catch (err) {
@@ -284,11 +296,4 @@ export class AuditLog {
     this.#logger.error({ err_code: errorCode(err) }, message);
     return new AuditUnavailableError({ cause: err });
   }
-}
-
-/** A loggable code for a failure: ours, SQLite's or the OS's — never an error's text. */
-function errorCode(err: unknown): string {
-  if (err instanceof BastionError) return err.code;
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'unknown';
 }

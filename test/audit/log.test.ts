@@ -16,7 +16,6 @@ import {
   mkdirSync,
   writeFileSync,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -33,6 +32,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { newMarker } from '../helpers/leak.js';
+import { spySync } from '../helpers/fsync-spy.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
@@ -110,30 +110,6 @@ function withAppend(store: SqliteStore, appendAudit: Store['appendAudit']): Stor
   });
 }
 
-/**
- * Counts calls of FileHandle#sync (every handle's) until `restore()`; with `failAt`, that
- * call rejects with an EIO whose text must never reach a log.
- */
-async function spySync(failAt?: number): Promise<{ calls: () => number; restore: () => void }> {
-  const probe = await open(join(tempDir(), 'probe'), 'w');
-  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
-  await probe.close();
-  const original = proto.sync;
-  let calls = 0;
-  proto.sync = function (this: unknown) {
-    calls += 1;
-    return calls === failAt
-      ? Promise.reject(Object.assign(new Error('disk gone'), { code: 'EIO' }))
-      : original.call(this);
-  };
-  return {
-    calls: () => calls,
-    restore: () => {
-      proto.sync = original;
-    },
-  };
-}
-
 const isUnavailable = (e: unknown): boolean =>
   e instanceof AuditUnavailableError &&
   e.code === 'audit_unavailable' &&
@@ -168,7 +144,7 @@ describe('AuditLog: append', () => {
   });
 
   it('fsyncs the sink before an append resolves', async () => {
-    const { calls, restore } = await spySync();
+    const { calls, restore } = await spySync(tempDir());
     try {
       const s = await setup();
       for (let i = 1; i <= 3; i++) {
@@ -437,7 +413,7 @@ describe('AuditLog: the witness', () => {
   it('gets every checkpoint, the last at close, fsynced, as the sink has them, and nothing else', async () => {
     const witnessFile = join(tempDir(), 'witness.jsonl');
     writeFileSync(witnessFile, '{"old":1}\n', { mode: 0o644 });
-    const { calls, restore } = await spySync();
+    const { calls, restore } = await spySync(tempDir());
     let s: Setup;
     try {
       s = await setup({ witnessFile });
@@ -496,7 +472,7 @@ describe('AuditLog: the witness', () => {
     const s = await setup({ witnessFile: join(tempDir(), 'witness.jsonl') });
     await s.log.append({ type: 'deny' });
     // The sink's fsync comes first, then the witness's: fail the second.
-    const { calls, restore } = await spySync(2);
+    const { calls, restore } = await spySync(tempDir(), 2);
     try {
       await assert.rejects(s.log.checkpoint(), isUnavailable);
     } finally {

@@ -1,0 +1,250 @@
+/**
+ * Group commit: appends that arrive while a write is in progress are written together, in
+ * one store transaction and one sink fsync, in call order, each acknowledged only once the
+ * batch is durable; a lone append goes at once; one bad event fails only its own caller; a
+ * failed batch fails every caller of it and acknowledges none. Concurrency is made
+ * deterministic by holding the first store write on a gate, and writes are counted with
+ * spies, never timed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { AuditUnavailableError } from '../../src/audit/errors.js';
+import { AuditLog } from '../../src/audit/log.js';
+import { AUDIT_SINK_FILE } from '../../src/audit/sink.js';
+import { verifyAudit } from '../../src/audit/verify.js';
+import type { AuditEntry, AuditEvent } from '../../src/base/audit-records.js';
+import { ManualClock } from '../../src/base/clock.js';
+import { InvalidArgumentError } from '../../src/base/errors.js';
+import { silentLogger } from '../../src/base/logger.js';
+import { BrokerKeyring } from '../../src/governance/keyring.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { spySync } from '../helpers/fsync-spy.js';
+
+const roots: string[] = [];
+after(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** The store writes the log made: one array of events per transaction. */
+interface Spied {
+  readonly writes: AuditEvent[][];
+  /** Releases the first write, held until then. */
+  readonly release: () => void;
+  /** When set, every later write fails as a disk error would. */
+  failing: boolean;
+}
+
+/** `real`, with its audit writes recorded, the first held on a gate, and failable. */
+function spiedStore(real: SqliteStore): { store: Store; spied: Spied } {
+  let release = (): void => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const spied: Spied = { writes: [], release: () => release(), failing: false };
+  const write = <T>(events: AuditEvent[], run: () => Promise<T>): Promise<T> => {
+    spied.writes.push(events);
+    const go = (): Promise<T> =>
+      spied.failing
+        ? Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' }))
+        : run();
+    return spied.writes.length === 1 ? gate.then(go) : go();
+  };
+  const store = new Proxy(real, {
+    get(target, name) {
+      if (name === 'appendAudit') {
+        return (event: AuditEvent, ts: string) =>
+          write([event], () => target.appendAudit(event, ts));
+      }
+      if (name === 'appendAuditBatch') {
+        return (events: readonly AuditEvent[], ts: string) =>
+          write([...events], () => target.appendAuditBatch(events, ts));
+      }
+      const value: unknown = Reflect.get(target, name);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+  return { store, spied };
+}
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-gc-'));
+  roots.push(dir);
+  const real = SqliteStore.open({ dataDir: dir });
+  const keyring = await BrokerKeyring.open(dir);
+  const { store, spied } = spiedStore(real);
+  const log = await AuditLog.open({
+    store,
+    dataDir: dir,
+    signer: () => keyring.signer,
+    clock: new ManualClock(Date.now()),
+    logger: silentLogger,
+  });
+  const sinkSeqs = (): number[] =>
+    readFileSync(join(dir, AUDIT_SINK_FILE), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { seq?: number })
+      .flatMap((line) => (line.seq === undefined ? [] : [line.seq]));
+  const verify = async (): Promise<void> => {
+    const report = await verifyAudit({
+      store: real,
+      sinkFile: join(dir, AUDIT_SINK_FILE),
+      publicKeys: keyring.allPublicKeys(),
+    });
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+  };
+  const done = async (): Promise<void> => {
+    await log.close();
+    await real.close();
+  };
+  return { dir, real, log, spied, sinkSeqs, verify, done };
+}
+
+const deny = (n: number): AuditEvent => ({ type: 'deny', outcome: `n${n}` });
+
+const isUnavailable = (e: unknown): boolean => e instanceof AuditUnavailableError;
+
+/** The promise's rejection (handled at once, so it is never unhandled), or undefined. */
+const failure = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+describe('AuditLog group commit', () => {
+  it('writes N concurrent appends as one transaction and one fsync, chained in call order', async () => {
+    const s = await setup();
+    const sync = await spySync(s.dir);
+    try {
+      const first = s.log.append(deny(0));
+      const n = 20;
+      // Each caller notes the fsyncs done when it is acknowledged: never before its batch's.
+      const rest = Array.from({ length: n }, (_, i) =>
+        s.log.append(deny(i + 1)).then((entry) => ({ entry, syncs: sync.calls() })),
+      );
+      assert.equal(s.spied.writes.length, 1, 'the others wait for the write in progress');
+      s.spied.release();
+      assert.equal((await first).seq, 1);
+      const acked = await Promise.all(rest);
+      assert.deepEqual(
+        s.spied.writes.map((w) => w.length),
+        [1, n],
+        'two store transactions for n + 1 appends',
+      );
+      assert.equal(sync.calls(), 2, 'two sink fsyncs for n + 1 appends');
+      for (const [i, { entry, syncs }] of acked.entries()) {
+        assert.equal(entry.seq, i + 2, 'seq follows call order');
+        assert.equal(entry.outcome, `n${i + 1}`);
+        assert.equal(syncs, 2, 'acknowledged after the batch was fsynced');
+      }
+    } finally {
+      sync.restore();
+    }
+    assert.deepEqual(
+      s.sinkSeqs(),
+      Array.from({ length: 21 }, (_, i) => i + 1),
+    );
+    await s.verify();
+    await s.done();
+  });
+
+  it('writes a lone append at once, without waiting for company', async () => {
+    const s = await setup();
+    s.spied.release();
+    const pending = s.log.append(deny(1));
+    assert.equal(s.spied.writes.length, 1, 'the store write began before append returned');
+    assert.equal((await pending).seq, 1);
+    const next = s.log.append(deny(2));
+    assert.equal(s.spied.writes.length, 2);
+    assert.equal((await next).seq, 2);
+    await s.done();
+  });
+
+  it('keeps an appendBatch whole and consecutive among other callers', async () => {
+    const s = await setup();
+    const first = s.log.append(deny(0));
+    const a = s.log.append(deny(1));
+    const b = s.log.appendBatch([deny(2), deny(3)]);
+    const c = s.log.append(deny(4));
+    s.spied.release();
+    await first;
+    assert.deepEqual(
+      [await a, ...(await b), await c].map((e: AuditEntry) => [e.seq, e.outcome]),
+      [
+        [2, 'n1'],
+        [3, 'n2'],
+        [4, 'n3'],
+        [5, 'n4'],
+      ],
+    );
+    assert.equal(s.spied.writes.length, 2);
+    await s.verify();
+    await s.done();
+  });
+
+  it('bounds a batch at 256 entries', async () => {
+    const s = await setup();
+    const first = s.log.append(deny(0));
+    const rest = Array.from({ length: 300 }, (_, i) => s.log.append(deny(i + 1)));
+    s.spied.release();
+    await first;
+    await Promise.all(rest);
+    assert.deepEqual(
+      s.spied.writes.map((w) => w.length),
+      [1, 256, 44],
+    );
+    await s.verify();
+    await s.done();
+  });
+
+  it('rejects an invalid event for its caller only; the others of its batch are written', async () => {
+    const s = await setup();
+    const first = s.log.append(deny(0));
+    const a = s.log.append(deny(1));
+    const bad = failure(s.log.append({ type: 'deny', detail: { password: 'hunter2' } }));
+    const c = s.log.append(deny(3));
+    s.spied.release();
+    await first;
+    assert.ok((await bad) instanceof InvalidArgumentError);
+    assert.deepEqual([(await a).seq, (await c).seq], [2, 3]);
+    assert.deepEqual(
+      s.spied.writes.map((w) => w.length),
+      [1, 2],
+      'the invalid event never reached the store',
+    );
+    await s.verify();
+    await s.done();
+  });
+
+  it('fails every caller of a batch the store fails, and acknowledges none', async () => {
+    const s = await setup();
+    const all = [0, 1, 2, 3].map((i) => failure(s.log.append(deny(i))));
+    s.spied.failing = true;
+    s.spied.release();
+    for (const p of all) assert.ok(isUnavailable(await p));
+    assert.equal(await s.real.auditHead(), undefined, 'nothing was written');
+    assert.deepEqual(s.sinkSeqs(), []);
+    s.spied.failing = false;
+    assert.equal((await s.log.append(deny(4))).seq, 1, 'the next write starts afresh');
+    await s.verify();
+    await s.done();
+  });
+
+  it('fails every caller of a batch whose sink fsync fails', async () => {
+    const s = await setup();
+    const first = s.log.append(deny(0));
+    const rest = [1, 2, 3].map((i) => failure(s.log.append(deny(i))));
+    const sync = await spySync(s.dir, 2);
+    try {
+      s.spied.release();
+      await first;
+      for (const p of rest) assert.ok(isUnavailable(await p));
+      assert.equal(sync.calls(), 2);
+    } finally {
+      sync.restore();
+    }
+    await s.done();
+  });
+});
