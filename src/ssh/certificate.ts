@@ -3,8 +3,9 @@
  * node:crypto, because sshpk writes certificates without extensions (so no pty or
  * forwarding); and parsed back for their metadata (serial, principals, validity).
  */
-import { type KeyObject, randomFillSync, sign } from 'node:crypto';
+import { type KeyObject, sign } from 'node:crypto';
 import { ED25519, ed25519PublicBlob, rawEd25519PublicKey } from './ed25519.js';
+import { fillPublicRandom } from './public-random.js';
 import { Reader, sshString, sshStringLength, Writer } from './wire.js';
 
 export const ED25519_CERT = 'ssh-ed25519-cert-v01@openssh.com';
@@ -96,7 +97,7 @@ export function signUserCertificate(req: UserCertificateRequest): string {
     sshStringLength(caPublic);
   const w = new Writer(Buffer.alloc(signedLength + 4 + SIGNATURE_FIELD));
   w.string(ED25519_CERT).u32(NONCE_LENGTH);
-  randomFillSync(w.buf, w.at, NONCE_LENGTH);
+  fillPublicRandom(w.buf, w.at, NONCE_LENGTH);
   w.at += NONCE_LENGTH;
   w.string(req.userPublicKey32).u64(req.serial).u32(SSH_CERT_TYPE_USER).string(req.keyId);
   w.u32(principals);

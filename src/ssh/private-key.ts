@@ -4,9 +4,9 @@
  * strings. Private key bytes are only ever in Buffers that are zeroed after use; the PEM
  * text is produced directly into a Buffer (base64 included), never as a JS string.
  */
-import { randomFillSync } from 'node:crypto';
 import { base64Decode, base64LinesInto, base64LinesLength, isPemSpace } from './base64.js';
 import { ED25519 } from './ed25519.js';
+import { fillPublicRandom } from './public-random.js';
 import { Reader, sshString, u32 } from './wire.js';
 
 const PEM_HEAD_LINE = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----');
@@ -54,7 +54,7 @@ export function opensshPrivateKeyPem(
     let at = BLOB_HEAD.copy(blob, 0);
     blob.set(publicKey32, at);
     at = blob.writeUInt32BE(privateLength, at + 32);
-    randomFillSync(blob, at, 4); // check bytes, twice: they differ when decryption failed
+    fillPublicRandom(blob, at, 4); // check bytes, twice: they differ when decryption failed
     blob.copyWithin(at + 4, at, at + 4);
     at = blob.writeUInt32BE(ED25519_NAME.byteLength, at + 8);
     at += ED25519_NAME.copy(blob, at);
