@@ -76,9 +76,7 @@ const NO_OPTIONS = Buffer.alloc(0);
 export function signUserCertificate(req: UserCertificateRequest): string {
   const extensions = extensionsOf(req.extensions ?? OPENSSH_DEFAULT_EXTENSIONS);
   const critical = req.criticalOptions
-    ? encodeOptions(
-        Object.entries(req.criticalOptions).map(([k, v]) => [k, sshString(v)] as const),
-      )
+    ? encodeOptions(Object.entries(req.criticalOptions).map(([k, v]) => [k, sshString(v)] as const))
     : NO_OPTIONS;
   const caPublic = req.caPublicBlob ?? ed25519PublicBlob(rawEd25519PublicKey(req.caPrivateKey));
   const principals = req.principals.reduce((n, p) => n + sshStringLength(p), 0);
