@@ -6,28 +6,45 @@
 const B64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
 const PEM_LINE = 70;
 
-/** Base64 with a newline every 70 characters, written into a Buffer (no JS string). */
-export function base64Lines(src: Buffer): Buffer {
-  const chars = Math.ceil(src.byteLength / 3) * 4;
-  const out = Buffer.alloc(chars + Math.ceil(chars / PEM_LINE));
-  let o = 0;
+/** The length of `base64Lines` of `n` bytes, so callers can size one buffer up front. */
+export function base64LinesLength(n: number): number {
+  const chars = Math.ceil(n / 3) * 4;
+  return chars + Math.ceil(chars / PEM_LINE);
+}
+
+/**
+ * Writes base64 of `src`, a newline every 70 characters and after the last, into `out` at
+ * `at` (no JS string, no intermediate buffer); returns the offset after it.
+ */
+export function base64LinesInto(src: Uint8Array, out: Uint8Array, at: number): number {
+  let o = at;
   let col = 0;
-  const put = (c: number): void => {
-    out[o++] = c;
-    if (++col === PEM_LINE) {
-      out[o++] = 0x0a;
-      col = 0;
+  const n = src.byteLength;
+  for (let i = 0; i < n; i += 3) {
+    const b1 = i + 1 < n ? (src[i + 1] ?? 0) : 0;
+    const b2 = i + 2 < n ? (src[i + 2] ?? 0) : 0;
+    const v = ((src[i] ?? 0) << 16) | (b1 << 8) | b2;
+    out[o++] = B64[v >> 18] ?? 0;
+    out[o++] = B64[(v >> 12) & 63] ?? 0;
+    out[o++] = i + 1 < n ? (B64[(v >> 6) & 63] ?? 0) : 0x3d;
+    out[o++] = i + 2 < n ? (B64[v & 63] ?? 0) : 0x3d;
+    // 70 is not a multiple of 4: a line can end inside a quad, so check after each pair.
+    col += 4;
+    if (col >= PEM_LINE) {
+      col -= PEM_LINE;
+      out.copyWithin(o - col + 1, o - col, o);
+      out[o - col] = 0x0a;
+      o++;
     }
-  };
-  for (let i = 0; i < src.byteLength; i += 3) {
-    const n = ((src[i] ?? 0) << 16) | ((src[i + 1] ?? 0) << 8) | (src[i + 2] ?? 0);
-    put(B64[(n >> 18) & 63] ?? 0);
-    put(B64[(n >> 12) & 63] ?? 0);
-    put(i + 1 < src.byteLength ? (B64[(n >> 6) & 63] ?? 0) : 0x3d);
-    put(i + 2 < src.byteLength ? (B64[n & 63] ?? 0) : 0x3d);
   }
   if (col !== 0) out[o++] = 0x0a;
-  return out.subarray(0, o);
+  return o;
+}
+
+/** Base64 with a newline every 70 characters, written into a Buffer (no JS string). */
+export function base64Lines(src: Uint8Array): Buffer {
+  const out = Buffer.alloc(base64LinesLength(src.byteLength));
+  return out.subarray(0, base64LinesInto(src, out, 0));
 }
 
 /** Byte → sextet for the standard alphabet; -1 for anything else. */

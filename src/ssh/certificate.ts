@@ -3,12 +3,14 @@
  * node:crypto, because sshpk writes certificates without extensions (so no pty or
  * forwarding); and parsed back for their metadata (serial, principals, validity).
  */
-import { type KeyObject, randomBytes, sign } from 'node:crypto';
+import { type KeyObject, sign } from 'node:crypto';
 import { ED25519, ed25519PublicBlob, rawEd25519PublicKey } from './ed25519.js';
-import { Reader, sshString, u32, u64 } from './wire.js';
+import { fillPublicRandom } from './public-random.js';
+import { Reader, sshString, sshStringLength, Writer } from './wire.js';
 
 export const ED25519_CERT = 'ssh-ed25519-cert-v01@openssh.com';
 export const SSH_CERT_TYPE_USER = 1;
+const NONCE_LENGTH = 32;
 
 /** A POSIX-ish login name: what sshd compares against AuthorizedPrincipalsFile lines. */
 export const SSH_LOGIN_PATTERN = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/;
@@ -39,39 +41,70 @@ export interface UserCertificateRequest {
   criticalOptions?: Readonly<Record<string, string>>;
 }
 
-/** Signs an OpenSSH user certificate and returns its one-line text form. */
+/** The signature field after the signed part: its length, then `ssh-ed25519` and 64 bytes. */
+const SIGNATURE_LENGTH = 64;
+const SIGNATURE_FIELD = sshStringLength(ED25519) + 4 + SIGNATURE_LENGTH;
+
+/** Extensions encoded once per list (a backend passes the same array every time). */
+const encodedExtensions = new WeakMap<readonly string[], Buffer>();
+
+/** Name-sorted `string name, string data` pairs (PROTOCOL.certkeys), in one buffer. */
+function encodeOptions(entries: readonly (readonly [string, Uint8Array])[]): Buffer {
+  const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const size = sorted.reduce((n, [k, v]) => n + sshStringLength(k) + sshStringLength(v), 0);
+  const w = new Writer(Buffer.alloc(size));
+  for (const [name, data] of sorted) w.string(name).string(data);
+  return w.buf;
+}
+
+function extensionsOf(list: readonly string[]): Buffer {
+  let encoded = encodedExtensions.get(list);
+  if (encoded === undefined) {
+    encoded = encodeOptions(list.map((name) => [name, new Uint8Array(0)]));
+    encodedExtensions.set(list, encoded);
+  }
+  return encoded;
+}
+
+const NO_OPTIONS = Buffer.alloc(0);
+
+/**
+ * Signs an OpenSSH user certificate and returns its one-line text form. The blob is laid
+ * out in one buffer sized up front, the nonce drawn straight into it and the signature
+ * appended in place; the fixed parts (extensions, the CA's blob) are not re-encoded.
+ */
 export function signUserCertificate(req: UserCertificateRequest): string {
-  // Extensions and critical options must be sorted by name (PROTOCOL.certkeys).
-  const extensions = [...(req.extensions ?? OPENSSH_DEFAULT_EXTENSIONS)]
-    .sort()
-    .map((name) => Buffer.concat([sshString(name), sshString('')]));
-  const critical = Object.keys(req.criticalOptions ?? {})
-    .sort()
-    .map((name) =>
-      Buffer.concat([sshString(name), sshString(sshString(req.criticalOptions?.[name] ?? ''))]),
-    );
+  const extensions = extensionsOf(req.extensions ?? OPENSSH_DEFAULT_EXTENSIONS);
+  const critical = req.criticalOptions
+    ? encodeOptions(Object.entries(req.criticalOptions).map(([k, v]) => [k, sshString(v)] as const))
+    : NO_OPTIONS;
   const caPublic = req.caPublicBlob ?? ed25519PublicBlob(rawEd25519PublicKey(req.caPrivateKey));
-  const toBeSigned = Buffer.concat([
-    sshString(ED25519_CERT),
-    sshString(randomBytes(32)),
-    sshString(req.userPublicKey32),
-    u64(req.serial),
-    u32(SSH_CERT_TYPE_USER),
-    sshString(req.keyId),
-    sshString(Buffer.concat(req.principals.map((p) => sshString(p)))),
-    u64(BigInt(req.validAfter)),
-    u64(BigInt(req.validBefore)),
-    sshString(Buffer.concat(critical)),
-    sshString(Buffer.concat(extensions)),
-    sshString(''), // reserved
-    sshString(caPublic),
-  ]);
-  const signature = sign(null, toBeSigned, req.caPrivateKey);
-  const blob = Buffer.concat([
-    toBeSigned,
-    sshString(Buffer.concat([sshString(ED25519), sshString(signature)])),
-  ]);
-  return `${ED25519_CERT} ${blob.toString('base64')}`;
+  const principals = req.principals.reduce((n, p) => n + sshStringLength(p), 0);
+  const signedLength =
+    sshStringLength(ED25519_CERT) +
+    (4 + NONCE_LENGTH) +
+    sshStringLength(req.userPublicKey32) +
+    8 + // serial
+    4 + // type
+    sshStringLength(req.keyId) +
+    (4 + principals) +
+    16 + // validity
+    sshStringLength(critical) +
+    sshStringLength(extensions) +
+    4 + // reserved
+    sshStringLength(caPublic);
+  const w = new Writer(Buffer.alloc(signedLength + 4 + SIGNATURE_FIELD));
+  w.string(ED25519_CERT).u32(NONCE_LENGTH);
+  fillPublicRandom(w.buf, w.at, NONCE_LENGTH);
+  w.at += NONCE_LENGTH;
+  w.string(req.userPublicKey32).u64(req.serial).u32(SSH_CERT_TYPE_USER).string(req.keyId);
+  w.u32(principals);
+  for (const p of req.principals) w.string(p);
+  w.u64(BigInt(req.validAfter)).u64(BigInt(req.validBefore));
+  w.string(critical).string(extensions).string(NO_OPTIONS).string(caPublic);
+  const signature = sign(null, w.buf.subarray(0, signedLength), req.caPrivateKey);
+  w.u32(SIGNATURE_FIELD).string(ED25519).string(signature);
+  return `${ED25519_CERT} ${w.buf.toString('base64')}`;
 }
 
 export interface ParsedCertificate {

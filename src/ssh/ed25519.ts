@@ -7,6 +7,9 @@ import { sshString } from './wire.js';
 
 export const ED25519 = 'ssh-ed25519';
 
+/** DER of PKCS#8 `PrivateKeyInfo` for Ed25519 up to the 32-byte seed (RFC 8410). */
+export const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 export function ed25519PublicBlob(publicKey32: Uint8Array): Buffer {
   return Buffer.concat([sshString(ED25519), sshString(publicKey32)]);
 }
@@ -20,7 +23,7 @@ export function ed25519PublicKeyLine(publicKey32: Uint8Array, comment: string): 
 export function rawEd25519PublicKey(key: KeyObject): Buffer {
   // The JWK export of the public half is ~30× cheaper than a DER (SPKI) export here, and
   // holds no private bytes.
-  const { x } = createPublicKey(key).export({ format: 'jwk' });
+  const { x } = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' });
   const raw = Buffer.from(x ?? '', 'base64url');
   if (raw.byteLength !== 32) throw new RangeError('not an Ed25519 key');
   return raw;

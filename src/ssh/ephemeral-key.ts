@@ -3,8 +3,8 @@
  * raw public key (to certify) and the private key as an `openssh-key-v1` PEM in a Buffer
  * the caller hands to `Secret.adopt`. The seed is read without a JS string and zeroed.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { rawEd25519PublicKey, rawEd25519Seed } from './ed25519.js';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { PKCS8_ED25519_PREFIX, rawEd25519PublicKey } from './ed25519.js';
 import { opensshPrivateKeyPem } from './private-key.js';
 
 export interface EphemeralKey {
@@ -14,12 +14,23 @@ export interface EphemeralKey {
 }
 
 export function ephemeralEd25519Key(comment: string): EphemeralKey {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const publicKey32 = rawEd25519PublicKey(privateKey);
-  const seed = rawEd25519Seed(privateKey);
+  // The PKCS#8 encoding is made inside the key generation: no private KeyObject reaches
+  // JS, and one call into OpenSSL instead of two (the export is its costliest part).
+  // (@types/node has no overload for an encoded private half with a KeyObject public one.)
+  const { publicKey, privateKey: der } = generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+  }) as unknown as { publicKey: KeyObject; privateKey: Buffer };
   try {
+    if (
+      der.byteLength !== PKCS8_ED25519_PREFIX.byteLength + 32 ||
+      !der.subarray(0, PKCS8_ED25519_PREFIX.byteLength).equals(PKCS8_ED25519_PREFIX)
+    ) {
+      throw new RangeError('unexpected PKCS#8 encoding');
+    }
+    const publicKey32 = rawEd25519PublicKey(publicKey);
+    const seed = der.subarray(PKCS8_ED25519_PREFIX.byteLength);
     return { publicKey32, pem: opensshPrivateKeyPem(seed, publicKey32, comment) };
   } finally {
-    seed.fill(0);
+    der.fill(0);
   }
 }

@@ -4,59 +4,78 @@
  * strings. Private key bytes are only ever in Buffers that are zeroed after use; the PEM
  * text is produced directly into a Buffer (base64 included), never as a JS string.
  */
-import { randomBytes } from 'node:crypto';
-import { base64Decode, base64Lines, isPemSpace } from './base64.js';
-import { ED25519, ed25519PublicBlob } from './ed25519.js';
-import { joinWiping } from '../base/owned-bytes.js';
+import { base64Decode, base64LinesInto, base64LinesLength, isPemSpace } from './base64.js';
+import { ED25519 } from './ed25519.js';
+import { fillPublicRandom } from './public-random.js';
 import { Reader, sshString, u32 } from './wire.js';
 
-const PEM_BEGIN = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----');
-const PEM_END = Buffer.from('-----END OPENSSH PRIVATE KEY-----');
+const PEM_HEAD_LINE = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----');
+const PEM_TAIL_LINE = Buffer.from('-----END OPENSSH PRIVATE KEY-----');
 const KEY_V1_MAGIC = Buffer.from('openssh-key-v1\0');
 const NONE = Buffer.from('none');
 const ED25519_NAME = Buffer.from(ED25519);
 
+const NEWLINE = Buffer.from('\n');
+const PEM_HEAD = Buffer.concat([PEM_HEAD_LINE, NEWLINE]);
+const PEM_TAIL = Buffer.concat([PEM_TAIL_LINE, NEWLINE]);
+
+/**
+ * What precedes the public key in every unencrypted Ed25519 key blob: the magic, cipher
+ * and KDF `none`, no KDF options, one key, the public blob's length and key type.
+ */
+const BLOB_HEAD = Buffer.concat([
+  KEY_V1_MAGIC,
+  sshString(NONE),
+  sshString(NONE),
+  sshString(''),
+  u32(1),
+  u32(4 + ED25519_NAME.byteLength + 4 + 32),
+  sshString(ED25519_NAME),
+  u32(32),
+]);
+
 /**
  * An unencrypted `openssh-key-v1` PEM for an Ed25519 key, as a Buffer the caller owns
- * (hand it to `Secret.adopt`). Zeroes every intermediate buffer that held the seed.
+ * (hand it to `Secret.adopt`). The key blob is laid out in one buffer of its own, encoded
+ * straight into the PEM (sized up front), then zero-filled: the PEM is the only copy of the
+ * seed this leaves behind, and the caller's `seed32` is not touched.
  */
 export function opensshPrivateKeyPem(
-  seed32: Buffer,
+  seed32: Uint8Array,
   publicKey32: Uint8Array,
   comment = '',
 ): Buffer {
-  const check = randomBytes(4);
-  const pubBlob = ed25519PublicBlob(publicKey32);
-  const privField = joinWiping([u32(64), Buffer.from(seed32), Buffer.from(publicKey32)]);
-  const unpadded = joinWiping([
-    check,
-    Buffer.from(check),
-    sshString(ED25519),
-    sshString(publicKey32),
-    privField,
-    sshString(comment),
-  ]);
-  const padLength = (8 - (unpadded.byteLength % 8)) % 8;
-  const padding = Buffer.from(Array.from({ length: padLength }, (_, i) => i + 1));
-  const inner = joinWiping([unpadded, padding]);
-  const body = joinWiping([
-    Buffer.from('openssh-key-v1\0'),
-    sshString('none'),
-    sshString('none'),
-    sshString(''),
-    u32(1),
-    sshString(pubBlob),
-    u32(inner.byteLength),
-    inner,
-  ]);
-  const encoded = base64Lines(body);
-  body.fill(0);
-  const pem = joinWiping([
-    Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\n'),
-    encoded,
-    Buffer.from('-----END OPENSSH PRIVATE KEY-----\n'),
-  ]);
-  return pem;
+  const commentLength = Buffer.byteLength(comment);
+  // check ×2, key type, public key, seed ‖ public key, comment; then padded to 8.
+  const unpadded = 8 + 4 + ED25519_NAME.byteLength + 4 + 32 + 4 + 64 + 4 + commentLength;
+  const privateLength = unpadded + ((8 - (unpadded % 8)) % 8);
+  const blob = Buffer.alloc(BLOB_HEAD.byteLength + 32 + 4 + privateLength);
+  try {
+    let at = BLOB_HEAD.copy(blob, 0);
+    blob.set(publicKey32, at);
+    at = blob.writeUInt32BE(privateLength, at + 32);
+    fillPublicRandom(blob, at, 4); // check bytes, twice: they differ when decryption failed
+    blob.copyWithin(at + 4, at, at + 4);
+    at = blob.writeUInt32BE(ED25519_NAME.byteLength, at + 8);
+    at += ED25519_NAME.copy(blob, at);
+    at = blob.writeUInt32BE(32, at);
+    blob.set(publicKey32, at);
+    at = blob.writeUInt32BE(64, at + 32);
+    blob.set(seed32, at);
+    blob.set(publicKey32, at + 32);
+    at = blob.writeUInt32BE(commentLength, at + 64);
+    at += blob.write(comment, at);
+    for (let pad = 1; at < blob.byteLength; pad++) blob[at++] = pad;
+
+    const pem = Buffer.alloc(
+      PEM_HEAD.byteLength + base64LinesLength(blob.byteLength) + PEM_TAIL.byteLength,
+    );
+    const end = base64LinesInto(blob, pem, PEM_HEAD.copy(pem, 0));
+    PEM_TAIL.copy(pem, end);
+    return pem;
+  } finally {
+    blob.fill(0);
+  }
 }
 
 /**
@@ -67,12 +86,12 @@ export function opensshPrivateKeyPem(
  * encrypted key, several keys, mismatched check bytes or public halves, bad padding.
  */
 export function opensshSeedFromPem(pem: Buffer): Buffer {
-  const begin = pem.indexOf(PEM_BEGIN);
-  const end = pem.indexOf(PEM_END);
+  const begin = pem.indexOf(PEM_HEAD_LINE);
+  const end = pem.indexOf(PEM_TAIL_LINE);
   if (begin < 0 || end < begin) throw new RangeError('not an openssh-key-v1 PEM');
   for (const c of pem.subarray(0, begin)) if (!isPemSpace(c)) throw notKey();
-  for (const c of pem.subarray(end + PEM_END.byteLength)) if (!isPemSpace(c)) throw notKey();
-  const blob = base64Decode(pem.subarray(begin + PEM_BEGIN.byteLength, end));
+  for (const c of pem.subarray(end + PEM_TAIL_LINE.byteLength)) if (!isPemSpace(c)) throw notKey();
+  const blob = base64Decode(pem.subarray(begin + PEM_HEAD_LINE.byteLength, end));
   try {
     if (!blob.subarray(0, KEY_V1_MAGIC.byteLength).equals(KEY_V1_MAGIC)) throw notKey();
     const r = new Reader(blob.subarray(KEY_V1_MAGIC.byteLength));

@@ -10,7 +10,12 @@
  */
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { ED25519_CERT, parseEd25519Certificate, SSH_CERT_TYPE_USER } from './certificate.js';
-import { ED25519, ed25519PublicKeyLine, rawEd25519PublicKey } from './ed25519.js';
+import {
+  ED25519,
+  ed25519PublicKeyLine,
+  PKCS8_ED25519_PREFIX,
+  rawEd25519PublicKey,
+} from './ed25519.js';
 import { opensshSeedFromPem } from './private-key.js';
 import { ssh2, type Ssh2ParsedKey } from './ssh2-cert-patch.js';
 
@@ -27,9 +32,6 @@ export interface CertificateCredential {
   readonly certificate: string;
   readonly privateKey: SecretBytes;
 }
-
-/** DER of PKCS#8 `PrivateKeyInfo` for Ed25519 up to the 32-byte seed (RFC 8410). */
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 /** Why a credential cannot become an ssh2 key; fixed text, never quoting the credential. */
 export class SshKeyError extends Error {

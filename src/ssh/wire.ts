@@ -22,6 +22,42 @@ export function sshString(value: Uint8Array | string): Buffer {
   return Buffer.concat([u32(bytes.byteLength), bytes]);
 }
 
+/** The encoded length of an SSH `string` holding `value`. */
+export function sshStringLength(value: Uint8Array | string): number {
+  return 4 + (typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength);
+}
+
+/**
+ * Writes wire fields in order into a buffer sized up front (no intermediate Buffers, so
+ * nothing to concatenate and nothing left over to wipe); `at` is where the next field goes.
+ */
+export class Writer {
+  at = 0;
+  constructor(readonly buf: Buffer) {}
+  u32(n: number): this {
+    this.at = this.buf.writeUInt32BE(n, this.at);
+    return this;
+  }
+  u64(n: bigint): this {
+    this.at = this.buf.writeBigUInt64BE(n, this.at);
+    return this;
+  }
+  /** Bytes as they are, no length prefix. */
+  raw(bytes: Uint8Array): this {
+    this.buf.set(bytes, this.at);
+    this.at += bytes.byteLength;
+    return this;
+  }
+  /** An SSH `string`: uint32 length, then the bytes (a JS string is written as UTF-8). */
+  string(value: Uint8Array | string): this {
+    if (typeof value !== 'string') return this.u32(value.byteLength).raw(value);
+    const n = this.buf.write(value, this.at + 4);
+    this.buf.writeUInt32BE(n, this.at);
+    this.at += 4 + n;
+    return this;
+  }
+}
+
 /** Reads wire fields in order; views into the buffer, never copies. */
 export class Reader {
   #at = 0;

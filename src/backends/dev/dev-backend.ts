@@ -7,13 +7,7 @@
  * - `oauth`: an RFC 9068-style JWT access token (EdDSA) whose audience is the target.
  * Not for production: anyone who can run code in the broker process holds its CA.
  */
-import {
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  randomUUID,
-} from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
@@ -25,6 +19,7 @@ import {
 } from '../../ssh/certificate.js';
 import { ed25519PublicBlob, ed25519PublicKeyLine, rawEd25519PublicKey } from '../../ssh/ed25519.js';
 import { ephemeralEd25519Key } from '../../ssh/ephemeral-key.js';
+import { publicRandomU64 } from '../../ssh/public-random.js';
 import { DEFAULT_MAX_TTL_MS, DEFAULT_SKEW_MS } from '../../credentials/resolver.js';
 import { Secret } from '../../credentials/secret.js';
 import type {
@@ -160,7 +155,7 @@ export class DevBackend implements CredentialBackend {
     const now = this.#clock.now();
     const validAfter = Math.floor((now - this.#skewMs) / 1000);
     const validBefore = Math.floor((now + this.#ttlMs) / 1000);
-    const serial = randomBytes(8).readBigUInt64BE();
+    const serial = publicRandomU64();
 
     const comment =
       this.#marker === undefined ? 'bastion-ephemeral' : `bastion-ephemeral ${this.#marker}`;
