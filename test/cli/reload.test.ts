@@ -1,7 +1,9 @@
 /**
  * `bastion serve` reloads its configuration on SIGHUP: a validated file's accords and
  * admins take effect at once, for live ACs too; a file that does not validate changes
- * nothing, and the log says why.
+ * nothing, and the log says why. Its signal handlers are in place before it says it is
+ * listening, so a script that signals it on reading that line is never met by the default
+ * action (which would kill it without a shutdown).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,32 @@ describe('bastion serve, SIGHUP', () => {
     broker = await spawnBroker(file);
   });
   after(() => broker.stop());
+
+  it('has its SIGTERM, SIGINT and SIGHUP handlers before it prints the line scripts wait for', async () => {
+    // Reports, at the moment the line is written, how many handlers each signal has.
+    const preload = `data:text/javascript,${encodeURIComponent(`
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = (chunk, ...rest) => {
+        if (String(chunk).startsWith('bastion listening')) {
+          const n = (s) => process.listenerCount(s);
+          process.stderr.write('handlers at listening: ' + [n('SIGTERM'), n('SIGINT'), n('SIGHUP')].join(',') + '\\n');
+        }
+        return write(chunk, ...rest);
+      };`)}`;
+    const otherFile = join(dir, 'handlers.yaml');
+    writeFileSync(otherFile, config(join(dir, 'data-handlers'), [alice.did]));
+    const other = await spawnBroker(otherFile, { nodeArgs: ['--import', preload] });
+    try {
+      const counts = /handlers at listening: (\d+),(\d+),(\d+)/.exec(other.logs());
+      assert.ok(counts, 'the preload saw the line');
+      assert.ok(
+        counts.slice(1).every((c) => Number(c) >= 1),
+        `handlers: ${counts[0]}`,
+      );
+    } finally {
+      await other.stop();
+    }
+  });
 
   const authorize = (key = alice) =>
     new BastionClient({ url: broker.url, key }).authorize({

@@ -13,7 +13,7 @@ import { InvalidArgumentError } from '../../base/errors.js';
 import { canonicalTarget } from '../../governance/targets.js';
 import { DEFAULT_EXEC_LIMITS } from '../../transports/types.js';
 import { parseCommandArgs, required } from '../args.js';
-import { closeOnSignal } from '../signals.js';
+import { closeOnSignal, untilSignal } from '../signals.js';
 import { parseListen } from './serve.js';
 
 export const DEFAULT_AUDIT_FILE = './bascule-audit.jsonl';
@@ -87,9 +87,10 @@ export async function runBascule(args: string[]): Promise<number> {
     ...(values.cwd !== undefined ? { cwd: resolve(values.cwd) } : {}),
     ...(values.path !== undefined ? { pathEnv: required(values.path, '--path') } : {}),
   });
+  const stopped = untilSignal(); // before the line scripts wait for
   // For scripts: the one line on stdout says where Bascule is.
   process.stdout.write(`bascule listening on ${bascule.url}\n`);
 
-  await closeOnSignal(bascule, bascule.app.log);
+  await closeOnSignal(bascule, bascule.app.log, stopped);
   return 0;
 }

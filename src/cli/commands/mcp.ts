@@ -166,9 +166,10 @@ export async function runMcp(args: string[]): Promise<number> {
   try {
     const running = await startMcpHttp({ bridge, host, port, token });
     say(`agent ${client.did}`);
+    const stopped = untilSignal(); // before the line scripts wait for
     // For scripts: the line that says where the bridge is.
     process.stderr.write(`bastion mcp listening on ${running.url}\n`);
-    const signal = await untilSignal();
+    const signal = await stopped;
     say(`${signal}: shutting down`);
     await running.close();
     return 0;

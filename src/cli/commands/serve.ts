@@ -10,7 +10,7 @@ import { loadConfig } from '../../config/config.js';
 import { BastionError, InvalidArgumentError } from '../../base/errors.js';
 import { startServer } from '../../server/app.js';
 import { parseCommandArgs, required } from '../args.js';
-import { closeOnSignal } from '../signals.js';
+import { closeOnSignal, untilSignal } from '../signals.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
@@ -48,9 +48,8 @@ export async function runServe(args: string[]): Promise<number> {
     },
     'bastion listening',
   );
-  // For scripts: the one line on stdout says where the broker is.
-  process.stdout.write(`bastion listening on ${server.url}\n`);
-
+  // Every handler before the line scripts wait for: a signal sent on reading it is handled.
+  const stopped = untilSignal();
   process.on('SIGHUP', () => {
     try {
       server.keyring.reload();
@@ -71,6 +70,8 @@ export async function runServe(args: string[]): Promise<number> {
       server.app.log.error({ why }, 'configuration reload failed; keeping the current one');
     }
   });
-  await closeOnSignal(server, server.app.log);
+  // For scripts: the one line on stdout says where the broker is.
+  process.stdout.write(`bastion listening on ${server.url}\n`);
+  await closeOnSignal(server, server.app.log, stopped);
   return 0;
 }
