@@ -323,7 +323,7 @@ if (micro !== undefined) {
     'resolver.resolve+discard',
     'raw Ed25519 keygen + sign',
     'raw.keygen+sign',
-    'includes DevBackend.revoke, whose cost grows with the number of credentials revoked in the last 5 minutes (it sweeps its whole revoked set on every call)',
+    "includes the resolver's key-pair check (the private key rebuilt from its seed through OpenSSL's PKCS#8 decoder, most of the cost) and DevBackend.revoke",
   );
   microFigure(
     'B3',
