@@ -14,7 +14,7 @@ import { mitEnv, runTool } from './kdc-cli.js';
 import { path } from './kdc-files.js';
 import type { Kdc, KdcUser } from './kdc.js';
 import { repoRoot } from './paths.js';
-import { DEBIAN_PYTHON } from './winrm-double.js';
+import { acceptorEnv, DEBIAN_PYTHON } from './winrm-double.js';
 
 const SCRIPT = join(repoRoot, 'test', 'peers', 'gss-acceptor', 'acceptor.py');
 
@@ -30,14 +30,7 @@ export function startGssAcceptor(kdc: Kdc, host = 'win1.bastion.test'): GssAccep
   assert.ok(keytab !== undefined);
   const rcache = mkdtempSync(join(kdc.dir, 'rcache-'));
   const child = spawn(DEBIAN_PYTHON, [SCRIPT], {
-    env: {
-      PATH: '/usr/bin:/bin',
-      KRB5_CONFIG: kdc.krb5ConfPath,
-      KRB5_KTNAME: `FILE:${keytab}`,
-      KRB5RCACHEDIR: rcache,
-      LC_ALL: 'C.UTF-8',
-      PYTHONDONTWRITEBYTECODE: '1',
-    },
+    env: acceptorEnv(kdc, keytab, rcache),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });

@@ -21,6 +21,21 @@ import { skipUnlessMissingNone } from './peer-skip.js';
 
 /** Debian's interpreter: python3-gssapi is installed for it, not for other Pythons. */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/**
+ * The environment of a Python GSSAPI acceptor (the double, test/peers/gss-acceptor): the
+ * realm's krb5.conf, the host's keytab, and its replay cache (a real check) in `rcache`.
+ */
+export function acceptorEnv(kdc: Kdc, keytab: string, rcache: string): Record<string, string> {
+  return {
+    PATH: '/usr/bin:/bin',
+    KRB5_CONFIG: kdc.krb5ConfPath,
+    KRB5_KTNAME: `FILE:${keytab}`,
+    KRB5RCACHEDIR: rcache,
+    LC_ALL: 'C.UTF-8',
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+}
 const SERVER = join(repoRoot, 'test', 'peers', 'winrm-double', 'server.py');
 
 export interface WinrmRequest {
@@ -81,15 +96,7 @@ export async function startWinrmDouble(kdc: Kdc, host = 'win1.bastion.test'): Pr
   mkdirSync(rcache);
   const logFile = join(dir, 'requests.jsonl');
   const child = spawn(DEBIAN_PYTHON, [SERVER, host, sandbox, logFile], {
-    env: {
-      PATH: '/usr/bin:/bin',
-      KRB5_CONFIG: kdc.krb5ConfPath,
-      KRB5_KTNAME: `FILE:${keytab}`,
-      // The acceptor's replay cache (a real check) in the double's own directory.
-      KRB5RCACHEDIR: rcache,
-      LC_ALL: 'C.UTF-8',
-      PYTHONDONTWRITEBYTECODE: '1',
-    },
+    env: acceptorEnv(kdc, keytab, rcache),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.set(child, dir);
