@@ -4,13 +4,13 @@
  * algorithm or key choice is left to the token; those that verify say which hash the entry
  * at their seq must have.
  */
-import { type KeyObject, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { compactJwsSegments, ed25519SignatureValid } from '../base/compact-jws.js';
 import type { AuditCheckpoint } from '../store/store.js';
 import { CHECKPOINT_TYP } from './log.js';
 import type { ReportProblem } from './report.js';
 import type { AuditFileRole, SinkView } from './sink-reader.js';
 
-const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_JWS_LENGTH = 4096;
 
@@ -93,10 +93,10 @@ export function checkpointValid(
   cp: AuditCheckpoint,
   publicKeys: ReadonlyMap<string, KeyObject>,
 ): boolean {
-  if (typeof cp.jws !== 'string' || cp.jws.length > MAX_JWS_LENGTH) return false;
-  const parts = COMPACT_JWS.exec(cp.jws);
-  if (parts === null) return false;
-  const [, headerB64 = '', payloadB64 = '', signatureB64 = ''] = parts;
+  if (typeof cp.jws !== 'string') return false;
+  const parts = compactJwsSegments(cp.jws, MAX_JWS_LENGTH);
+  if (parts === undefined) return false;
+  const [headerB64, payloadB64, signatureB64] = parts;
   const header = decodeSegment(headerB64);
   if (
     header === undefined ||
@@ -110,9 +110,7 @@ export function checkpointValid(
   if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) return false;
   const key = publicKeys.get(kid);
   if (key === undefined || key.asymmetricKeyType !== 'ed25519') return false;
-  const signature = Buffer.from(signatureB64, 'base64url');
-  const input = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
-  if (signature.byteLength !== 64 || !verify(null, input, key, signature)) return false;
+  if (!ed25519SignatureValid(headerB64, payloadB64, signatureB64, key)) return false;
   const payload = decodeSegment(payloadB64);
   return (
     payload !== undefined &&

@@ -17,7 +17,7 @@ import type { AcSigner } from '../base/signer.js';
 import type { AcContext, ActorClaim } from '../credentials/types.js';
 import { AuthenticationError } from './auth-errors.js';
 import { CAPABILITY_BITS, capabilityMask, isCapability } from './capabilities.js';
-import { compactJwsSegments, ed25519SignatureValid } from './compact-jws.js';
+import { compactJwsSegments, ed25519SignatureValid } from '../base/compact-jws.js';
 import { isCanonicalSegment, jsonObjectOfSegment } from './strict-json.js';
 
 export const AC_TYP = 'ac+jwt';

@@ -16,7 +16,7 @@
 import { createHash, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
 import { AuthenticationError } from './auth-errors.js';
-import { compactJwsSegments, ed25519SignatureValid } from './compact-jws.js';
+import { compactJwsSegments, ed25519SignatureValid } from '../base/compact-jws.js';
 import { didFromJwk, ed25519Thumbprint } from './did-key.js';
 import { isCanonicalSegment, jsonObjectOfSegment } from './strict-json.js';
 

@@ -3,16 +3,15 @@
  * the token's audience and holds no key to verify it; what is read here may only make the
  * broker more careful (an earlier expiry) or correlate audit records, never grant anything.
  */
-
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/;
+import { compactJwsSegments } from '../../base/compact-jws.js';
 
 /** The payload of a compact JWS, decoded without verifying anything. */
 export function unsafePayload(token: string): Record<string, unknown> | undefined {
-  const match = token.length <= 16_384 ? COMPACT_JWS.exec(token) : null;
-  if (match === null) return undefined;
+  const segments = compactJwsSegments(token, 16_384);
+  if (segments === undefined) return undefined;
   // Decoded into memory of its own, zeroed after: a small Buffer.from would land in Node's
   // shared pool and keep the decoded claims there until overwritten.
-  const part = match[1] ?? '';
+  const part = segments[1];
   const bytes = Buffer.alloc(Buffer.byteLength(part, 'base64url'));
   try {
     bytes.write(part, 'base64url');

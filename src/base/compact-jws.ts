@@ -1,6 +1,7 @@
 /**
- * A compact JWS signed EdDSA, split and its signature checked on node:crypto. The AC
- * (ac.ts) and DPoP proofs (dpop.ts) share it, so both read a token the one same way: three
+ * A compact JWS signed EdDSA, split and its signature checked on node:crypto. The AC and
+ * DPoP proofs (governance), the audit's signed checkpoints and the unverified reading of a
+ * token's claims (backends/oauth) share it, so all read a token the one same way: three
  * base64url segments, and an Ed25519 signature over the exact text received.
  */
 import { type KeyObject, verify } from 'node:crypto';
