@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { compactJwsSegments, ed25519SignatureValid } from '../base/compact-jws.js';
 import type { AuditCheckpoint } from '../store/store.js';
-import { CHECKPOINT_TYP } from './log.js';
+import { CHECKPOINT_TYP } from './checkpoint-sign.js';
 import type { ReportProblem } from './report.js';
 import type { AuditFileRole, SinkView } from './sink-reader.js';
 

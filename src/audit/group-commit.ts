@@ -10,19 +10,25 @@
  * has failed (rejected, every request of it alike). Requests keep their arrival order,
  * inside a batch and from one batch to the next, and a request's events stay together.
  */
-import type { AuditEntry, AuditEvent } from '../base/audit-records.js';
+import type { AuditEntry } from '../base/audit-records.js';
+import type { StoreEffect } from '../store/store.js';
+import type { AuditFields } from '../store/audit-row.js';
 
 /** At most this many entries in one write (a single larger request goes alone, whole). */
 export const MAX_BATCH_ENTRIES = 256;
 
 /**
- * Writes `events` durably in order and returns their entries, in the same order. `shared`
- * is true when the events come from more than one request.
+ * Writes the events (checked, as `fields`) durably in order, with the requests' store
+ * effects in the same commit, and returns their entries in the same order.
  */
-export type BatchWriter = (events: readonly AuditEvent[], shared: boolean) => Promise<AuditEntry[]>;
+export type BatchWriter = (
+  fields: readonly AuditFields[],
+  effects: readonly StoreEffect[],
+) => Promise<AuditEntry[]>;
 
 interface Request {
-  readonly events: readonly AuditEvent[];
+  readonly events: readonly AuditFields[];
+  readonly effects: readonly StoreEffect[];
   readonly resolve: (entries: AuditEntry[]) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -39,9 +45,9 @@ export class GroupCommit {
   }
 
   /** Queues `events` as one request; resolves with their entries once durable. */
-  submit(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+  submit(events: readonly AuditFields[], effects: readonly StoreEffect[]): Promise<AuditEntry[]> {
     return new Promise<AuditEntry[]>((resolve, reject) => {
-      this.#queue.push({ events, resolve, reject });
+      this.#queue.push({ events, effects, resolve, reject });
       // Started synchronously: a lone request is written now, not after a tick.
       if (!this.#writing) void this.#drain();
     });
@@ -55,7 +61,7 @@ export class GroupCommit {
       try {
         entries = await this.#write(
           batch.flatMap((r) => r.events),
-          batch.length > 1,
+          batch.flatMap((r) => r.effects),
         );
       } catch (err) {
         for (const r of batch) r.reject(err);

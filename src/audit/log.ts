@@ -1,7 +1,7 @@
 /**
- * The broker's audit log: every entry goes to the store (hash-chained there, in one
- * transaction) and then, as one JSON line, to an external sink — a 0600 file outside the
- * database, or stdout for a log collector. The sink is the copy a database thief cannot
+ * The broker's audit log: every entry is hash-chained here, written as one JSON line to an
+ * external sink — a 0600 file outside the database, or stdout for a log collector — and
+ * then stored (see docs/architecture.md, "Write path"). The sink is the copy a database thief cannot
  * rewrite; signed checkpoints of the chain head, kept in both places and, when configured,
  * in a witness file on another disk or host (the copy a restored backup of the data
  * directory does not take back), let `verifyAudit` tell an edited, truncated or rolled-back
@@ -10,21 +10,21 @@
  * Fail closed: when the audit cannot be written, `append` throws AuditUnavailableError and
  * the caller must not carry on with the operation it was recording.
  */
-import { SignJWT } from 'jose';
 import type { Clock } from '../base/clock.js';
 import { ConfigError, InvalidArgumentError } from '../base/errors.js';
 import type { AcSigner } from '../base/signer.js';
 import type { Logger } from '../base/logger.js';
-import type { AuditCheckpoint, Store } from '../store/store.js';
+import type { AuditCheckpoint, Store, StoreEffect } from '../store/store.js';
 import { canonicalJson } from '../base/audit-chain.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import { AuditUnavailableError, errorCode } from './errors.js';
 import { GroupCommit } from './group-commit.js';
-import { type Sink, openSink, openWitness } from './sink.js';
-import { auditFields } from '../store/audit-row.js';
+import type { Sink } from './sink.js';
+import { type AuditFields, auditFields, chainAfter } from '../store/audit-row.js';
+import { openTrail } from './recover.js';
+import { type CheckpointLine, signCheckpoint } from './checkpoint-sign.js';
 
-/** The JWS `typ` of a signed checkpoint. */
-export const CHECKPOINT_TYP = 'audit-checkpoint+jwt';
+export { CHECKPOINT_TYP, type CheckpointLine } from './checkpoint-sign.js';
 
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
 const WHERE = 'audit';
@@ -45,11 +45,6 @@ export interface AuditLogOptions {
   readonly witnessFile?: string | undefined;
 }
 
-/** A line on the sink after a checkpoint: `{"checkpoint": {seq, hash, ts, jws}}`. */
-export interface CheckpointLine {
-  readonly checkpoint: AuditCheckpoint;
-}
-
 export class AuditLog {
   readonly #store: Store;
   readonly #sink: Sink;
@@ -61,7 +56,11 @@ export class AuditLog {
   /** Appends in flight, so close() checkpoints after the last of them. */
   readonly #inflight = new Set<Promise<unknown>>();
   /** Queues appends that arrive during a write, for the next one. */
-  readonly #commit = new GroupCommit((events, shared) => this.#write(events, shared));
+  readonly #commit = new GroupCommit((fields, effects) => this.#write(fields, effects));
+  /** The last entry on the sink: the next one chains after it. */
+  #head: { seq: number; hash: string } | undefined;
+  /** On the sink but not in the store (its commit failed): stored with the next write. */
+  #unstored: AuditEntry[] = [];
   /** Checkpoints run one at a time (timer, explicit call, close). */
   #checkpoints: Promise<void> = Promise.resolve();
   #closed = false;
@@ -72,8 +71,10 @@ export class AuditLog {
     sink: Sink,
     witness: Sink | undefined,
     intervalMs: number,
+    head: { seq: number; hash: string } | undefined,
   ) {
     this.#store = options.store;
+    this.#head = head;
     this.#sink = sink;
     this.#witness = witness;
     this.#signer = options.signer;
@@ -93,29 +94,20 @@ export class AuditLog {
     if (kind !== 'file' && kind !== 'stdout') {
       throw new ConfigError(WHERE, "sink must be 'file' or 'stdout'");
     }
-    const sink = await openSink(kind, options.dataDir);
-    let witness: Sink | undefined;
-    if (options.witnessFile !== undefined) {
-      try {
-        witness = await openWitness(options.witnessFile, options.dataDir);
-      } catch (err) {
-        await sink.close();
-        throw err;
-      }
-    }
-    return new AuditLog(options, sink, witness, intervalMs);
+    const { sink, witness, head } = await openTrail(kind, options);
+    return new AuditLog(options, sink, witness, intervalMs, head);
   }
 
   /**
-   * Records `event`: one store write (which places it in the chain), then one sink line,
-   * shared with the appends that arrived while the previous write was in progress (group
-   * commit). Resolves once the whole batch is durable in both. Throws AuditUnavailableError
-   * when either fails or the log is closed, and InvalidArgumentError (the store's) for an
-   * event the store refuses, such as a detail holding a secret-named key. Either way the
-   * caller must fail closed.
+   * Records `event`: placed in the chain, then one sink line and one store commit, shared
+   * with the appends that arrived while the previous write was in progress (group commit).
+   * `effects` are stored in that same commit. Resolves once the whole batch is durable in
+   * both. Throws AuditUnavailableError when either fails or the log is closed, and
+   * InvalidArgumentError (the store's) for an event the store refuses, such as a detail
+   * holding a secret-named key. Either way the caller must fail closed.
    */
-  append(event: AuditEvent): Promise<AuditEntry> {
-    return this.#track([event]).then(([entry]) => {
+  append(event: AuditEvent, effects: readonly StoreEffect[] = []): Promise<AuditEntry> {
+    return this.#track([event], effects).then(([entry]) => {
       if (entry === undefined) throw new AuditUnavailableError();
       return entry;
     });
@@ -123,22 +115,24 @@ export class AuditLog {
 
   /** Records several events in order, consecutive in one commit (a discard and its end). */
   appendBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
-    return this.#track(events);
+    return this.#track(events, []);
   }
 
   /**
    * Checks the events (one the store would refuse fails its own caller only, before it
    * joins a batch), queues them unless closed, and keeps them in flight until settled.
    */
-  #track(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+  #track(events: readonly AuditEvent[], effects: readonly StoreEffect[]): Promise<AuditEntry[]> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
+    let fields: AuditFields[];
     try {
+      // Stamped on arrival: arrival order is chain order, so ts never runs backwards.
       const ts = new Date(this.#clock.now()).toISOString();
-      for (const event of events) auditFields(event, ts);
+      fields = events.map((event) => auditFields(event, ts));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new AuditUnavailableError());
     }
-    const work = this.#commit.submit(events);
+    const work = this.#commit.submit(fields, effects);
     this.#inflight.add(work);
     void work.then(
       () => this.#inflight.delete(work),
@@ -147,25 +141,33 @@ export class AuditLog {
     return work;
   }
 
-  /** One group write: one store transaction, then one sink write (and its fsync). */
-  async #write(events: readonly AuditEvent[], shared: boolean): Promise<AuditEntry[]> {
-    const ts = new Date(this.#clock.now()).toISOString();
-    let entries: AuditEntry[];
-    try {
-      entries =
-        events.length === 1 && events[0] !== undefined
-          ? [await this.#store.appendAudit(events[0], ts)]
-          : await this.#store.appendAuditBatch(events, ts);
-    } catch (err) {
-      // Checked before batching, so a refusal of a shared batch is not one caller's fault.
-      if (err instanceof InvalidArgumentError && !shared) throw err;
-      throw this.#unavailable(err, 'audit store write failed');
-    }
-    if (entries.length !== events.length) throw new AuditUnavailableError();
+  /**
+   * One group write: chained after the head, one sink write (and its fsync), then one store
+   * commit with the batch's effects. The sink goes first: once a line is there it is part
+   * of the trail, so a crash or a failed commit after it leaves the database behind (put
+   * right by the next write, or at start), never ahead of the copy a thief cannot rewrite.
+   */
+  async #write(
+    fields: readonly AuditFields[],
+    effects: readonly StoreEffect[],
+  ): Promise<AuditEntry[]> {
+    const { entries } = chainAfter(this.#head, fields);
     try {
       await this.#sink.write(entries.map((entry) => canonicalJson(entry) + '\n').join(''));
     } catch (err) {
       throw this.#unavailable(err, 'audit sink write failed');
+    }
+    const last = entries.at(-1);
+    if (last !== undefined) this.#head = { seq: last.seq, hash: last.hash };
+    const toStore = [...this.#unstored, ...entries];
+    try {
+      await this.#store.insertAuditEntries(toStore, effects);
+      this.#unstored = [];
+    } catch (err) {
+      // The callers are told it failed; their entries stay on the sink and go to the
+      // store with the next write (their effects do not: those callers gave up).
+      this.#unstored = toStore;
+      throw this.#unavailable(err, 'audit store write failed');
     }
     return entries;
   }
@@ -193,11 +195,7 @@ export class AuditLog {
     const ts = new Date(this.#clock.now()).toISOString();
     let checkpoint: AuditCheckpoint;
     try {
-      const signer = this.#signer();
-      const jws = await new SignJWT({ seq: head.seq, hash: head.hash, ts })
-        .setProtectedHeader({ alg: 'EdDSA', typ: CHECKPOINT_TYP, kid: signer.kid })
-        .sign(signer.privateKey);
-      checkpoint = { seq: head.seq, hash: head.hash, ts, jws };
+      checkpoint = await signCheckpoint(head, ts, this.#signer());
       await this.#store.insertCheckpoint(checkpoint);
     } catch (err) {
       throw this.#unavailable(err, 'audit checkpoint write failed');

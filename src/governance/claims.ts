@@ -3,7 +3,8 @@
  * the accord's command, path and SSH-login policies and Kerberos principal carried along) and their signature by
  * the broker's current key, whose use is noted before it signs.
  */
-import type { AcRecord, Store } from '../store/store.js';
+import type { AcRecord, Store, StoreEffect } from '../store/store.js';
+import type { AcSigner } from '../base/signer.js';
 import { type AcClaims, signAc } from './ac.js';
 import type { Accord } from './accords.js';
 import type { BrokerKeyring } from './keyring.js';
@@ -45,6 +46,18 @@ export function claimsFor(
 function kerberosClaim(accord: Accord | undefined, did: string): { kerberos_principal?: string } {
   const principal = accord?.kerberos_principals?.get(did);
   return principal !== undefined ? { kerberos_principal: principal } : {};
+}
+
+/**
+ * The key an issuance signs with and the effect that notes its use until the claims
+ * expire, for the issuance's own commit; sign with `signAc(claims, signer)` once durable.
+ */
+export function issuanceSigner(
+  claims: AcClaims,
+  keyring: BrokerKeyring,
+): { signer: AcSigner; effect: StoreEffect } {
+  const signer = keyring.signer;
+  return { signer, effect: { kind: 'note_key_use', kid: signer.kid, exp: claims.exp } };
 }
 
 /** Signs `claims` with the keyring's current key, noting the key's use until they expire. */

@@ -9,11 +9,11 @@
  * (what callers are shown) and governance-errors.ts (the refusals); ac-cache.ts remembers
  * verified ACs, and is told here of what invalidates them (a revocation, a new policy).
  */
-import type { Auditor } from '../base/audit-records.js';
+import type { AuditEvent, Auditor } from '../base/audit-records.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import type { AcRecord, Store } from '../store/store.js';
-import type { AcClaims, VerifiedAc } from './ac.js';
+import type { AcRecord, Store, StoreEffect } from '../store/store.js';
+import { type AcClaims, type VerifiedAc, signAc } from './ac.js';
 import { VerifiedAcCache } from './ac-cache.js';
 import { decide, type Decision, PolicyDeniedError } from './accords.js';
 import {
@@ -27,7 +27,7 @@ import {
   holderOf,
   pendingRecord,
 } from './authorize.js';
-import { claimsFor, signClaims } from './claims.js';
+import { claimsFor, issuanceSigner, signClaims } from './claims.js';
 import type { VerifiedProof } from './dpop.js';
 import { GovernanceError } from './governance-errors.js';
 import type { Policy } from './policy.js';
@@ -52,6 +52,14 @@ export interface GovernanceSettings {
   readonly approvalTtlMs: number;
 }
 
+/**
+ * The audit log as issuance needs it: `effects` are stored in the commit that makes the
+ * event durable (the AuditLog does so); an auditor that drops them stores no AC.
+ */
+export interface IssuingAuditor extends Auditor {
+  append(event: AuditEvent, effects?: readonly StoreEffect[]): Promise<unknown>;
+}
+
 const notFound = (): GovernanceError => new GovernanceError('ac_not_found');
 
 export class GovernanceService {
@@ -59,14 +67,14 @@ export class GovernanceService {
   readonly #keyring: BrokerKeyring;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #audit: Auditor;
+  readonly #audit: IssuingAuditor;
   readonly #acs: VerifiedAcCache;
   /** The policy generation the cached ACs were verified under. */
   #policyGeneration: number;
   readonly settings: GovernanceSettings;
 
   constructor(deps: {
-    audit: Auditor;
+    audit: IssuingAuditor;
     store: Store;
     keyring: BrokerKeyring;
     clock: Clock;
@@ -104,13 +112,15 @@ export class GovernanceService {
       throw err;
     }
     const record = pendingRecord(caller, input, decision, holder, now);
-    // Recorded before anything is stored or signed: no audit, no AC.
-    await this.#audit.append(authorizeEvent(caller, input, record));
-    // An AC that needs no approval is stored active at once: one commit, not two.
+    // An AC that needs no approval is stored active at once. Its row, its audit entry and
+    // its key's use are one commit: no audit, no AC; nothing signed before it is durable.
     const immediate = decision.approvals_required === 0 ? this.#claimsFor(record, now) : undefined;
-    await this.#store.insertAc(
-      immediate === undefined ? record : activeRecord(record, immediate, now),
-    );
+    const issuing = immediate && issuanceSigner(immediate, this.#keyring);
+    const stored = immediate === undefined ? record : activeRecord(record, immediate, now);
+    await this.#audit.append(authorizeEvent(caller, input, record), [
+      { kind: 'insert_ac', record: stored },
+      ...(issuing ? [issuing.effect] : []),
+    ]);
     this.#log.info(
       {
         event: 'authorize',
@@ -121,8 +131,11 @@ export class GovernanceService {
       },
       decision.approvals_required > 0 ? 'access requested; awaiting approval' : 'access granted',
     );
-    if (immediate === undefined) return authorizeResult(record);
-    return authorizeResult(record, { claims: immediate, token: await this.#sign(immediate) });
+    if (immediate === undefined || issuing === undefined) return authorizeResult(record);
+    return authorizeResult(record, {
+      claims: immediate,
+      token: await signAc(immediate, issuing.signer),
+    });
   }
 
   async approve(caller: VerifiedProof, acId: string): Promise<AcView> {

@@ -5,7 +5,7 @@
  * exactly what was hashed on append.
  */
 import { InvalidArgumentError } from '../base/errors.js';
-import { canonicalJson } from '../base/audit-chain.js';
+import { GENESIS, auditHash, canonicalJson } from '../base/audit-chain.js';
 import { AUDIT_TYPES } from '../base/audit-records.js';
 import type { AuditEntry, AuditEvent, AuditType } from '../base/audit-records.js';
 import { isoTs } from './checks.js';
@@ -114,4 +114,29 @@ export function fromAuditRow(row: AuditRow): AuditEntry {
   }
   if (row.detail !== null) entry.detail = JSON.parse(row.detail) as Record<string, unknown>;
   return entry;
+}
+
+/**
+ * Places validated events after `head`: consecutive seqs, each `prev` the hash of the entry
+ * before it (GENESIS first), each `hash` over the rest. The one place a chain is extended,
+ * for the store's own appends and for the audit log, which chains before it writes its sink.
+ */
+export function chainAfter(
+  head: { readonly seq: number; readonly hash: string } | undefined,
+  list: readonly AuditFields[],
+): { rows: AuditRow[]; entries: AuditEntry[] } {
+  let seq = head?.seq ?? 0;
+  let prev = head?.hash ?? GENESIS;
+  const rows: AuditRow[] = [];
+  const entries: AuditEntry[] = [];
+  for (const fields of list) {
+    seq += 1;
+    const row: AuditRow = { ...fields, seq, prev, hash: '' };
+    const entry = fromAuditRow(row);
+    row.hash = auditHash(entry);
+    rows.push(row);
+    entries.push({ ...entry, hash: row.hash });
+    prev = row.hash;
+  }
+  return { rows, entries };
 }

@@ -27,3 +27,13 @@ export class StoreClosedError extends BastionError {
     super('store_closed');
   }
 }
+
+/**
+ * `insertAuditEntries` with entries that do not continue the stored chain: another writer
+ * moved its head, or the entries were not chained as the store chains them.
+ */
+export class AuditChainConflictError extends BastionError {
+  constructor() {
+    super('audit_chain_conflict');
+  }
+}

@@ -6,15 +6,16 @@
  */
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import { InvalidArgumentError } from '../base/errors.js';
-import { GENESIS, auditHash } from '../base/audit-chain.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import {
   AUDIT_TYPE_SET,
   type AuditFields,
   type AuditRow,
   auditFields,
+  chainAfter,
   fromAuditRow,
 } from './audit-row.js';
+import { AuditChainConflictError } from './errors.js';
 import { hexHash, int, isoTs, text } from './checks.js';
 import type { AuditCheckpoint } from './store.js';
 
@@ -77,6 +78,7 @@ export class SqliteAudit {
   readonly #stmts: AuditStatements;
   readonly #append: Transaction<(fields: AuditFields) => AuditEntry>;
   readonly #appendBatch: Transaction<(list: readonly AuditFields[]) => AuditEntry[]>;
+  readonly #insertEntries: Transaction<(entries: readonly AuditEntry[]) => void>;
   readonly #insertCheckpoint: Transaction<(checkpoint: AuditCheckpoint) => void>;
   /** listAudit statements by the set of filters used; the SQL text is ours, values bound. */
   readonly #list = new Map<string, Statement<[ListParams], AuditRow>>();
@@ -89,22 +91,27 @@ export class SqliteAudit {
     // in another process) serialise, so each seq is taken once and every prev is the
     // hash of the entry just before it.
     this.#append = db.transaction((fields: AuditFields): AuditEntry => {
-      const head = s.auditHead.get();
-      const row: AuditRow = {
-        ...fields,
-        seq: (head?.seq ?? 0) + 1,
-        prev: head?.hash ?? GENESIS,
-        hash: '',
-      };
-      const entry = fromAuditRow(row);
-      row.hash = auditHash(entry);
-      s.insertAudit.run(row);
-      return { ...entry, hash: row.hash };
+      const { rows, entries } = chainAfter(s.auditHead.get(), [fields]);
+      for (const row of rows) s.insertAudit.run(row);
+      return entries[0] as AuditEntry;
     });
     // Nested calls of a transaction function become savepoints: one commit for the batch.
     this.#appendBatch = db.transaction((list: readonly AuditFields[]): AuditEntry[] =>
       list.map((fields) => this.#append(fields)),
     );
+    // Entries chained by the caller: re-chained here from their fields after the head read
+    // under the write lock, and stored only if that gives exactly the caller's seqs and
+    // hashes, so a stale head or an entry whose hash does not cover its fields never lands.
+    this.#insertEntries = db.transaction((entries: readonly AuditEntry[]): void => {
+      const fields = entries.map((entry) => auditFields(entry, entry.ts));
+      const { rows } = chainAfter(s.auditHead.get(), fields);
+      rows.forEach((row, i) => {
+        if (row.seq !== entries[i]?.seq || row.hash !== entries[i]?.hash) {
+          throw new AuditChainConflictError();
+        }
+        s.insertAudit.run(row);
+      });
+    });
     this.#insertCheckpoint = db.transaction((checkpoint: AuditCheckpoint): void => {
       // A checkpoint vouches for an entry; one naming an entry that is not there is a bug.
       if (s.auditEntryIs.get(checkpoint) !== 1) {
@@ -120,6 +127,12 @@ export class SqliteAudit {
 
   appendBatch(events: readonly AuditEvent[], ts: string): AuditEntry[] {
     return this.#appendBatch.immediate(events.map((event) => auditFields(event, ts)));
+  }
+
+  /** Stores entries the caller chained; see `Store.insertAuditEntries`. */
+  insertEntries(entries: readonly AuditEntry[]): void {
+    if (!Array.isArray(entries)) throw new InvalidArgumentError('audit entries');
+    this.#insertEntries.immediate(entries);
   }
 
   head(): { seq: number; hash: string } | undefined {

@@ -4,7 +4,7 @@
  * class owns the connection's life (open, close) and the guard every call passes through;
  * the work is in `SqliteAcs` (authorization state) and `SqliteAudit` (the audit trail).
  */
-import type { Database as Db } from 'better-sqlite3';
+import type { Database as Db, Transaction } from 'better-sqlite3';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import { fromAuditRow } from './audit-row.js';
 import { int } from './checks.js';
@@ -13,7 +13,8 @@ import { SqliteAcs } from './sqlite-acs.js';
 import { AUDIT_BATCH, SqliteAudit } from './sqlite-audit.js';
 import { mapCallError } from './sqlite-errors.js';
 import { type SqliteStoreOptions, openDatabase, openMemoryDatabase } from './sqlite-open.js';
-import type { AcRecord, Approval, AuditCheckpoint, Store } from './store.js';
+import { InvalidArgumentError } from '../base/errors.js';
+import type { AcRecord, Approval, AuditCheckpoint, Store, StoreEffect } from './store.js';
 
 export type { SqliteStoreOptions } from './sqlite-open.js';
 
@@ -21,6 +22,9 @@ export class SqliteStore implements Store {
   #db: Db | undefined;
   readonly #acs: SqliteAcs;
   readonly #audit: SqliteAudit;
+  readonly #commitAudit: Transaction<
+    (entries: readonly AuditEntry[], effects: readonly StoreEffect[]) => void
+  >;
 
   /** Opens (creating and migrating as needed) `<dataDir>/<fileName>`. */
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -36,6 +40,10 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#acs = new SqliteAcs(db);
     this.#audit = new SqliteAudit(db);
+    this.#commitAudit = db.transaction((entries, effects) => {
+      this.#audit.insertEntries(entries);
+      for (const effect of effects) this.#apply(effect);
+    });
   }
 
   insertAc(record: AcRecord): Promise<void> {
@@ -93,6 +101,24 @@ export class SqliteStore implements Store {
 
   appendAuditBatch(events: readonly AuditEvent[], ts: string): Promise<AuditEntry[]> {
     return this.#call(() => this.#audit.appendBatch(events, ts));
+  }
+
+  insertAuditEntries(
+    entries: readonly AuditEntry[],
+    effects: readonly StoreEffect[] = [],
+  ): Promise<void> {
+    return this.#call(() => this.#commitAudit.immediate(entries, effects));
+  }
+
+  #apply(effect: StoreEffect): void {
+    switch (effect.kind) {
+      case 'insert_ac':
+        return this.#acs.insertAc(effect.record);
+      case 'note_key_use':
+        return this.#acs.noteKeyUse(effect.kid, effect.exp);
+      default:
+        throw new InvalidArgumentError('store effect');
+    }
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {

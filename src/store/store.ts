@@ -56,6 +56,14 @@ export interface AuditCheckpoint {
   readonly jws: string;
 }
 
+/**
+ * A state change stored in the same transaction as audit entries: issuance keeps its AC row
+ * and its key's latest expiry in the commit that makes its audit entry durable.
+ */
+export type StoreEffect =
+  | { readonly kind: 'insert_ac'; readonly record: AcRecord }
+  | { readonly kind: 'note_key_use'; readonly kid: string; readonly exp: number };
+
 export interface Store {
   /** Inserts a new AC; rejects (throws) on a duplicate ac_id. */
   insertAc(record: AcRecord): Promise<void>;
@@ -109,6 +117,17 @@ export interface Store {
   appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry>;
   /** Appends several events in order, in one transaction (one durable commit). */
   appendAuditBatch(events: readonly AuditEvent[], ts: string): Promise<AuditEntry[]>;
+  /**
+   * Stores entries the audit log chained itself (it writes them to its sink first), and
+   * then `effects`, in one transaction: all or nothing. Each entry is checked as
+   * `appendAudit` checks an event and re-chained from its fields after the head read under
+   * the write lock; unless that yields exactly the given seqs and hashes nothing is stored
+   * (AuditChainConflictError).
+   */
+  insertAuditEntries(
+    entries: readonly AuditEntry[],
+    effects?: readonly StoreEffect[],
+  ): Promise<void>;
   /** The last entry's seq and hash, or undefined for an empty trail. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Entries matching every given filter, by seq ascending; limit default 100, at most 1000. */

@@ -21,7 +21,7 @@ import { InvalidArgumentError } from '../../src/base/errors.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, StoreEffect } from '../../src/store/store.js';
 import { spySync } from '../helpers/fsync-spy.js';
 
 const roots: string[] = [];
@@ -34,6 +34,8 @@ interface Spied {
   readonly writes: AuditEvent[][];
   /** Releases the first write, held until then. */
   readonly release: () => void;
+  /** Resolves when the first write reached the store (its sink line is written by then). */
+  readonly entered: Promise<void>;
   /** When set, every later write fails as a disk error would. */
   failing: boolean;
 }
@@ -42,9 +44,12 @@ interface Spied {
 function spiedStore(real: SqliteStore): { store: Store; spied: Spied } {
   let release = (): void => undefined;
   const gate = new Promise<void>((r) => (release = r));
-  const spied: Spied = { writes: [], release: () => release(), failing: false };
+  let enter = (): void => undefined;
+  const entered = new Promise<void>((r) => (enter = r));
+  const spied: Spied = { writes: [], release: () => release(), entered, failing: false };
   const write = <T>(events: AuditEvent[], run: () => Promise<T>): Promise<T> => {
     spied.writes.push(events);
+    enter();
     const go = (): Promise<T> =>
       spied.failing
         ? Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' }))
@@ -53,13 +58,9 @@ function spiedStore(real: SqliteStore): { store: Store; spied: Spied } {
   };
   const store = new Proxy(real, {
     get(target, name) {
-      if (name === 'appendAudit') {
-        return (event: AuditEvent, ts: string) =>
-          write([event], () => target.appendAudit(event, ts));
-      }
-      if (name === 'appendAuditBatch') {
-        return (events: readonly AuditEvent[], ts: string) =>
-          write([...events], () => target.appendAuditBatch(events, ts));
+      if (name === 'insertAuditEntries') {
+        return (entries: readonly AuditEntry[], effects?: readonly StoreEffect[]) =>
+          write([...entries], () => target.insertAuditEntries(entries, effects));
       }
       const value: unknown = Reflect.get(target, name);
       return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
@@ -124,6 +125,7 @@ describe('AuditLog group commit', () => {
       const rest = Array.from({ length: n }, (_, i) =>
         s.log.append(deny(i + 1)).then((entry) => ({ entry, syncs: sync.calls() })),
       );
+      await s.spied.entered;
       assert.equal(s.spied.writes.length, 1, 'the others wait for the write in progress');
       s.spied.release();
       assert.equal((await first).seq, 1);
@@ -153,12 +155,15 @@ describe('AuditLog group commit', () => {
   it('writes a lone append at once, without waiting for company', async () => {
     const s = await setup();
     s.spied.release();
+    // Called back to back: had the first waited for company, both would be one write.
     const pending = s.log.append(deny(1));
-    assert.equal(s.spied.writes.length, 1, 'the store write began before append returned');
-    assert.equal((await pending).seq, 1);
     const next = s.log.append(deny(2));
-    assert.equal(s.spied.writes.length, 2);
-    assert.equal((await next).seq, 2);
+    assert.deepEqual([(await pending).seq, (await next).seq], [1, 2]);
+    assert.deepEqual(
+      s.spied.writes.map((w) => w.length),
+      [1, 1],
+      'the first was written alone, at once; the second waited for it',
+    );
     await s.done();
   });
 
@@ -218,25 +223,27 @@ describe('AuditLog group commit', () => {
     await s.done();
   });
 
-  it('fails every caller of a batch the store fails, and acknowledges none', async () => {
+  it('fails every caller of a batch the store fails, acknowledges none, and stores their sink lines with the next write', async () => {
     const s = await setup();
     const all = [0, 1, 2, 3].map((i) => failure(s.log.append(deny(i))));
     s.spied.failing = true;
     s.spied.release();
     for (const p of all) assert.ok(isUnavailable(await p));
-    assert.equal(await s.real.auditHead(), undefined, 'nothing was written');
-    assert.deepEqual(s.sinkSeqs(), []);
+    assert.equal(await s.real.auditHead(), undefined, 'nothing was stored');
+    // The sink went first: the lines are the trail's, though no caller was told so.
+    assert.deepEqual(s.sinkSeqs(), [1, 2, 3, 4]);
     s.spied.failing = false;
-    assert.equal((await s.log.append(deny(4))).seq, 1, 'the next write starts afresh');
+    assert.equal((await s.log.append(deny(4))).seq, 5, 'the next write continues the sink');
+    assert.equal((await s.real.auditHead())?.seq, 5, 'and stores what the sink held first');
     await s.verify();
     await s.done();
   });
 
   it('fails every caller of a batch whose sink fsync fails', async () => {
     const s = await setup();
+    const sync = await spySync(s.dir, 2);
     const first = s.log.append(deny(0));
     const rest = [1, 2, 3].map((i) => failure(s.log.append(deny(i))));
-    const sync = await spySync(s.dir, 2);
     try {
       s.spied.release();
       await first;

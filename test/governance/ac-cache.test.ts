@@ -60,7 +60,8 @@ describe('the verified-AC cache', () => {
       keyring,
       clock,
       logger: silentLogger,
-      audit: { append: () => Promise.resolve() },
+      // No trail here; the issuance's own writes (its AC row, its key's use) still land.
+      audit: { append: (_event, effects) => store.insertAuditEntries([], effects) },
       settings: {
         issuer: 'urn:bastion:broker',
         audience: 'urn:bastion:connectors',
