@@ -124,6 +124,7 @@ const ENTRIES = [
   ['store_closed', 503, 'The store is closed'],
   ['store_unavailable', 503, 'The store is temporarily unavailable'],
   ['audit_unavailable', 503, 'The audit trail is unavailable'],
+  ['store_writer_failed', 503, 'The store cannot write: its writer has stopped'],
 
   // Invocations: refused after the AC and proof verified (403), or not routable
   ['connector_unknown', 404, 'No such connector'],

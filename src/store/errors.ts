@@ -27,3 +27,13 @@ export class StoreClosedError extends BastionError {
     super('store_closed');
   }
 }
+
+/**
+ * The writer thread of a file store has died: no write can be made (fail closed) until
+ * the broker restarts; reads still work.
+ */
+export class StoreWriterFailedError extends BastionError {
+  constructor() {
+    super('store_writer_failed');
+  }
+}

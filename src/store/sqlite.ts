@@ -1,8 +1,10 @@
 /**
- * The embedded `Store`: SQLite through better-sqlite3. better-sqlite3 is synchronous; the
- * methods are async only to match the interface that PostgreSQL will also implement. This
- * class owns the connection's life (open, close) and the guard every call passes through;
- * the work is in `SqliteAcs` (authorization state) and `SqliteAudit` (the audit trail).
+ * The embedded `Store`: SQLite through better-sqlite3. This class owns the connections'
+ * life (open, close) and the guard every call passes through; the work is in `SqliteAcs`
+ * (authorization state) and `SqliteAudit` (the audit trail). Reads run on this thread's
+ * connection (synchronous, but a WAL read neither waits for the writer nor fsyncs); writes
+ * go through a `WriteRunner`: for a file, one writer thread with its own connection that
+ * group-commits them (sqlite-writer.ts), so no fsync runs on the event loop.
  */
 import type { Database as Db } from 'better-sqlite3';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
@@ -13,6 +15,8 @@ import { SqliteAcs } from './sqlite-acs.js';
 import { AUDIT_BATCH, SqliteAudit } from './sqlite-audit.js';
 import { mapCallError } from './sqlite-errors.js';
 import { type SqliteStoreOptions, openDatabase, openMemoryDatabase } from './sqlite-open.js';
+import { InlineWriter, WorkerWriter } from './sqlite-writer.js';
+import type { WriteArgs, WriteName, WriteResult, WriteRunner, WriteStats } from './sqlite-writes.js';
 import type { AcRecord, Approval, AuditCheckpoint, Store } from './store.js';
 
 export type { SqliteStoreOptions } from './sqlite-open.js';
@@ -21,25 +25,51 @@ export class SqliteStore implements Store {
   #db: Db | undefined;
   readonly #acs: SqliteAcs;
   readonly #audit: SqliteAudit;
+  readonly #writer: WriteRunner;
+  #closing: Promise<void> | undefined;
 
-  /** Opens (creating and migrating as needed) `<dataDir>/<fileName>`. */
+  /**
+   * Opens (creating and migrating as needed) `<dataDir>/<fileName>`, and starts its writer
+   * thread; this thread's connection is then read-only.
+   */
   static open(options: SqliteStoreOptions): SqliteStore {
-    return openDatabase(options, (db) => new SqliteStore(db));
+    return openDatabase(options, (db, file) => {
+      db.pragma('query_only = ON'); // nothing writes here by mistake: writes are the worker's
+      return new SqliteStore(db, () => new WorkerWriter(file));
+    });
   }
 
-  /** A private in-memory database, for tests. */
+  /** A private in-memory database, for tests; its writes run inline. */
   static memory(): SqliteStore {
-    return openMemoryDatabase((db) => new SqliteStore(db));
+    return openMemoryDatabase(
+      (db) => new SqliteStore(db, (acs, audit) => new InlineWriter({ acs, audit })),
+    );
   }
 
-  private constructor(db: Db) {
+  private constructor(
+    db: Db,
+    writer: (acs: SqliteAcs, audit: SqliteAudit) => WriteRunner,
+  ) {
     this.#db = db;
     this.#acs = new SqliteAcs(db);
     this.#audit = new SqliteAudit(db);
+    this.#writer = writer(this.#acs, this.#audit);
+  }
+
+  /** How many write transactions committed how many write requests, since open. */
+  writeStats(): WriteStats {
+    return this.#writer.stats();
+  }
+
+  /** Test-only: kills a file store's writer thread as a crash would. */
+  testOnlyTerminateWriter(): Promise<void> {
+    return this.#writer instanceof WorkerWriter
+      ? this.#writer.testOnlyTerminate()
+      : Promise.resolve();
   }
 
   insertAc(record: AcRecord): Promise<void> {
-    return this.#call(() => this.#acs.insertAc(record));
+    return this.#write('insertAc', record);
   }
 
   getAc(acId: string): Promise<AcRecord | undefined> {
@@ -47,7 +77,7 @@ export class SqliteStore implements Store {
   }
 
   addApproval(acId: string, approverDid: string, at: number): Promise<boolean> {
-    return this.#call(() => this.#acs.addApproval(acId, approverDid, at));
+    return this.#write('addApproval', acId, approverDid, at);
   }
 
   listApprovals(acId: string): Promise<Approval[]> {
@@ -60,11 +90,11 @@ export class SqliteStore implements Store {
     expiresAt: number,
     at: number,
   ): Promise<boolean> {
-    return this.#call(() => this.#acs.activateAc(acId, claims, expiresAt, at));
+    return this.#write('activateAc', acId, claims, expiresAt, at);
   }
 
   revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean> {
-    return this.#call(() => this.#acs.revokeAc(acId, by, at, expiresAt));
+    return this.#write('revokeAc', acId, by, at, expiresAt);
   }
 
   isRevoked(acId: string): Promise<boolean> {
@@ -72,11 +102,11 @@ export class SqliteStore implements Store {
   }
 
   rememberProof(jkt: string, jti: string, expiresAt: number): Promise<boolean> {
-    return this.#call(() => this.#acs.rememberProof(jkt, jti, expiresAt));
+    return this.#write('rememberProof', jkt, jti, expiresAt);
   }
 
   noteKeyUse(kid: string, exp: number): Promise<void> {
-    return this.#call(() => this.#acs.noteKeyUse(kid, exp));
+    return this.#write('noteKeyUse', kid, exp);
   }
 
   keyLastExpiry(kid: string): Promise<number | undefined> {
@@ -84,15 +114,15 @@ export class SqliteStore implements Store {
   }
 
   cleanup(now: number): Promise<{ proofs: number; revocations: number }> {
-    return this.#call(() => this.#acs.cleanup(now));
+    return this.#write('cleanup', now);
   }
 
   appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry> {
-    return this.#call(() => this.#audit.append(event, ts));
+    return this.#write('appendAudit', event, ts);
   }
 
   appendAuditBatch(events: readonly AuditEvent[], ts: string): Promise<AuditEntry[]> {
-    return this.#call(() => this.#audit.appendBatch(events, ts));
+    return this.#write('appendAuditBatch', events, ts);
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {
@@ -120,21 +150,29 @@ export class SqliteStore implements Store {
   }
 
   insertCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
-    return this.#call(() => this.#audit.insertCheckpoint(checkpoint));
+    return this.#write('insertCheckpoint', checkpoint);
   }
 
   latestCheckpoint(): Promise<AuditCheckpoint | undefined> {
     return this.#call(() => this.#audit.latestCheckpoint());
   }
 
-  /** Closes the database; idempotent. Every other call afterwards rejects. */
+  /**
+   * Lets queued writes finish, stops the writer, then closes the database; idempotent.
+   * Every other call from now on rejects.
+   */
   close(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
-    return new Promise((resolve) => {
+    this.#closing ??= this.#writer.close().then(() => {
       db?.close();
-      resolve();
     });
+    return this.#closing;
+  }
+
+  #write<N extends WriteName>(name: N, ...args: WriteArgs<N>): Promise<WriteResult<N>> {
+    if (this.#db === undefined) return Promise.reject(new StoreClosedError());
+    return this.#writer.run(name, args);
   }
 
   /**

@@ -1,0 +1,80 @@
+/**
+ * The store's write methods as one table, name → the synchronous work on `SqliteAcs` or
+ * `SqliteAudit`: the in-memory store runs an entry inline, the file store sends its name and
+ * arguments to the writer thread, which looks it up here. A new write method is one line.
+ */
+import type { AuditEvent } from '../base/audit-records.js';
+import type { SqliteAcs } from './sqlite-acs.js';
+import type { SqliteAudit } from './sqlite-audit.js';
+import type { AcRecord, AuditCheckpoint } from './store.js';
+
+/** The synchronous halves of the store on one connection. */
+export interface Writers {
+  readonly acs: SqliteAcs;
+  readonly audit: SqliteAudit;
+}
+
+export const WRITES = {
+  insertAc: (w: Writers, record: AcRecord) => w.acs.insertAc(record),
+  addApproval: (w: Writers, acId: string, approverDid: string, at: number) =>
+    w.acs.addApproval(acId, approverDid, at),
+  activateAc: (
+    w: Writers,
+    acId: string,
+    claims: Record<string, unknown>,
+    expiresAt: number,
+    at: number,
+  ) => w.acs.activateAc(acId, claims, expiresAt, at),
+  revokeAc: (w: Writers, acId: string, by: string, at: number, expiresAt: number) =>
+    w.acs.revokeAc(acId, by, at, expiresAt),
+  rememberProof: (w: Writers, jkt: string, jti: string, expiresAt: number) =>
+    w.acs.rememberProof(jkt, jti, expiresAt),
+  noteKeyUse: (w: Writers, kid: string, exp: number) => w.acs.noteKeyUse(kid, exp),
+  cleanup: (w: Writers, now: number) => w.acs.cleanup(now),
+  appendAudit: (w: Writers, event: AuditEvent, ts: string) => w.audit.append(event, ts),
+  appendAuditBatch: (w: Writers, events: readonly AuditEvent[], ts: string) =>
+    w.audit.appendBatch(events, ts),
+  insertCheckpoint: (w: Writers, checkpoint: AuditCheckpoint) =>
+    w.audit.insertCheckpoint(checkpoint),
+} as const;
+
+export type WriteName = keyof typeof WRITES;
+export type WriteArgs<N extends WriteName> =
+  (typeof WRITES)[N] extends (w: Writers, ...args: infer A) => unknown ? A : never;
+export type WriteResult<N extends WriteName> = ReturnType<(typeof WRITES)[N]>;
+
+/**
+ * Writes whose commit need not fsync when nothing else shares it (synchronous=NORMAL): in
+ * WAL mode a NORMAL commit reaches the disk with the next FULL one, and every request that
+ * acts on a DPoP proof next writes an audit entry (FULL) before acting. A crash in between
+ * forgets only jtis of requests that did nothing.
+ */
+export const UNSYNCED_WRITES: ReadonlySet<WriteName> = new Set<WriteName>(['rememberProof']);
+
+export function isWriteName(name: unknown): name is WriteName {
+  return typeof name === 'string' && Object.hasOwn(WRITES, name);
+}
+
+/** Runs one write by name; the caller provides the transaction it runs in. */
+export function runWrite<N extends WriteName>(
+  writers: Writers,
+  name: N,
+  args: WriteArgs<N>,
+): WriteResult<N> {
+  const work = WRITES[name] as unknown as (w: Writers, ...a: WriteArgs<N>) => WriteResult<N>;
+  return work(writers, ...args);
+}
+
+/** How many write transactions committed how many write requests (group commit). */
+export interface WriteStats {
+  readonly transactions: number;
+  readonly requests: number;
+}
+
+/** Where a store's writes run: inline (in-memory store) or in the writer thread (file). */
+export interface WriteRunner {
+  run<N extends WriteName>(name: N, args: WriteArgs<N>): Promise<WriteResult<N>>;
+  stats(): WriteStats;
+  /** Lets queued writes finish, then releases what runs them. */
+  close(): Promise<void>;
+}
