@@ -45,10 +45,7 @@ const CONFIG_WHERE = 'store';
  * Opens (creating and migrating as needed) `<dataDir>/<fileName>` and hands it to `use`;
  * when either fails the database is closed again.
  */
-export function openDatabase<T>(
-  options: SqliteStoreOptions,
-  use: (db: Db, file: DbFile) => T,
-): T {
+export function openDatabase<T>(options: SqliteStoreOptions, use: (db: Db, file: DbFile) => T): T {
   const fileName = options.fileName ?? DEFAULT_FILE_NAME;
   if (
     fileName === '' ||

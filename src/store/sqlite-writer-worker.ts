@@ -60,7 +60,7 @@ port.on('message', (first: WriterMessage) => {
   // Everything already waiting joins this batch; nothing waits on a timer for company.
   const batch: WriteRequest[] = [];
   let closing = false;
-  for (let msg: WriterMessage | undefined = first; msg !== undefined; ) {
+  for (let msg: WriterMessage | undefined = first; msg !== undefined;) {
     if ('close' in msg) {
       closing = true;
       break;

@@ -5,7 +5,12 @@
  * reply of its batch arrives, after COMMIT. If the thread dies, every pending and later
  * write fails closed. The in-memory store (tests) runs its writes inline.
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import {
+  MessageChannel,
+  type MessagePort,
+  Worker,
+  receiveMessageOnPort,
+} from 'node:worker_threads';
 import { InvalidArgumentError } from '../base/errors.js';
 import { StoreWriterFailedError } from './errors.js';
 import { mapCallError } from './sqlite-errors.js';
@@ -169,6 +174,12 @@ export class WorkerWriter implements WriteRunner {
   /** Fail closed: every write waiting now and every later one rejects. */
   #fail(): void {
     this.#failed = true;
+    // Replies the thread posted before it ended may not have been dispatched yet ('exit'
+    // can overtake them): those writes committed, so they are answered as such.
+    for (let msg = receiveMessageOnPort(this.#port); msg !== undefined;) {
+      this.#settle(msg.message as WriteReply[]);
+      msg = receiveMessageOnPort(this.#port);
+    }
     for (const pending of this.#pending.values()) pending.reject(new StoreWriterFailedError());
     this.#pending.clear();
   }

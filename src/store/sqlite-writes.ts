@@ -39,8 +39,12 @@ export const WRITES = {
 } as const;
 
 export type WriteName = keyof typeof WRITES;
-export type WriteArgs<N extends WriteName> =
-  (typeof WRITES)[N] extends (w: Writers, ...args: infer A) => unknown ? A : never;
+export type WriteArgs<N extends WriteName> = (typeof WRITES)[N] extends (
+  w: Writers,
+  ...args: infer A
+) => unknown
+  ? A
+  : never;
 export type WriteResult<N extends WriteName> = ReturnType<(typeof WRITES)[N]>;
 
 /**

@@ -16,7 +16,13 @@ import { AUDIT_BATCH, SqliteAudit } from './sqlite-audit.js';
 import { mapCallError } from './sqlite-errors.js';
 import { type SqliteStoreOptions, openDatabase, openMemoryDatabase } from './sqlite-open.js';
 import { InlineWriter, WorkerWriter } from './sqlite-writer.js';
-import type { WriteArgs, WriteName, WriteResult, WriteRunner, WriteStats } from './sqlite-writes.js';
+import type {
+  WriteArgs,
+  WriteName,
+  WriteResult,
+  WriteRunner,
+  WriteStats,
+} from './sqlite-writes.js';
 import type { AcRecord, Approval, AuditCheckpoint, Store } from './store.js';
 
 export type { SqliteStoreOptions } from './sqlite-open.js';
@@ -46,10 +52,7 @@ export class SqliteStore implements Store {
     );
   }
 
-  private constructor(
-    db: Db,
-    writer: (acs: SqliteAcs, audit: SqliteAudit) => WriteRunner,
-  ) {
+  private constructor(db: Db, writer: (acs: SqliteAcs, audit: SqliteAudit) => WriteRunner) {
     this.#db = db;
     this.#acs = new SqliteAcs(db);
     this.#audit = new SqliteAudit(db);

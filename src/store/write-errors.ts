@@ -10,8 +10,7 @@ import { AcConflictError, StoreClosedError, StoreUnavailableError } from './erro
 import { mapCallError } from './sqlite-errors.js';
 
 export type WireError =
-  | { readonly code: string; readonly message: string }
-  | { readonly sqlite: string };
+  { readonly code: string; readonly message: string } | { readonly sqlite: string };
 
 /** The rebuilders by code; a code not here arrives as an internal error. */
 const REBUILD: Readonly<Record<string, (message: string) => BastionError>> = {

@@ -151,7 +151,7 @@ describe('SqliteStore writer thread', () => {
       ['first', ...Array.from({ length: 25 }, (_, i) => `o${i * 2}`)],
     );
     assert.deepEqual(
-      results.filter((r) => typeof r === 'object').map((e) => (e as AuditEntry).seq),
+      results.filter((r) => typeof r === 'object').map((e) => e.seq),
       Array.from({ length: 25 }, (_, i) => i + 2),
     );
     await store.close();
