@@ -182,6 +182,7 @@ export class WorkerWriter implements WriteRunner {
     }
     for (const pending of this.#pending.values()) pending.reject(new StoreWriterFailedError());
     this.#pending.clear();
+    this.#hold(false);
   }
 
   /**
