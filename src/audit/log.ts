@@ -61,6 +61,7 @@ export class AuditLog {
   #head: { seq: number; hash: string } | undefined;
   /** On the sink but not in the store (its commit failed): stored with the next write. */
   #unstored: AuditEntry[] = [];
+  readonly #durableOnSink: boolean; // a file sink, read back at start (InsertAuditOptions)
   /** Checkpoints run one at a time (timer, explicit call, close). */
   #checkpoints: Promise<void> = Promise.resolve();
   #closed = false;
@@ -75,6 +76,7 @@ export class AuditLog {
   ) {
     this.#store = options.store;
     this.#head = head;
+    this.#durableOnSink = (options.sink ?? 'file') === 'file';
     this.#sink = sink;
     this.#witness = witness;
     this.#signer = options.signer;
@@ -161,7 +163,8 @@ export class AuditLog {
     if (last !== undefined) this.#head = { seq: last.seq, hash: last.hash };
     const toStore = [...this.#unstored, ...entries];
     try {
-      await this.#store.insertAuditEntries(toStore, effects);
+      const options = { durableOnSink: this.#durableOnSink };
+      await this.#store.insertAuditEntries(toStore, effects, options);
       this.#unstored = [];
     } catch (err) {
       // The callers are told it failed; their entries stay on the sink and go to the

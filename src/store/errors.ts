@@ -37,3 +37,13 @@ export class AuditChainConflictError extends BastionError {
     super('audit_chain_conflict');
   }
 }
+
+/**
+ * The writer thread of a file store has died: no write can be made (fail closed) until
+ * the broker restarts; reads still work.
+ */
+export class StoreWriterFailedError extends BastionError {
+  constructor() {
+    super('store_writer_failed');
+  }
+}

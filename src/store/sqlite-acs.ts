@@ -92,7 +92,6 @@ function prepare(db: Db): AcStatements {
 
 /** The `Store` methods on ACs, proofs and keys, synchronous, with the same contracts. */
 export class SqliteAcs {
-  readonly #db: Db;
   readonly #stmts: AcStatements;
   readonly #revoke: Transaction<
     (acId: string, by: string, at: number, expiresAt: number) => boolean
@@ -100,7 +99,6 @@ export class SqliteAcs {
   readonly #cleanup: Transaction<(now: number) => { proofs: number; revocations: number }>;
 
   constructor(db: Db) {
-    this.#db = db;
     this.#stmts = prepare(db);
     const s = this.#stmts;
     this.#revoke = db.transaction(
@@ -182,15 +180,9 @@ export class SqliteAcs {
       jti: text(jti, 'proof jti'),
       expiresAt: int(expiresAt, 'proof expiry'),
     };
-    // Not its own fsync: in WAL mode a NORMAL commit reaches the disk with the next FULL
-    // one, and every request that acts on a proof next writes an audit entry (FULL)
-    // before acting. A crash in between forgets only jtis of requests that did nothing.
-    this.#db.pragma('synchronous = NORMAL');
-    try {
-      return this.#stmts.rememberProof.run(params).changes === 1;
-    } finally {
-      this.#db.pragma('synchronous = FULL');
-    }
+    // Not its own fsync: the writer commits it NORMAL when it commits alone (see
+    // syncNeed in sqlite-writes.ts).
+    return this.#stmts.rememberProof.run(params).changes === 1;
   }
 
   noteKeyUse(kid: string, exp: number): void {

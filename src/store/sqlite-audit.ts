@@ -78,7 +78,7 @@ export class SqliteAudit {
   readonly #stmts: AuditStatements;
   readonly #append: Transaction<(fields: AuditFields) => AuditEntry>;
   readonly #appendBatch: Transaction<(list: readonly AuditFields[]) => AuditEntry[]>;
-  readonly #insertEntries: Transaction<(entries: readonly AuditEntry[]) => void>;
+  readonly #insertEntries: Transaction<(entries: readonly AuditEntry[], then: () => void) => void>;
   readonly #insertCheckpoint: Transaction<(checkpoint: AuditCheckpoint) => void>;
   /** listAudit statements by the set of filters used; the SQL text is ours, values bound. */
   readonly #list = new Map<string, Statement<[ListParams], AuditRow>>();
@@ -102,16 +102,19 @@ export class SqliteAudit {
     // Entries chained by the caller: re-chained here from their fields after the head read
     // under the write lock, and stored only if that gives exactly the caller's seqs and
     // hashes, so a stale head or an entry whose hash does not cover its fields never lands.
-    this.#insertEntries = db.transaction((entries: readonly AuditEntry[]): void => {
-      const fields = entries.map((entry) => auditFields(entry, entry.ts));
-      const { rows } = chainAfter(s.auditHead.get(), fields);
-      rows.forEach((row, i) => {
-        if (row.seq !== entries[i]?.seq || row.hash !== entries[i]?.hash) {
-          throw new AuditChainConflictError();
-        }
-        s.insertAudit.run(row);
-      });
-    });
+    this.#insertEntries = db.transaction(
+      (entries: readonly AuditEntry[], then: () => void): void => {
+        const fields = entries.map((entry) => auditFields(entry, entry.ts));
+        const { rows } = chainAfter(s.auditHead.get(), fields);
+        rows.forEach((row, i) => {
+          if (row.seq !== entries[i]?.seq || row.hash !== entries[i]?.hash) {
+            throw new AuditChainConflictError();
+          }
+          s.insertAudit.run(row);
+        });
+        then();
+      },
+    );
     this.#insertCheckpoint = db.transaction((checkpoint: AuditCheckpoint): void => {
       // A checkpoint vouches for an entry; one naming an entry that is not there is a bug.
       if (s.auditEntryIs.get(checkpoint) !== 1) {
@@ -129,10 +132,13 @@ export class SqliteAudit {
     return this.#appendBatch.immediate(events.map((event) => auditFields(event, ts)));
   }
 
-  /** Stores entries the caller chained; see `Store.insertAuditEntries`. */
-  insertEntries(entries: readonly AuditEntry[]): void {
+  /**
+   * Stores entries the caller chained (see `Store.insertAuditEntries`), then runs `then`
+   * (the effects) in the same transaction: all or nothing.
+   */
+  insertEntries(entries: readonly AuditEntry[], then: () => void = () => undefined): void {
     if (!Array.isArray(entries)) throw new InvalidArgumentError('audit entries');
-    this.#insertEntries.immediate(entries);
+    this.#insertEntries.immediate(entries, then);
   }
 
   head(): { seq: number; hash: string } | undefined {

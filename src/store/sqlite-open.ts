@@ -29,6 +29,12 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number | undefined;
 }
 
+/** Where an opened database file is and how long its writes wait: what a writer thread needs. */
+export interface DbFile {
+  readonly path: string;
+  readonly busyTimeoutMs: number;
+}
+
 const DEFAULT_FILE_NAME = 'bastion.db';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const FILE_MODE = 0o600;
@@ -39,7 +45,7 @@ const CONFIG_WHERE = 'store';
  * Opens (creating and migrating as needed) `<dataDir>/<fileName>` and hands it to `use`;
  * when either fails the database is closed again.
  */
-export function openDatabase<T>(options: SqliteStoreOptions, use: (db: Db) => T): T {
+export function openDatabase<T>(options: SqliteStoreOptions, use: (db: Db, file: DbFile) => T): T {
   const fileName = options.fileName ?? DEFAULT_FILE_NAME;
   if (
     fileName === '' ||
@@ -70,7 +76,7 @@ export function openDatabase<T>(options: SqliteStoreOptions, use: (db: Db) => T)
       if (existsSync(path + suffix)) chmodSync(path + suffix, FILE_MODE);
     }
     applyMigrations(db);
-    return use(db);
+    return use(db, { path, busyTimeoutMs });
   } catch (err) {
     db?.close();
     throw mapOpenError(err, CONFIG_WHERE);
@@ -84,6 +90,21 @@ export function openMemoryDatabase<T>(use: (db: Db) => T): T {
     configure(db, DEFAULT_BUSY_TIMEOUT_MS);
     applyMigrations(db);
     return use(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * A second connection to a file `openDatabase` has already created and migrated, with the
+ * same pragmas: the writer thread's.
+ */
+export function openWriterConnection(file: DbFile): Db {
+  const db = new Database(file.path, { timeout: file.busyTimeoutMs, fileMustExist: true });
+  try {
+    configure(db, file.busyTimeoutMs);
+    return db;
   } catch (err) {
     db.close();
     throw err;

@@ -1,10 +1,12 @@
 /**
- * The embedded `Store`: SQLite through better-sqlite3. better-sqlite3 is synchronous; the
- * methods are async only to match the interface that PostgreSQL will also implement. This
- * class owns the connection's life (open, close) and the guard every call passes through;
- * the work is in `SqliteAcs` (authorization state) and `SqliteAudit` (the audit trail).
+ * The embedded `Store`: SQLite through better-sqlite3. This class owns the connections'
+ * life (open, close) and the guard every call passes through; the work is in `SqliteAcs`
+ * (authorization state) and `SqliteAudit` (the audit trail). Reads run on this thread's
+ * connection (synchronous, but a WAL read neither waits for the writer nor fsyncs); writes
+ * go through a `WriteRunner`: for a file, one writer thread with its own connection that
+ * group-commits them (sqlite-writer.ts), so no fsync runs on the event loop.
  */
-import type { Database as Db, Transaction } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import { fromAuditRow } from './audit-row.js';
 import { int } from './checks.js';
@@ -13,8 +15,22 @@ import { SqliteAcs } from './sqlite-acs.js';
 import { AUDIT_BATCH, SqliteAudit } from './sqlite-audit.js';
 import { mapCallError } from './sqlite-errors.js';
 import { type SqliteStoreOptions, openDatabase, openMemoryDatabase } from './sqlite-open.js';
-import { InvalidArgumentError } from '../base/errors.js';
-import type { AcRecord, Approval, AuditCheckpoint, Store, StoreEffect } from './store.js';
+import { InlineWriter, WorkerWriter } from './sqlite-writer.js';
+import type {
+  WriteArgs,
+  WriteName,
+  WriteResult,
+  WriteRunner,
+  WriteStats,
+} from './sqlite-writes.js';
+import type {
+  AcRecord,
+  Approval,
+  AuditCheckpoint,
+  InsertAuditOptions,
+  Store,
+  StoreEffect,
+} from './store.js';
 
 export type { SqliteStoreOptions } from './sqlite-open.js';
 
@@ -22,32 +38,48 @@ export class SqliteStore implements Store {
   #db: Db | undefined;
   readonly #acs: SqliteAcs;
   readonly #audit: SqliteAudit;
-  readonly #commitAudit: Transaction<
-    (entries: readonly AuditEntry[], effects: readonly StoreEffect[]) => void
-  >;
+  readonly #writer: WriteRunner;
+  #closing: Promise<void> | undefined;
 
-  /** Opens (creating and migrating as needed) `<dataDir>/<fileName>`. */
+  /**
+   * Opens (creating and migrating as needed) `<dataDir>/<fileName>`, and starts its writer
+   * thread; this thread's connection is then read-only.
+   */
   static open(options: SqliteStoreOptions): SqliteStore {
-    return openDatabase(options, (db) => new SqliteStore(db));
-  }
-
-  /** A private in-memory database, for tests. */
-  static memory(): SqliteStore {
-    return openMemoryDatabase((db) => new SqliteStore(db));
-  }
-
-  private constructor(db: Db) {
-    this.#db = db;
-    this.#acs = new SqliteAcs(db);
-    this.#audit = new SqliteAudit(db);
-    this.#commitAudit = db.transaction((entries, effects) => {
-      this.#audit.insertEntries(entries);
-      for (const effect of effects) this.#apply(effect);
+    return openDatabase(options, (db, file) => {
+      db.pragma('query_only = ON'); // nothing writes here by mistake: writes are the worker's
+      return new SqliteStore(db, () => new WorkerWriter(file));
     });
   }
 
+  /** A private in-memory database, for tests; its writes run inline. */
+  static memory(): SqliteStore {
+    return openMemoryDatabase(
+      (db) => new SqliteStore(db, (acs, audit) => new InlineWriter({ acs, audit })),
+    );
+  }
+
+  private constructor(db: Db, writer: (acs: SqliteAcs, audit: SqliteAudit) => WriteRunner) {
+    this.#db = db;
+    this.#acs = new SqliteAcs(db);
+    this.#audit = new SqliteAudit(db);
+    this.#writer = writer(this.#acs, this.#audit);
+  }
+
+  /** How many write transactions committed how many write requests, since open. */
+  writeStats(): WriteStats {
+    return this.#writer.stats();
+  }
+
+  /** Test-only: kills a file store's writer thread as a crash would. */
+  testOnlyTerminateWriter(): Promise<void> {
+    return this.#writer instanceof WorkerWriter
+      ? this.#writer.testOnlyTerminate()
+      : Promise.resolve();
+  }
+
   insertAc(record: AcRecord): Promise<void> {
-    return this.#call(() => this.#acs.insertAc(record));
+    return this.#write('insertAc', record);
   }
 
   getAc(acId: string): Promise<AcRecord | undefined> {
@@ -55,7 +87,7 @@ export class SqliteStore implements Store {
   }
 
   addApproval(acId: string, approverDid: string, at: number): Promise<boolean> {
-    return this.#call(() => this.#acs.addApproval(acId, approverDid, at));
+    return this.#write('addApproval', acId, approverDid, at);
   }
 
   listApprovals(acId: string): Promise<Approval[]> {
@@ -68,11 +100,11 @@ export class SqliteStore implements Store {
     expiresAt: number,
     at: number,
   ): Promise<boolean> {
-    return this.#call(() => this.#acs.activateAc(acId, claims, expiresAt, at));
+    return this.#write('activateAc', acId, claims, expiresAt, at);
   }
 
   revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean> {
-    return this.#call(() => this.#acs.revokeAc(acId, by, at, expiresAt));
+    return this.#write('revokeAc', acId, by, at, expiresAt);
   }
 
   isRevoked(acId: string): Promise<boolean> {
@@ -80,11 +112,11 @@ export class SqliteStore implements Store {
   }
 
   rememberProof(jkt: string, jti: string, expiresAt: number): Promise<boolean> {
-    return this.#call(() => this.#acs.rememberProof(jkt, jti, expiresAt));
+    return this.#write('rememberProof', jkt, jti, expiresAt);
   }
 
   noteKeyUse(kid: string, exp: number): Promise<void> {
-    return this.#call(() => this.#acs.noteKeyUse(kid, exp));
+    return this.#write('noteKeyUse', kid, exp);
   }
 
   keyLastExpiry(kid: string): Promise<number | undefined> {
@@ -92,33 +124,23 @@ export class SqliteStore implements Store {
   }
 
   cleanup(now: number): Promise<{ proofs: number; revocations: number }> {
-    return this.#call(() => this.#acs.cleanup(now));
+    return this.#write('cleanup', now);
   }
 
   appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry> {
-    return this.#call(() => this.#audit.append(event, ts));
+    return this.#write('appendAudit', event, ts);
   }
 
   appendAuditBatch(events: readonly AuditEvent[], ts: string): Promise<AuditEntry[]> {
-    return this.#call(() => this.#audit.appendBatch(events, ts));
+    return this.#write('appendAuditBatch', events, ts);
   }
 
   insertAuditEntries(
     entries: readonly AuditEntry[],
     effects: readonly StoreEffect[] = [],
+    options: InsertAuditOptions = {},
   ): Promise<void> {
-    return this.#call(() => this.#commitAudit.immediate(entries, effects));
-  }
-
-  #apply(effect: StoreEffect): void {
-    switch (effect.kind) {
-      case 'insert_ac':
-        return this.#acs.insertAc(effect.record);
-      case 'note_key_use':
-        return this.#acs.noteKeyUse(effect.kid, effect.exp);
-      default:
-        throw new InvalidArgumentError('store effect');
-    }
+    return this.#write('insertAuditEntries', entries, effects, options);
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {
@@ -146,21 +168,29 @@ export class SqliteStore implements Store {
   }
 
   insertCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
-    return this.#call(() => this.#audit.insertCheckpoint(checkpoint));
+    return this.#write('insertCheckpoint', checkpoint);
   }
 
   latestCheckpoint(): Promise<AuditCheckpoint | undefined> {
     return this.#call(() => this.#audit.latestCheckpoint());
   }
 
-  /** Closes the database; idempotent. Every other call afterwards rejects. */
+  /**
+   * Lets queued writes finish, stops the writer, then closes the database; idempotent.
+   * Every other call from now on rejects.
+   */
   close(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
-    return new Promise((resolve) => {
+    this.#closing ??= this.#writer.close().then(() => {
       db?.close();
-      resolve();
     });
+    return this.#closing;
+  }
+
+  #write<N extends WriteName>(name: N, ...args: WriteArgs<N>): Promise<WriteResult<N>> {
+    if (this.#db === undefined) return Promise.reject(new StoreClosedError());
+    return this.#writer.run(name, args);
   }
 
   /**

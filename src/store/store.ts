@@ -64,6 +64,15 @@ export type StoreEffect =
   | { readonly kind: 'insert_ac'; readonly record: AcRecord }
   | { readonly kind: 'note_key_use'; readonly kid: string; readonly exp: number };
 
+export interface InsertAuditOptions {
+  /**
+   * The entries are already durable in a file the audit log reads back at start (its
+   * sink), which puts back any the database lost: a commit with no effects then need not
+   * fsync (SQLite `synchronous=NORMAL`; it still survives a crash of the process).
+   */
+  readonly durableOnSink?: boolean | undefined;
+}
+
 export interface Store {
   /** Inserts a new AC; rejects (throws) on a duplicate ac_id. */
   insertAc(record: AcRecord): Promise<void>;
@@ -127,6 +136,7 @@ export interface Store {
   insertAuditEntries(
     entries: readonly AuditEntry[],
     effects?: readonly StoreEffect[],
+    options?: InsertAuditOptions,
   ): Promise<void>;
   /** The last entry's seq and hash, or undefined for an empty trail. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;

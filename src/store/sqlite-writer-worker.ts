@@ -1,0 +1,92 @@
+/**
+ * The file store's writer thread: its own connection to the database, every write of the
+ * store, group-committed. better-sqlite3 is synchronous, so a commit's fsync here stalls
+ * only this thread, never the broker's event loop. Started by `WorkerWriter`
+ * (sqlite-writer.ts), which describes the messages.
+ */
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { SqliteAcs } from './sqlite-acs.js';
+import { SqliteAudit } from './sqlite-audit.js';
+import { type DbFile, openWriterConnection } from './sqlite-open.js';
+import type { BatchReply, WriterMessage, WriteReply, WriteRequest } from './sqlite-writer.js';
+import { type Writers, isWriteName, runWrite, syncNeed } from './sqlite-writes.js';
+import { toWire } from './write-errors.js';
+
+/** At most this many requests share one transaction. */
+const MAX_BATCH = 256;
+
+const { port, file } = workerData as { port: MessagePort; file: DbFile };
+const db = openWriterConnection(file);
+const writers: Writers = { acs: new SqliteAcs(db), audit: new SqliteAudit(db) };
+
+// Called inside the batch's transaction, a transaction function is a SAVEPOINT (the
+// `.immediate` ones the store's methods use too): a request that throws rolls back alone.
+const one = db.transaction((req: WriteRequest): unknown => {
+  if (!isWriteName(req.name)) throw new TypeError('unknown store write');
+  return runWrite(writers, req.name, req.args as never);
+});
+
+const batchTx = db.transaction((batch: readonly WriteRequest[]): WriteReply[] =>
+  batch.map((req): WriteReply => {
+    try {
+      return { id: req.id, value: one(req) };
+    } catch (err) {
+      // An I/O error or a full disk can end the whole transaction: then nothing of the
+      // batch will commit, so no request of it may succeed.
+      if (!db.inTransaction) throw err;
+      return { id: req.id, error: toWire(err) };
+    }
+  }),
+);
+
+let synchronous = 'FULL';
+/** A jti committed without fsync waits for a FULL commit (see `syncNeed`). */
+let laterWaiting = false;
+
+/** FULL when a write needs it now, or an audit commit comes while a jti waits. */
+function wantedSync(batch: readonly WriteRequest[]): 'FULL' | 'NORMAL' {
+  const needs = new Set(
+    batch.map((req) => (isWriteName(req.name) ? syncNeed(req.name, req.args) : 'now')),
+  );
+  if (needs.has('now')) return 'FULL';
+  return needs.has('none') && (laterWaiting || needs.has('later')) ? 'FULL' : 'NORMAL';
+}
+
+/** One BEGIN IMMEDIATE … COMMIT for the batch, in arrival order (the audit chain's order). */
+function runBatch(batch: readonly WriteRequest[]): BatchReply {
+  const wanted = wantedSync(batch);
+  try {
+    if (wanted !== synchronous) {
+      db.pragma(`synchronous = ${wanted}`); // one of two fixed words
+      synchronous = wanted;
+    }
+    const replies = batchTx.immediate(batch);
+    laterWaiting =
+      wanted === 'NORMAL' && (laterWaiting || batch.some((req) => req.name === 'rememberProof'));
+    return { replies, synced: wanted === 'FULL' };
+  } catch (err) {
+    const error = toWire(err);
+    return { replies: batch.map((req) => ({ id: req.id, error })), synced: true };
+  }
+}
+
+port.on('message', (first: WriterMessage) => {
+  // Everything already waiting joins this batch; nothing waits on a timer for company.
+  const batch: WriteRequest[] = [];
+  let closing = false;
+  for (let msg: WriterMessage | undefined = first; msg !== undefined;) {
+    if ('close' in msg) {
+      closing = true;
+      break;
+    }
+    batch.push(msg);
+    if (batch.length >= MAX_BATCH) break;
+    msg = receiveMessageOnPort(port)?.message as WriterMessage | undefined;
+  }
+  // Replies only after COMMIT returned: a caller is never acknowledged before the fsync.
+  if (batch.length > 0) port.postMessage(runBatch(batch));
+  if (closing) {
+    db.close();
+    port.close(); // nothing else holds this thread open: it exits
+  }
+});
