@@ -124,7 +124,9 @@ const emptyNodeRss = floorRss();
 
 const micro = await phase('micro', () => inChild<MicroResult>('./micro', { quick }));
 const awsBench = await phase('aws', () => inChild<AwsResult>('./aws', { quick }));
-const load = await phase('b1', () => runIssuanceLoad(placement, { quick, concurrencies: [8, 1] }));
+const load = await phase('b1', () =>
+  runIssuanceLoad(placement, { quick, concurrencies: [32, 8, 1] }),
+);
 const TMPFS = '/dev/shm';
 const b4 = await phase('b4', async () => {
   const disk = await inChild<LifecycleResult>('./lifecycle', {

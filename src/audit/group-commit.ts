@@ -1,8 +1,8 @@
 /**
- * Group commit for the audit log. Every durable write costs an fsync in the store and one
- * in the sink; requests that arrive while a write is in progress wait and then go
- * together as ONE write (one store transaction, one sink write), so concurrent callers
- * share those fsyncs. Nothing waits on a timer for company: a request that finds no write
+ * Group commit for the audit log. Every durable write costs an fsync in the sink and a
+ * commit in the store; requests that arrive while a write is in progress wait and then go
+ * together as ONE write (one sink write, then one store transaction), so concurrent
+ * callers share them. Nothing waits on a timer for company: a request that finds no write
  * in progress starts one at once, alone; a batch is what accumulated during the previous
  * write, bounded in entries.
  *

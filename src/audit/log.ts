@@ -1,11 +1,11 @@
 /**
  * The broker's audit log: every entry is hash-chained here, written as one JSON line to an
  * external sink — a 0600 file outside the database, or stdout for a log collector — and
- * then stored (see docs/architecture.md, "Write path"). The sink is the copy a database thief cannot
- * rewrite; signed checkpoints of the chain head, kept in both places and, when configured,
- * in a witness file on another disk or host (the copy a restored backup of the data
- * directory does not take back), let `verifyAudit` tell an edited, truncated or rolled-back
- * trail from an intact one.
+ * then stored (docs/architecture.md, "Write path"). The sink is the copy a database thief
+ * cannot rewrite; signed checkpoints of the chain head, kept in both places and, when
+ * configured, in a witness file on another disk or host (the copy a restored backup of the
+ * data directory does not take back), let `verifyAudit` tell an edited, truncated or
+ * rolled-back trail from an intact one.
  *
  * Fail closed: when the audit cannot be written, `append` throws AuditUnavailableError and
  * the caller must not carry on with the operation it was recording.

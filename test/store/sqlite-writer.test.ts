@@ -295,7 +295,7 @@ describe('SqliteStore writer thread', () => {
     const store = SqliteStore.memory();
     await store.rememberProof('k', 'j1', T0);
     await store.rememberProof('k', 'j2', T0);
-    assert.deepEqual(store.writeStats(), { transactions: 2, requests: 2 });
+    assert.deepEqual(store.writeStats(), { transactions: 2, requests: 2, unsynced: 0 });
     await store.close();
   });
 
