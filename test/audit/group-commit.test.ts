@@ -21,8 +21,9 @@ import { InvalidArgumentError } from '../../src/base/errors.js';
 import { silentLogger } from '../../src/base/logger.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { Store, StoreEffect } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { spySync } from '../helpers/fsync-spy.js';
+import { withMethods } from '../helpers/with-methods.js';
 
 const roots: string[] = [];
 after(() => {
@@ -56,15 +57,9 @@ function spiedStore(real: SqliteStore): { store: Store; spied: Spied } {
         : run();
     return spied.writes.length === 1 ? gate.then(go) : go();
   };
-  const store = new Proxy(real, {
-    get(target, name) {
-      if (name === 'insertAuditEntries') {
-        return (entries: readonly AuditEntry[], effects?: readonly StoreEffect[]) =>
-          write([...entries], () => target.insertAuditEntries(entries, effects));
-      }
-      const value: unknown = Reflect.get(target, name);
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-    },
+  const store = withMethods<Store>(real, {
+    insertAuditEntries: (entries, effects) =>
+      write([...entries], () => real.insertAuditEntries(entries, effects)),
   });
   return { store, spied };
 }

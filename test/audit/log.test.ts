@@ -33,6 +33,7 @@ import type { Store } from '../../src/store/store.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { newMarker } from '../helpers/leak.js';
 import { spySync } from '../helpers/fsync-spy.js';
+import { withMethods } from '../helpers/with-methods.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
@@ -101,13 +102,7 @@ async function setup(
 
 /** `store` with its insertAuditEntries replaced; every other method is the real one. */
 function withAppend(store: SqliteStore, insert: Store['insertAuditEntries']): Store {
-  return new Proxy(store, {
-    get(target, name) {
-      if (name === 'insertAuditEntries') return insert;
-      const value: unknown = Reflect.get(target, name);
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-    },
-  });
+  return withMethods<Store>(store, { insertAuditEntries: insert });
 }
 
 const isUnavailable = (e: unknown): boolean =>

@@ -21,6 +21,7 @@ import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { capturedLogger } from '../helpers/logs.js';
+import { withMethods } from '../helpers/with-methods.js';
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 const roots: string[] = [];
@@ -31,14 +32,11 @@ after(() => {
 /** `real` whose commits of audit entries fail while `failing.on` (a disk error). */
 function failable(real: SqliteStore): { store: Store; failing: { on: boolean } } {
   const failing = { on: false };
-  const store = new Proxy(real, {
-    get(target, name) {
-      if (name === 'insertAuditEntries' && failing.on) {
-        return () => Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'EIO' }));
-      }
-      const value: unknown = Reflect.get(target, name);
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-    },
+  const store = withMethods<Store>(real, {
+    insertAuditEntries: (...args) =>
+      failing.on
+        ? Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'EIO' }))
+        : real.insertAuditEntries(...args),
   });
   return { store, failing };
 }

@@ -19,6 +19,7 @@ import { Policy } from '../../src/governance/policy.js';
 import { GovernanceService } from '../../src/governance/service.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store, StoreEffect } from '../../src/store/store.js';
+import { withMethods } from '../helpers/with-methods.js';
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 const alice = generatePrincipalKey();
@@ -41,18 +42,14 @@ after(() => {
 function recorded(real: SqliteStore): { store: Store; writes: string[]; effects: StoreEffect[][] } {
   const writes: string[] = [];
   const effects: StoreEffect[][] = [];
-  const WRITES = new Set(['insertAc', 'noteKeyUse', 'activateAc', 'insertAuditEntries']);
-  const store = new Proxy(real, {
-    get(target, name) {
-      const value: unknown = Reflect.get(target, name);
-      if (typeof value !== 'function') return value;
-      const fn = (value as (...a: unknown[]) => unknown).bind(target);
-      if (typeof name !== 'string' || !WRITES.has(name)) return fn;
-      return (...args: unknown[]) => {
-        writes.push(name);
-        if (name === 'insertAuditEntries') effects.push([...((args[1] ?? []) as StoreEffect[])]);
-        return fn(...args);
-      };
+  const store = withMethods<Store>(real, {
+    insertAc: (record) => (writes.push('insertAc'), real.insertAc(record)),
+    noteKeyUse: (kid, exp) => (writes.push('noteKeyUse'), real.noteKeyUse(kid, exp)),
+    activateAc: (...args) => (writes.push('activateAc'), real.activateAc(...args)),
+    insertAuditEntries: (entries, list = [], options) => {
+      writes.push('insertAuditEntries');
+      effects.push([...list]);
+      return real.insertAuditEntries(entries, list, options);
     },
   });
   return { store, writes, effects };

@@ -1,0 +1,13 @@
+/**
+ * An object with some of its methods replaced and every other one the real, bound to it:
+ * how the audit and governance tests put a failing, slow or recording store under real code.
+ */
+export function withMethods<T extends object>(target: T, methods: { [K in keyof T]?: T[K] }): T {
+  return new Proxy(target, {
+    get(real, name) {
+      if (Object.hasOwn(methods, name)) return methods[name as keyof T];
+      const value: unknown = Reflect.get(real, name);
+      return typeof value === 'function' ? (value as () => unknown).bind(real) : value;
+    },
+  });
+}
