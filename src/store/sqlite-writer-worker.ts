@@ -39,6 +39,11 @@ const batchTx = db.transaction((batch: readonly WriteRequest[]): WriteReply[] =>
   }),
 );
 
+// Prepared once: the level changes up to twice an invocation (issue #13).
+const setSync = {
+  FULL: db.prepare('PRAGMA synchronous = FULL'),
+  NORMAL: db.prepare('PRAGMA synchronous = NORMAL'),
+} as const;
 let synchronous = 'FULL';
 /** A jti committed without fsync waits for a FULL commit (see `syncNeed`). */
 let laterWaiting = false;
@@ -57,7 +62,7 @@ function runBatch(batch: readonly WriteRequest[]): BatchReply {
   const wanted = wantedSync(batch);
   try {
     if (wanted !== synchronous) {
-      db.pragma(`synchronous = ${wanted}`); // one of two fixed words
+      setSync[wanted].run();
       synchronous = wanted;
     }
     const replies = batchTx.immediate(batch);

@@ -22,7 +22,7 @@ import { silentLogger } from '../../src/base/logger.js';
 import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
-import { spySync } from '../helpers/fsync-spy.js';
+import { spyDurableWrites } from '../helpers/durable-write-spy.js';
 import { withMethods } from '../helpers/with-methods.js';
 
 const roots: string[] = [];
@@ -112,7 +112,7 @@ const failure = (p: Promise<unknown>): Promise<unknown> =>
 describe('AuditLog group commit', () => {
   it('writes N concurrent appends as one transaction and one fsync, chained in call order', async () => {
     const s = await setup();
-    const sync = await spySync(s.dir);
+    const sync = await spyDurableWrites(s.dir);
     try {
       const first = s.log.append(deny(0));
       const n = 20;
@@ -236,7 +236,7 @@ describe('AuditLog group commit', () => {
 
   it('fails every caller of a batch whose sink fsync fails', async () => {
     const s = await setup();
-    const sync = await spySync(s.dir, 2);
+    const sync = await spyDurableWrites(s.dir, 2);
     const first = s.log.append(deny(0));
     const rest = [1, 2, 3].map((i) => failure(s.log.append(deny(i))));
     try {

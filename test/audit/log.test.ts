@@ -7,9 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import {
+  constants,
   existsSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -32,8 +36,8 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { newMarker } from '../helpers/leak.js';
-import { spySync } from '../helpers/fsync-spy.js';
 import { withMethods } from '../helpers/with-methods.js';
+import { spyDurableWrites } from '../helpers/durable-write-spy.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
@@ -57,6 +61,23 @@ interface Setup {
   logs: ReturnType<typeof capturedLogger>;
   sinkLines: () => unknown[];
   done: () => Promise<void>;
+}
+
+/** The open flags of this process's descriptors on `file` (Linux's /proc, octal there). */
+function openFlags(file: string): number[] {
+  const flags: number[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (readdir's own descriptor)
+    }
+    if (target !== realpathSync(file)) continue;
+    const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    flags.push(parseInt(/^flags:\s*([0-7]+)$/m.exec(info)?.[1] ?? '0', 8));
+  }
+  return flags;
 }
 
 async function setup(
@@ -138,8 +159,25 @@ describe('AuditLog: append', () => {
     await s.done();
   });
 
-  it('fsyncs the sink before an append resolves', async () => {
-    const { calls, restore } = await spySync(tempDir());
+  // The sink's one write is its durable point: without O_SYNC it would return before the
+  // line is on disk, and an append would be acknowledged before it is durable.
+  it('opens the sink and the witness O_SYNC (Linux: read from /proc)', async (t) => {
+    if (!existsSync('/proc/self/fdinfo')) return t.skip('no /proc/self/fdinfo');
+    const witnessFile = join(tempDir(), 'witness.jsonl');
+    const s = await setup({ witnessFile });
+    try {
+      for (const file of [join(s.dir, AUDIT_SINK_FILE), witnessFile]) {
+        const flags = openFlags(file);
+        assert.equal(flags.length, 1, 'one descriptor on the file');
+        assert.equal((flags[0] ?? 0) & constants.O_SYNC, constants.O_SYNC, file);
+      }
+    } finally {
+      await s.done();
+    }
+  });
+
+  it('writes the sink durably before an append resolves', async () => {
+    const { calls, restore } = await spyDurableWrites(tempDir());
     try {
       const s = await setup();
       for (let i = 1; i <= 3; i++) {
@@ -409,7 +447,7 @@ describe('AuditLog: the witness', () => {
   it('gets every checkpoint, the last at close, fsynced, as the sink has them, and nothing else', async () => {
     const witnessFile = join(tempDir(), 'witness.jsonl');
     writeFileSync(witnessFile, '{"old":1}\n', { mode: 0o644 });
-    const { calls, restore } = await spySync(tempDir());
+    const { calls, restore } = await spyDurableWrites(tempDir());
     let s: Setup;
     try {
       s = await setup({ witnessFile });
@@ -417,7 +455,7 @@ describe('AuditLog: the witness', () => {
       await s.log.append({ type: 'approve' });
       const before = calls();
       await s.log.checkpoint();
-      assert.equal(calls() - before, 2, 'the sink and the witness, each fsynced');
+      assert.equal(calls() - before, 2, 'the sink and the witness, each written durably');
     } finally {
       restore();
     }
@@ -468,7 +506,7 @@ describe('AuditLog: the witness', () => {
     const s = await setup({ witnessFile: join(tempDir(), 'witness.jsonl') });
     await s.log.append({ type: 'deny' });
     // The sink's fsync comes first, then the witness's: fail the second.
-    const { calls, restore } = await spySync(tempDir(), 2);
+    const { calls, restore } = await spyDurableWrites(tempDir(), 2);
     try {
       await assert.rejects(s.log.checkpoint(), isUnavailable);
     } finally {
