@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import { AuditUnavailableError } from './errors.js';
 import { readSinkTail, trimTornLine } from './sink-repair.js';
 import { AUDIT_SINK_FILE, type Sink, openSink, openWitness } from './sink.js';
+import { lockTrail } from './trail-lock.js';
 
 const WHERE = 'audit';
 
@@ -29,7 +30,14 @@ export async function openTrail(
     readonly logger: Logger;
   },
 ): Promise<{ sink: Sink; witness: Sink | undefined; head: ChainHead | undefined }> {
-  const sink = await openSink(kind, options.dataDir);
+  const release = lockTrail(options.dataDir);
+  let sink: Sink;
+  try {
+    sink = withRelease(await openSink(kind, options.dataDir), release);
+  } catch (err) {
+    release();
+    throw err;
+  }
   let witness: Sink | undefined;
   try {
     if (options.witnessFile !== undefined) {
@@ -50,6 +58,14 @@ export async function openTrail(
 }
 
 type ChainHead = { seq: number; hash: string };
+
+/** `sink`, whose close also releases the trail's lock (the log closes its sink last). */
+function withRelease(sink: Sink, release: () => void): Sink {
+  return {
+    write: (line) => sink.write(line),
+    close: () => sink.close().finally(release),
+  };
+}
 
 export interface RecoverOptions {
   readonly store: Store;

@@ -3,10 +3,14 @@
  * crash leaves the sink ahead of the database (entries never acknowledged, which the next
  * start puts back into the database) or a last sink line cut short (cut off at start).
  * Either way `verifyAudit` finds nothing wrong afterwards. Crashes are simulated in-process:
- * a store commit that fails and a log abandoned without close(), as a killed process leaves
- * them; test/zero-credential/crash-burst.test.ts does it with `kill -9`.
+ * a store commit that fails after the sink write, then the log closed, which leaves the
+ * files as a kill would (plus a checkpoint); test/zero-credential/crash-burst.test.ts does
+ * it with `kill -9`. And one broker per trail: a second log on the same data directory is
+ * refused while the first holds it, however the first ends.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,8 +80,10 @@ describe('the audit trail after a crash', () => {
     const { log } = await w.open(store);
     await log.append({ type: 'deny', outcome: 'a' });
     failing.on = true;
-    // The commit fails after the sink write; the process then dies (the log is abandoned).
+    // The commit fails after the sink write; then the broker stops, as a crash between the
+    // sink write and the commit leaves the files (close() adds only a checkpoint of seq 1).
     await assert.rejects(log.appendBatch([{ type: 'deny', outcome: 'b' }, { type: 'deny' }]));
+    await log.close();
     assert.equal((await w.real.auditHead())?.seq, 1);
     assert.equal(sinkEntries(w.sinkFile).length, 3);
 
@@ -117,6 +123,7 @@ describe('the audit trail after a crash', () => {
     await log.append({ type: 'deny', outcome: 'a' });
     failing.on = true;
     await assert.rejects(log.append({ type: 'deny', outcome: 'b' }));
+    await log.close();
     // Someone edits the line the database does not have: it no longer hashes to its hash.
     const text = readFileSync(w.sinkFile, 'utf8');
     writeFileSync(w.sinkFile, text.replace('"outcome":"b"', '"outcome":"x"'));
@@ -142,6 +149,48 @@ describe('the audit trail after a crash', () => {
     );
     await log.close();
     assert.equal((await w.verify()).ok, true);
+    await w.real.close();
+  });
+});
+
+describe('one broker per audit trail', () => {
+  it('refuses a second log on the same data directory until the first is closed', async () => {
+    const w = await world();
+    const first = await w.open();
+    await assert.rejects(
+      w.open(),
+      (e: unknown) => e instanceof ConfigError && /another broker is writing/.test(e.message),
+    );
+    await first.log.append({ type: 'deny' });
+    await first.log.close();
+    const second = await w.open();
+    assert.equal((await second.log.append({ type: 'deny' })).seq, 2);
+    await second.log.close();
+    assert.equal((await w.verify()).ok, true);
+    await w.real.close();
+  });
+
+  it('is released by the kernel when the holder dies, however it dies', async () => {
+    const w = await world();
+    const lockModule = new URL('../../src/audit/trail-lock.js', import.meta.url).href;
+    // A child takes the lock, says so, and is killed with SIGKILL: no release code runs.
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { lockTrail } = await import(${JSON.stringify(lockModule)});
+         lockTrail(${JSON.stringify(w.dir)}); console.log('locked'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    assert.equal(line.toString().trim(), 'locked');
+    await assert.rejects(w.open(), ConfigError, 'held by the child');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const after = await w.open();
+    await after.log.close();
     await w.real.close();
   });
 });
