@@ -8,11 +8,12 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
+import { AUDIT_BATCH } from './audit-query.js';
 import { fromAuditRow } from './audit-row.js';
 import { int } from './checks.js';
 import { StoreClosedError } from './errors.js';
 import { SqliteAcs } from './sqlite-acs.js';
-import { AUDIT_BATCH, SqliteAudit } from './sqlite-audit.js';
+import { SqliteAudit } from './sqlite-audit.js';
 import { mapCallError } from './sqlite-errors.js';
 import { type SqliteStoreOptions, openDatabase, openMemoryDatabase } from './sqlite-open.js';
 import { InlineWriter, WorkerWriter } from './sqlite-writer.js';
