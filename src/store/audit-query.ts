@@ -4,8 +4,8 @@
  * `@name`; SQLite binds those names itself, PostgreSQL gets them numbered (`positional`).
  */
 import { InvalidArgumentError } from '../base/errors.js';
-import type { AuditFilter } from '../base/audit-records.js';
-import { AUDIT_TYPE_SET } from './audit-row.js';
+import type { AuditEntry, AuditFilter } from '../base/audit-records.js';
+import { AUDIT_TYPE_SET, type AuditRow, fromAuditRow } from './audit-row.js';
 import { int, text } from './checks.js';
 
 /** How many rows one batch of `iterateAudit` reads at most. */
@@ -90,4 +90,23 @@ export function positional(
     return `$${at + 1}`;
   });
   return { text: out, values: names.map((name) => params[name]) };
+}
+
+/**
+ * Every entry with seq > `afterSeq`, read by `readAfter` (up to AUDIT_BATCH rows after a
+ * seq) one short read per batch: nothing is held open between batches, and entries
+ * appended meanwhile appear. `Store.iterateAudit` for both stores.
+ */
+export async function* auditBatches(
+  afterSeq: number,
+  readAfter: (after: number) => Promise<AuditRow[]>,
+): AsyncIterable<AuditEntry> {
+  let after = int(afterSeq, 'audit seq');
+  for (;;) {
+    const rows = await readAfter(after);
+    for (const row of rows) yield fromAuditRow(row);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < AUDIT_BATCH) return;
+    after = last.seq;
+  }
 }

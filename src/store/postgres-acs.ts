@@ -70,7 +70,7 @@ export class PgAcs {
     const { rowCount } = await run(
       this.#db,
       `INSERT INTO approvals (ac_id, approver_did, approved_at)
-       SELECT $1, $2::text, $3::bigint
+       SELECT $1::text, $2::text, $3::bigint
        WHERE EXISTS (
          SELECT 1 FROM acs WHERE ac_id = $1 AND state = 'pending_approval' FOR SHARE)
        ON CONFLICT (ac_id, approver_did) DO NOTHING`,

@@ -93,7 +93,7 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
   it('makes an append wait for the audit lock, and a timed-out wait unavailable', async () => {
     const url = await cluster.createDatabase();
     const store = await open(url);
-    const impatient = await open(url, { statementTimeoutMs: 50 });
+    const impatient = await open(url, { statementTimeoutMs: 1000 });
     const holder = await admin(url);
     await holder.query('BEGIN');
     await holder.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
