@@ -16,7 +16,8 @@ export interface PostgresStoreOptions {
   readonly url: string;
   /**
    * TLS to the server, as node:tls options (`ca`, `cert`, `key` as PEM text, `servername`,
-   * `rejectUnauthorized`), or true for the system's trust store. Default: as the URL says.
+   * `rejectUnauthorized`), or true for the system's trust store. Default: as the URL says
+   * (`sslmode=…`); not both.
    */
   readonly ssl?: boolean | ConnectionOptions | undefined;
   /** Connections in the pool; default 10. */
@@ -53,6 +54,11 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
 export async function openPool(options: PostgresStoreOptions): Promise<Pool> {
   if (typeof options?.url !== 'string' || !/^postgres(ql)?:\/\//.test(options.url)) {
     throw new ConfigError(WHERE, 'the PostgreSQL URL must start with postgres://');
+  }
+  // pg lets the URL's TLS parameters replace `ssl` whole (a `ca` given here would be
+  // dropped): one place only, so what is configured is what is used.
+  if (options.ssl !== undefined && /[?&]ssl/i.test(options.url)) {
+    throw new ConfigError(WHERE, 'give TLS settings in the URL or in ssl, not both');
   }
   const pool = new Pool({
     connectionString: options.url,

@@ -6,13 +6,14 @@
  * the cluster runs as the `postgres` user (initdb refuses root).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../../src/base/free-port.js';
 import { skipWithoutFile } from './peer-skip.js';
+import { testCa } from './x509.js';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 const run = promisify(execFile);
@@ -25,6 +26,8 @@ export function skipWithoutPostgres(): string | false {
 
 export interface PgCluster {
   readonly port: number;
+  /** With `tls`: the CA that signed the server's certificate (for 127.0.0.1), as PEM. */
+  readonly caPem: string | undefined;
   /** A URL for `database` on this cluster. */
   url(database: string): string;
   /** A new, empty database; its URL. */
@@ -42,21 +45,42 @@ function pgRun(tool: string, args: string[]): Promise<unknown> {
     : run(bin, args, { timeout: 120_000 });
 }
 
-export async function startPostgres(): Promise<PgCluster> {
+/** A file the server reads, owned by the user it runs as (it refuses a key it does not own). */
+function serverFile(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  if (asRoot) chownSync(path, postgresId('-u'), postgresId('-g'));
+}
+
+function postgresId(flag: '-u' | '-g'): number {
+  return Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+}
+
+/**
+ * Starts a cluster; with `tls`, it also accepts TLS (plain connections still work) with a
+ * certificate for 127.0.0.1 from a throwaway CA.
+ */
+export async function startPostgres(options: { tls?: boolean } = {}): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-pg-'));
-  if (asRoot) {
-    const id = (flag: string): number =>
-      Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, id('-u'), id('-g'));
-  }
+  if (asRoot) chownSync(dir, postgresId('-u'), postgresId('-g'));
   const data = join(dir, 'data');
   let port = 0;
+  let caPem: string | undefined;
+  let tlsOpts = '';
   try {
+    if (options.tls === true) {
+      const ca = testCa('bastion test PostgreSQL CA');
+      const leaf = ca.issue({ ips: ['127.0.0.1'] });
+      caPem = ca.certPem;
+      ca.remove();
+      serverFile(join(dir, 'server.crt'), leaf.certPem);
+      serverFile(join(dir, 'server.key'), leaf.keyPem);
+      tlsOpts = ` -c ssl=on -c ssl_cert_file=${dir}/server.crt -c ssl_key_file=${dir}/server.key`;
+    }
     await pgRun('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
     // The free port may be taken between the probe and the server's bind: try a few.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`;
+      const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${tlsOpts}`;
       try {
         await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start']);
         break;
@@ -78,6 +102,7 @@ export async function startPostgres(): Promise<PgCluster> {
   let databases = 0;
   return {
     port,
+    caPem,
     url,
     admin,
     async createDatabase() {

@@ -13,8 +13,9 @@ import { ConfigError, InvalidArgumentError } from '../../src/base/errors.js';
 import { freePort } from '../../src/base/free-port.js';
 import { AuditChainConflictError, StoreUnavailableError } from '../../src/store/errors.js';
 import { AUDIT_LOCK, PG_MIGRATIONS } from '../../src/store/postgres-migrations.js';
-import { PostgresStore } from '../../src/store/postgres.js';
+import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
 import { type PgCluster, skipWithoutPostgres, startPostgres } from '../helpers/postgres.js';
+import { testCa } from '../helpers/x509.js';
 import { T0, T0_S, TS, chained, claimsFor, pendingAc } from '../helpers/store-contract.js';
 
 const isUnavailable = (e: unknown): boolean =>
@@ -46,7 +47,7 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
   let cluster: PgCluster;
   const stores: PostgresStore[] = [];
   const clients: pg.Client[] = [];
-  const open = async (url: string, extra: { statementTimeoutMs?: number } = {}) => {
+  const open = async (url: string, extra: Partial<PostgresStoreOptions> = {}) => {
     const store = await PostgresStore.open({ url, ...extra });
     stores.push(store);
     return store;
@@ -57,7 +58,7 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
     return client;
   };
   before(async () => {
-    cluster = await startPostgres();
+    cluster = await startPostgres({ tls: true });
   });
   after(async () => {
     await Promise.all(stores.map((s) => s.close()));
@@ -138,7 +139,7 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
     assert.deepEqual(await store.listApprovals(ac.ac_id), []);
   });
 
-  it('maps refused connections, lost connections and refused logins to stable errors', async () => {
+  it('maps refused connections, lost connections, refused logins and TLS failures to stable errors', async () => {
     const port = await freePort(); // nothing listens there
     await assert.rejects(
       PostgresStore.open({
@@ -153,6 +154,14 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
     assert.ok(missing instanceof ConfigError);
     assert.ok(!missing.message.includes('pw-3f9a') && !missing.message.includes('no_such_db'));
     await assert.rejects(PostgresStore.open({ url: 'mysql://x' }), ConfigError);
+    // TLS settings reach the driver: this server has no TLS, so asking for it fails.
+    const tlsUrl = await cluster.createDatabase();
+    await assert.rejects(PostgresStore.open({ url: tlsUrl, ssl: true }), ConfigError);
+    await assert.rejects(
+      PostgresStore.open({ url: `${tlsUrl}?sslmode=require`, ssl: { rejectUnauthorized: true } }),
+      (e: unknown) => e instanceof ConfigError && /not both/.test(e.message),
+    );
+    await (await open(tlsUrl)).close();
 
     const url = await cluster.createDatabase();
     const store = await open(url);
@@ -173,6 +182,26 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
       if (got === 'ac-kept') return;
       assert.ok(isUnavailable(got), String(got));
     }
+  });
+
+  it('speaks TLS with the CA it is given, and refuses a server that CA did not sign', async () => {
+    const url = await cluster.createDatabase();
+    const stranger = testCa('another CA');
+    const wrongCa = stranger.certPem;
+    stranger.remove();
+    await assert.rejects(
+      PostgresStore.open({ url, ssl: { ca: wrongCa, rejectUnauthorized: true } }),
+      ConfigError,
+    );
+    const store = await open(url, { ssl: { ca: cluster.caPem, rejectUnauthorized: true } });
+    await store.insertAc(pendingAc());
+    const { rows } = await (
+      await admin(url)
+    ).query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+       WHERE application_name = 'bastion' AND datname = current_database() AND ssl`,
+    );
+    assert.ok((rows[0]?.n ?? 0) > 0, 'the store connected over TLS');
   });
 
   it('never quotes a value PostgreSQL refused', async () => {
