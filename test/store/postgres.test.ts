@@ -154,7 +154,8 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
     assert.ok(missing instanceof ConfigError);
     assert.ok(!missing.message.includes('pw-3f9a') && !missing.message.includes('no_such_db'));
     await assert.rejects(PostgresStore.open({ url: 'mysql://x' }), ConfigError);
-    // TLS settings reach the driver: this server has no TLS, so asking for it fails.
+    // TLS settings reach the driver: `true` trusts the system's CAs, none of which signed
+    // this server's certificate.
     const tlsUrl = await cluster.createDatabase();
     await assert.rejects(PostgresStore.open({ url: tlsUrl, ssl: true }), ConfigError);
     await assert.rejects(
