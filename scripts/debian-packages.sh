@@ -18,6 +18,8 @@ declare -A wanted=(
   # building pywinrm's pykerberos needs (krb5-config and the GSSAPI headers, a C compiler).
   [/usr/lib/python3/dist-packages/gssapi/__init__.py]=python3-gssapi
   [krb5-config]=libkrb5-dev [gcc]=gcc
+  # PostgreSQL 15: test/helpers/postgres.ts runs a private cluster (initdb, pg_ctl).
+  [/usr/lib/postgresql/15/bin/initdb]=postgresql-15
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

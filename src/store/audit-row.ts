@@ -8,7 +8,9 @@ import { InvalidArgumentError } from '../base/errors.js';
 import { GENESIS, auditHash, canonicalJson } from '../base/audit-chain.js';
 import { AUDIT_TYPES } from '../base/audit-records.js';
 import type { AuditEntry, AuditEvent, AuditType } from '../base/audit-records.js';
-import { isoTs } from './checks.js';
+import type { AuditCheckpoint } from './store.js';
+import { AuditChainConflictError } from './errors.js';
+import { hexHash, int, isoTs, text } from './checks.js';
 import { isSecretShaped, looksSecret } from './secret-guard.js';
 
 export interface AuditRow {
@@ -139,4 +141,36 @@ export function chainAfter(
     prev = row.hash;
   }
   return { rows, entries };
+}
+
+/**
+ * Entries the caller chained, re-chained from their fields after `head` (read under the
+ * write lock): their rows, or AuditChainConflictError unless that yields exactly their
+ * seqs and hashes, so a stale head or a hash not covering its fields never lands.
+ */
+export function rechain(
+  head: { readonly seq: number; readonly hash: string } | undefined,
+  entries: readonly AuditEntry[],
+): AuditRow[] {
+  if (!(entries instanceof Array)) throw new InvalidArgumentError('audit entries');
+  const { rows } = chainAfter(
+    head,
+    entries.map((entry) => auditFields(entry, entry.ts)),
+  );
+  rows.forEach((row, i) => {
+    if (row.seq !== entries[i]?.seq || row.hash !== entries[i]?.hash) {
+      throw new AuditChainConflictError();
+    }
+  });
+  return rows;
+}
+
+/** A checkpoint's columns, checked. */
+export function checkpointRow(checkpoint: AuditCheckpoint): AuditCheckpoint {
+  return {
+    seq: int(checkpoint.seq, 'audit checkpoint seq'),
+    hash: hexHash(checkpoint.hash, 'audit checkpoint hash'),
+    ts: isoTs(checkpoint.ts, 'audit checkpoint time'),
+    jws: text(checkpoint.jws, 'audit checkpoint signature'),
+  };
 }

@@ -151,10 +151,6 @@ export function applyMigrations(
   db: Database,
   migrations: readonly Migration[] = MIGRATIONS,
 ): { from: number; to: number } {
-  checkOrder(migrations);
-  const known = new Set(migrations.map((m) => m.version));
-  const latest = migrations.at(-1)?.version ?? 0;
-
   const run = db.transaction((): { from: number; to: number } => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version    INTEGER NOT NULL PRIMARY KEY,
@@ -164,16 +160,7 @@ export function applyMigrations(
       .prepare<[], number>('SELECT version FROM schema_migrations ORDER BY version')
       .pluck()
       .all();
-    const from = applied.at(-1) ?? 0;
-    if (from > latest) {
-      throw new ConfigError(
-        WHERE,
-        `the database schema is version ${from}, newer than the ${latest} this Bastion supports; upgrade Bastion`,
-      );
-    }
-    if (applied.some((v) => !known.has(v))) {
-      throw new ConfigError(WHERE, 'the database records a schema version this Bastion lacks');
-    }
+    const { from, to } = pendingVersions(applied, migrations);
     const record = db.prepare<[number, number]>(
       'INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)',
     );
@@ -183,11 +170,37 @@ export function applyMigrations(
       db.exec(migration.sql);
       record.run(migration.version, Date.now());
     }
-    return { from, to: latest };
+    return { from, to };
   });
   // IMMEDIATE takes the write lock up front, so a concurrent opener waits (busy_timeout)
   // and then sees the finished schema instead of failing half-way.
   return run.immediate();
+}
+
+/**
+ * The version a database is at (`applied`, ascending) and the one `migrations` bring it
+ * to. Throws TypeError for a misordered list, ConfigError for a database a newer Bastion
+ * wrote (a version above the latest, or one this code lacks): the same rule for SQLite and
+ * PostgreSQL.
+ */
+export function pendingVersions(
+  applied: readonly number[],
+  migrations: readonly Migration[],
+): { from: number; to: number } {
+  checkOrder(migrations);
+  const known = new Set(migrations.map((m) => m.version));
+  const latest = migrations.at(-1)?.version ?? 0;
+  const from = applied.at(-1) ?? 0;
+  if (from > latest) {
+    throw new ConfigError(
+      WHERE,
+      `the database schema is version ${from}, newer than the ${latest} this Bastion supports; upgrade Bastion`,
+    );
+  }
+  if (applied.some((v) => !known.has(v))) {
+    throw new ConfigError(WHERE, 'the database records a schema version this Bastion lacks');
+  }
+  return { from, to: latest };
 }
 
 function checkOrder(migrations: readonly Migration[]): void {

@@ -8,27 +8,23 @@ import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import { InvalidArgumentError } from '../base/errors.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import {
-  AUDIT_TYPE_SET,
+  AUDIT_AFTER_SQL,
+  AUDIT_BATCH,
+  AUDIT_COLUMNS,
+  type ListParams,
+  UNFINISHED_SQL,
+  auditQuery,
+} from './audit-query.js';
+import {
   type AuditFields,
   type AuditRow,
   auditFields,
   chainAfter,
+  checkpointRow,
   fromAuditRow,
+  rechain,
 } from './audit-row.js';
-import { AuditChainConflictError } from './errors.js';
-import { hexHash, int, isoTs, text } from './checks.js';
 import type { AuditCheckpoint } from './store.js';
-
-/** How many rows one read of `rowsAfter` returns at most. */
-export const AUDIT_BATCH = 500;
-
-const AUDIT_COLUMNS =
-  'seq, ts, type, actor, principal, ac_id, invocation_id, connector, target, outcome, detail, prev, hash';
-const AUDIT_DEFAULT_LIMIT = 100;
-const AUDIT_MAX_LIMIT = 1000;
-const YEAR_10000 = Date.UTC(10000, 0, 1);
-
-type ListParams = Record<string, string | number>;
 
 interface AuditStatements {
   auditHead: Statement<[], { seq: number; hash: string }>;
@@ -47,17 +43,8 @@ function prepare(db: Db): AuditStatements {
       INSERT INTO audit (${AUDIT_COLUMNS})
       VALUES (@seq, @ts, @type, @actor, @principal, @ac_id, @invocation_id, @connector,
         @target, @outcome, @detail, @prev, @hash)`),
-    auditAfter: db.prepare(
-      `SELECT ${AUDIT_COLUMNS} FROM audit WHERE seq > @after ORDER BY seq LIMIT @limit`,
-    ),
-    unfinished: db.prepare(`
-      SELECT ${AUDIT_COLUMNS} FROM audit AS s
-      WHERE s.type = 'invoke_start' AND s.invocation_id IS NOT NULL
-        AND NOT EXISTS (
-          SELECT 1 FROM audit AS e
-          WHERE e.invocation_id = s.invocation_id
-            AND e.type IN ('invoke_end', 'invoke_interrupted'))
-      ORDER BY s.seq`),
+    auditAfter: db.prepare(AUDIT_AFTER_SQL),
+    unfinished: db.prepare(UNFINISHED_SQL),
     auditEntryIs: db
       .prepare<[{ seq: number; hash: string }], number>(
         'SELECT EXISTS (SELECT 1 FROM audit WHERE seq = @seq AND hash = @hash)',
@@ -104,14 +91,7 @@ export class SqliteAudit {
     // hashes, so a stale head or an entry whose hash does not cover its fields never lands.
     this.#insertEntries = db.transaction(
       (entries: readonly AuditEntry[], then: () => void): void => {
-        const fields = entries.map((entry) => auditFields(entry, entry.ts));
-        const { rows } = chainAfter(s.auditHead.get(), fields);
-        rows.forEach((row, i) => {
-          if (row.seq !== entries[i]?.seq || row.hash !== entries[i]?.hash) {
-            throw new AuditChainConflictError();
-          }
-          s.insertAudit.run(row);
-        });
+        for (const row of rechain(s.auditHead.get(), entries)) s.insertAudit.run(row);
         then();
       },
     );
@@ -137,7 +117,6 @@ export class SqliteAudit {
    * (the effects) in the same transaction: all or nothing.
    */
   insertEntries(entries: readonly AuditEntry[], then: () => void = () => undefined): void {
-    if (!Array.isArray(entries)) throw new InvalidArgumentError('audit entries');
     this.#insertEntries.immediate(entries, then);
   }
 
@@ -165,59 +144,10 @@ export class SqliteAudit {
   }
 
   insertCheckpoint(checkpoint: AuditCheckpoint): void {
-    const row: AuditCheckpoint = {
-      seq: int(checkpoint.seq, 'audit checkpoint seq'),
-      hash: hexHash(checkpoint.hash, 'audit checkpoint hash'),
-      ts: isoTs(checkpoint.ts, 'audit checkpoint time'),
-      jws: text(checkpoint.jws, 'audit checkpoint signature'),
-    };
-    this.#insertCheckpoint.immediate(row);
+    this.#insertCheckpoint.immediate(checkpointRow(checkpoint));
   }
 
   latestCheckpoint(): AuditCheckpoint | undefined {
     return this.#stmts.latestCheckpoint.get();
   }
-}
-
-/** The SQL for one combination of filters, a cache key naming that combination, and its values. */
-function auditQuery(filter: AuditFilter): { key: string; sql: string; params: ListParams } {
-  if (typeof filter !== 'object' || filter === null) throw new InvalidArgumentError('audit filter');
-  const limit = filter.limit === undefined ? AUDIT_DEFAULT_LIMIT : int(filter.limit, 'audit limit');
-  if (limit === 0) throw new InvalidArgumentError('audit limit');
-  const params: ListParams = {
-    after: filter.after === undefined ? 0 : int(filter.after, 'audit seq'),
-    limit: Math.min(limit, AUDIT_MAX_LIMIT),
-  };
-  const where = ['seq > @after'];
-  const key: string[] = [];
-  if (filter.type !== undefined) {
-    if (!AUDIT_TYPE_SET.has(filter.type)) throw new InvalidArgumentError('audit type filter');
-    params['type'] = filter.type;
-    where.push('type = @type');
-    key.push('type');
-  }
-  if (filter.ac_id !== undefined) {
-    params['ac_id'] = text(filter.ac_id, 'audit ac_id filter');
-    where.push('ac_id = @ac_id');
-    key.push('ac_id');
-  }
-  if (filter.did !== undefined) {
-    params['did'] = text(filter.did, 'audit DID filter');
-    where.push('(actor = @did OR principal = @did)');
-    key.push('did');
-  }
-  if (filter.since !== undefined) {
-    // Normalised to the stored shape, so text order is time order.
-    const ms = typeof filter.since === 'string' ? Date.parse(filter.since) : NaN;
-    if (!Number.isFinite(ms)) throw new InvalidArgumentError('audit since filter');
-    // Past year 9999 toISOString gives '+010000-…', which sorts before every stored time.
-    params['since'] = ms >= YEAR_10000 ? '~' : new Date(ms).toISOString();
-    where.push('ts >= @since');
-    key.push('since');
-  }
-  return {
-    key: key.join(','),
-    sql: `SELECT ${AUDIT_COLUMNS} FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`,
-    params,
-  };
 }

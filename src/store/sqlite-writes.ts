@@ -4,7 +4,7 @@
  * arguments to the writer thread, which looks it up here. A new write method is one line.
  */
 import type { AuditEntry, AuditEvent } from '../base/audit-records.js';
-import { InvalidArgumentError } from '../base/errors.js';
+import { effectCalls } from './effects.js';
 import type { SqliteAcs } from './sqlite-acs.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import type { AcRecord, AuditCheckpoint, InsertAuditOptions, StoreEffect } from './store.js';
@@ -44,22 +44,9 @@ export const WRITES = {
     _options: InsertAuditOptions,
   ) =>
     w.audit.insertEntries(entries, () => {
-      if (!(effects instanceof Array)) throw new InvalidArgumentError('store effect');
-      for (const effect of effects) applyEffect(w.acs, effect);
+      for (const call of effectCalls(effects, w.acs)) call();
     }),
 } as const;
-
-/** One issuance effect, inside the audit entries' transaction. */
-function applyEffect(acs: SqliteAcs, effect: StoreEffect): void {
-  switch (effect.kind) {
-    case 'insert_ac':
-      return acs.insertAc(effect.record);
-    case 'note_key_use':
-      return acs.noteKeyUse(effect.kid, effect.exp);
-    default:
-      throw new InvalidArgumentError('store effect');
-  }
-}
 
 export type WriteName = keyof typeof WRITES;
 export type WriteArgs<N extends WriteName> = (typeof WRITES)[N] extends (

@@ -8,11 +8,10 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
-import { fromAuditRow } from './audit-row.js';
-import { int } from './checks.js';
+import { auditBatches } from './audit-query.js';
 import { StoreClosedError } from './errors.js';
 import { SqliteAcs } from './sqlite-acs.js';
-import { AUDIT_BATCH, SqliteAudit } from './sqlite-audit.js';
+import { SqliteAudit } from './sqlite-audit.js';
 import { mapCallError } from './sqlite-errors.js';
 import { type SqliteStoreOptions, openDatabase, openMemoryDatabase } from './sqlite-open.js';
 import { InlineWriter, WorkerWriter } from './sqlite-writer.js';
@@ -151,16 +150,8 @@ export class SqliteStore implements Store {
     return this.#call(() => this.#audit.list(filter));
   }
 
-  async *iterateAudit(afterSeq = 0): AsyncIterable<AuditEntry> {
-    let after = int(afterSeq, 'audit seq');
-    for (;;) {
-      // One short read per batch: no read transaction is held open between batches.
-      const rows = await this.#call(() => this.#audit.rowsAfter(after));
-      for (const row of rows) yield fromAuditRow(row);
-      const last = rows.at(-1);
-      if (last === undefined || rows.length < AUDIT_BATCH) return;
-      after = last.seq;
-    }
+  iterateAudit(afterSeq = 0): AsyncIterable<AuditEntry> {
+    return auditBatches(afterSeq, (after) => this.#call(() => this.#audit.rowsAfter(after)));
   }
 
   unfinishedInvocations(): Promise<AuditEntry[]> {

@@ -10,23 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/base/errors.js';
-import type { AuditEntry, AuditEvent } from '../../src/base/audit-records.js';
-import { auditFields, chainAfter } from '../../src/store/audit-row.js';
+import type { AuditEntry } from '../../src/base/audit-records.js';
 import { AcConflictError, AuditChainConflictError } from '../../src/store/errors.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { AcRecord } from '../../src/store/store.js';
-
-const TS = new Date(Date.UTC(2026, 10, 30, 12, 0, 0)).toISOString();
-
-function chained(
-  head: { seq: number; hash: string } | undefined,
-  events: AuditEvent[],
-): AuditEntry[] {
-  return chainAfter(
-    head,
-    events.map((e) => auditFields(e, TS)),
-  ).entries;
-}
+import { TS, chained } from '../helpers/store-contract.js';
 
 const ac = (id: string): AcRecord => ({
   ac_id: id,

@@ -24,20 +24,20 @@ import { LATEST_SCHEMA_VERSION, MIGRATIONS, applyMigrations } from '../../src/st
 import { AcConflictError, StoreClosedError } from '../../src/store/errors.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { AcRecord } from '../../src/store/store.js';
-import { GENESIS, auditHash } from '../../src/base/audit-chain.js';
-import type { AuditEntry, AuditEvent } from '../../src/base/audit-records.js';
+import { GENESIS } from '../../src/base/audit-chain.js';
+import type { AuditEvent } from '../../src/base/audit-records.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
+import {
+  T0,
+  T0_S,
+  TS,
+  assertChain,
+  claimsFor,
+  collect,
+  pendingAc,
+} from '../helpers/store-contract.js';
 
-const T0 = Date.UTC(2026, 10, 28, 12, 0, 0); // epoch ms
-const T0_S = T0 / 1000; // epoch s
 const DB = 'bastion.db';
-const TS = new Date(T0).toISOString();
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 const roots: string[] = [];
 after(() => {
@@ -48,30 +48,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-store-'));
   roots.push(dir);
   return dir;
-}
-
-let seq = 0;
-function pendingAc(overrides: Partial<AcRecord> = {}): AcRecord {
-  seq += 1;
-  return {
-    ac_id: `ac-${seq}`,
-    principal_did: 'did:key:z6MkPrincipal',
-    cnf_jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
-    accord: 'ops-ssh',
-    connector: 'ssh',
-    target: 'db1.internal.test',
-    capabilities: ['read', 'exec'],
-    capability_mask: 3,
-    duration_seconds: 300,
-    approvals_required: 2,
-    requested_at: T0,
-    state: 'pending_approval',
-    ...overrides,
-  };
-}
-
-function claimsFor(ac: AcRecord, exp: number): Record<string, unknown> {
-  return { sub: ac.principal_did, jti: ac.ac_id, exp, cnf: { jkt: ac.cnf_jkt } };
 }
 
 /** A store with one active AC expiring at `exp` (epoch s). */
@@ -685,134 +661,6 @@ describe('SqliteStore: audit trail', () => {
     invocation_id: id,
     ac_id: `ac-${id}`,
     ...extra,
-  });
-
-  /** Asserts seq 1..n, each prev the hash before it, each hash recomputable. */
-  function assertChain(entries: readonly AuditEntry[]): void {
-    let prev = GENESIS;
-    entries.forEach((entry, i) => {
-      assert.equal(entry.seq, i + 1);
-      assert.equal(entry.prev, prev, `prev of ${entry.seq}`);
-      assert.equal(auditHash(entry), entry.hash, `hash of ${entry.seq}`);
-      prev = entry.hash;
-    });
-  }
-
-  it('chains appended entries and reads them back exactly, absent fields absent', async () => {
-    const store = SqliteStore.memory();
-    assert.equal(await store.auditHead(), undefined);
-    assert.equal(await store.latestCheckpoint(), undefined);
-    const first = await store.appendAudit({ type: 'authorize', actor: 'did:key:alice' }, TS);
-    assert.deepEqual(first, {
-      seq: 1,
-      ts: TS,
-      type: 'authorize',
-      actor: 'did:key:alice',
-      prev: GENESIS,
-      hash: first.hash,
-    });
-    const second = await store.appendAudit(
-      {
-        type: 'invoke_end',
-        actor: 'did:key:alice',
-        principal: 'did:key:bob',
-        ac_id: 'ac-1',
-        invocation_id: 'inv-1',
-        connector: 'ssh',
-        target: 'db1.internal.test',
-        outcome: 'ok',
-        // Key order is not significant: the detail is stored canonical.
-        detail: { z: 1, a: { y: [1, 'two', null], b: true }, fingerprint: 'SHA256:abc' },
-        principal_extra_ignored: 'x',
-      } as AuditEvent,
-      TS,
-    );
-    assert.equal(second.prev, first.hash);
-    assert.equal('principal_extra_ignored' in second, false);
-    const listed = await store.listAudit({});
-    assert.deepEqual(listed, [first, second]);
-    assertChain(listed);
-    assert.deepEqual(await store.auditHead(), { seq: 2, hash: second.hash });
-    await store.close();
-  });
-
-  it('filters by type, ac_id, DID (actor or principal), time and seq, with a bounded limit', async () => {
-    const store = SqliteStore.memory();
-    const at = (s: number): string => new Date(T0 + s * 1000).toISOString();
-    await store.appendAudit({ type: 'authorize', actor: 'did:key:a', ac_id: 'ac-1' }, at(0));
-    await store.appendAudit(
-      { type: 'approve', actor: 'did:key:b', principal: 'did:key:a', ac_id: 'ac-1' },
-      at(1),
-    );
-    await store.appendAudit({ type: 'authorize', actor: 'did:key:c', ac_id: 'ac-2' }, at(2));
-    await store.appendAudit({ type: 'revoke', actor: 'did:key:b', ac_id: 'ac-2' }, at(3));
-    const seqs = async (filter: Parameters<SqliteStore['listAudit']>[0]): Promise<number[]> =>
-      (await store.listAudit(filter)).map((e) => e.seq);
-    assert.deepEqual(await seqs({}), [1, 2, 3, 4]);
-    assert.deepEqual(await seqs({ type: 'authorize' }), [1, 3]);
-    assert.deepEqual(await seqs({ ac_id: 'ac-2' }), [3, 4]);
-    assert.deepEqual(await seqs({ did: 'did:key:a' }), [1, 2]);
-    assert.deepEqual(await seqs({ did: 'did:key:b' }), [2, 4]);
-    assert.deepEqual(await seqs({ since: at(2) }), [3, 4]);
-    // Another spelling of the same instant is normalised before comparing.
-    assert.deepEqual(await seqs({ since: '2026-11-28T13:00:01.500+01:00' }), [3, 4]);
-    assert.deepEqual(await seqs({ since: '+010000-01-01T00:00:00.000Z' }), []);
-    assert.deepEqual(await seqs({ after: 2 }), [3, 4]);
-    assert.deepEqual(await seqs({ after: 1, limit: 2 }), [2, 3]);
-    assert.deepEqual(
-      await seqs({ type: 'authorize', ac_id: 'ac-2', did: 'did:key:c', since: at(1) }),
-      [3],
-    );
-    assert.deepEqual(await seqs({ type: 'deny' }), []);
-    for (const filter of [
-      { limit: 0 },
-      { limit: 1.5 },
-      { after: -1 },
-      { type: 'nope' },
-      { since: 'yesterday' },
-      { ac_id: '' },
-    ]) {
-      await assert.rejects(
-        store.listAudit(filter as never),
-        InvalidArgumentError,
-        JSON.stringify(filter),
-      );
-    }
-    await store.close();
-  });
-
-  it('returns 100 entries by default and never more than 1000; iterates everything in batches', async () => {
-    const store = SqliteStore.memory();
-    for (let i = 0; i < 1203; i++) await store.appendAudit({ type: 'deny', outcome: `n${i}` }, TS);
-    assert.equal((await store.listAudit({})).length, 100);
-    assert.equal((await store.listAudit({ limit: 5000 })).length, 1000);
-    const all = await collect(store.iterateAudit());
-    assert.equal(all.length, 1203);
-    assertChain(all);
-    assert.deepEqual(
-      (await collect(store.iterateAudit(1000))).map((e) => e.seq),
-      Array.from({ length: 203 }, (_, i) => 1001 + i),
-    );
-    assert.deepEqual(await collect(store.iterateAudit(1203)), []);
-    await assert.rejects(collect(store.iterateAudit(-1)), InvalidArgumentError);
-    await store.close();
-  });
-
-  it('keeps one unbroken chain when two connections append concurrently', async () => {
-    const dir = tempDir();
-    const a = SqliteStore.open({ dataDir: dir });
-    const b = SqliteStore.open({ dataDir: dir });
-    await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        (i % 2 === 0 ? a : b).appendAudit({ type: 'deny', outcome: `o${i}` }, TS),
-      ),
-    );
-    const all = await collect(a.iterateAudit());
-    assert.equal(all.length, 60);
-    assertChain(all);
-    assert.deepEqual(new Set(all.map((e) => e.outcome)).size, 60);
-    await a.close();
-    await b.close();
   });
 
   it('keeps one unbroken chain when several processes append at once', async () => {
