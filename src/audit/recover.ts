@@ -1,6 +1,6 @@
 /**
- * Opening the audit trail's files, and their repair at start after a crash. The log writes the sink first and the
- * database second, so a crash leaves at most a torn last line (never acknowledged: cut
+ * Opening the audit trail's files, and their repair at start after a crash. The log writes
+ * the sink first and the database second, so a crash leaves at most a torn last line (never acknowledged: cut
  * off) and entries on the sink the database lacks (put back into the database, where the
  * store re-chains and re-hashes them from their fields before accepting them). Nothing is
  * ever copied the other way: the sink is the copy a database thief cannot rewrite.
@@ -10,7 +10,6 @@ import { ConfigError, InvalidArgumentError } from '../base/errors.js';
 import { AuditChainConflictError } from '../store/errors.js';
 import type { Logger } from '../base/logger.js';
 import type { Store } from '../store/store.js';
-import { AuditUnavailableError } from './errors.js';
 import { readSinkTail, trimTornLine } from './sink-repair.js';
 import { AUDIT_SINK_FILE, type Sink, openSink, openWitness } from './sink.js';
 import { lockTrail } from './trail-lock.js';
@@ -113,11 +112,7 @@ export async function recoverTrail(options: RecoverOptions): Promise<ChainHead |
     );
     return { seq: last.seq, hash: last.hash };
   } catch (err) {
-    if (
-      err instanceof AuditUnavailableError ||
-      err instanceof AuditChainConflictError ||
-      err instanceof InvalidArgumentError
-    ) {
+    if (err instanceof AuditChainConflictError || err instanceof InvalidArgumentError) {
       throw new ConfigError(
         WHERE,
         'the audit sink does not continue the database trail: run `bastion audit verify`',

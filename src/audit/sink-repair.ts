@@ -27,23 +27,34 @@ export async function trimTornLine(file: string): Promise<boolean> {
   try {
     const { size } = await handle.stat();
     if (size === 0) return false;
-    let end = size;
-    let found = false;
-    // Backwards, block by block, to the last newline (one line may exceed a block).
-    while (end > 0 && !found) {
-      const start = Math.max(0, end - BLOCK);
-      const buf = Buffer.alloc(end - start);
-      await handle.read(buf, 0, buf.length, start);
-      if (end === size && buf[buf.length - 1] === NEWLINE) return false;
+    let end = 0; // no newline at all: the whole file is the torn line
+    for await (const { start, buf } of blocksBackward(handle, size)) {
+      if (start + buf.length === size && buf[buf.length - 1] === NEWLINE) return false;
       const at = buf.lastIndexOf(NEWLINE);
-      found = at >= 0;
-      end = found ? start + at + 1 : start;
+      if (at >= 0) {
+        end = start + at + 1;
+        break;
+      }
     }
     await handle.truncate(end);
     await handle.sync();
     return true;
   } finally {
     await handle.close();
+  }
+}
+
+/** The file's bytes from its end to its start, a block at a time (one line may span many). */
+async function* blocksBackward(
+  handle: FileHandle,
+  size: number,
+): AsyncGenerator<{ start: number; buf: Buffer }> {
+  for (let end = size; end > 0;) {
+    const start = Math.max(0, end - BLOCK);
+    const buf = Buffer.alloc(end - start);
+    await handle.read(buf, 0, buf.length, start);
+    yield { start, buf };
+    end = start;
   }
 }
 
@@ -75,14 +86,9 @@ export async function readSinkTail(file: string, afterSeq: number): Promise<Sink
   let checkpointPast = false;
   const result = (): SinkTail => ({ entries: tail, checkpointPast });
   try {
-    let end = (await handle.stat()).size;
     let carry: Buffer = Buffer.alloc(0); // the start of a line whose beginning is not read yet
-    while (end > 0) {
-      const start = Math.max(0, end - BLOCK);
-      const block = Buffer.alloc(end - start);
-      await handle.read(block, 0, block.length, start);
-      const buf = Buffer.concat([block, carry]);
-      const lines = splitLines(buf);
+    for await (const { start, buf: block } of blocksBackward(handle, (await handle.stat()).size)) {
+      const lines = splitLines(Buffer.concat([block, carry]));
       // Unless the file's start was reached, the first piece may be a partial line.
       carry = start > 0 ? (lines.shift() ?? Buffer.alloc(0)) : Buffer.alloc(0);
       for (let i = lines.length - 1; i >= 0; i--) {
@@ -95,7 +101,6 @@ export async function readSinkTail(file: string, afterSeq: number): Promise<Sink
         if (record.seq <= afterSeq) return result();
         tail.unshift(record);
       }
-      end = start;
     }
     return result();
   } finally {

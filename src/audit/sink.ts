@@ -26,9 +26,8 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** The sink of that kind: `<dataDir>/audit/audit.jsonl`, or stdout. */
-export async function openSink(kind: 'file' | 'stdout', dataDir: string): Promise<Sink> {
-  if (kind === 'stdout') return new StdoutSink();
+/** `<dataDir>/audit`, created when missing and made 0700; its path. */
+export function auditDir(dataDir: string): string {
   if (typeof dataDir !== 'string' || dataDir === '') {
     throw new ConfigError(WHERE, 'dataDir is required');
   }
@@ -39,6 +38,13 @@ export async function openSink(kind: 'file' | 'stdout', dataDir: string): Promis
   } catch {
     throw new ConfigError(WHERE, 'the audit directory cannot be created');
   }
+  return dir;
+}
+
+/** The sink of that kind: `<dataDir>/audit/audit.jsonl`, or stdout. */
+export async function openSink(kind: 'file' | 'stdout', dataDir: string): Promise<Sink> {
+  if (kind === 'stdout') return new StdoutSink();
+  auditDir(dataDir);
   return await FileSink.open(join(dataDir, AUDIT_SINK_FILE), 'the audit sink');
 }
 

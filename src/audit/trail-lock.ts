@@ -6,22 +6,20 @@
  * `locking_mode=EXCLUSIVE` until it closes: an fcntl lock, which the kernel drops however
  * the process ends, so a `kill -9` leaves nothing stale to clear by hand.
  */
-import { chmodSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../base/errors.js';
+import { auditDir } from './sink.js';
 
 const WHERE = 'audit';
 const LOCK_FILE = 'writer.lock';
 
 /** Takes the trail's lock in `<dataDir>/audit`; returns its release (idempotent). */
 export function lockTrail(dataDir: string): () => void {
-  const dir = join(dataDir, 'audit');
-  const path = join(dir, LOCK_FILE);
+  const path = join(auditDir(dataDir), LOCK_FILE);
   let db: Database.Database;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
     // Created 0600 here, never through a symlink; SQLite then opens what is there.
     closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
     db = new Database(path, { timeout: 0 });

@@ -9,7 +9,7 @@ import { SqliteAcs } from './sqlite-acs.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import { type DbFile, openWriterConnection } from './sqlite-open.js';
 import type { BatchReply, WriterMessage, WriteReply, WriteRequest } from './sqlite-writer.js';
-import { type Writers, isWriteName, runWrite, syncNeed } from './sqlite-writes.js';
+import { type SyncNeed, type Writers, isWriteName, runWrite, syncNeed } from './sqlite-writes.js';
 import { toWire } from './write-errors.js';
 
 /** At most this many requests share one transaction. */
@@ -49,25 +49,24 @@ let synchronous = 'FULL';
 let laterWaiting = false;
 
 /** FULL when a write needs it now, or an audit commit comes while a jti waits. */
-function wantedSync(batch: readonly WriteRequest[]): 'FULL' | 'NORMAL' {
-  const needs = new Set(
-    batch.map((req) => (isWriteName(req.name) ? syncNeed(req.name, req.args) : 'now')),
-  );
+function wantedSync(needs: ReadonlySet<SyncNeed>): 'FULL' | 'NORMAL' {
   if (needs.has('now')) return 'FULL';
   return needs.has('none') && (laterWaiting || needs.has('later')) ? 'FULL' : 'NORMAL';
 }
 
 /** One BEGIN IMMEDIATE … COMMIT for the batch, in arrival order (the audit chain's order). */
 function runBatch(batch: readonly WriteRequest[]): BatchReply {
-  const wanted = wantedSync(batch);
+  const needs = new Set(
+    batch.map((req) => (isWriteName(req.name) ? syncNeed(req.name, req.args) : 'now')),
+  );
+  const wanted = wantedSync(needs);
   try {
     if (wanted !== synchronous) {
       setSync[wanted].run();
       synchronous = wanted;
     }
     const replies = batchTx.immediate(batch);
-    laterWaiting =
-      wanted === 'NORMAL' && (laterWaiting || batch.some((req) => req.name === 'rememberProof'));
+    laterWaiting = wanted === 'NORMAL' && (laterWaiting || needs.has('later'));
     return { replies, synced: wanted === 'FULL' };
   } catch (err) {
     const error = toWire(err);
