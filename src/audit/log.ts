@@ -20,7 +20,8 @@ import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.
 import { AuditUnavailableError, errorCode } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { Sink } from './sink.js';
-import { type AuditFields, auditFields, chainAfter } from '../store/audit-row.js';
+import { type AuditFields, auditFields } from '../store/audit-row.js';
+import { TrailWriter } from './trail-writer.js';
 import { openTrail } from './recover.js';
 import { type CheckpointLine, signCheckpoint } from './checkpoint-sign.js';
 
@@ -56,12 +57,9 @@ export class AuditLog {
   /** Appends in flight, so close() checkpoints after the last of them. */
   readonly #inflight = new Set<Promise<unknown>>();
   /** Queues appends that arrive during a write, for the next one. */
-  readonly #commit = new GroupCommit((fields, effects) => this.#write(fields, effects));
-  /** The last entry on the sink: the next one chains after it. */
-  #head: { seq: number; hash: string } | undefined;
-  /** On the sink but not in the store (its commit failed): stored with the next write. */
-  #unstored: AuditEntry[] = [];
-  readonly #durableOnSink: boolean; // a file sink, read back at start (InsertAuditOptions)
+  readonly #commit = new GroupCommit((fields, effects) => this.#writer.write(fields, effects));
+  /** Where each group goes: the sink, then the store. */
+  readonly #writer: TrailWriter;
   /** Checkpoints run one at a time (timer, explicit call, close). */
   #checkpoints: Promise<void> = Promise.resolve();
   #closed = false;
@@ -75,8 +73,13 @@ export class AuditLog {
     head: { seq: number; hash: string } | undefined,
   ) {
     this.#store = options.store;
-    this.#head = head;
-    this.#durableOnSink = (options.sink ?? 'file') === 'file';
+    this.#writer = new TrailWriter({
+      store: options.store,
+      sink,
+      logger: options.logger,
+      durableOnSink: (options.sink ?? 'file') === 'file',
+      head,
+    });
     this.#sink = sink;
     this.#witness = witness;
     this.#signer = options.signer;
@@ -144,38 +147,6 @@ export class AuditLog {
   }
 
   /**
-   * One group write: chained after the head, one sink write (and its fsync), then one store
-   * commit with the batch's effects. The sink goes first: once a line is there it is part
-   * of the trail, so a crash or a failed commit after it leaves the database behind (put
-   * right by the next write, or at start), never ahead of the copy a thief cannot rewrite.
-   */
-  async #write(
-    fields: readonly AuditFields[],
-    effects: readonly StoreEffect[],
-  ): Promise<AuditEntry[]> {
-    const { entries } = chainAfter(this.#head, fields);
-    try {
-      await this.#sink.write(entries.map((entry) => canonicalJson(entry) + '\n').join(''));
-    } catch (err) {
-      throw this.#unavailable(err, 'audit sink write failed');
-    }
-    const last = entries.at(-1);
-    if (last !== undefined) this.#head = { seq: last.seq, hash: last.hash };
-    const toStore = [...this.#unstored, ...entries];
-    try {
-      const options = { durableOnSink: this.#durableOnSink };
-      await this.#store.insertAuditEntries(toStore, effects, options);
-      this.#unstored = [];
-    } catch (err) {
-      // The callers are told it failed; their entries stay on the sink and go to the
-      // store with the next write (their effects do not: those callers gave up).
-      this.#unstored = toStore;
-      throw this.#unavailable(err, 'audit store write failed');
-    }
-    return entries;
-  }
-
-  /**
    * Signs the chain head `{seq, hash, ts}` with the broker key and keeps the checkpoint in
    * the store, on the sink and on the witness. Does nothing when no entry was added since
    * the last one.
@@ -204,11 +175,7 @@ export class AuditLog {
       throw this.#unavailable(err, 'audit checkpoint write failed');
     }
     const line = canonicalJson({ checkpoint } satisfies CheckpointLine) + '\n';
-    try {
-      await this.#sink.write(line);
-    } catch (err) {
-      throw this.#unavailable(err, 'audit sink write failed');
-    }
+    await this.#writer.line(line);
     try {
       await this.#witness?.write(line);
     } catch (err) {
@@ -294,7 +261,6 @@ export class AuditLog {
   }
 
   #unavailable(err: unknown, message: string): AuditUnavailableError {
-    this.#logger.error({ err_code: errorCode(err) }, message);
-    return new AuditUnavailableError({ cause: err });
+    return this.#writer.unavailable(err, message);
   }
 }

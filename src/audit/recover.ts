@@ -62,6 +62,7 @@ type ChainHead = { seq: number; hash: string };
 function withRelease(sink: Sink, release: () => void): Sink {
   return {
     write: (line) => sink.write(line),
+    fd: sink.fd,
     close: () => sink.close().finally(release),
   };
 }

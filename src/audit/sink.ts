@@ -23,6 +23,11 @@ const WHERE = 'audit';
 export interface Sink {
   /** Resolves once the line is durable (file: written O_SYNC, as good as fsynced). */
   write(line: string): Promise<void>;
+  /**
+   * A file sink's open descriptor, for a journaling store to append the lines to itself
+   * (store/journal.ts); its owner then never calls `write` while the store may.
+   */
+  readonly fd?: number | undefined;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,10 @@ class FileSink implements Sink {
 
   private constructor(file: FileHandle) {
     this.#file = file;
+  }
+
+  get fd(): number {
+    return this.#file.fd;
   }
 
   /** `what` names the file in errors: "the audit sink" or "the audit witness". */

@@ -126,6 +126,7 @@ const ENTRIES = [
   ['audit_unavailable', 503, 'The audit trail is unavailable'],
   ['audit_chain_conflict', 409, 'The audit entries do not follow the head of the stored trail'],
   ['store_writer_failed', 503, 'The store cannot write: its writer has stopped'],
+  ['store_journal_failed', 503, 'The journal the store writes before committing failed'],
 
   // Invocations: refused after the AC and proof verified (403), or not routable
   ['connector_unknown', 404, 'No such connector'],

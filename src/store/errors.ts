@@ -47,3 +47,13 @@ export class StoreWriterFailedError extends BastionError {
     super('store_writer_failed');
   }
 }
+
+/**
+ * The journal line a write carried (the audit sink's) could not be written: the write was
+ * not committed either. A partial line may be left; the next journal line starts afresh.
+ */
+export class StoreJournalError extends BastionError {
+  constructor() {
+    super('store_journal_failed');
+  }
+}

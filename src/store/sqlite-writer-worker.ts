@@ -5,6 +5,7 @@
  * (sqlite-writer.ts), which describes the messages.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { JournalAppender } from './journal.js';
 import { SqliteAcs } from './sqlite-acs.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import { type DbFile, openWriterConnection } from './sqlite-open.js';
@@ -26,6 +27,12 @@ const one = db.transaction((req: WriteRequest): unknown => {
   return runWrite(writers, req.name, req.args as never);
 });
 
+/** A failed request's reply; one that carried a journal line says the line was appended. */
+function failed(req: WriteRequest, err: unknown): WriteReply {
+  const error = toWire(err);
+  return req.journal !== undefined ? { id: req.id, error, journaled: true } : { id: req.id, error };
+}
+
 const batchTx = db.transaction((batch: readonly WriteRequest[]): WriteReply[] =>
   batch.map((req): WriteReply => {
     try {
@@ -34,7 +41,7 @@ const batchTx = db.transaction((batch: readonly WriteRequest[]): WriteReply[] =>
       // An I/O error or a full disk can end the whole transaction: then nothing of the
       // batch will commit, so no request of it may succeed.
       if (!db.inTransaction) throw err;
-      return { id: req.id, error: toWire(err) };
+      return failed(req, err);
     }
   }),
 );
@@ -54,8 +61,38 @@ function wantedSync(needs: ReadonlySet<SyncNeed>): 'FULL' | 'NORMAL' {
   return needs.has('none') && (laterWaiting || needs.has('later')) ? 'FULL' : 'NORMAL';
 }
 
-/** One BEGIN IMMEDIATE … COMMIT for the batch, in arrival order (the audit chain's order). */
-function runBatch(batch: readonly WriteRequest[]): BatchReply {
+const journal = new JournalAppender();
+
+/**
+ * The batch's journal lines first, in arrival order (sink first, database second): a
+ * request whose line fails is answered with that failure and not committed; a request that
+ * is only a line is answered now. What is left is to commit.
+ */
+function appendJournals(batch: readonly WriteRequest[], replies: WriteReply[]): WriteRequest[] {
+  const rest: WriteRequest[] = [];
+  for (const req of batch) {
+    if (req.journal !== undefined) {
+      try {
+        journal.append(req.journal);
+      } catch (err) {
+        replies.push({ id: req.id, error: toWire(err) });
+        continue;
+      }
+    }
+    if (req.name === 'appendJournal') replies.push({ id: req.id, value: undefined });
+    else rest.push(req);
+  }
+  return rest;
+}
+
+/**
+ * The journal lines, then one BEGIN IMMEDIATE … COMMIT for the rest of the batch, in
+ * arrival order (the audit chain's order).
+ */
+function runBatch(all: readonly WriteRequest[]): BatchReply {
+  const answered: WriteReply[] = [];
+  const batch = appendJournals(all, answered);
+  if (batch.length === 0) return { replies: answered, synced: true };
   const needs = new Set(
     batch.map((req) => (isWriteName(req.name) ? syncNeed(req.name, req.args) : 'now')),
   );
@@ -67,10 +104,9 @@ function runBatch(batch: readonly WriteRequest[]): BatchReply {
     }
     const replies = batchTx.immediate(batch);
     laterWaiting = wanted === 'NORMAL' && (laterWaiting || needs.has('later'));
-    return { replies, synced: wanted === 'FULL' };
+    return { replies: [...answered, ...replies], synced: wanted === 'FULL' };
   } catch (err) {
-    const error = toWire(err);
-    return { replies: batch.map((req) => ({ id: req.id, error })), synced: true };
+    return { replies: [...answered, ...batch.map((req) => failed(req, err))], synced: true };
   }
 }
 

@@ -14,6 +14,7 @@ import {
 import { InvalidArgumentError } from '../base/errors.js';
 import { StoreWriterFailedError } from './errors.js';
 import { mapCallError } from './sqlite-errors.js';
+import { JournalAppender, type JournalWrite, markJournalAppended } from './journal.js';
 import type { DbFile } from './sqlite-open.js';
 import {
   type WriteArgs,
@@ -31,13 +32,15 @@ export interface WriteRequest {
   readonly id: number;
   readonly name: WriteName;
   readonly args: readonly unknown[];
+  /** Appended before the write is made; the write fails if it cannot be. */
+  readonly journal?: JournalWrite | undefined;
 }
 export type WriterMessage = WriteRequest | { readonly close: true };
 
-/** Writer → main, one per request. */
+/** Writer → main, one per request; `journaled`: the request's journal line was appended. */
 export type WriteReply =
   | { readonly id: number; readonly value: unknown }
-  | { readonly id: number; readonly error: WireError };
+  | { readonly id: number; readonly error: WireError; readonly journaled?: true };
 
 /** Writer → main, one per committed (or failed) transaction; `synced`: FULL, not NORMAL. */
 export interface BatchReply {
@@ -65,19 +68,28 @@ function writerEntry(): { entry: URL | string; eval: boolean } {
 /** The in-memory store's writes: run now, each its own transaction. */
 export class InlineWriter implements WriteRunner {
   readonly #writers: Writers;
+  readonly #journal = new JournalAppender();
   #requests = 0;
 
   constructor(writers: Writers) {
     this.#writers = writers;
   }
 
-  run<N extends WriteName>(name: N, args: WriteArgs<N>): Promise<WriteResult<N>> {
+  run<N extends WriteName>(
+    name: N,
+    args: WriteArgs<N>,
+    journal?: JournalWrite,
+  ): Promise<WriteResult<N>> {
     return new Promise((resolve) => {
       this.#requests += 1;
+      if (journal !== undefined) this.#journal.append(journal);
       try {
         resolve(runWrite(this.#writers, name, args));
       } catch (err) {
-        throw mapCallError(err);
+        const mapped = mapCallError(err);
+        throw journal !== undefined && mapped instanceof Error
+          ? markJournalAppended(mapped)
+          : mapped;
       }
     });
   }
@@ -132,12 +144,16 @@ export class WorkerWriter implements WriteRunner {
     this.#hold(false);
   }
 
-  run<N extends WriteName>(name: N, args: WriteArgs<N>): Promise<WriteResult<N>> {
+  run<N extends WriteName>(
+    name: N,
+    args: WriteArgs<N>,
+    journal?: JournalWrite,
+  ): Promise<WriteResult<N>> {
     return new Promise<unknown>((resolve, reject) => {
       if (this.#failed) throw new StoreWriterFailedError();
       const id = this.#nextId++;
       try {
-        this.#port.postMessage({ id, name, args } satisfies WriterMessage);
+        this.#port.postMessage({ id, name, args, journal } satisfies WriterMessage);
       } catch {
         throw new InvalidArgumentError('store write argument'); // not cloneable
       }
@@ -177,8 +193,10 @@ export class WorkerWriter implements WriteRunner {
       const pending = this.#pending.get(reply.id);
       if (pending === undefined) continue;
       this.#pending.delete(reply.id);
-      if ('error' in reply) pending.reject(fromWire(reply.error));
-      else pending.resolve(reply.value);
+      if ('error' in reply) {
+        const err = fromWire(reply.error);
+        pending.reject(reply.journaled === true ? markJournalAppended(err) : err);
+      } else pending.resolve(reply.value);
     }
     if (this.#pending.size === 0 && this.#closing === undefined) this.#hold(false);
   }

@@ -5,6 +5,7 @@
  */
 import type { AuditEntry, AuditEvent } from '../base/audit-records.js';
 import { effectCalls } from './effects.js';
+import type { JournalWrite } from './journal.js';
 import type { SqliteAcs } from './sqlite-acs.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import type { AcRecord, AuditCheckpoint, InsertAuditOptions, StoreEffect } from './store.js';
@@ -37,6 +38,8 @@ export const WRITES = {
     w.audit.appendBatch(events, ts),
   insertCheckpoint: (w: Writers, checkpoint: AuditCheckpoint) =>
     w.audit.insertCheckpoint(checkpoint),
+  /** Nothing to commit: the request's journal line is the whole write. */
+  appendJournal: (_w: Writers) => undefined,
   insertAuditEntries: (
     w: Writers,
     entries: readonly AuditEntry[],
@@ -72,6 +75,7 @@ export type SyncNeed = 'now' | 'later' | 'none';
 
 export function syncNeed(name: WriteName, args: readonly unknown[]): SyncNeed {
   if (name === 'rememberProof') return 'later';
+  if (name === 'appendJournal') return 'none';
   if (name === 'insertAuditEntries') {
     const [, effects, options] = args as WriteArgs<'insertAuditEntries'>;
     const covered = options?.durableOnSink === true;
@@ -104,7 +108,12 @@ export interface WriteStats {
 
 /** Where a store's writes run: inline (in-memory store) or in the writer thread (file). */
 export interface WriteRunner {
-  run<N extends WriteName>(name: N, args: WriteArgs<N>): Promise<WriteResult<N>>;
+  /** With `journal`: its line is appended first, and the write is not made if that fails. */
+  run<N extends WriteName>(
+    name: N,
+    args: WriteArgs<N>,
+    journal?: JournalWrite,
+  ): Promise<WriteResult<N>>;
   stats(): WriteStats;
   /** Lets queued writes finish, then releases what runs them. */
   close(): Promise<void>;

@@ -27,13 +27,14 @@ import type {
   Approval,
   AuditCheckpoint,
   InsertAuditOptions,
-  Store,
+  JournalingStore,
+  JournalWrite,
   StoreEffect,
 } from './store.js';
 
 export type { SqliteStoreOptions } from './sqlite-open.js';
 
-export class SqliteStore implements Store {
+export class SqliteStore implements JournalingStore {
   #db: Db | undefined;
   readonly #acs: SqliteAcs;
   readonly #audit: SqliteAudit;
@@ -137,9 +138,14 @@ export class SqliteStore implements Store {
   insertAuditEntries(
     entries: readonly AuditEntry[],
     effects: readonly StoreEffect[] = [],
-    options: InsertAuditOptions = {},
+    options: InsertAuditOptions & { readonly journal?: JournalWrite | undefined } = {},
   ): Promise<void> {
-    return this.#write('insertAuditEntries', entries, effects, options);
+    const { journal, ...rest } = options;
+    return this.#journaled(journal, 'insertAuditEntries', entries, effects, rest);
+  }
+
+  appendJournal(journal: JournalWrite): Promise<void> {
+    return this.#journaled(journal, 'appendJournal');
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {
@@ -180,8 +186,16 @@ export class SqliteStore implements Store {
   }
 
   #write<N extends WriteName>(name: N, ...args: WriteArgs<N>): Promise<WriteResult<N>> {
+    return this.#journaled(undefined, name, ...args);
+  }
+
+  #journaled<N extends WriteName>(
+    journal: JournalWrite | undefined,
+    name: N,
+    ...args: WriteArgs<N>
+  ): Promise<WriteResult<N>> {
     if (this.#db === undefined) return Promise.reject(new StoreClosedError());
-    return this.#writer.run(name, args);
+    return this.#writer.run(name, args, journal);
   }
 
   /**

@@ -6,6 +6,9 @@
  */
 import type { ActorClaim } from '../credentials/types.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
+import type { JournalWrite } from './journal.js';
+
+export type { JournalWrite } from './journal.js';
 
 /** What is stored; `expired` is never stored, it is derived from `expires_at` at read time. */
 export type StoredAcState = 'pending_approval' | 'active' | 'revoked';
@@ -161,4 +164,23 @@ export interface Store {
   latestCheckpoint(): Promise<AuditCheckpoint | undefined>;
 
   close(): Promise<void>;
+}
+
+/**
+ * A store whose writer can append the audit sink's line itself, right before it commits
+ * the entries (journal.ts): the log then hands each write over once, not twice. A journal
+ * line that fails fails its write (StoreJournalError), and nothing of it is committed.
+ */
+export interface JournalingStore extends Store {
+  insertAuditEntries(
+    entries: readonly AuditEntry[],
+    effects?: readonly StoreEffect[],
+    options?: InsertAuditOptions & { readonly journal?: JournalWrite | undefined },
+  ): Promise<void>;
+  /** Appends a line alone (a checkpoint's), in order with the writes around it. */
+  appendJournal(journal: JournalWrite): Promise<void>;
+}
+
+export function isJournaling(store: Store): store is JournalingStore {
+  return typeof (store as Partial<JournalingStore>).appendJournal === 'function';
 }

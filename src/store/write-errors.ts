@@ -10,6 +10,7 @@ import {
   AcConflictError,
   AuditChainConflictError,
   StoreClosedError,
+  StoreJournalError,
   StoreUnavailableError,
 } from './errors.js';
 import { mapCallError } from './sqlite-errors.js';
@@ -23,6 +24,7 @@ const REBUILD: Readonly<Record<string, (message: string) => BastionError>> = {
   audit_chain_conflict: () => new AuditChainConflictError(),
   store_closed: () => new StoreClosedError(),
   store_unavailable: () => new StoreUnavailableError(),
+  store_journal_failed: () => new StoreJournalError(),
   invalid_argument: rebuildInvalidArgument,
 };
 

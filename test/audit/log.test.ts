@@ -36,7 +36,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { newMarker } from '../helpers/leak.js';
-import { withMethods } from '../helpers/with-methods.js';
+import { withMethods, withoutJournal } from '../helpers/with-methods.js';
 import { spyDurableWrites } from '../helpers/durable-write-spy.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -176,17 +176,31 @@ describe('AuditLog: append', () => {
     }
   });
 
-  it('writes the sink durably before an append resolves', async () => {
+  it('writes the sink (O_SYNC: durable when written) before an append resolves', async () => {
+    const s = await setup();
+    for (let i = 1; i <= 3; i++) {
+      await s.log.append({ type: 'deny' });
+      assert.equal(s.sinkLines().length, i);
+    }
+    await s.done();
+  });
+
+  it('writes the sink itself, durably, before a store that does not append it commits', async () => {
+    const dir = tempDir();
+    const real = SqliteStore.open({ dataDir: dir });
+    const plain = withoutJournal<Store>(real);
     const { calls, restore } = await spyDurableWrites(tempDir());
     try {
-      const s = await setup();
+      const s = await setup({ dir, store: plain });
       for (let i = 1; i <= 3; i++) {
         await s.log.append({ type: 'deny' });
         assert.equal(calls(), i);
+        assert.equal(s.sinkLines().length, i);
       }
       await s.done();
     } finally {
       restore();
+      await real.close();
     }
   });
 
@@ -231,8 +245,8 @@ describe('AuditLog: append', () => {
     await assert.rejects(s.log.append({ type: 'deny', outcome: marker }), isUnavailable);
     assert.ok(s.logs.text().includes('"err_code":"store_closed"'), s.logs.text());
     assert.equal(s.logs.text().includes(marker), false);
-    // The sink goes first: the line is there, though its caller was told it failed.
-    assert.equal(s.sinkLines().length, 2);
+    // The store's writer appends the sink's lines: a closed store wrote none.
+    assert.equal(s.sinkLines().length, 1);
     await s.log.close();
   });
 
@@ -453,9 +467,11 @@ describe('AuditLog: the witness', () => {
       s = await setup({ witnessFile });
       await s.log.append({ type: 'authorize', actor: 'did:key:a' });
       await s.log.append({ type: 'approve' });
-      const before = calls();
+      const [before, sinkBefore] = [calls(), s.sinkLines().length];
       await s.log.checkpoint();
-      assert.equal(calls() - before, 2, 'the sink and the witness, each written durably');
+      // The sink's line by the store's writer (O_SYNC), the witness's by the log.
+      assert.equal(s.sinkLines().length - sinkBefore, 1, 'the sink has it');
+      assert.equal(calls() - before, 1, 'the witness, written durably');
     } finally {
       restore();
     }
@@ -505,14 +521,14 @@ describe('AuditLog: the witness', () => {
   it('a failed witness write fails checkpoint() (logged by code), after the store and sink have it', async () => {
     const s = await setup({ witnessFile: join(tempDir(), 'witness.jsonl') });
     await s.log.append({ type: 'deny' });
-    // The sink's fsync comes first, then the witness's: fail the second.
-    const { calls, restore } = await spyDurableWrites(tempDir(), 2);
+    // The sink's line comes first (by the store's writer), then the witness's: fail that.
+    const { calls, restore } = await spyDurableWrites(tempDir(), 1);
     try {
       await assert.rejects(s.log.checkpoint(), isUnavailable);
     } finally {
       restore();
     }
-    assert.equal(calls(), 2);
+    assert.equal(calls(), 1);
     const cp = await s.store.latestCheckpoint();
     assert.equal(cp?.seq, 1);
     assert.deepEqual(s.sinkLines().at(-1), { checkpoint: cp });

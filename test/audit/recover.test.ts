@@ -25,6 +25,7 @@ import { BrokerKeyring } from '../../src/governance/keyring.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { capturedLogger } from '../helpers/logs.js';
+import { failedCommit } from '../helpers/failed-commit.js';
 import { withMethods } from '../helpers/with-methods.js';
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -37,10 +38,10 @@ after(() => {
 function failable(real: SqliteStore): { store: Store; failing: { on: boolean } } {
   const failing = { on: false };
   const store = withMethods<Store>(real, {
-    insertAuditEntries: (...args) =>
+    insertAuditEntries: (entries, effects, options) =>
       failing.on
-        ? Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'EIO' }))
-        : real.insertAuditEntries(...args),
+        ? failedCommit(real, options, Object.assign(new Error('disk I/O error'), { code: 'EIO' }))
+        : real.insertAuditEntries(entries, effects, options),
   });
   return { store, failing };
 }

@@ -11,3 +11,17 @@ export function withMethods<T extends object>(target: T, methods: { [K in keyof 
     },
   });
 }
+
+/**
+ * A store that does not append the audit sink's lines itself (no `appendJournal`): the
+ * audit log then writes them, as it does for any store but the SQLite one.
+ */
+export function withoutJournal<T extends object>(store: T): T {
+  return new Proxy(store, {
+    get(real, name) {
+      if (name === 'appendJournal') return undefined;
+      const value: unknown = Reflect.get(real, name);
+      return typeof value === 'function' ? (value as () => unknown).bind(real) : value;
+    },
+  });
+}

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { walkChain } from '../../src/audit/chain-walk.js';
 import { collectProblems } from '../../src/audit/report.js';
 import type { AuditEntry, AuditEvent } from '../../src/base/audit-records.js';
@@ -24,6 +23,7 @@ import {
   StoreWriterFailedError,
 } from '../../src/store/errors.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { holdWriteLock } from '../helpers/sqlite-lock.js';
 import type { AcRecord } from '../../src/store/store.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -59,21 +59,6 @@ function ac(overrides: Partial<AcRecord> = {}): AcRecord {
     requested_at: T0,
     state: 'pending_approval',
     ...overrides,
-  };
-}
-
-/**
- * Takes SQLite's write lock from a second connection: the writer thread's next transaction
- * waits until `release()`, so everything sent meanwhile is queued behind it.
- */
-function holdWriteLock(dir: string): { release(): void } {
-  const db = new Database(join(dir, 'bastion.db'));
-  db.exec('BEGIN IMMEDIATE');
-  return {
-    release() {
-      db.exec('COMMIT');
-      db.close();
-    },
   };
 }
 
