@@ -53,6 +53,9 @@ const ENTRIES = [
   ['headers_too_large', 431, 'The request headers are too large'],
   ['rate_limited', 429, 'Too many requests; slow down'],
   ['mcp_unauthorized', 401, 'A valid bearer token is required'],
+  // DNS rebinding: a page in a browser must not reach the bridge through a name it controls
+  ['mcp_origin_refused', 403, 'Requests from this Origin are not accepted'],
+  ['mcp_host_refused', 403, 'The Host header names no address this bridge serves'],
 
   // Credentials and their resolution
   ['unsupported_credential_type', 400, 'Unsupported credential type'],
@@ -353,7 +356,7 @@ const ENTRIES = [
     "This agent's key does not hold that AC: only the key an AC was issued to can use it",
   ],
   ['ac_pending_approval', 409, 'The AC is still waiting for approval'],
-  ['unknown_tool', 404, 'No such tool'],
+  ['result_too_large', 413, 'The result is too large to return: ask for less'],
 ] as const satisfies readonly CatalogEntry[];
 
 export type ErrorCode = (typeof ENTRIES)[number][0];

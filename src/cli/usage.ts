@@ -80,10 +80,12 @@ ${connectorRegistry
   },
   mcp: {
     group: 'Agents',
-    text: () => `mcp --key FILE [--url URL] [--http [HOST:]PORT [--http-token-file FILE] [--http-allow-remote]]
+    text: () => `mcp --key FILE [--url URL] [--http [HOST:]PORT [--http-token-file FILE] [--http-allow-remote]
+      [--http-allowed-host HOST:PORT]... [--http-allowed-origin ORIGIN]...]
       The MCP bridge an agent's host starts: tools list_accords, request_access, invoke,
       revoke, audit_tail. The agent's key stays in the bridge; ACs never reach the agent.
-      stdio by default; --http serves POST /mcp on 127.0.0.1 behind a bearer token.`,
+      stdio by default; --http serves POST /mcp on 127.0.0.1 behind a bearer token, and
+      refuses (403) a Host header naming another address and any browser Origin not listed.`,
   },
   audit: {
     group: 'Audit',

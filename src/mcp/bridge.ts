@@ -5,7 +5,12 @@
  * the tools are in tools.ts, their operation schemas come from the connectors (operations.ts).
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
 import { InvalidArgumentError } from '../base/errors.js';
 import type { Registry } from '../base/registry.js';
 import { invalidArgumentFrom } from '../base/zod-issues.js';
@@ -14,8 +19,7 @@ import type { ConnectorPlugin } from '../connectors/plugin.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { AuditTail } from './audit-tail.js';
 import { HeldAcs } from './held-acs.js';
-import { errorResult, fitJson, textResult } from './results.js';
-import { BridgeError } from './tool-kit.js';
+import { errorResult, toolResult } from './results.js';
 import { bridgeTools, INSTRUCTIONS } from './tools.js';
 
 export { BridgeError } from './tool-kit.js';
@@ -79,7 +83,7 @@ export function createBridgeServer(options: BridgeOptions): McpServer {
 
   const run = async (work: () => Promise<Record<string, unknown>>): Promise<CallToolResult> => {
     try {
-      return textResult(fitJson(await work(), maxChars));
+      return toolResult(await work(), maxChars);
     } catch (err) {
       return errorResult(err, onInternalError);
     }
@@ -92,6 +96,7 @@ export function createBridgeServer(options: BridgeOptions): McpServer {
         title: tool.title,
         description: tool.description,
         inputSchema: tool.input,
+        outputSchema: tool.output,
         annotations: tool.annotations,
       },
       (args: unknown) => run(() => tool.work(args)),
@@ -103,13 +108,17 @@ export function createBridgeServer(options: BridgeOptions): McpServer {
     });
   }
 
+  // The list of tools never changes while a server lives: registering tools made the SDK
+  // advertise list-change notifications, which would send hosts waiting for them.
+  server.server.registerCapabilities({ tools: { listChanged: false } });
+
   // Calls go through the same schemas, but a bad argument becomes a tool error in the
-  // bridge's JSON form (`invalid_argument`) instead of the SDK's free text.
+  // bridge's JSON form (`invalid_argument`, for the model to correct) instead of the SDK's
+  // free text. An unknown tool is the host's mistake, not the model's: a protocol error
+  // (MCP spec, "Tools": error handling), with a fixed message.
   server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const handler = handlers.get(request.params.name);
-    if (handler === undefined) {
-      return errorResult(new BridgeError('unknown_tool'));
-    }
+    if (handler === undefined) throw new McpError(ErrorCode.InvalidParams, 'Unknown tool');
     return handler(request.params.arguments);
   });
   return server;

@@ -3,7 +3,9 @@
  * than by starting a process. Stateless: every POST gets a new server and transport (what
  * the bridge holds lives with its client, see bridge.ts). It listens on loopback unless told
  * otherwise, and every request must carry `Authorization: Bearer <token>`: the token the
- * bridge generated (or read) at start, compared in constant time.
+ * bridge generated (or read) at start, compared in constant time. Before that, the `Host`
+ * and `Origin` headers are checked, as the MCP spec asks of a local server (DNS rebinding:
+ * a page in a browser must not reach the bridge through a name it controls).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,6 +31,17 @@ export interface McpHttpOptions {
   /** The bearer token clients must send; read on every request, so disposing it locks all out. */
   token: Secret;
   maxBodyBytes?: number;
+  /**
+   * `Host` values accepted besides the listening address (`name:port`, as a proxy sends
+   * them). On loopback, the loopback names with the bridge's port are accepted too; on
+   * another address with none given, any Host is (a remote bridge sits behind a proxy).
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * `Origin` values accepted (`https://name[:port]`, exact). A request without `Origin`
+   * (not from a browser) is accepted; with one not listed, refused. Default: none.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 export interface RunningMcpHttp {
@@ -81,9 +94,20 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpHttp> {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const origins = new Set(options.allowedOrigins ?? []);
+  let hostAllowed: (host: string | undefined) => boolean = () => false; // set once listening
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Authentication first: without the token, nothing about the server is revealed.
+    if (!hostAllowed(req.headers.host)) {
+      refuse(res, 'mcp_host_refused');
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !origins.has(origin)) {
+      refuse(res, 'mcp_origin_refused');
+      return;
+    }
+    // Then authentication: without the token, nothing about the server is revealed.
     if (!authorized(req.headers.authorization, options.token)) {
       refuse(res, 'mcp_unauthorized');
       return;
@@ -146,6 +170,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
   });
   const { address, port } = http.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  hostAllowed = hostCheck(options.host, host, port, options.allowedHosts ?? []);
   return {
     url: `http://${host}:${port}${MCP_PATH}`,
     close: () =>
@@ -154,4 +179,20 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
         http.closeAllConnections();
       }),
   };
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/** Which `Host` headers name this bridge (compared without case, as host names are). */
+function hostCheck(
+  listenHost: string,
+  bound: string,
+  port: number,
+  extra: readonly string[],
+): (host: string | undefined) => boolean {
+  const allowed = new Set([`${bound}:${port}`, ...extra].map((h) => h.toLowerCase()));
+  const loopback = bound.startsWith('127.') || bound === '[::1]' || listenHost === 'localhost';
+  if (loopback) for (const name of LOOPBACK_NAMES) allowed.add(`${name}:${port}`);
+  else if (extra.length === 0) return (host) => host !== undefined;
+  return (host) => host !== undefined && allowed.has(host.toLowerCase());
 }

@@ -54,6 +54,21 @@ export function invokeTool(ctx: ToolContext): ToolDefinition {
           .describe("Leave out: the connector is the AC's. If given, it must be the AC's own.")
           .optional(),
       },
+      output: {
+        invocation_id: z.string(),
+        ac_id: acId,
+        connector: z.string(),
+        target: z.string(),
+        result: z.looseObject({}).describe("The connector's result"),
+        credential: z
+          .object({
+            type: z.string(),
+            issued_by: z.string(),
+            fingerprint: z.string(),
+            expires_at: z.string(),
+          })
+          .describe('Which short-lived credential the broker used: never the credential'),
+      },
     },
     async (args) => {
       const view = await client.show(args.ac_id);

@@ -1,15 +1,25 @@
 /**
- * What a tool call returns: its JSON as one text block, cut to fit the host's limit while
- * staying valid JSON; or an error in the bridge's fixed form `{"error":{"code","message"}}`.
+ * What a tool call returns: its JSON as `structuredContent` (checked by clients against the
+ * tool's `outputSchema`) and the same JSON as one text block for hosts that read only text,
+ * cut to fit the host's limit while staying valid JSON; or an error in the bridge's fixed
+ * form `{"error":{"code","message"}}`.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BrokerError } from '../client/client.js';
 import { BastionError } from '../base/errors.js';
+import { BridgeError } from './tool-kit.js';
 
 const SAFE_CODE = /^[a-z][a-z0-9_]{1,63}$/;
 
-export function textResult(text: string): CallToolResult {
+function textResult(text: string): CallToolResult {
   return { content: [{ type: 'text', text }] };
+}
+
+/** `value` as both structured and text content, cut to `max` characters of JSON. */
+export function toolResult(value: Record<string, unknown>, max: number): CallToolResult {
+  const text = fitJson(value, max);
+  if (text === undefined) return errorResult(new BridgeError('result_too_large'));
+  return { ...textResult(text), structuredContent: JSON.parse(text) as Record<string, unknown> };
 }
 
 /** `{"error":{"code","message"}}`: the broker's code, or the bridge's; never a stack or token. */
@@ -60,10 +70,10 @@ function longestString(value: Json): { text: string; set: (s: string) => void } 
 
 /**
  * JSON text of `value` in at most `max` characters. Too long, the longest strings (command
- * output, bodies) are cut first, so that what comes back is still valid JSON, and
- * `truncated_by_bridge` says so.
+ * output, bodies) are cut first, so that what comes back is still valid JSON with every
+ * field of `value`, and `truncated_by_bridge` says so. Undefined when even that cannot fit.
  */
-export function fitJson(value: Record<string, unknown>, max: number): string {
+export function fitJson(value: Record<string, unknown>, max: number): string | undefined {
   const text = JSON.stringify(value);
   if (text.length <= max) return text;
   const copy = JSON.parse(text) as { [key: string]: Json };
@@ -77,10 +87,5 @@ export function fitJson(value: Record<string, unknown>, max: number): string {
     // One character serializes to at least one: cutting `over` of them is always enough.
     leaf.set(leaf.text.slice(0, Math.max(0, leaf.text.length - over - 16)));
   }
-  if (marked().length <= max) return marked();
-  return JSON.stringify({
-    truncated_by_bridge: true,
-    max_result_chars: max,
-    note: 'The result is too large to return; ask for less.',
-  }).slice(0, max);
+  return marked().length <= max ? marked() : undefined;
 }

@@ -16,7 +16,7 @@ type BridgeCode =
   | 'ac_unknown_to_bridge'
   | 'ac_pending_approval'
   | 'ac_revoked'
-  | 'unknown_tool';
+  | 'result_too_large';
 
 export class BridgeError extends BastionError {
   declare readonly code: BridgeCode;
@@ -39,6 +39,11 @@ export interface ToolDefinition {
   readonly annotations: ToolAnnotations;
   /** Strict: a misspelt field is refused, never silently dropped. */
   readonly input: z.ZodObject;
+  /**
+   * What a result holds (`structuredContent`, and the same JSON as text). Loose: a result
+   * cut to fit says so in fields of its own (`truncated_by_bridge`).
+   */
+  readonly output: z.ZodObject;
   work(args: unknown): Promise<Record<string, unknown>>;
 }
 
@@ -50,18 +55,27 @@ export interface ToolContext {
   readonly maxChars: number;
 }
 
-export function defineTool<S extends z.ZodRawShape>(
+export function defineTool<S extends z.ZodRawShape, O extends z.ZodRawShape>(
   name: string,
-  config: { title: string; description: string; annotations: ToolAnnotations; input: S },
+  config: {
+    title: string;
+    description: string;
+    annotations: ToolAnnotations;
+    input: S;
+    output: O;
+  },
   work: (args: z.output<z.ZodObject<S, z.core.$strict>>) => Promise<Record<string, unknown>>,
 ): ToolDefinition {
   const input = z.strictObject(config.input);
+  const output = z.looseObject(config.output);
   return {
     name,
     title: config.title,
     description: config.description,
     annotations: config.annotations,
     input,
-    work: (args) => work(args as z.output<typeof input>),
+    output,
+    // Checked on the way out: a result that drifts from its schema is a bug, not a reply.
+    work: async (args) => output.parse(await work(args as z.output<typeof input>)),
   };
 }

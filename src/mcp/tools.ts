@@ -26,6 +26,22 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
         'pass to invoke. No arguments.',
       annotations: { readOnlyHint: true, openWorldHint: false },
       input: {},
+      output: {
+        agent_did: z.string().describe("This agent's DID"),
+        accords: z
+          .array(
+            z.looseObject({
+              id: z.string(),
+              as: z.enum(['principal', 'delegate']),
+              connectors: z.array(z.string()),
+              targets: z.array(z.string()),
+              capabilities: z.array(z.string()),
+              max_duration_seconds: z.number(),
+              approvals_required: z.number(),
+            }),
+          )
+          .describe('The accords this agent may use'),
+      },
     },
     async () => {
       const { accords } = await client.accords();
@@ -81,6 +97,15 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
           .describe('Why you need this access, for the approvers and the audit trail')
           .optional(),
       },
+      output: {
+        ac_id: acId,
+        status: z.enum(['active', 'pending_approval']),
+        expires_at: z.string().describe('When an active AC ends (ISO 8601)').optional(),
+        approvals_required: z
+          .number()
+          .describe('How many approvals a pending AC still waits for')
+          .optional(),
+      },
     },
     async (args) => {
       const result = await client.authorize({
@@ -117,6 +142,11 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
         openWorldHint: false,
       },
       input: { ac_id: acId },
+      output: {
+        ac_id: acId,
+        status: z.enum(['pending_approval', 'active', 'expired', 'revoked']),
+        revoked_at: z.string().describe('ISO 8601').optional(),
+      },
     },
     async (args) => {
       const view = await client.revoke(args.ac_id);
@@ -149,6 +179,13 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
           .describe('How many of the newest entries to return (default 20)')
           .optional(),
         ac_id: acId.optional(),
+      },
+      output: {
+        entries: z
+          .array(z.looseObject({ seq: z.number(), type: z.string(), ts: z.string() }))
+          .describe('Audit entries, oldest first'),
+        complete: z.boolean(),
+        omitted_oldest: z.number().describe('Entries left out to fit the result').optional(),
       },
     },
     async (args) => {

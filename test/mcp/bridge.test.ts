@@ -18,7 +18,7 @@ import {
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { BastionClient } from '../../src/client/client.js';
 import { sshString } from '../../src/ssh/wire.js';
 import { Secret } from '../../src/credentials/secret.js';
@@ -44,10 +44,13 @@ function textOf(r: unknown): string {
   return first.text;
 }
 
+/** A successful result: the SDK client has checked its structured content against the tool's outputSchema. */
 function ok(r: unknown): Body {
   const text = textOf(r);
   assert.notEqual((r as CallToolResult).isError, true, text);
-  return JSON.parse(text) as Body;
+  const body = JSON.parse(text) as Body;
+  assert.deepEqual((r as CallToolResult).structuredContent, body, 'the same JSON, twice');
+  return body;
 }
 
 function failed(r: unknown, code: string): Body {
@@ -139,7 +142,11 @@ describe('bastion mcp', () => {
       'request_access',
       'revoke',
     ]);
+    // The list never changes while the bridge runs: no list-change notifications offered.
+    assert.notEqual(mcp.getServerCapabilities()?.tools?.listChanged, true);
     for (const t of tools) {
+      assert.equal(t.outputSchema?.type, 'object', `${t.name} describes its result`);
+      assert.ok(Object.keys(t.outputSchema?.properties ?? {}).length > 0, t.name);
       assert.ok((t.description ?? '').length > 80, `${t.name} is described for a model`);
       assert.equal(t.inputSchema.type, 'object');
       assert.equal(
@@ -360,7 +367,13 @@ describe('bastion mcp', () => {
       'invalid_argument',
     );
     failed(await call('audit_tail', { limit: 201 }), 'invalid_argument');
-    failed(await call('no_such_tool'), 'unknown_tool');
+    // The host's mistake, not the model's: a JSON-RPC error, not a tool result.
+    await assert.rejects(call('no_such_tool'), (err: unknown) => {
+      assert.ok(err instanceof McpError, String(err));
+      assert.equal(err.code, ErrorCode.InvalidParams);
+      assert.doesNotMatch(err.message, /no_such_tool/);
+      return true;
+    });
   });
 
   it('revoke, then invoke is refused with ac_revoked', async () => {

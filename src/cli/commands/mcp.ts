@@ -1,6 +1,6 @@
 /**
  * `bastion mcp --key FILE [--url BROKER] [--http [HOST:]PORT [--http-token-file FILE]
- * [--http-allow-remote]]`: the MCP bridge an agent's host starts. The key is the agent's own
+ * [--http-allow-remote] [--http-allowed-host H]... [--http-allowed-origin O]...]`: the MCP bridge an agent's host starts. The key is the agent's own
  * did:key, never a target's credential. Over stdio (the default) stdout carries JSON-RPC
  * only and every other word goes to stderr. Over HTTP the bridge requires a bearer token:
  * read from --http-token-file when that file exists, else generated and written there
@@ -103,14 +103,18 @@ export async function runMcp(args: string[]): Promise<number> {
         http: { type: 'string' },
         'http-token-file': { type: 'string' },
         'http-allow-remote': { type: 'boolean' },
+        'http-allowed-host': { type: 'string', multiple: true },
+        'http-allowed-origin': { type: 'string', multiple: true },
       },
       strict: true,
     }),
   );
   if (values.http === undefined && values['http-token-file'] !== undefined)
     throw new InvalidArgumentError('--http-token-file (only with --http)');
-  if (values.http === undefined && values['http-allow-remote'] === true)
-    throw new InvalidArgumentError('--http-allow-remote (only with --http)');
+  for (const flag of ['http-allow-remote', 'http-allowed-host', 'http-allowed-origin'] as const) {
+    if (values.http === undefined && values[flag] !== undefined)
+      throw new InvalidArgumentError(`--${flag} (only with --http)`);
+  }
   const client = clientFor(values);
   const bridge = () =>
     createBridgeServer({
@@ -164,7 +168,14 @@ export async function runMcp(args: string[]): Promise<number> {
     );
   }
   try {
-    const running = await startMcpHttp({ bridge, host, port, token });
+    const running = await startMcpHttp({
+      bridge,
+      host,
+      port,
+      token,
+      allowedHosts: values['http-allowed-host'] ?? [],
+      allowedOrigins: values['http-allowed-origin'] ?? [],
+    });
     say(`agent ${client.did}`);
     const stopped = untilSignal(); // before the line scripts wait for
     // For scripts: the line that says where the bridge is.
