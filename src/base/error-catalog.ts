@@ -126,6 +126,11 @@ const ENTRIES = [
   ['audit_unavailable', 503, 'The audit trail is unavailable'],
   ['audit_chain_conflict', 409, 'The audit entries do not follow the head of the stored trail'],
   ['store_writer_failed', 503, 'The store cannot write: its writer has stopped'],
+  [
+    'signing_key_unwrap_failed',
+    500,
+    'The signing key in the database cannot be decrypted: the key-encryption key is wrong, or the stored key was altered',
+  ],
 
   // Invocations: refused after the AC and proof verified (403), or not routable
   ['connector_unknown', 404, 'No such connector'],

@@ -1,0 +1,59 @@
+/**
+ * What several replicas must share, chosen from the configuration and the store: where
+ * the AC signing keys live, and who counts a principal's requests. One small function each,
+ * so `startServer` says which without knowing why.
+ *
+ * Signing keys: in the database on PostgreSQL (every replica signs and verifies with one
+ * identity, and a rotation reaches all of them), in `<data_dir>/keys/` on SQLite (one
+ * broker owns a SQLite trail; the files need no KEK); `signing_keys` overrides either way.
+ * Rate limit: in the store on PostgreSQL; in memory on SQLite, where there is no other
+ * replica to share with and a hit must not cost a write on the writer thread.
+ */
+import type { Clock } from '../base/clock.js';
+import { ConfigError } from '../base/errors.js';
+import type { BastionConfig } from '../config/config.js';
+import { KEK_ENV, loadLocalKek } from '../governance/key-wrap.js';
+import { BrokerKeyring } from '../governance/keyring.js';
+import { PostgresStore } from '../store/postgres.js';
+import type { Store } from '../store/store.js';
+import type { Closable } from './plugins.js';
+import { type PrincipalLimiter, RateLimiter, StoreRateLimiter } from './rate-limit.js';
+
+/** Whether the store is one several replicas share. */
+function shared(store: Store): boolean {
+  return store instanceof PostgresStore;
+}
+
+/**
+ * The keyring in its configured home. A database keyring's KEK stays in a Secret until
+ * `owned` is closed (it unwraps each rotation's new key).
+ */
+export async function openKeyring(
+  config: Pick<BastionConfig, 'data_dir' | 'signing_keys' | 'key_encryption_key_file'>,
+  store: Store,
+  options: { env: NodeJS.ProcessEnv; now: number; owned: Closable[] },
+): Promise<BrokerKeyring> {
+  const home = config.signing_keys ?? (shared(store) ? 'database' : 'files');
+  if (home === 'files') return BrokerKeyring.open(config.data_dir, options.now);
+  const kek = loadLocalKek(config.key_encryption_key_file, options.env);
+  if (kek === undefined) {
+    throw new ConfigError(
+      'signing_keys',
+      `keys in the database need a key-encryption key: key_encryption_key_file or $${KEK_ENV}`,
+    );
+  }
+  options.owned.push({ close: () => Promise.resolve(kek.dispose()) });
+  return BrokerKeyring.openDatabase(store, kek, options.now);
+}
+
+/** The per-principal rate limiter: the store's when replicas share it, else in memory. */
+export function principalLimiter(
+  config: Pick<BastionConfig, 'limits'>,
+  store: Store,
+  clock: Clock,
+): PrincipalLimiter {
+  const perMinute = config.limits.rate_per_minute;
+  return shared(store)
+    ? new StoreRateLimiter(perMinute, clock, store)
+    : new RateLimiter(perMinute, clock);
+}
