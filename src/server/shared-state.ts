@@ -48,7 +48,7 @@ export async function openKeyring(
 
 /** The per-principal rate limiter: the store's when replicas share it, else in memory. */
 export function principalLimiter(
-  config: Pick<BastionConfig, 'limits'>,
+  config: { readonly limits: Pick<BastionConfig['limits'], 'rate_per_minute'> },
   store: Store,
   clock: Clock,
 ): PrincipalLimiter {
