@@ -86,7 +86,10 @@ export class LocalKek implements KeyWrapper {
  * The local KEK from a file (base64 of 32 bytes, readable by its owner only) or from
  * `$BASTION_KEY_ENCRYPTION_KEY`; undefined when neither is given. Both given is refused.
  */
-export function loadLocalKek(file: string | undefined, env: NodeJS.ProcessEnv): LocalKek | undefined {
+export function loadLocalKek(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): LocalKek | undefined {
   const fromEnv = env[KEK_ENV];
   if (file !== undefined && fromEnv !== undefined) {
     throw new ConfigError('key_encryption_key_file', `give it or $${KEK_ENV}, not both`);

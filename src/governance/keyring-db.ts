@@ -21,7 +21,10 @@ import type { KeyringState } from './keyring-state.js';
 export const WRAP_VERSION = 1;
 
 /** What a wrapped private key (or a seal) is bound to. */
-function aad(purpose: 'key' | 'seal', row: Pick<StoredSigningKey, 'kid' | 'x' | 'version'>): Buffer {
+function aad(
+  purpose: 'key' | 'seal',
+  row: Pick<StoredSigningKey, 'kid' | 'x' | 'version'>,
+): Buffer {
   return Buffer.from(`bastion signing ${purpose}\0v${row.version}\0${row.kid}\0${row.x}`);
 }
 
@@ -95,7 +98,11 @@ export async function addDbKey(
 ): Promise<boolean> {
   const { privateKey } = generateKeyPairSync('ed25519');
   const x = publicJwkOf(privateKey).x ?? '';
-  const row = { kid: await thumbprint({ kty: 'OKP', crv: 'Ed25519', x }), x, version: WRAP_VERSION };
+  const row = {
+    kid: await thumbprint({ kty: 'OKP', crv: 'Ed25519', x }),
+    x,
+    version: WRAP_VERSION,
+  };
   const der = Secret.adopt(privateKey.export({ format: 'der', type: 'pkcs8' }));
   const empty = Secret.adopt(Buffer.alloc(0));
   let wrapped: Buffer;

@@ -165,9 +165,7 @@ export class PostgresStore implements Store {
     at: number,
   ): Promise<boolean> {
     return this.#call(() =>
-      transaction(this.#pool, (client) =>
-        new PgKeys(client).insertSigningKey(key, retiring, at),
-      ),
+      transaction(this.#pool, (client) => new PgKeys(client).insertSigningKey(key, retiring, at)),
     );
   }
 
@@ -190,9 +188,7 @@ export class PostgresStore implements Store {
 
   /** Lets running calls finish, then closes every connection; idempotent. */
   close(): Promise<void> {
-    this.#closing ??= Promise.all([this.#listener.close(), this.#pool.end()]).then(
-      () => undefined,
-    );
+    this.#closing ??= Promise.all([this.#listener.close(), this.#pool.end()]).then(() => undefined);
     return this.#closing;
   }
 

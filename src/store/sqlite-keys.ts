@@ -47,12 +47,16 @@ function prepare(db: Db): KeyStatements {
 
 export class SqliteKeys {
   readonly #stmts: KeyStatements;
-  readonly #rotate: Transaction<(row: SigningKeyRow, retiring: string | null, at: number) => boolean>;
+  readonly #rotate: Transaction<
+    (row: SigningKeyRow, retiring: string | null, at: number) => boolean
+  >;
 
   constructor(db: Db) {
     const s = (this.#stmts = prepare(db));
     this.#rotate = db.transaction((row: SigningKeyRow, retiring: string | null, at: number) => {
-      if (retiring === null ? s.any.get() === 1 : s.retire.run({ kid: retiring, at }).changes !== 1) {
+      if (
+        retiring === null ? s.any.get() === 1 : s.retire.run({ kid: retiring, at }).changes !== 1
+      ) {
         return false;
       }
       s.insert.run(row);

@@ -208,7 +208,11 @@ export interface Store {
    * changing nothing, when `retiring` is no longer the active key (undefined: when a key
    * already exists): two replicas rotating at once leave one active key.
    */
-  insertSigningKey(key: StoredSigningKey, retiring: string | undefined, at: number): Promise<boolean>;
+  insertSigningKey(
+    key: StoredSigningKey,
+    retiring: string | undefined,
+    at: number,
+  ): Promise<boolean>;
   /**
    * Counts one hit for `key` in the window starting at `windowStart` (epoch ms) in one
    * atomic statement, and returns the hit's number: accepted when at most `limit`. A hit past

@@ -95,7 +95,11 @@ describe('state shared by replicas', { skip: skipWithoutPostgres() }, () => {
   it('keeps the signing keys in files on SQLite and in the database on PostgreSQL by default', async () => {
     const env = { [KEK_ENV]: kekText() };
     const now = clock.now();
-    const onSqlite = await openKeyring({ data_dir: join(dir, 'a') }, sqlite('a'), { env, now, owned });
+    const onSqlite = await openKeyring({ data_dir: join(dir, 'a') }, sqlite('a'), {
+      env,
+      now,
+      owned,
+    });
     assert.equal(onSqlite.home, 'files');
     const store = await pg(await cluster.createDatabase());
     const onPg = await openKeyring({ data_dir: join(dir, 'b') }, store, { env, now, owned });

@@ -73,7 +73,10 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
       const der = privateKey.export({ format: 'der', type: 'pkcs8' });
       const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
       const bad: StoredSigningKey[] = [
-        { ...signingKey(), wrapped: `bwk1.${Buffer.concat([randomBytes(12), der]).toString('base64url')}` },
+        {
+          ...signingKey(),
+          wrapped: `bwk1.${Buffer.concat([randomBytes(12), der]).toString('base64url')}`,
+        },
         { ...signingKey(), wrapped: der.toString('base64url') },
         { ...signingKey(), wrapped: pem },
         { ...signingKey(), seal: pem },
@@ -81,7 +84,8 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
         { ...signingKey(), retired_at: T0 },
         { ...signingKey(), kid: 'short' },
       ];
-      for (const key of bad) await assert.rejects(store.insertSigningKey(key, undefined, T0), isInvalid);
+      for (const key of bad)
+        await assert.rejects(store.insertSigningKey(key, undefined, T0), isInvalid);
       assert.deepEqual(await store.listSigningKeys(), []);
     });
 
@@ -120,7 +124,9 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
       const { store, open } = await fresh();
       const other = await open();
       const counts = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).hitRateLimit('did:key:a', T0, 5)),
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? store : other).hitRateLimit('did:key:a', T0, 5),
+        ),
       );
       assert.deepEqual(
         counts.filter((n) => n <= 5).sort((a, b) => a - b),
