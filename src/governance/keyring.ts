@@ -178,6 +178,15 @@ export class BrokerKeyring {
     return publicKeysOf(readKeyring(join(dataDir, 'keys')));
   }
 
+  /** The same from the database (each key's seal checked with `wrapper`), no private key unwrapped. */
+  static async publicKeysInDatabase(
+    store: Store,
+    wrapper: KeyWrapper,
+  ): Promise<ReadonlyMap<string, KeyObject>> {
+    const found = await readDbKeyring(store, wrapper);
+    return found === undefined ? new Map() : publicKeysOf(found.state);
+  }
+
   /** Where the keys live. */
   get home(): 'files' | 'database' {
     return this.#home.kind;

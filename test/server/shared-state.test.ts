@@ -15,7 +15,7 @@ import { ManualClock } from '../../src/base/clock.js';
 import { KEK_ENV } from '../../src/governance/key-wrap.js';
 import type { Closable } from '../../src/server/plugins.js';
 import { RateLimitedError, RateLimiter, StoreRateLimiter } from '../../src/server/rate-limit.js';
-import { openKeyring, principalLimiter } from '../../src/server/shared-state.js';
+import { openKeyring, principalLimiter, publicKeysFor } from '../../src/server/shared-state.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
@@ -105,6 +105,13 @@ describe('state shared by replicas', { skip: skipWithoutPostgres() }, () => {
     const onPg = await openKeyring({ data_dir: join(dir, 'b') }, store, { env, now, owned });
     assert.equal(onPg.home, 'database');
     assert.equal((await store.listSigningKeys())[0]?.kid, onPg.activeKid);
+    // What `bastion audit verify` checks checkpoints with: the same keys, from the same home.
+    const keys = await publicKeysFor({ data_dir: join(dir, 'b') }, store, env);
+    assert.deepEqual([...keys.keys()], [onPg.activeKid]);
+    const stranger = { [KEK_ENV]: kekText() };
+    await assert.rejects(publicKeysFor({ data_dir: join(dir, 'b') }, store, stranger), {
+      code: 'signing_key_unwrap_failed',
+    });
     const chosen = { data_dir: join(dir, 'c'), signing_keys: 'database' } as const;
     assert.equal((await openKeyring(chosen, sqlite('c'), { env, now, owned })).home, 'database');
     const files = { data_dir: join(dir, 'd'), signing_keys: 'files' } as const;
