@@ -33,6 +33,16 @@ describe('bastion keys rotate with the keys in the database', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('reads signing_keys and key_encryption_key_file (relative to the file), refusing other homes', () => {
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, 'signing_keys: database\nkey_encryption_key_file: ./kek\naccords: []\n');
+    const config = loadConfig(other);
+    assert.equal(config.signing_keys, 'database');
+    assert.equal(config.key_encryption_key_file, join(dir, 'kek'));
+    writeFileSync(other, 'signing_keys: vault\naccords: []\n');
+    assert.throws(() => loadConfig(other), /signing_keys: must be files or database/);
+  });
+
   it('rotates in the store; the server signs with the new key once it re-reads them', async () => {
     const before = server.keyring.activeKid;
     assert.equal(server.keyring.home, 'database');
