@@ -130,6 +130,11 @@ const ENTRIES = [
   ['audit_chain_conflict', 409, 'The audit entries do not follow the head of the stored trail'],
   ['store_writer_failed', 503, 'The store cannot write: its writer has stopped'],
   ['store_journal_failed', 503, 'The journal the store writes before committing failed'],
+  [
+    'signing_key_unwrap_failed',
+    500,
+    'The signing key in the database cannot be decrypted: the key-encryption key is wrong, or the stored key was altered',
+  ],
 
   // Invocations: refused after the AC and proof verified (403), or not routable
   ['connector_unknown', 404, 'No such connector'],

@@ -105,6 +105,9 @@ const configSchema = z.strictObject(
     log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
     // Read by normalise(), whose schema resolves paths against the file's directory.
     audit: z.unknown().optional(),
+    // Where the AC signing keys live (types.ts); the KEK file's path is read by normalise().
+    signing_keys: z.enum(['files', 'database'], { error: 'must be files or database' }).optional(),
+    key_encryption_key_file: z.unknown().optional(),
     // Owned by plugins: read by plugins.ts, each entry with its plugin's schema.
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
@@ -193,6 +196,15 @@ function normalise(
   if (raw.audit !== undefined) {
     const audit = parseAt(auditSection(reading.ctx), raw.audit, fileName, ['audit']);
     if (audit.witness_file !== undefined) config.audit_witness_file = audit.witness_file;
+  }
+  if (raw.signing_keys !== undefined) config.signing_keys = raw.signing_keys;
+  if (raw.key_encryption_key_file !== undefined) {
+    config.key_encryption_key_file = parseAt(
+      filePath(reading.ctx),
+      raw.key_encryption_key_file,
+      fileName,
+      ['key_encryption_key_file'],
+    );
   }
   return config;
 }

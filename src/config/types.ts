@@ -65,6 +65,17 @@ export interface BastionConfig {
    * Absent: no witness, and a rollback of both database and sink cannot be detected.
    */
   audit_witness_file?: string | undefined;
+  /**
+   * Where the AC signing keys live: `files` in `<data_dir>/keys/` (one broker), or
+   * `database`, wrapped under a key-encryption key (every replica shares them). Absent:
+   * files on SQLite, database on PostgreSQL.
+   */
+  signing_keys?: 'files' | 'database' | undefined;
+  /**
+   * The key-encryption key for `database` keys (base64 of 32 bytes, mode 0600), absolute;
+   * else `$BASTION_KEY_ENCRYPTION_KEY`. Never stored in the database.
+   */
+  key_encryption_key_file?: string | undefined;
   /** Absent: the logger's own default applies. */
   log_level?: LogLevel | undefined;
   accords: Accord[];

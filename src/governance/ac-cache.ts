@@ -8,9 +8,10 @@
  * What can change between two uses is checked again at every use, in verifyAc's order: the
  * signing key must still be in the verification set (else every entry it signed is dropped
  * and the token verified afresh, which refuses it), the time claims must hold now, and the
- * AC must not be revoked (read from the store, as on a first use). `forgetAc` (revocation)
- * and `clear` (a changed policy) drop entries at once, and stop a verification still in
- * flight from inserting what it found before them.
+ * AC must not be revoked (read from the store, as on a first use). `forgetAc` (revocation),
+ * `forgetKey` (a key retired, on this replica or another) and `clear` (a changed policy)
+ * drop entries at once, and stop a verification still in flight from inserting what it
+ * found before them.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import {

@@ -28,8 +28,8 @@ export interface AuthenticatorDeps {
   readonly skewMs: number;
   /** Records a proof's jti for its key; false when it was already there (a replay). */
   readonly rememberProof: (jkt: string, jti: string, expiresAt: number) => Promise<boolean>;
-  /** Counts a request against the principal's limit; throws when over it. */
-  readonly rateLimit: (did: string) => void;
+  /** Counts a request against the principal's limit; throws (or rejects) when over it. */
+  readonly rateLimit: (did: string) => void | Promise<void>;
   /** Signature, claims and revocation of an AC (GovernanceService.verify). */
   readonly verifyAc: (token: string) => Promise<VerifiedAc>;
   /** Whether the policy names the key with this thumbprint (Policy.knowsKey). */
@@ -50,7 +50,7 @@ export class Authenticator {
   /** The caller behind a DPoP proof. */
   async caller(request: RequestProof): Promise<VerifiedProof> {
     const proof = await this.#proof(request, {});
-    this.deps.rateLimit(proof.did);
+    await this.deps.rateLimit(proof.did);
     return proof;
   }
 
@@ -63,7 +63,7 @@ export class Authenticator {
       accessToken: token,
       expectedJkt: ac.claims.cnf.jkt,
     });
-    this.deps.rateLimit(caller.did);
+    await this.deps.rateLimit(caller.did);
     return { caller, ac };
   }
 

@@ -1,62 +1,53 @@
 /**
- * The broker's AC signing keys, in `<data_dir>/keys/` (never in the database):
- * - `<kid>.pem`: the active Ed25519 private key, PKCS#8, mode 0600 (generated on first start);
- * - `keyring.json`: every key's public half, with when it was created and retired.
+ * The broker's AC signing keys, in one of two homes:
+ * - files (keyring-files.ts), in `<data_dir>/keys/`: one broker's own keys;
+ * - the database (keyring-db.ts), each active private key wrapped under a key-encryption
+ *   key the database never holds: one identity every replica shares, rotation announced
+ *   on the store's KEYS_CHANNEL and followed by every replica without a restart.
  * Rotation makes a new active key, deletes the old private key and keeps its public half in
  * the JWKS until every AC it signed has expired (the store records each key's latest `exp`).
  * The kid is the key's RFC 7638 thumbprint.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
-import { ConfigError } from '../base/errors.js';
-import type { Store } from '../store/store.js';
+import { ConfigError, InternalError } from '../base/errors.js';
 import type { AcSigner } from '../base/signer.js';
-import { publicJwkOf, thumbprint } from './did-key.js';
-
-interface KeyEntry {
-  x: string;
-  created_at: number;
-  retired_at?: number;
-}
-
-interface KeyringFile {
-  version: 1;
-  active: string;
-  keys: Record<string, KeyEntry>;
-}
-
-const KEYRING = 'keyring.json';
+import { KEYS_CHANNEL, type Store } from '../store/store.js';
+import type { KeyWrapper } from './key-wrap.js';
+import { addDbKey, loadDbSigner, readDbKeyring } from './keyring-db.js';
+import { KEYRING, addFileKey, loadFileSigner, readKeyring } from './keyring-files.js';
+import { type KeyringState, newlyRetired, publicKeysOf } from './keyring-state.js';
 
 export interface PublicJwks {
   keys: JWK[];
 }
 
+/** Where the keys are: a keys directory, or a store with the wrapper of its KEK. */
+type Home =
+  | { readonly kind: 'files'; readonly dir: string }
+  | { readonly kind: 'database'; readonly store: Store; readonly wrapper: KeyWrapper };
+
+/** What changed at a reload: the active kid, and the kids retired since the last one. */
+export interface KeyringChange {
+  readonly active: string;
+  readonly retired: readonly string[];
+}
+
 export class BrokerKeyring {
-  readonly #dir: string;
-  #file: KeyringFile;
+  readonly #home: Home;
+  #state: KeyringState;
   #signer: AcSigner;
   #publicKeys: Map<string, KeyObject>;
+  readonly #listeners = new Set<(change: KeyringChange) => void>();
+  #refreshing: Promise<void> = Promise.resolve();
 
-  private constructor(dir: string, file: KeyringFile, signer: AcSigner) {
-    this.#dir = dir;
-    this.#file = file;
+  private constructor(home: Home, state: KeyringState, signer: AcSigner) {
+    this.#home = home;
+    this.#state = state;
     this.#signer = signer;
-    this.#publicKeys = publicKeysOf(file);
+    this.#publicKeys = publicKeysOf(state);
   }
 
   /** Opens the keyring in `<dataDir>/keys`, generating the first key if there is none. */
@@ -64,9 +55,28 @@ export class BrokerKeyring {
     const dir = join(dataDir, 'keys');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    if (!existsSync(join(dir, KEYRING))) await BrokerKeyring.#addKey(dir, undefined, now);
-    const file = readKeyring(dir);
-    return new BrokerKeyring(dir, file, loadSigner(dir, file.active, activeX(file)));
+    if (!existsSync(join(dir, KEYRING))) await addFileKey(dir, undefined, now);
+    const state = readKeyring(dir);
+    return new BrokerKeyring({ kind: 'files', dir }, state, loadFileSigner(dir, state));
+  }
+
+  /**
+   * Opens the keyring in `store`, generating the first key if there is none (when two
+   * replicas start at once, one key is made). Throws SigningKeyUnwrapError for a wrong KEK.
+   */
+  static async openDatabase(
+    store: Store,
+    wrapper: KeyWrapper,
+    now: number = Date.now(),
+  ): Promise<BrokerKeyring> {
+    let found = await readDbKeyring(store, wrapper);
+    if (found === undefined) {
+      await addDbKey(store, wrapper, undefined, now);
+      found = await readDbKeyring(store, wrapper);
+    }
+    if (found === undefined) throw new InternalError();
+    const signer = await loadDbSigner(found.active, wrapper);
+    return new BrokerKeyring({ kind: 'database', store, wrapper }, found.state, signer);
   }
 
   /**
@@ -81,48 +91,81 @@ export class BrokerKeyring {
     if (!existsSync(join(dir, KEYRING)))
       throw new ConfigError(dir, 'no keyring to rotate (start the server once)');
     const before = readKeyring(dir);
-    const active = await BrokerKeyring.#addKey(dir, before, now);
+    const active = await addFileKey(dir, before, now);
     rmSync(join(dir, `${before.active}.pem`), { force: true });
     return { retired: before.active, active };
   }
 
-  static async #addKey(
-    dir: string,
-    current: KeyringFile | undefined,
-    now: number,
-  ): Promise<string> {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const jwk = publicJwkOf(privateKey);
-    const kid = await thumbprint(jwk);
-    writeFileSync(join(dir, `${kid}.pem`), privateKey.export({ format: 'pem', type: 'pkcs8' }), {
-      mode: 0o600,
-      flag: 'wx',
-    });
-    const keys: Record<string, KeyEntry> = { ...(current?.keys ?? {}) };
-    const previous = current !== undefined ? keys[current.active] : undefined;
-    if (current !== undefined && previous !== undefined)
-      keys[current.active] = { ...previous, retired_at: now };
-    keys[kid] = { x: jwk.x ?? '', created_at: now };
-    // Write-then-rename so a crash never leaves a half-written keyring.
-    const tmp = join(dir, `${KEYRING}.tmp`);
-    writeFileSync(
-      tmp,
-      JSON.stringify({ version: 1, active: kid, keys } satisfies KeyringFile, null, 2),
-      {
-        mode: 0o600,
-      },
-    );
-    renameSync(tmp, join(dir, KEYRING));
-    return kid;
+  /**
+   * Rotates this keyring in its home, then reloads it: in the database every replica
+   * following it hears. When another replica rotated at the same moment, its key is the
+   * one made active (one active key either way), and is returned.
+   */
+  async rotateKeys(now: number = Date.now()): Promise<{ retired: string; active: string }> {
+    const home = this.#home;
+    if (home.kind === 'files') {
+      const result = await BrokerKeyring.rotate(join(home.dir, '..'), now);
+      this.reload();
+      return result;
+    }
+    const retired = this.#state.active;
+    await addDbKey(home.store, home.wrapper, retired, now);
+    await this.refresh();
+    return { retired, active: this.#state.active };
   }
 
-  /** Re-reads the keyring after an out-of-process rotation (`bastion keys rotate`). */
+  /** Re-reads a files keyring after an out-of-process rotation (`bastion keys rotate`). */
   reload(): void {
-    const file = readKeyring(this.#dir);
-    if (file.active !== this.#file.active)
-      this.#signer = loadSigner(this.#dir, file.active, activeX(file));
-    this.#file = file;
-    this.#publicKeys = publicKeysOf(file);
+    if (this.#home.kind !== 'files') throw new InternalError();
+    const state = readKeyring(this.#home.dir);
+    const signer =
+      state.active === this.#state.active ? this.#signer : loadFileSigner(this.#home.dir, state);
+    this.#apply(state, signer);
+  }
+
+  /** Re-reads the keyring from its home, whichever it is; one refresh at a time. */
+  refresh(): Promise<void> {
+    const next = this.#refreshing.then(async () => {
+      const home = this.#home;
+      if (home.kind === 'files') return this.reload();
+      const found = await readDbKeyring(home.store, home.wrapper);
+      if (found === undefined) throw new ConfigError('signing_keys', 'the keyring is gone');
+      const signer =
+        found.state.active === this.#state.active
+          ? this.#signer
+          : await loadDbSigner(found.active, home.wrapper);
+      this.#apply(found.state, signer);
+    });
+    this.#refreshing = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Refreshes at each rotation announced on the store (and when its notifications
+   * reconnect, as some may have been lost). `onError` hears a refresh that failed: the
+   * keyring then keeps its keys. Returns the unsubscribe.
+   */
+  follow(onError: (err: unknown) => void): Promise<() => Promise<void>> {
+    const home = this.#home;
+    if (home.kind !== 'database') return Promise.resolve(() => Promise.resolve());
+    return home.store.subscribe(KEYS_CHANNEL, () => {
+      this.refresh().catch(onError);
+    });
+  }
+
+  /** Calls `fn` after each reload that changed the keyring; returns the unsubscribe. */
+  onChange(fn: (change: KeyringChange) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #apply(state: KeyringState, signer: AcSigner): void {
+    const change = { active: state.active, retired: newlyRetired(this.#state, state) };
+    const changed = state.active !== this.#state.active || change.retired.length > 0;
+    this.#signer = signer;
+    this.#state = state;
+    this.#publicKeys = publicKeysOf(state);
+    if (changed) for (const fn of this.#listeners) fn(change);
   }
 
   /** Every public key the keyring has ever held, retired ones included (for audit checkpoints). */
@@ -135,12 +178,26 @@ export class BrokerKeyring {
     return publicKeysOf(readKeyring(join(dataDir, 'keys')));
   }
 
+  /** The same from the database (each key's seal checked with `wrapper`), no private key unwrapped. */
+  static async publicKeysInDatabase(
+    store: Store,
+    wrapper: KeyWrapper,
+  ): Promise<ReadonlyMap<string, KeyObject>> {
+    const found = await readDbKeyring(store, wrapper);
+    return found === undefined ? new Map() : publicKeysOf(found.state);
+  }
+
+  /** Where the keys live. */
+  get home(): 'files' | 'database' {
+    return this.#home.kind;
+  }
+
   get signer(): AcSigner {
     return this.#signer;
   }
 
   get activeKid(): string {
-    return this.#file.active;
+    return this.#state.active;
   }
 
   /**
@@ -154,8 +211,8 @@ export class BrokerKeyring {
   ): Promise<Map<string, KeyObject>> {
     const keys = new Map<string, KeyObject>();
     for (const [kid, key] of this.#publicKeys) {
-      const entry = this.#file.keys[kid];
-      if (kid !== this.#file.active && entry?.retired_at !== undefined) {
+      const entry = this.#state.keys[kid];
+      if (kid !== this.#state.active && entry?.retired_at !== undefined) {
         const lastExp = await store.keyLastExpiry(kid);
         if (lastExp === undefined || lastExp * 1000 + skewMs <= now) continue;
       }
@@ -170,67 +227,11 @@ export class BrokerKeyring {
       keys: [...keys.keys()].map((kid) => ({
         kty: 'OKP',
         crv: 'Ed25519',
-        x: this.#file.keys[kid]?.x ?? '',
+        x: this.#state.keys[kid]?.x ?? '',
         kid,
         alg: 'EdDSA',
         use: 'sig',
       })),
     };
   }
-}
-
-function readKeyring(dir: string): KeyringFile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(join(dir, KEYRING), 'utf8'));
-  } catch {
-    throw new ConfigError(join(dir, KEYRING), 'unreadable keyring');
-  }
-  const file = parsed as Partial<KeyringFile>;
-  if (
-    file.version !== 1 ||
-    typeof file.active !== 'string' ||
-    typeof file.keys !== 'object' ||
-    file.keys === null
-  ) {
-    throw new ConfigError(join(dir, KEYRING), 'unknown keyring format');
-  }
-  if (file.keys[file.active] === undefined)
-    throw new ConfigError(join(dir, KEYRING), 'active key not listed');
-  return file as KeyringFile;
-}
-
-function loadSigner(dir: string, kid: string, expectedX: string): AcSigner {
-  const path = join(dir, `${kid}.pem`);
-  let pem: Buffer;
-  try {
-    pem = readFileSync(path);
-  } catch {
-    throw new ConfigError(path, 'the active signing key is missing');
-  }
-  try {
-    const privateKey = createPrivateKey(pem);
-    if (privateKey.asymmetricKeyType !== 'ed25519')
-      throw new ConfigError(path, 'not an Ed25519 key');
-    if (publicJwkOf(privateKey).x !== expectedX)
-      throw new ConfigError(path, 'key does not match the keyring');
-    return { kid, privateKey };
-  } finally {
-    pem.fill(0);
-  }
-}
-
-function activeX(file: KeyringFile): string {
-  return file.keys[file.active]?.x ?? '';
-}
-
-function publicKeysOf(file: KeyringFile): Map<string, KeyObject> {
-  const keys = new Map<string, KeyObject>();
-  for (const [kid, entry] of Object.entries(file.keys)) {
-    keys.set(
-      kid,
-      createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: entry.x }, format: 'jwk' }),
-    );
-  }
-  return keys;
 }

@@ -91,6 +91,11 @@ export class GovernanceService {
     this.settings = deps.settings;
     this.#acs = deps.acCache ?? new VerifiedAcCache();
     this.#policyGeneration = deps.settings.policy.generation;
+    // A retired key's ACs are verified afresh from now on (and cached again while it is
+    // still in the verification set): no answer outlives the keyring it was given under.
+    deps.keyring.onChange(({ retired }) => {
+      for (const kid of retired) this.#acs.forgetKey(kid);
+    });
   }
 
   async authorize(caller: VerifiedProof, input: AuthorizeInput): Promise<AuthorizeResult> {

@@ -17,7 +17,7 @@ import type { CredentialBackend } from '../credentials/backend.js';
 import type { BackendHealth } from '../credentials/health.js';
 import { CredentialResolver } from '../credentials/resolver.js';
 import { Authenticator } from '../governance/authenticate.js';
-import { BrokerKeyring } from '../governance/keyring.js';
+import type { BrokerKeyring } from '../governance/keyring.js';
 import { Policy } from '../governance/policy.js';
 import { GovernanceService } from '../governance/service.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -34,6 +34,7 @@ import {
 import { RefusalCounter, type RefusalKind } from './refusals.js';
 import { applyReload, type ReloadResult } from './reload.js';
 import { RateLimiter } from './rate-limit.js';
+import { openKeyring, principalLimiter } from './shared-state.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
@@ -88,10 +89,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let audit: AuditLog | undefined;
   const owned: Closable[] = [];
   try {
-    const keyring = await BrokerKeyring.open(config.data_dir, clock.now());
+    const keyring = await openKeyring(config, store, {
+      env: options.env ?? process.env,
+      now: clock.now(),
+      owned,
+    });
     const skewMs = config.clock_skew_seconds * 1000;
     let publicUrl = config.public_url?.replace(/\/+$/, '') ?? '';
-    const limiter = new RateLimiter(config.limits.rate_per_minute, clock);
+    const limiter = principalLimiter(config, store, clock);
     const addressLimiter = new RateLimiter(config.limits.auth_failures_per_minute, clock);
     const policy = new Policy(config.accordsById, config.admins);
     const app = await createFastify(config, { logDestination: options.logDestination });
@@ -99,6 +104,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const refusals = new RefusalCounter(app.log);
     owned.push({ close: () => Promise.resolve(refusals.close()) });
     for (const warning of config.warnings) app.log.warn({ config: config.file }, warning);
+    // A rotation on any replica reaches this one (database keys; files follow SIGHUP).
+    const unfollow = await keyring.follow((err: unknown) =>
+      app.log.error({ err }, 'signing key reload failed; keeping the current keys'),
+    );
+    owned.push({ close: unfollow });
     audit = await AuditLog.open({
       store,
       dataDir: config.data_dir,

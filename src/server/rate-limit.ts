@@ -5,11 +5,14 @@
  * table is full, expired windows are swept, and if none are, the oldest window is
  * forgotten — never a refusal of a new key, which would let a flood of keys lock out
  * legitimate principals. (Only keys an accord names reach it: see governance/authenticate.)
+ * With several replicas the per-principal limit is the store's (`StoreRateLimiter`), so a
+ * principal spreading requests over N replicas still gets the limit once, not N times.
  */
 import type { Clock } from '../base/clock.js';
 import { BastionError } from '../base/errors.js';
+import { RATE_WINDOW_MS, type Store } from '../store/store.js';
 
-const WINDOW_MS = 60_000;
+const WINDOW_MS = RATE_WINDOW_MS;
 
 export class RateLimitedError extends BastionError {
   readonly retryAfterSeconds: number;
@@ -71,5 +74,30 @@ export class RateLimiter {
 
   #sweep(now: number): void {
     for (const [key, w] of this.#windows) if (now - w.start >= WINDOW_MS) this.#windows.delete(key);
+  }
+}
+
+/** What counts a principal's requests: in this process, or in the store every replica shares. */
+export interface PrincipalLimiter {
+  hit(key: string): void | Promise<void>;
+}
+
+/**
+ * The per-principal limit in the store: fixed windows aligned on the clock (every replica
+ * agrees where a minute starts, within the clock skew the broker already tolerates), each
+ * hit one atomic upsert. A store that cannot answer refuses the request (fail closed).
+ */
+export class StoreRateLimiter implements PrincipalLimiter {
+  constructor(
+    private readonly perMinute: number,
+    private readonly clock: Clock,
+    private readonly store: Pick<Store, 'hitRateLimit'>,
+  ) {}
+
+  async hit(key: string): Promise<void> {
+    const now = this.clock.now();
+    const start = now - (now % WINDOW_MS);
+    if ((await this.store.hitRateLimit(key, start, this.perMinute)) <= this.perMinute) return;
+    throw new RateLimitedError(Math.max(1, Math.ceil((start + WINDOW_MS - now) / 1000)));
   }
 }

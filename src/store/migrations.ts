@@ -135,6 +135,36 @@ export const MIGRATIONS: readonly Migration[] = [
     // the request so that an AC activated later by approvals still names its agent.
     sql: `ALTER TABLE acs ADD COLUMN act TEXT CHECK (act IS NULL OR json_type(act) = 'object');`,
   },
+  {
+    version: 4,
+    // What replicas share beyond the trail (used on SQLite when configured): the signing
+    // keyring, each active private key wrapped under a KEK the database never holds (see
+    // signing-keys.ts for why that ciphertext may be stored), at most one active key; and
+    // rate-limit windows, one row per key and window, deleted by cleanup once ended.
+    sql: `
+      CREATE TABLE signing_keys (
+        kid        TEXT    NOT NULL PRIMARY KEY,
+        x          TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER,
+        version    INTEGER NOT NULL,
+        wrapped    TEXT,
+        seal       TEXT    NOT NULL,
+        -- The active key has its wrapped private key; a retired key never keeps it.
+        CHECK ((retired_at IS NULL) = (wrapped IS NOT NULL))
+      ) STRICT, WITHOUT ROWID;
+      CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL))
+        WHERE retired_at IS NULL;
+
+      CREATE TABLE rate_windows (
+        key          TEXT    NOT NULL,
+        window_start INTEGER NOT NULL,
+        count        INTEGER NOT NULL,
+        PRIMARY KEY (key, window_start)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX rate_windows_start ON rate_windows (window_start);
+    `,
+  },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

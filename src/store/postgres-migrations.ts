@@ -116,6 +116,35 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION bastion_append_only();
     `,
   },
+  {
+    version: 2,
+    // The shared signing keyring (each active private key wrapped under a KEK the database
+    // never holds: signing-keys.ts says why that ciphertext may be stored), at most one
+    // active key; and the shared rate-limit windows, deleted by cleanup once ended.
+    sql: `
+      CREATE TABLE signing_keys (
+        kid        TEXT   NOT NULL PRIMARY KEY,
+        x          TEXT   NOT NULL,
+        created_at BIGINT NOT NULL,
+        retired_at BIGINT,
+        version    BIGINT NOT NULL,
+        wrapped    TEXT,
+        seal       TEXT   NOT NULL,
+        -- The active key has its wrapped private key; a retired key never keeps it.
+        CHECK ((retired_at IS NULL) = (wrapped IS NOT NULL))
+      );
+      CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL))
+        WHERE retired_at IS NULL;
+
+      CREATE TABLE rate_windows (
+        key          TEXT   NOT NULL,
+        window_start BIGINT NOT NULL,
+        count        BIGINT NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX rate_windows_start ON rate_windows (window_start);
+    `,
+  },
 ];
 
 /** Advisory lock keys (any bigint, fixed): one for migrating, one for the audit head. */

@@ -11,16 +11,21 @@ import { effectCalls } from './effects.js';
 import { StoreClosedError } from './errors.js';
 import { PgAcs } from './postgres-acs.js';
 import { PgAudit } from './postgres-audit.js';
+import { PgKeys } from './postgres-keys.js';
+import { PgListener } from './postgres-listen.js';
 import { type PostgresStoreOptions, openPool } from './postgres-open.js';
-import { transaction } from './postgres-tx.js';
+import { run, transaction } from './postgres-tx.js';
 import type {
   AcRecord,
   Approval,
   AuditCheckpoint,
   InsertAuditOptions,
+  NotificationHandler,
   Store,
   StoreEffect,
+  StoredSigningKey,
 } from './store.js';
+import { channelName, payloadText } from './signing-keys.js';
 
 export type { PostgresStoreOptions } from './postgres-open.js';
 
@@ -28,6 +33,8 @@ export class PostgresStore implements Store {
   readonly #pool: Pool;
   readonly #acs: PgAcs;
   readonly #audit: PgAudit;
+  readonly #keys: PgKeys;
+  readonly #listener: PgListener;
   #closing: Promise<void> | undefined;
 
   /** Connects, migrates (once, under an advisory lock) and returns the store. */
@@ -39,6 +46,9 @@ export class PostgresStore implements Store {
     this.#pool = pool;
     this.#acs = new PgAcs(pool);
     this.#audit = new PgAudit(pool);
+    this.#keys = new PgKeys(pool);
+    // The pool's own settings (URL, TLS, types, timeouts), on a connection of its own.
+    this.#listener = new PgListener(pool.options);
   }
 
   insertAc(record: AcRecord): Promise<void> {
@@ -89,7 +99,12 @@ export class PostgresStore implements Store {
   }
 
   cleanup(now: number): Promise<{ proofs: number; revocations: number }> {
-    return this.#call(() => transaction(this.#pool, (client) => new PgAcs(client).cleanup(now)));
+    return this.#call(() =>
+      transaction(this.#pool, async (client) => {
+        await new PgKeys(client).deleteEndedWindows(now);
+        return new PgAcs(client).cleanup(now);
+      }),
+    );
   }
 
   appendAudit(event: AuditEvent, ts: string): Promise<AuditEntry> {
@@ -140,9 +155,40 @@ export class PostgresStore implements Store {
     return this.#call(() => this.#audit.latestCheckpoint());
   }
 
+  listSigningKeys(): Promise<StoredSigningKey[]> {
+    return this.#call(() => this.#keys.listSigningKeys());
+  }
+
+  insertSigningKey(
+    key: StoredSigningKey,
+    retiring: string | undefined,
+    at: number,
+  ): Promise<boolean> {
+    return this.#call(() =>
+      transaction(this.#pool, (client) => new PgKeys(client).insertSigningKey(key, retiring, at)),
+    );
+  }
+
+  hitRateLimit(key: string, windowStart: number, limit: number): Promise<number> {
+    return this.#call(() => this.#keys.hitRateLimit(key, windowStart, limit));
+  }
+
+  notify(channel: string, payload: string): Promise<void> {
+    return this.#call(async () => {
+      await run(this.#pool, 'SELECT pg_notify($1, $2)', [
+        channelName(channel),
+        payloadText(payload),
+      ]);
+    });
+  }
+
+  subscribe(channel: string, fn: NotificationHandler): Promise<() => Promise<void>> {
+    return this.#call(() => this.#listener.subscribe(channel, fn));
+  }
+
   /** Lets running calls finish, then closes every connection; idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#pool.end();
+    this.#closing ??= Promise.all([this.#listener.close(), this.#pool.end()]).then(() => undefined);
     return this.#closing;
   }
 

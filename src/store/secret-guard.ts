@@ -3,6 +3,11 @@
  * only, so a key named like a secret, or a value shaped like a JWT or a PEM private key,
  * means a caller is about to persist a credential; the callers refuse it. Pure predicates,
  * no database here: every `Store` implementation shares this one module.
+ *
+ * One key-shaped value is stored, by its own narrow method and never through these
+ * fields: a signing key wrapped under a key-encryption key the database never holds
+ * (signing-keys.ts checks its format and refuses a plaintext key). Ciphertext whose key is
+ * elsewhere is no credential to whoever steals the database.
  */
 
 const SECRET_NAME = /token|secret|passw|private|key_material|credential_value|api_?key/i;

@@ -8,6 +8,7 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { JournalAppender } from './journal.js';
 import { SqliteAcs } from './sqlite-acs.js';
 import { SqliteAudit } from './sqlite-audit.js';
+import { SqliteKeys } from './sqlite-keys.js';
 import { type DbFile, openWriterConnection } from './sqlite-open.js';
 import type { BatchReply, WriterMessage, WriteReply, WriteRequest } from './sqlite-writer.js';
 import { type SyncNeed, type Writers, isWriteName, runWrite, syncNeed } from './sqlite-writes.js';
@@ -18,7 +19,11 @@ const MAX_BATCH = 256;
 
 const { port, file } = workerData as { port: MessagePort; file: DbFile };
 const db = openWriterConnection(file);
-const writers: Writers = { acs: new SqliteAcs(db), audit: new SqliteAudit(db) };
+const writers: Writers = {
+  acs: new SqliteAcs(db),
+  audit: new SqliteAudit(db),
+  keys: new SqliteKeys(db),
+};
 
 // Called inside the batch's transaction, a transaction function is a SAVEPOINT (the
 // `.immediate` ones the store's methods use too): a request that throws rolls back alone.

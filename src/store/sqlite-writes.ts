@@ -8,12 +8,20 @@ import { effectCalls } from './effects.js';
 import type { JournalWrite } from './journal.js';
 import type { SqliteAcs } from './sqlite-acs.js';
 import type { SqliteAudit } from './sqlite-audit.js';
-import type { AcRecord, AuditCheckpoint, InsertAuditOptions, StoreEffect } from './store.js';
+import type { SqliteKeys } from './sqlite-keys.js';
+import type {
+  AcRecord,
+  AuditCheckpoint,
+  InsertAuditOptions,
+  StoreEffect,
+  StoredSigningKey,
+} from './store.js';
 
 /** The synchronous halves of the store on one connection. */
 export interface Writers {
   readonly acs: SqliteAcs;
   readonly audit: SqliteAudit;
+  readonly keys: SqliteKeys;
 }
 
 export const WRITES = {
@@ -32,7 +40,14 @@ export const WRITES = {
   rememberProof: (w: Writers, jkt: string, jti: string, expiresAt: number) =>
     w.acs.rememberProof(jkt, jti, expiresAt),
   noteKeyUse: (w: Writers, kid: string, exp: number) => w.acs.noteKeyUse(kid, exp),
-  cleanup: (w: Writers, now: number) => w.acs.cleanup(now),
+  cleanup: (w: Writers, now: number) => {
+    w.keys.deleteEndedWindows(now);
+    return w.acs.cleanup(now);
+  },
+  insertSigningKey: (w: Writers, key: StoredSigningKey, retiring: string | undefined, at: number) =>
+    w.keys.insertSigningKey(key, retiring, at),
+  hitRateLimit: (w: Writers, key: string, windowStart: number, limit: number) =>
+    w.keys.hitRateLimit(key, windowStart, limit),
   appendAudit: (w: Writers, event: AuditEvent, ts: string) => w.audit.append(event, ts),
   appendAuditBatch: (w: Writers, events: readonly AuditEvent[], ts: string) =>
     w.audit.appendBatch(events, ts),
@@ -64,7 +79,7 @@ export type WriteResult<N extends WriteName> = ReturnType<(typeof WRITES)[N]>;
  * What a write needs of its commit's fsync (SQLite `synchronous`; in WAL mode a NORMAL
  * commit survives a crash of the process and reaches the disk with the next FULL one):
  * - `now`: FULL, durable when acknowledged (AC state, revocations, key use, checkpoints).
- * - `later`: a DPoP jti. NORMAL will do, provided a FULL commit follows before the request
+ * - `later`: a DPoP jti, a rate-limit hit. NORMAL will do, provided a FULL commit follows before the request
  *   acts on the proof: every such request writes an audit entry first, so an audit commit
  *   made while a jti waits is FULL. A crash in between forgets only jtis of requests that
  *   did nothing.
@@ -74,7 +89,8 @@ export type WriteResult<N extends WriteName> = ReturnType<(typeof WRITES)[N]>;
 export type SyncNeed = 'now' | 'later' | 'none';
 
 export function syncNeed(name: WriteName, args: readonly unknown[]): SyncNeed {
-  if (name === 'rememberProof') return 'later';
+  // A rate-limit count lost in a crash only forgets requests already served.
+  if (name === 'rememberProof' || name === 'hitRateLimit') return 'later';
   if (name === 'appendJournal') return 'none';
   if (name === 'insertAuditEntries') {
     const [, effects, options] = args as WriteArgs<'insertAuditEntries'>;

@@ -10,8 +10,10 @@ import type { Database as Db } from 'better-sqlite3';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import { auditBatches } from './audit-query.js';
 import { StoreClosedError } from './errors.js';
+import { LocalNotifier } from './local-notify.js';
 import { SqliteAcs } from './sqlite-acs.js';
 import { SqliteAudit } from './sqlite-audit.js';
+import { SqliteKeys } from './sqlite-keys.js';
 import { mapCallError } from './sqlite-errors.js';
 import { type SqliteStoreOptions, openDatabase, openMemoryDatabase } from './sqlite-open.js';
 import { InlineWriter, WorkerWriter } from './sqlite-writer.js';
@@ -29,8 +31,11 @@ import type {
   InsertAuditOptions,
   JournalingStore,
   JournalWrite,
+  NotificationHandler,
   StoreEffect,
+  StoredSigningKey,
 } from './store.js';
+import { KEYS_CHANNEL } from './store.js';
 
 export type { SqliteStoreOptions } from './sqlite-open.js';
 
@@ -38,6 +43,8 @@ export class SqliteStore implements JournalingStore {
   #db: Db | undefined;
   readonly #acs: SqliteAcs;
   readonly #audit: SqliteAudit;
+  readonly #keys: SqliteKeys;
+  readonly #notifier = new LocalNotifier();
   readonly #writer: WriteRunner;
   #closing: Promise<void> | undefined;
 
@@ -55,15 +62,19 @@ export class SqliteStore implements JournalingStore {
   /** A private in-memory database, for tests; its writes run inline. */
   static memory(): SqliteStore {
     return openMemoryDatabase(
-      (db) => new SqliteStore(db, (acs, audit) => new InlineWriter({ acs, audit })),
+      (db) => new SqliteStore(db, (acs, audit, keys) => new InlineWriter({ acs, audit, keys })),
     );
   }
 
-  private constructor(db: Db, writer: (acs: SqliteAcs, audit: SqliteAudit) => WriteRunner) {
+  private constructor(
+    db: Db,
+    writer: (acs: SqliteAcs, audit: SqliteAudit, keys: SqliteKeys) => WriteRunner,
+  ) {
     this.#db = db;
     this.#acs = new SqliteAcs(db);
     this.#audit = new SqliteAudit(db);
-    this.#writer = writer(this.#acs, this.#audit);
+    this.#keys = new SqliteKeys(db);
+    this.#writer = writer(this.#acs, this.#audit, this.#keys);
   }
 
   /** How many write transactions committed how many write requests, since open. */
@@ -172,6 +183,32 @@ export class SqliteStore implements JournalingStore {
     return this.#call(() => this.#audit.latestCheckpoint());
   }
 
+  listSigningKeys(): Promise<StoredSigningKey[]> {
+    return this.#call(() => this.#keys.listSigningKeys());
+  }
+
+  async insertSigningKey(
+    key: StoredSigningKey,
+    retiring: string | undefined,
+    at: number,
+  ): Promise<boolean> {
+    const inserted = await this.#write('insertSigningKey', key, retiring, at);
+    if (inserted) this.#notifier.notify(KEYS_CHANNEL, key.kid);
+    return inserted;
+  }
+
+  hitRateLimit(key: string, windowStart: number, limit: number): Promise<number> {
+    return this.#write('hitRateLimit', key, windowStart, limit);
+  }
+
+  notify(channel: string, payload: string): Promise<void> {
+    return this.#call(() => this.#notifier.notify(channel, payload));
+  }
+
+  subscribe(channel: string, fn: NotificationHandler): Promise<() => Promise<void>> {
+    return this.#call(() => this.#notifier.subscribe(channel, fn));
+  }
+
   /**
    * Lets queued writes finish, stops the writer, then closes the database; idempotent.
    * Every other call from now on rejects.
@@ -179,6 +216,7 @@ export class SqliteStore implements JournalingStore {
   close(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
+    this.#notifier.clear();
     this.#closing ??= this.#writer.close().then(() => {
       db?.close();
     });

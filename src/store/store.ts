@@ -67,6 +67,42 @@ export type StoreEffect =
   | { readonly kind: 'insert_ac'; readonly record: AcRecord }
   | { readonly kind: 'note_key_use'; readonly kid: string; readonly exp: number };
 
+/**
+ * A broker AC signing key as the store keeps it (signing_keys: database): its public half,
+ * and, while it is the active key, its private half wrapped (encrypted) under a
+ * key-encryption key the store never sees. The wrapped form is ciphertext, so it is the one
+ * key-shaped value a store holds: without the KEK it yields nothing (signing-keys.ts checks
+ * its shape, and refuses a plaintext PKCS#8 key).
+ */
+export interface StoredSigningKey {
+  /** RFC 7638 thumbprint of the public key. */
+  readonly kid: string;
+  /** The Ed25519 public key, base64url (the JWK `x`). */
+  readonly x: string;
+  /** Epoch ms. */
+  readonly created_at: number;
+  /** Epoch ms; absent while the key is the active one. */
+  readonly retired_at?: number | undefined;
+  /** The wrapping's format version, bound into the ciphertext with the kid. */
+  readonly version: number;
+  /** The wrapped private key while active (`bwk1.` + base64url); gone once retired. */
+  readonly wrapped?: string | undefined;
+  /**
+   * The public half's seal: an empty plaintext wrapped with the kid, `x` and version as
+   * associated data, so that whoever can write the database cannot add a verification key.
+   */
+  readonly seal: string;
+}
+
+/** The notification channel a key rotation is announced on (payload: the new kid). */
+export const KEYS_CHANNEL = 'bastion_keys';
+
+/** A rate-limit window's length: `hitRateLimit` windows start every RATE_WINDOW_MS. */
+export const RATE_WINDOW_MS = 60_000;
+
+/** Called with a notification's payload, or undefined after a reconnection (some may be lost). */
+export type NotificationHandler = (payload: string | undefined) => void;
+
 export interface InsertAuditOptions {
   /**
    * The entries are already durable in a file the audit log reads back at start (its
@@ -113,7 +149,8 @@ export interface Store {
   keyLastExpiry(kid: string): Promise<number | undefined>;
   /**
    * Deletes expired proof jtis and revocation entries whose AC has expired (`expiresAt` <
-   * now). Never deletes a revocation of an AC that has not expired. `now` is epoch ms.
+   * now), and ended rate-limit windows. Never deletes a revocation of an AC that has not
+   * expired. `now` is epoch ms.
    */
   cleanup(now: number): Promise<{ proofs: number; revocations: number }>;
 
@@ -162,6 +199,36 @@ export interface Store {
   insertCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;
   /** The checkpoint with the highest seq, or undefined when none was taken. */
   latestCheckpoint(): Promise<AuditCheckpoint | undefined>;
+
+  // Signing keys (signing_keys: database), rate limits and notifications: what several
+  // replicas share beyond the audit trail.
+
+  /** Every signing key, the active one (no `retired_at`) included, by created_at. */
+  listSigningKeys(): Promise<StoredSigningKey[]>;
+  /**
+   * Makes `key` the active key, retiring `retiring` at `at` (its wrapped private key is
+   * deleted) in the same transaction, and announces it on KEYS_CHANNEL. Returns false,
+   * changing nothing, when `retiring` is no longer the active key (undefined: when a key
+   * already exists): two replicas rotating at once leave one active key.
+   */
+  insertSigningKey(
+    key: StoredSigningKey,
+    retiring: string | undefined,
+    at: number,
+  ): Promise<boolean>;
+  /**
+   * Counts one hit for `key` in the window starting at `windowStart` (epoch ms) in one
+   * atomic statement, and returns the hit's number: accepted when at most `limit`. A hit past
+   * the limit is not counted (it returns limit + 1). `cleanup` deletes ended windows.
+   */
+  hitRateLimit(key: string, windowStart: number, limit: number): Promise<number>;
+  /** Sends `payload` to every subscriber of `channel`: PostgreSQL NOTIFY; SQLite in-process. */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Calls `fn` on each notification on `channel` (from any replica on PostgreSQL, from this
+   * process on SQLite) until the returned function is called.
+   */
+  subscribe(channel: string, fn: NotificationHandler): Promise<() => Promise<void>>;
 
   close(): Promise<void>;
 }

@@ -17,9 +17,11 @@ export function bastion(args: string[], env: Record<string, string> = {}) {
 /** The same without blocking: for a CLI that talks to a broker running in this process. */
 export function bastionAsync(
   args: string[],
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    const options = { timeout: 60_000, ...(env === undefined ? {} : { env }) };
+    execFile(process.execPath, [MAIN, ...args], options, (err, stdout, stderr) => {
       const code = (err as { code?: unknown } | null)?.code;
       resolve({
         status: err === null ? 0 : typeof code === 'number' ? code : null,

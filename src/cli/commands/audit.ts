@@ -15,7 +15,7 @@ import { AUDIT_SINK_FILE } from '../../audit/sink.js';
 import { verifyAudit } from '../../audit/verify.js';
 import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
 import { loadConfig } from '../../config/config.js';
-import { BrokerKeyring } from '../../governance/keyring.js';
+import { publicKeysFor } from '../../server/shared-state.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';
 import { DATA_DIR_OPTIONS, dataDirOf } from '../data-dir.js';
@@ -58,10 +58,11 @@ async function runVerify(args: string[]): Promise<number> {
         : join(dataDir, AUDIT_SINK_FILE);
   const witnessFile =
     values.witness !== undefined ? resolve(values.witness) : config?.audit_witness_file;
-  const publicKeys = BrokerKeyring.publicKeysIn(dataDir);
   const store = openStore(dataDir);
   let report: AuditReport;
   try {
+    // The keys in their configured home (files, or the database with its KEK).
+    const publicKeys = await publicKeysFor({ ...config, data_dir: dataDir }, store, process.env);
     report = await verifyAudit({ store, sinkFile, witnessFile, publicKeys });
   } finally {
     await store.close();

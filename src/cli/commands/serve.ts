@@ -51,12 +51,11 @@ export async function runServe(args: string[]): Promise<number> {
   // Every handler before the line scripts wait for: a signal sent on reading it is handled.
   const stopped = untilSignal();
   process.on('SIGHUP', () => {
-    try {
-      server.keyring.reload();
-      server.app.log.info({ kid: server.keyring.activeKid }, 'signing keys reloaded');
-    } catch (err) {
-      server.app.log.error({ err }, 'signing key reload failed; keeping the current keys');
-    }
+    server.keyring.refresh().then(
+      () => server.app.log.info({ kid: server.keyring.activeKid }, 'signing keys reloaded'),
+      (err: unknown) =>
+        server.app.log.error({ err }, 'signing key reload failed; keeping the current keys'),
+    );
     // The configuration too: a file that does not validate changes nothing, and says why
     // (a ConfigError names the file, key and reason, never a value).
     try {
