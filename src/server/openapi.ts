@@ -7,6 +7,7 @@
  * recommended rules runs over the result in the suite (test/server/openapi-lint.test.ts).
  */
 import type { FastifySchema } from 'fastify';
+import { errorSchema } from './routes/schemas.js';
 
 /** Names of the operations clients call most; any other is named from its method and path. */
 const OPERATION_IDS: Readonly<Record<string, string>> = {
@@ -38,18 +39,6 @@ const RESPONSES: Readonly<Record<string, string>> = {
   '4XX': 'The request was refused before it reached the operation (malformed request)',
 };
 
-const errorBody = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-      required: ['code', 'message'],
-    },
-  },
-  required: ['error'],
-} as const;
-
 /** `POST /governance/approvals/:ac_id` → `postGovernanceApprovalsAcId`. */
 function derivedId(method: string, url: string): string {
   const words = url.split(/[^A-Za-z0-9]+/).filter(Boolean);
@@ -80,7 +69,7 @@ export function documentRoute(input: {
     response[status] = { ...body, description: body['description'] ?? RESPONSES[status] ?? 'Done' };
   }
   if (!Object.keys(response).some((s) => s.startsWith('4'))) {
-    response['4XX'] = { ...errorBody, description: RESPONSES['4XX'] };
+    response['4XX'] = { ...errorSchema, description: RESPONSES['4XX'] };
   }
   const operationId =
     schema.operationId ??
