@@ -88,7 +88,8 @@ export const CONFIG_DEFAULTS = {
   issuer: 'urn:bastion:broker',
   audience: 'urn:bastion:connectors',
   clock_skew_seconds: 30,
-  body_bytes: 16_384,
+  // Room for the largest operation: stdin of 64 KiB (MAX_STDIN_BYTES), JSON-escaped.
+  body_bytes: 131_072,
   rate_per_minute: 120,
   auth_failures_per_minute: 120,
   output_bytes: 1_048_576,

@@ -187,7 +187,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       addressLimiter,
       refusals,
     });
-    metaRoutes(app);
+    metaRoutes(app, () => publicUrl);
     governanceRoutes(app, { service });
     connectorRoutes(app, { session, connectors: [...connectors.values()] });
     const isAdmin = (did: string): boolean => policy.admins.includes(did);

@@ -4,6 +4,7 @@
  * the routes' schemas.
  */
 import swagger from '@fastify/swagger';
+import { documentRoute } from './openapi.js';
 import type { FastifyInstance } from 'fastify';
 import { REDACT_PATHS } from '../base/logger.js';
 import type { BastionConfig } from '../config/config.js';
@@ -27,6 +28,7 @@ export async function createFastify(
     bodyLimit: config.limits.body_bytes,
   });
   await app.register(swagger, {
+    transform: documentRoute,
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -34,7 +36,11 @@ export async function createFastify(
         version: '0.1.0',
         description:
           'Zero-credential-storage access broker: authorization contexts and governed invocations.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      // Where clients reach the broker: its public URL (the one DPoP proofs name), else
+      // the address it listens on.
+      servers: [{ url: config.public_url ?? `http://${config.listen.host}:${config.listen.port}` }],
       components: {
         securitySchemes: {
           dpop: {
@@ -56,12 +62,17 @@ export async function createFastify(
   return app;
 }
 
-/** The public routes: health and the API document. */
-export function metaRoutes(app: FastifyInstance): void {
+/**
+ * The public routes: health and the API document. `publicUrl`: where clients reach the
+ * broker (the URL DPoP proofs name: the configured public_url, else the listening address,
+ * known once listening).
+ */
+export function metaRoutes(app: FastifyInstance, publicUrl: () => string): void {
   app.get('/healthz', { config: { auth: 'none' }, schema: { hide: true } }, () => ({
     status: 'ok',
   }));
-  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, () =>
-    app.swagger(),
-  );
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, () => ({
+    ...app.swagger(),
+    servers: [{ url: publicUrl() }],
+  }));
 }

@@ -116,7 +116,7 @@ describe('parseConfig: the documented sample', () => {
       clock_skew_seconds: 30,
       admins: [ALICE],
       limits: {
-        body_bytes: 16384,
+        body_bytes: 131_072,
         rate_per_minute: 120,
         auth_failures_per_minute: 120,
         output_bytes: 1_048_576,

@@ -73,6 +73,18 @@ describe('governed invocation', () => {
     );
   });
 
+  it('takes the largest stdin the operation schema allows under the default body limit', async () => {
+    const ac = await b.ac('ssh-ops', 'ssh', '127.0.0.1');
+    // 64 KiB of text with quotes and newlines, which JSON escapes (the body grows past it).
+    const stdin = 'line "qq"\n'.repeat(65_536 / 10) + 'x'.repeat(65_536 % 10);
+    assert.equal(Buffer.byteLength(stdin), 65_536);
+    const r = await b.client().invoke('ssh', ac.token, {
+      target: '127.0.0.1',
+      operation: { argv: ['wc', '-c'], stdin },
+    });
+    assert.equal(r.result.stdout.trim(), '65536');
+  });
+
   it('runs an argv through Bascule without a shell', async () => {
     const ac = await b.ac('bascule-ops', 'bascule', 'db1.internal.test');
     const r = await b.client().invoke('bascule', ac.token, {

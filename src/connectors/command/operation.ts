@@ -21,7 +21,9 @@ const stdin = z
   .string()
   .max(MAX_STDIN_BYTES)
   .refine((v) => Buffer.byteLength(v) <= MAX_STDIN_BYTES, { error: 'too long' })
-  .describe("Text for the command's standard input (UTF-8, at most 64 KiB)");
+  .describe(
+    "Text for the command's standard input (UTF-8, at most 64 KiB; the request body as a whole is bounded by limits.body_bytes, 128 KiB by default)",
+  );
 
 export const argvOperation = z.strictObject({
   argv: z
