@@ -153,6 +153,14 @@ export class AuditLog {
     fields: readonly AuditFields[],
     effects: readonly StoreEffect[],
   ): Promise<AuditEntry[]> {
+    if (this.#store.appendAuditChained !== undefined) {
+      // A shared store (replicas): it chains after the head it reads under its lock.
+      try {
+        return await this.#store.appendAuditChained(fields, effects);
+      } catch (err) {
+        throw this.#unavailable(err, 'audit store write failed');
+      }
+    }
     const { entries } = chainAfter(this.#head, fields);
     try {
       await this.#sink.write(entries.map((entry) => canonicalJson(entry) + '\n').join(''));

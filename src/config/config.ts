@@ -21,6 +21,7 @@ import {
   readConnectors,
   type PluginRegistries,
 } from './plugins.js';
+import { readStore, storeSchema } from './store.js';
 import { distinct, fallbackMessage, formatPath, Invalid, issueToError, parseAt } from './report.js';
 import { CONFIG_DEFAULTS, LOG_LEVELS, type BastionConfig } from './types.js';
 import { MAX_CONFIG_BYTES, readYaml } from './yaml.js';
@@ -105,6 +106,7 @@ const configSchema = z.strictObject(
     log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
     // Read by normalise(), whose schema resolves paths against the file's directory.
     audit: z.unknown().optional(),
+    store: z.unknown().optional(),
     // Owned by plugins: read by plugins.ts, each entry with its plugin's schema.
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
@@ -182,6 +184,13 @@ function normalise(
     connectors: readConnectors(raw.connectors, reading),
     backends: readBackends(raw.backends, reading),
     failover,
+    store: readStore(
+      raw.store === undefined
+        ? undefined
+        : parseAt(storeSchema(reading.ctx), raw.store, fileName, ['store']),
+      env,
+      warnings,
+    ),
     accords,
     accordsById,
     warnings,

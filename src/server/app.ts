@@ -20,7 +20,7 @@ import { Authenticator } from '../governance/authenticate.js';
 import { BrokerKeyring } from '../governance/keyring.js';
 import { Policy } from '../governance/policy.js';
 import { GovernanceService } from '../governance/service.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { installAuthentication } from './authenticate.js';
 import { createFastify, metaRoutes } from './fastify.js';
@@ -83,7 +83,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { config } = options;
   const clock = options.clock ?? systemClock;
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const store = SqliteStore.open({ dataDir: config.data_dir });
+  const store = await openStore(config.store, config.data_dir);
   let started: FastifyInstance | undefined;
   let audit: AuditLog | undefined;
   const owned: Closable[] = [];

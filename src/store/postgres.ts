@@ -4,7 +4,7 @@
  * `PgAcs` (authorization state) and `PgAudit` (the audit trail), which share their checks,
  * row shapes and chaining with the SQLite store. Options are in postgres-open.ts.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import { auditBatches } from './audit-query.js';
 import { effectCalls } from './effects.js';
@@ -17,6 +17,7 @@ import type {
   AcRecord,
   Approval,
   AuditCheckpoint,
+  AuditFields,
   InsertAuditOptions,
   Store,
   StoreEffect,
@@ -100,6 +101,13 @@ export class PostgresStore implements Store {
     return this.#call(() => this.#audit.appendBatch(events, ts));
   }
 
+  appendAuditChained(
+    fields: readonly AuditFields[],
+    effects: readonly StoreEffect[],
+  ): Promise<AuditEntry[]> {
+    return this.#call(() => this.#audit.appendFields(fields, this.#effects(effects)));
+  }
+
   /**
    * `options.durableOnSink` is ignored: a PostgreSQL commit is durable as the server is
    * configured (synchronous_commit), and the broker has no cheaper commit to choose.
@@ -109,11 +117,14 @@ export class PostgresStore implements Store {
     effects: readonly StoreEffect[] = [],
     _options: InsertAuditOptions = {},
   ): Promise<void> {
-    return this.#call(() =>
-      this.#audit.insertEntries(entries, async (client) => {
-        for (const call of effectCalls(effects, new PgAcs(client))) await call();
-      }),
-    );
+    return this.#call(() => this.#audit.insertEntries(entries, this.#effects(effects)));
+  }
+
+  /** The effects as one step of an audit transaction (an unknown one rolls it back). */
+  #effects(effects: readonly StoreEffect[]): (client: PoolClient) => Promise<void> {
+    return async (client) => {
+      for (const call of effectCalls(effects, new PgAcs(client))) await call();
+    };
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {

@@ -64,6 +64,26 @@ export type StoreEffect =
   | { readonly kind: 'insert_ac'; readonly record: AcRecord }
   | { readonly kind: 'note_key_use'; readonly kid: string; readonly exp: number };
 
+/** An audit entry's columns (audit-row.ts converts them to and from an AuditEntry). */
+export interface AuditRow {
+  seq: number;
+  ts: string;
+  type: string;
+  actor: string | null;
+  principal: string | null;
+  ac_id: string | null;
+  invocation_id: string | null;
+  connector: string | null;
+  target: string | null;
+  outcome: string | null;
+  detail: string | null;
+  prev: string;
+  hash: string;
+}
+
+/** An event's columns, validated, before the transaction gives it a place in the chain. */
+export type AuditFields = Omit<AuditRow, 'seq' | 'prev' | 'hash'>;
+
 export interface InsertAuditOptions {
   /**
    * The entries are already durable in a file the audit log reads back at start (its
@@ -138,6 +158,16 @@ export interface Store {
     effects?: readonly StoreEffect[],
     options?: InsertAuditOptions,
   ): Promise<void>;
+  /**
+   * Only on a store several brokers share (PostgreSQL): appends events the audit log
+   * checked and stamped (`auditFields`), chained after the head read under the write lock
+   * in the same transaction, with `effects`: all or nothing. The log then holds no head of
+   * its own, so brokers on other hosts write one chain (docs/architecture.md, "Write path").
+   */
+  appendAuditChained?(
+    fields: readonly AuditFields[],
+    effects: readonly StoreEffect[],
+  ): Promise<AuditEntry[]>;
   /** The last entry's seq and hash, or undefined for an empty trail. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Entries matching every given filter, by seq ascending; limit default 100, at most 1000. */
