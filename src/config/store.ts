@@ -55,7 +55,10 @@ export function readStore(
   let link = section?.url;
   if (fromEnv !== undefined && fromEnv !== '') {
     if (!url.safeParse(fromEnv).success) {
-      throw new ConfigError(`environment variable ${DATABASE_URL_ENV}`, 'is not valid for its setting');
+      throw new ConfigError(
+        `environment variable ${DATABASE_URL_ENV}`,
+        'is not valid for its setting',
+      );
     }
     link = fromEnv;
   }

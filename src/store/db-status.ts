@@ -52,7 +52,9 @@ export async function databaseStatus(settings: StoreSettings, dataDir: string): 
     throw new ConfigError(file, 'cannot be opened as a database');
   }
   try {
-    return await status('sqlite', MIGRATIONS, (sql) => Promise.resolve(db.prepare(sql).all() as Row[]));
+    return await status('sqlite', MIGRATIONS, (sql) =>
+      Promise.resolve(db.prepare(sql).all() as Row[]),
+    );
   } finally {
     db.close();
   }
@@ -79,6 +81,7 @@ async function status(
     schema_version: from,
     latest_version: to,
     pending: migrations.map((m) => m.version).filter((v) => !applied.includes(v)),
-    audit_head: head === undefined ? null : { seq: Number(head['seq']), hash: String(head['hash']) },
+    audit_head:
+      head === undefined ? null : { seq: Number(head['seq']), hash: String(head['hash']) },
   };
 }
