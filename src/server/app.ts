@@ -34,6 +34,7 @@ import {
 import { RefusalCounter, type RefusalKind } from './refusals.js';
 import { applyReload, type ReloadResult } from './reload.js';
 import { RateLimiter } from './rate-limit.js';
+import { holdLease, replicaIdOf } from './replica.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
@@ -99,6 +100,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const refusals = new RefusalCounter(app.log);
     owned.push({ close: () => Promise.resolve(refusals.close()) });
     for (const warning of config.warnings) app.log.warn({ config: config.file }, warning);
+    // One replica of several on a shared store: a lease, and its id on each invoke_start.
+    const replicaId = store.renewLease !== undefined ? replicaIdOf(config.data_dir) : undefined;
+    const lease =
+      replicaId === undefined ? undefined : await holdLease(store, replicaId, clock, app.log);
+    if (lease !== undefined) owned.push(lease);
     audit = await AuditLog.open({
       store,
       dataDir: config.data_dir,
@@ -106,6 +112,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clock,
       logger: app.log,
       witnessFile: config.audit_witness_file,
+      replicaId,
     });
     const interrupted = await audit.markInterrupted();
     if (interrupted > 0) {

@@ -85,6 +85,25 @@ export class PgAudit {
     });
   }
 
+  /**
+   * Under the lock, reads the unfinished invocations and appends the events `make` turns
+   * them into: two replicas starting together cannot both mark one invocation.
+   */
+  appendForUnfinished(
+    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    ts: string,
+  ): Promise<AuditEntry[]> {
+    return this.#underLock(async (client, head) => {
+      const open = (await run<AuditRow>(client, UNFINISHED_SQL)).rows.map(fromAuditRow);
+      const { rows, entries } = chainAfter(
+        head,
+        make(open).map((event) => auditFields(event, ts)),
+      );
+      await insertRows(client, rows);
+      return entries;
+    });
+  }
+
   async head(): Promise<{ seq: number; hash: string } | undefined> {
     return readHead(this.#pool);
   }

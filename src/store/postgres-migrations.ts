@@ -116,6 +116,17 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION bastion_append_only();
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- One row per broker replica: its lease, renewed while it runs. A replica starting
+      -- marks the unfinished invocations of replicas whose lease ran out (and its own).
+      CREATE TABLE replicas (
+        replica_id  TEXT   NOT NULL PRIMARY KEY,
+        lease_until BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Advisory lock keys (any bigint, fixed): one for migrating, one for the audit head. */

@@ -11,6 +11,7 @@ import { effectCalls } from './effects.js';
 import { StoreClosedError } from './errors.js';
 import { PgAcs } from './postgres-acs.js';
 import { PgAudit } from './postgres-audit.js';
+import { PgLeases } from './postgres-leases.js';
 import { type PostgresStoreOptions, openPool } from './postgres-open.js';
 import { transaction } from './postgres-tx.js';
 import type {
@@ -29,6 +30,7 @@ export class PostgresStore implements Store {
   readonly #pool: Pool;
   readonly #acs: PgAcs;
   readonly #audit: PgAudit;
+  readonly #leases: PgLeases;
   #closing: Promise<void> | undefined;
 
   /** Connects, migrates (once, under an advisory lock) and returns the store. */
@@ -40,6 +42,7 @@ export class PostgresStore implements Store {
     this.#pool = pool;
     this.#acs = new PgAcs(pool);
     this.#audit = new PgAudit(pool);
+    this.#leases = new PgLeases(pool);
   }
 
   insertAc(record: AcRecord): Promise<void> {
@@ -106,6 +109,21 @@ export class PostgresStore implements Store {
     effects: readonly StoreEffect[],
   ): Promise<AuditEntry[]> {
     return this.#call(() => this.#audit.appendFields(fields, this.#effects(effects)));
+  }
+
+  appendForUnfinished(
+    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    ts: string,
+  ): Promise<AuditEntry[]> {
+    return this.#call(() => this.#audit.appendForUnfinished(make, ts));
+  }
+
+  renewLease(replicaId: string, until: number): Promise<void> {
+    return this.#call(() => this.#leases.renew(replicaId, until));
+  }
+
+  liveReplicas(now: number): Promise<string[]> {
+    return this.#call(() => this.#leases.live(now));
   }
 
   /**

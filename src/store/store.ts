@@ -168,6 +168,18 @@ export interface Store {
     fields: readonly AuditFields[],
     effects: readonly StoreEffect[],
   ): Promise<AuditEntry[]>;
+  /**
+   * Only on a shared store: in one transaction under the audit write lock, reads the
+   * unfinished invocations and appends the events `make` returns for them.
+   */
+  appendForUnfinished?(
+    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    ts: string,
+  ): Promise<AuditEntry[]>;
+  /** Only on a shared store: sets replica `replicaId`'s lease to end at `until` (epoch ms). */
+  renewLease?(replicaId: string, until: number): Promise<void>;
+  /** Only on a shared store: the replicas whose lease ends at or after `now` (epoch ms). */
+  liveReplicas?(now: number): Promise<string[]>;
   /** The last entry's seq and hash, or undefined for an empty trail. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Entries matching every given filter, by seq ascending; limit default 100, at most 1000. */
