@@ -50,11 +50,12 @@ async function runVerify(args: string[]): Promise<number> {
   const publicKeys = BrokerKeyring.publicKeysIn(dataDir);
   const store = await openStoreOf(dataDir, config);
   let report: AuditReport;
+  const shared = isShared(store);
   try {
     // The broker's own sink file, or a copy gathered elsewhere (e.g. from a stdout
     // collector); replicas on a shared store keep none (the database chains the trail).
     const sinkFile =
-      values['no-sink'] === true || (values.sink === undefined && isShared(store))
+      values['no-sink'] === true || (values.sink === undefined && shared)
         ? null
         : values.sink !== undefined
           ? resolve(values.sink)
@@ -63,11 +64,11 @@ async function runVerify(args: string[]): Promise<number> {
   } finally {
     await store.close();
   }
-  output(values.json === true, report, () => summary(report));
+  output(values.json === true, report, () => summary(report, shared && values['no-sink'] !== true));
   return report.ok ? 0 : 1;
 }
 
-function summary(report: AuditReport): string[] {
+function summary(report: AuditReport, shared: boolean): string[] {
   const lines = [
     `audit: ${report.ok ? 'OK' : 'PROBLEMS FOUND'}`,
     `entries            ${report.entries}` +
@@ -77,7 +78,7 @@ function summary(report: AuditReport): string[] {
         ? `seq ${report.lastCheckpoint.seq} at ${report.lastCheckpoint.ts}`
         : 'none'
     }`,
-    `external sink      ${report.sink ?? 'not checked (--no-sink, or a shared store): entries cut from the end after the last checkpoint cannot be seen'}`,
+    `external sink      ${report.sink ?? (shared ? 'none (replicas on a shared store keep none): entries cut from the end after the last checkpoint cannot be seen' : 'not checked (--no-sink): entries cut from the end after the last checkpoint cannot be seen')}`,
     `witness            ${report.witness ?? 'none: a rollback of both the database and the sink cannot be seen'}`,
   ];
   if (report.problems.length > 0) {
