@@ -51,7 +51,7 @@ describe('two broker replicas on one PostgreSQL', { skip: skipWithoutPostgres() 
       url: PUBLIC_URL,
       key: pair.alice,
       fetch: (input, init) => {
-        const path = String(input).slice(PUBLIC_URL.length);
+        const path = String(input instanceof Request ? input.url : input).slice(PUBLIC_URL.length);
         sent = { path, init };
         return fetch(a.broker.url + path, init);
       },
