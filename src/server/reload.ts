@@ -54,6 +54,9 @@ export function applyReload(
   if (!isDeepStrictEqual(pluginSections(running), pluginSections(next))) {
     needsRestart.push('backends or connectors');
   }
+  // The store stays the running one: a password the reloaded file gave is not needed.
+  if (next.store.kind === 'postgres' && next.store !== running.store)
+    next.store.password?.dispose();
   for (const warning of next.warnings) log.warn({ config: next.file }, warning);
   log.info(
     { accords: next.accords.length, admins: next.admins.length },
