@@ -34,11 +34,17 @@ describe('README', () => {
     });
     assert.equal(configs[0]?.accordsById.get('ops-exec')?.max_duration_seconds, 900);
     assert.equal(configs[0]?.public_url, 'https://bastion.example.test');
+    const bascule = configs[blocks.findIndex((b) => b.includes('db2.internal.test'))];
     assert.equal(
-      (connectorSettings(configs[1] as BastionConfig, 'bascule') as BasculeSettings).targets.get(
+      (connectorSettings(bascule as BastionConfig, 'bascule') as BasculeSettings).targets.get(
         'db2.internal.test',
       ),
       'unix:/run/bascule.sock',
+    );
+    const store = configs[blocks.findIndex((b) => b.startsWith('store:'))]?.store;
+    assert.deepEqual(
+      store?.kind === 'postgres' ? store.url : store,
+      'postgres://bastion@db.internal:5432/bastion?sslmode=verify-full',
     );
   });
 

@@ -24,6 +24,7 @@ import { type AuditFields, auditFields } from '../store/audit-row.js';
 import { TrailWriter } from './trail-writer.js';
 import { openTrail } from './recover.js';
 import { type CheckpointLine, signCheckpoint } from './checkpoint-sign.js';
+import { interruptedEvent, mayMark, stampReplica } from './interrupted.js';
 
 export { CHECKPOINT_TYP, type CheckpointLine } from './checkpoint-sign.js';
 
@@ -44,6 +45,8 @@ export interface AuditLogOptions {
   readonly sink?: 'file' | 'stdout' | undefined;
   /** Where every checkpoint is also appended; outside `dataDir`, in a directory that exists. */
   readonly witnessFile?: string | undefined;
+  /** With a shared store: this replica's id, named by each `invoke_start` it writes. */
+  readonly replicaId?: string | undefined;
 }
 
 export class AuditLog {
@@ -64,6 +67,7 @@ export class AuditLog {
   #checkpoints: Promise<void> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
+  readonly #replicaId: string | undefined;
 
   private constructor(
     options: AuditLogOptions,
@@ -85,6 +89,7 @@ export class AuditLog {
     this.#signer = options.signer;
     this.#clock = options.clock;
     this.#logger = options.logger;
+    this.#replicaId = options.replicaId;
     this.#timer = setInterval(() => void this.#timedCheckpoint(), intervalMs);
     // The timer must not keep a finished process alive; close() takes the last checkpoint.
     this.#timer.unref();
@@ -133,7 +138,7 @@ export class AuditLog {
     try {
       // Stamped on arrival: arrival order is chain order, so ts never runs backwards.
       const ts = new Date(this.#clock.now()).toISOString();
-      fields = events.map((event) => auditFields(event, ts));
+      fields = events.map((event) => auditFields(stampReplica(event, this.#replicaId), ts));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new AuditUnavailableError());
     }
@@ -213,24 +218,28 @@ export class AuditLog {
   /**
    * Appends an `invoke_interrupted` entry (detail `{start_seq}`) for each unfinished
    * invocation and returns how many. Called at start-up, before any invocation begins, so
-   * that every unfinished one was cut off by the previous process ending. Logging the
-   * count is the caller's.
+   * that every unfinished one was cut off by the previous process ending; with a shared
+   * store, only this replica's and those of replicas whose lease ran out (interrupted.ts),
+   * read and marked under the store's write lock. Logging the count is the caller's.
    */
   async markInterrupted(): Promise<number> {
-    const open = await this.interrupted();
-    for (const start of open) {
-      await this.append({
-        type: 'invoke_interrupted',
-        invocation_id: start.invocation_id,
-        ac_id: start.ac_id,
-        actor: start.actor,
-        principal: start.principal,
-        connector: start.connector,
-        target: start.target,
-        outcome: 'interrupted',
-        detail: { start_seq: start.seq },
-      });
+    const store = this.#store;
+    if (store.appendForUnfinished !== undefined && this.#replicaId !== undefined) {
+      const self = this.#replicaId;
+      try {
+        const live = new Set(await store.liveReplicas?.(this.#clock.now()));
+        const ts = new Date(this.#clock.now()).toISOString();
+        const marked = await store.appendForUnfinished(
+          (open) => open.filter((start) => mayMark(start, self, live)).map(interruptedEvent),
+          ts,
+        );
+        return marked.length;
+      } catch (err) {
+        throw this.#unavailable(err, 'audit store write failed');
+      }
     }
+    const open = await this.interrupted();
+    for (const start of open) await this.append(interruptedEvent(start));
     return open.length;
   }
 

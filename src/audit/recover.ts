@@ -30,9 +30,12 @@ export async function openTrail(
   },
 ): Promise<{ sink: Sink; witness: Sink | undefined; head: ChainHead | undefined }> {
   const release = lockTrail(options.dataDir);
+  // A shared store chains entries itself: this broker holds no head and keeps no sink
+  // (the database is the chain's one copy; checkpoints still go to the witness).
+  const shared = options.store.appendAuditChained !== undefined;
   let sink: Sink;
   try {
-    sink = withRelease(await openSink(kind, options.dataDir), release);
+    sink = withRelease(shared ? NO_SINK : await openSink(kind, options.dataDir), release);
   } catch (err) {
     release();
     throw err;
@@ -44,7 +47,7 @@ export async function openTrail(
     }
     const head = await recoverTrail({
       store: options.store,
-      sinkFile: kind === 'file' ? join(options.dataDir, AUDIT_SINK_FILE) : undefined,
+      sinkFile: kind === 'file' && !shared ? join(options.dataDir, AUDIT_SINK_FILE) : undefined,
       witnessFile: options.witnessFile,
       logger: options.logger,
     });
@@ -57,6 +60,8 @@ export async function openTrail(
 }
 
 type ChainHead = { seq: number; hash: string };
+
+const NO_SINK: Sink = { write: () => Promise.resolve(), close: () => Promise.resolve() };
 
 /** `sink`, whose close also releases the trail's lock (the log closes its sink last). */
 function withRelease(sink: Sink, release: () => void): Sink {

@@ -5,7 +5,8 @@
  * a failed commit after it leaves the database behind (put right by the next write, or at
  * start), never ahead of the copy a thief cannot rewrite. When the store appends the sink's
  * lines itself (a journaling store, store/journal.ts), line and commit are one hand-off to
- * its writer thread instead of two; the order is the same.
+ * its writer thread instead of two; the order is the same. A store shared by replicas
+ * chains the entries itself, under its own lock, and there is no sink.
  */
 import type { Logger } from '../base/logger.js';
 import { canonicalJson } from '../base/audit-chain.js';
@@ -51,11 +52,20 @@ export class TrailWriter {
     fields: readonly AuditFields[],
     effects: readonly StoreEffect[],
   ): Promise<AuditEntry[]> {
+    const store = this.#store;
+    if (store.appendAuditChained !== undefined) {
+      // A shared store (replicas): it chains after the head it reads under its lock, and
+      // keeps the chain's one copy (there is no sink: openTrail).
+      try {
+        return await store.appendAuditChained(fields, effects);
+      } catch (err) {
+        throw this.unavailable(err, 'audit store write failed');
+      }
+    }
     const { entries } = chainAfter(this.#head, fields);
     const text = entries.map((entry) => canonicalJson(entry) + '\n').join('');
     const toStore = [...this.#unstored, ...entries];
     const options = { durableOnSink: this.#durableOnSink };
-    const store = this.#store;
     try {
       if (this.#journalFd !== undefined && isJournaling(store)) {
         const journal = { fd: this.#journalFd, text };

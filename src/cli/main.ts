@@ -5,6 +5,7 @@ import { BrokerError } from '../client/client.js';
 import { BastionError } from '../base/errors.js';
 import { runAudit } from './commands/audit.js';
 import { runBascule } from './commands/bascule.js';
+import { runDb } from './commands/db.js';
 import { runAcs, runApprove, runAuthorize, runRevoke } from './commands/governance.js';
 import { runInvoke } from './commands/invoke.js';
 import { runKeygen } from './commands/keygen.js';
@@ -28,6 +29,7 @@ const commands: Record<string, Command> = {
   acs: runAcs,
   invoke: runInvoke,
   audit: runAudit,
+  db: runDb,
   bascule: runBascule,
   mcp: runMcp,
   version: () => {

@@ -19,13 +19,23 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
   serve: {
     group: 'Broker',
     text: () => `serve --config FILE [--data-dir DIR] [--listen HOST:PORT]
-      Run the broker (HTTP API, SQLite store, AC signing keys in DATA_DIR/keys).
+      Run the broker (HTTP API, store: SQLite in DATA_DIR or PostgreSQL, AC signing keys
+      in DATA_DIR/keys).
       SIGHUP reloads the signing keys; SIGTERM/SIGINT finish in-flight requests and stop.`,
   },
   keys: {
     group: 'Broker',
     text: () => `keys rotate (--data-dir DIR | --config FILE) [--json]
       New AC signing key; SIGHUP the server to use it.`,
+  },
+  db: {
+    group: 'Broker',
+    text: () => `db migrate (--data-dir DIR | --config FILE) [--json]
+      Apply pending schema migrations to the store (config store:, or $BASTION_DATABASE_URL,
+      else SQLite in DATA_DIR) and exit; idempotent.
+  db check (--data-dir DIR | --config FILE) [--json]
+      Connect without migrating: the schema version, pending migrations, the audit head.
+      Exits 1 when the schema is behind, with an error when it cannot connect.`,
   },
   demo: {
     group: 'Broker',
@@ -91,7 +101,8 @@ ${connectorRegistry
     group: 'Audit',
     text: () => `audit verify (--data-dir DIR | --config FILE) [--sink FILE | --no-sink] [--witness FILE] [--json]
       Check the hash chain, signed checkpoints, the sink (<data_dir>/audit/audit.jsonl,
-      or --sink; missing or cut short is a problem unless --no-sink says there is none)
+      or --sink; missing or cut short is a problem unless --no-sink says there is none;
+      replicas on PostgreSQL keep none)
       and the witness (audit.witness_file, or --witness); name what was edited, deleted,
       reordered, truncated or rolled back; list interrupted invocations.
   audit export (--data-dir DIR | --config FILE) [--after SEQ]

@@ -21,6 +21,7 @@ import {
   readConnectors,
   type PluginRegistries,
 } from './plugins.js';
+import { readStore, storeSchema } from './store.js';
 import { distinct, fallbackMessage, formatPath, Invalid, issueToError, parseAt } from './report.js';
 import { CONFIG_DEFAULTS, LOG_LEVELS, type BastionConfig } from './types.js';
 import { MAX_CONFIG_BYTES, readYaml } from './yaml.js';
@@ -108,6 +109,7 @@ const configSchema = z.strictObject(
     // Where the AC signing keys live (types.ts); the KEK file's path is read by normalise().
     signing_keys: z.enum(['files', 'database'], { error: 'must be files or database' }).optional(),
     key_encryption_key_file: z.unknown().optional(),
+    store: z.unknown().optional(),
     // Owned by plugins: read by plugins.ts, each entry with its plugin's schema.
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
@@ -185,6 +187,13 @@ function normalise(
     connectors: readConnectors(raw.connectors, reading),
     backends: readBackends(raw.backends, reading),
     failover,
+    store: readStore(
+      raw.store === undefined
+        ? undefined
+        : parseAt(storeSchema(reading.ctx), raw.store, fileName, ['store']),
+      env,
+      warnings,
+    ),
     accords,
     accordsById,
     warnings,

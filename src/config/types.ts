@@ -3,6 +3,7 @@ import type { BackendPlugin } from '../backends/plugin.js';
 import type { ConnectorPlugin } from '../connectors/plugin.js';
 import { DEFAULT_FAILOVER } from '../credentials/circuit.js';
 import type { Accord } from '../governance/accords.js';
+import type { StoreSettings } from '../store/open.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -60,6 +61,8 @@ export interface BastionConfig {
   backends: BackendEntry[];
   /** The top-level `failover:`: the circuit breaker of a backend that sets none of its own. */
   failover: FailoverConfig;
+  /** `store:` or $BASTION_DATABASE_URL: SQLite in data_dir, or PostgreSQL (no password in the URL). */
+  store: StoreSettings;
   /**
    * `audit.witness_file`, absolute: every signed audit checkpoint is also appended there.
    * Absent: no witness, and a rollback of both database and sink cannot be detected.

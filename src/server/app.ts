@@ -20,7 +20,7 @@ import { Authenticator } from '../governance/authenticate.js';
 import type { BrokerKeyring } from '../governance/keyring.js';
 import { Policy } from '../governance/policy.js';
 import { GovernanceService } from '../governance/service.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { installAuthentication } from './authenticate.js';
 import { createFastify, metaRoutes } from './fastify.js';
@@ -35,6 +35,7 @@ import { RefusalCounter, type RefusalKind } from './refusals.js';
 import { applyReload, type ReloadResult } from './reload.js';
 import { RateLimiter } from './rate-limit.js';
 import { openKeyring, principalLimiter } from './shared-state.js';
+import { holdLease, replicaIdOf } from './replica.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
@@ -84,7 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { config } = options;
   const clock = options.clock ?? systemClock;
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const store = SqliteStore.open({ dataDir: config.data_dir });
+  const store = await openStore(config.store, config.data_dir);
   let started: FastifyInstance | undefined;
   let audit: AuditLog | undefined;
   const owned: Closable[] = [];
@@ -109,6 +110,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       app.log.error({ err }, 'signing key reload failed; keeping the current keys'),
     );
     owned.push({ close: unfollow });
+    // One replica of several on a shared store: a lease, and its id on each invoke_start.
+    const replicaId = store.renewLease !== undefined ? replicaIdOf(config.data_dir) : undefined;
+    const lease =
+      replicaId === undefined ? undefined : await holdLease(store, replicaId, clock, app.log);
+    if (lease !== undefined) owned.push(lease);
     audit = await AuditLog.open({
       store,
       dataDir: config.data_dir,
@@ -116,6 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clock,
       logger: app.log,
       witnessFile: config.audit_witness_file,
+      replicaId,
     });
     const interrupted = await audit.markInterrupted();
     if (interrupted > 0) {

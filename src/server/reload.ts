@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../base/logger.js';
 import type { BastionConfig } from '../config/config.js';
 import type { Policy } from '../governance/policy.js';
+import type { StoreSettings } from '../store/open.js';
 
 export interface ReloadResult {
   readonly accords: number;
@@ -26,6 +27,7 @@ const RESTART_SECTIONS = [
   'limits',
   'log_level',
   'failover',
+  'store',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */
@@ -40,6 +42,13 @@ function pluginSections(config: BastionConfig): unknown {
   };
 }
 
+/** A Secret shows no bytes to isDeepStrictEqual: passwords are compared on their own. */
+function passwordChanged(a: StoreSettings, b: StoreSettings): boolean {
+  const [pa, pb] = [a, b].map((s) => (s.kind === 'postgres' ? s.password : undefined));
+  if (pa === undefined || pb === undefined) return pa !== pb;
+  return pa.disposed || pb.disposed || !pa.equals(pb);
+}
+
 export function applyReload(
   log: Logger,
   running: BastionConfig,
@@ -50,9 +59,15 @@ export function applyReload(
   const needsRestart: string[] = RESTART_SECTIONS.filter(
     (key) => !isDeepStrictEqual(running[key], next[key]),
   );
+  if (!needsRestart.includes('store') && passwordChanged(running.store, next.store)) {
+    needsRestart.push('store');
+  }
   if (!isDeepStrictEqual(pluginSections(running), pluginSections(next))) {
     needsRestart.push('backends or connectors');
   }
+  // The store stays the running one: a password the reloaded file gave is not needed.
+  if (next.store.kind === 'postgres' && next.store !== running.store)
+    next.store.password?.dispose();
   for (const warning of next.warnings) log.warn({ config: next.file }, warning);
   log.info(
     { accords: next.accords.length, admins: next.admins.length },

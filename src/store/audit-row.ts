@@ -8,29 +8,12 @@ import { InvalidArgumentError } from '../base/errors.js';
 import { GENESIS, auditHash, canonicalJson } from '../base/audit-chain.js';
 import { AUDIT_TYPES } from '../base/audit-records.js';
 import type { AuditEntry, AuditEvent, AuditType } from '../base/audit-records.js';
-import type { AuditCheckpoint } from './store.js';
+import type { AuditCheckpoint, AuditFields, AuditRow } from './store.js';
 import { AuditChainConflictError } from './errors.js';
 import { hexHash, int, isoTs, text } from './checks.js';
 import { isSecretShaped, looksSecret } from './secret-guard.js';
 
-export interface AuditRow {
-  seq: number;
-  ts: string;
-  type: string;
-  actor: string | null;
-  principal: string | null;
-  ac_id: string | null;
-  invocation_id: string | null;
-  connector: string | null;
-  target: string | null;
-  outcome: string | null;
-  detail: string | null;
-  prev: string;
-  hash: string;
-}
-
-/** An event's columns, validated, before the transaction gives it a place in the chain. */
-export type AuditFields = Omit<AuditRow, 'seq' | 'prev' | 'hash'>;
+export type { AuditFields, AuditRow } from './store.js';
 
 export const AUDIT_TYPE_SET: ReadonlySet<string> = new Set(AUDIT_TYPES);
 

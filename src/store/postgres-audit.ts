@@ -52,9 +52,21 @@ export class PgAudit {
   async appendBatch(events: readonly AuditEvent[], ts: string): Promise<AuditEntry[]> {
     if (!(events instanceof Array)) throw new InvalidArgumentError('audit events');
     const list: AuditFields[] = events.map((event) => auditFields(event, ts));
+    return this.appendFields(list, () => Promise.resolve());
+  }
+
+  /**
+   * Chains checked events after the head read under the lock, inserts them, then runs
+   * `then` (the effects) on the same transaction: all or nothing.
+   */
+  appendFields(
+    list: readonly AuditFields[],
+    then: (client: PoolClient) => Promise<void>,
+  ): Promise<AuditEntry[]> {
     return this.#underLock(async (client, head) => {
       const { rows, entries } = chainAfter(head, list);
       await insertRows(client, rows);
+      await then(client);
       return entries;
     });
   }
@@ -70,6 +82,25 @@ export class PgAudit {
     return this.#underLock(async (client, head) => {
       await insertRows(client, rechain(head, entries));
       await then(client);
+    });
+  }
+
+  /**
+   * Under the lock, reads the unfinished invocations and appends the events `make` turns
+   * them into: two replicas starting together cannot both mark one invocation.
+   */
+  appendForUnfinished(
+    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    ts: string,
+  ): Promise<AuditEntry[]> {
+    return this.#underLock(async (client, head) => {
+      const open = (await run<AuditRow>(client, UNFINISHED_SQL)).rows.map(fromAuditRow);
+      const { rows, entries } = chainAfter(
+        head,
+        make(open).map((event) => auditFields(event, ts)),
+      );
+      await insertRows(client, rows);
+      return entries;
     });
   }
 

@@ -145,6 +145,17 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_windows_start ON rate_windows (window_start);
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- One row per broker replica: its lease, renewed while it runs. A replica starting
+      -- marks the unfinished invocations of replicas whose lease ran out (and its own).
+      CREATE TABLE replicas (
+        replica_id  TEXT   NOT NULL PRIMARY KEY,
+        lease_until BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Advisory lock keys (any bigint, fixed): one for migrating, one for the audit head. */

@@ -6,14 +6,21 @@
  * be reached is unavailable. Neither message quotes the URL (it may hold a password).
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Pool, TypeOverrides, types } from 'pg';
+import { Pool, type PoolClient, TypeOverrides, types } from 'pg';
 import { BastionError, ConfigError } from '../base/errors.js';
+import type { Secret } from '../credentials/secret.js';
 import { applyPgMigrations } from './postgres-migrations.js';
 import { mapPgError } from './postgres-errors.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/db?…`; never logged or echoed. */
   readonly url: string;
+  /**
+   * The login's password, kept out of the URL (open.ts takes it out): pg asks for it at
+   * each new connection, so no option, URL or error of the pool holds it. Not with a URL
+   * that has one.
+   */
+  readonly password?: Secret | undefined;
   /**
    * TLS to the server, as node:tls options (`ca`, `cert`, `key` as PEM text, `servername`,
    * `rejectUnauthorized`), or true for the system's trust store. Default: as the URL says
@@ -50,8 +57,8 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
   return n;
 }
 
-/** A migrated pool, or a ConfigError / StoreUnavailableError (the pool then closed). */
-export async function openPool(options: PostgresStoreOptions): Promise<Pool> {
+/** A pool on these settings (nothing connected yet); refuses a bad option. */
+export function newPool(options: PostgresStoreOptions): Pool {
   if (typeof options?.url !== 'string' || !/^postgres(ql)?:\/\//.test(options.url)) {
     throw new ConfigError(WHERE, 'the PostgreSQL URL must start with postgres://');
   }
@@ -60,8 +67,14 @@ export async function openPool(options: PostgresStoreOptions): Promise<Pool> {
   if (options.ssl !== undefined && /[?&]ssl/i.test(options.url)) {
     throw new ConfigError(WHERE, 'give TLS settings in the URL or in ssl, not both');
   }
+  const { password } = options;
+  if (password !== undefined && urlHasPassword(options.url)) {
+    throw new ConfigError(WHERE, 'give the password in the URL or apart from it, not both');
+  }
   const pool = new Pool({
     connectionString: options.url,
+    // pg needs a string for the wire; it is made when the server asks, never kept here.
+    ...(password === undefined ? {} : { password: () => password.use((b) => b.toString()) }),
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
     max: positiveInt(options.maxConnections, 10, 'maxConnections'),
     connectionTimeoutMillis: positiveInt(options.connectTimeoutMs, 5000, 'connectTimeoutMs'),
@@ -72,14 +85,21 @@ export async function openPool(options: PostgresStoreOptions): Promise<Pool> {
   // An idle connection that fails (a server restart) is dropped by the pool; without a
   // listener its error would end the process. The next call gets a fresh connection.
   pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs `work` on one connection of `pool`; on failure ends the pool and maps the error. */
+export async function withConnection<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
   try {
     const client = await pool.connect();
     try {
-      await applyPgMigrations(client);
+      return await work(client);
     } finally {
       client.release();
     }
-    return pool;
   } catch (err) {
     await pool.end().catch(() => undefined);
     const mapped = mapPgError(err);
@@ -87,5 +107,21 @@ export async function openPool(options: PostgresStoreOptions): Promise<Pool> {
     throw mapped instanceof BastionError
       ? mapped
       : new ConfigError(WHERE, 'cannot connect to PostgreSQL with these settings');
+  }
+}
+
+/** A migrated pool, or a ConfigError / StoreUnavailableError (the pool then closed). */
+export async function openPool(options: PostgresStoreOptions): Promise<Pool> {
+  const pool = newPool(options);
+  await withConnection(pool, (client) => applyPgMigrations(client));
+  return pool;
+}
+
+/** Whether a PostgreSQL URL carries a password (`user:password@`). */
+export function urlHasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
   }
 }

@@ -4,7 +4,7 @@
  * `PgAcs` (authorization state) and `PgAudit` (the audit trail), which share their checks,
  * row shapes and chaining with the SQLite store. Options are in postgres-open.ts.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
 import { auditBatches } from './audit-query.js';
 import { effectCalls } from './effects.js';
@@ -13,12 +13,14 @@ import { PgAcs } from './postgres-acs.js';
 import { PgAudit } from './postgres-audit.js';
 import { PgKeys } from './postgres-keys.js';
 import { PgListener } from './postgres-listen.js';
+import { PgLeases } from './postgres-leases.js';
 import { type PostgresStoreOptions, openPool } from './postgres-open.js';
 import { run, transaction } from './postgres-tx.js';
 import type {
   AcRecord,
   Approval,
   AuditCheckpoint,
+  AuditFields,
   InsertAuditOptions,
   NotificationHandler,
   Store,
@@ -35,6 +37,7 @@ export class PostgresStore implements Store {
   readonly #audit: PgAudit;
   readonly #keys: PgKeys;
   readonly #listener: PgListener;
+  readonly #leases: PgLeases;
   #closing: Promise<void> | undefined;
 
   /** Connects, migrates (once, under an advisory lock) and returns the store. */
@@ -49,6 +52,7 @@ export class PostgresStore implements Store {
     this.#keys = new PgKeys(pool);
     // The pool's own settings (URL, TLS, types, timeouts), on a connection of its own.
     this.#listener = new PgListener(pool.options);
+    this.#leases = new PgLeases(pool);
   }
 
   insertAc(record: AcRecord): Promise<void> {
@@ -115,6 +119,28 @@ export class PostgresStore implements Store {
     return this.#call(() => this.#audit.appendBatch(events, ts));
   }
 
+  appendAuditChained(
+    fields: readonly AuditFields[],
+    effects: readonly StoreEffect[],
+  ): Promise<AuditEntry[]> {
+    return this.#call(() => this.#audit.appendFields(fields, this.#effects(effects)));
+  }
+
+  appendForUnfinished(
+    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    ts: string,
+  ): Promise<AuditEntry[]> {
+    return this.#call(() => this.#audit.appendForUnfinished(make, ts));
+  }
+
+  renewLease(replicaId: string, until: number): Promise<void> {
+    return this.#call(() => this.#leases.renew(replicaId, until));
+  }
+
+  liveReplicas(now: number): Promise<string[]> {
+    return this.#call(() => this.#leases.live(now));
+  }
+
   /**
    * `options.durableOnSink` is ignored: a PostgreSQL commit is durable as the server is
    * configured (synchronous_commit), and the broker has no cheaper commit to choose.
@@ -124,11 +150,14 @@ export class PostgresStore implements Store {
     effects: readonly StoreEffect[] = [],
     _options: InsertAuditOptions = {},
   ): Promise<void> {
-    return this.#call(() =>
-      this.#audit.insertEntries(entries, async (client) => {
-        for (const call of effectCalls(effects, new PgAcs(client))) await call();
-      }),
-    );
+    return this.#call(() => this.#audit.insertEntries(entries, this.#effects(effects)));
+  }
+
+  /** The effects as one step of an audit transaction (an unknown one rolls it back). */
+  #effects(effects: readonly StoreEffect[]): (client: PoolClient) => Promise<void> {
+    return async (client) => {
+      for (const call of effectCalls(effects, new PgAcs(client))) await call();
+    };
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {

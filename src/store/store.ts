@@ -103,6 +103,26 @@ export const RATE_WINDOW_MS = 60_000;
 /** Called with a notification's payload, or undefined after a reconnection (some may be lost). */
 export type NotificationHandler = (payload: string | undefined) => void;
 
+/** An audit entry's columns (audit-row.ts converts them to and from an AuditEntry). */
+export interface AuditRow {
+  seq: number;
+  ts: string;
+  type: string;
+  actor: string | null;
+  principal: string | null;
+  ac_id: string | null;
+  invocation_id: string | null;
+  connector: string | null;
+  target: string | null;
+  outcome: string | null;
+  detail: string | null;
+  prev: string;
+  hash: string;
+}
+
+/** An event's columns, validated, before the transaction gives it a place in the chain. */
+export type AuditFields = Omit<AuditRow, 'seq' | 'prev' | 'hash'>;
+
 export interface InsertAuditOptions {
   /**
    * The entries are already durable in a file the audit log reads back at start (its
@@ -178,6 +198,28 @@ export interface Store {
     effects?: readonly StoreEffect[],
     options?: InsertAuditOptions,
   ): Promise<void>;
+  /**
+   * Only on a store several brokers share (PostgreSQL): appends events the audit log
+   * checked and stamped (`auditFields`), chained after the head read under the write lock
+   * in the same transaction, with `effects`: all or nothing. The log then holds no head of
+   * its own, so brokers on other hosts write one chain (docs/architecture.md, "Write path").
+   */
+  appendAuditChained?(
+    fields: readonly AuditFields[],
+    effects: readonly StoreEffect[],
+  ): Promise<AuditEntry[]>;
+  /**
+   * Only on a shared store: in one transaction under the audit write lock, reads the
+   * unfinished invocations and appends the events `make` returns for them.
+   */
+  appendForUnfinished?(
+    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    ts: string,
+  ): Promise<AuditEntry[]>;
+  /** Only on a shared store: sets replica `replicaId`'s lease to end at `until` (epoch ms). */
+  renewLease?(replicaId: string, until: number): Promise<void>;
+  /** Only on a shared store: the replicas whose lease ends at or after `now` (epoch ms). */
+  liveReplicas?(now: number): Promise<string[]>;
   /** The last entry's seq and hash, or undefined for an empty trail. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Entries matching every given filter, by seq ascending; limit default 100, at most 1000. */

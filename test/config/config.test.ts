@@ -149,6 +149,7 @@ describe('parseConfig: the documented sample', () => {
         },
       ],
       failover: { failures: 3, open_seconds: 30 },
+      store: { kind: 'sqlite' },
       accords: [accord],
       accordsById: new Map([['ops-exec', accord]]),
       warnings: [],

@@ -380,7 +380,7 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
       assert.deepEqual(await store.latestCheckpoint(), cp(two, 'jws-2'));
     });
 
-    it('lets exactly one of two stores win a race on one AC', async () => {
+    it('lets exactly one of two stores win a race on one AC (revocation, proof, activation)', async () => {
       const { store, open } = await fresh();
       const other = await open();
       const ac = pendingAc();
@@ -395,6 +395,19 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
         Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).rememberProof('k', 'j', T0)),
       );
       assert.equal(proofs.filter(Boolean).length, 1);
+      const pending = pendingAc();
+      await store.insertAc(pending);
+      const activations = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? store : other).activateAc(
+            pending.ac_id,
+            claimsFor(pending, T0_S + 60),
+            T0_S + 60,
+            T0,
+          ),
+        ),
+      );
+      assert.equal(activations.filter(Boolean).length, 1);
     });
 
     it('keeps one unbroken chain when two stores append concurrently', async () => {

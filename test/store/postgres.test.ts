@@ -12,7 +12,10 @@ import type pg from 'pg';
 import { ConfigError, InvalidArgumentError } from '../../src/base/errors.js';
 import { freePort } from '../../src/base/free-port.js';
 import { AuditChainConflictError, StoreUnavailableError } from '../../src/store/errors.js';
+import type { AuditEntry } from '../../src/base/audit-records.js';
+import { auditFields } from '../../src/store/audit-row.js';
 import { AUDIT_LOCK, PG_MIGRATIONS } from '../../src/store/postgres-migrations.js';
+import type { AcRecord } from '../../src/store/store.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
 import { type PgCluster, skipWithoutPostgres, startPostgres } from '../helpers/postgres.js';
 import { testCa } from '../helpers/x509.js';
@@ -118,6 +121,53 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
     const failed = results.find((r) => r.status === 'rejected');
     assert.ok(failed?.reason instanceof AuditChainConflictError);
     assert.equal((await b.auditHead())?.seq, 2);
+  });
+
+  it('chains from the head it reads when brokers let the store chain (replicas), effects and all', async () => {
+    const url = await cluster.createDatabase();
+    const [a, b] = [await open(url), await open(url)];
+    const acs = Array.from({ length: 20 }, () => pendingAc());
+    const entries = await Promise.all(
+      acs.map((ac, i) =>
+        (i % 2 ? a : b).appendAuditChained(
+          [auditFields({ type: 'authorize', ac_id: ac.ac_id, outcome: `o${i}` }, TS)],
+          [{ kind: 'insert_ac', record: ac }],
+        ),
+      ),
+    );
+    assert.deepEqual(
+      entries.map((e) => e[0]?.seq).sort((x, y) => (x ?? 0) - (y ?? 0)),
+      acs.map((_, i) => i + 1),
+    );
+    let prev: string | undefined;
+    for await (const entry of a.iterateAudit()) {
+      if (prev !== undefined) assert.equal(entry.prev, prev);
+      prev = entry.hash;
+    }
+    for (const ac of acs) assert.equal((await b.getAc(ac.ac_id))?.ac_id, ac.ac_id);
+    // An effect that fails takes its entries with it.
+    await assert.rejects(
+      a.appendAuditChained(
+        [auditFields({ type: 'deny' }, TS)],
+        [{ kind: 'insert_ac', record: acs[0] as AcRecord }],
+      ),
+    );
+    assert.equal((await a.auditHead())?.seq, 20);
+  });
+
+  it('marks each unfinished invocation once when two replicas start together', async () => {
+    const url = await cluster.createDatabase();
+    const [a, b] = [await open(url), await open(url)];
+    for (let i = 0; i < 5; i++)
+      await a.appendAudit({ type: 'invoke_start', invocation_id: `inv-${i}` }, TS);
+    const mark = (open: readonly AuditEntry[]) =>
+      open.map((start) => ({
+        type: 'invoke_interrupted' as const,
+        invocation_id: start.invocation_id,
+      }));
+    const marked = await Promise.all([a, b, a, b].map((s) => s.appendForUnfinished(mark, TS)));
+    assert.equal(marked.flat().length, 5);
+    assert.deepEqual(await a.unfinishedInvocations(), []);
   });
 
   it('refuses an approval that raced an activation, once the activation commits', async () => {

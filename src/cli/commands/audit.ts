@@ -6,21 +6,17 @@
  * Lines for another system to keep. Both read the data directory directly, so they work
  * whether or not the broker is running (SQLite WAL lets them read beside it).
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import type { AuditReport } from '../../audit/report.js';
 import { AUDIT_SINK_FILE } from '../../audit/sink.js';
 import { verifyAudit } from '../../audit/verify.js';
-import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { loadConfig } from '../../config/config.js';
 import { publicKeysFor } from '../../server/shared-state.js';
-import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';
-import { DATA_DIR_OPTIONS, dataDirOf } from '../data-dir.js';
-
-const DB_FILE = 'bastion.db';
+import { DATA_DIR_OPTIONS, dataDirOf, isShared, openStoreOf } from '../data-dir.js';
 
 export async function runAudit(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -49,29 +45,31 @@ async function runVerify(args: string[]): Promise<number> {
   // With --config, its audit.witness_file is checked even when --data-dir names the data.
   const config = values.config !== undefined ? loadConfig(values.config) : undefined;
   const dataDir = dataDirOf(values['data-dir'], config);
-  // The broker's own sink file, or a copy gathered elsewhere (e.g. from a stdout collector).
-  const sinkFile =
-    values['no-sink'] === true
-      ? null
-      : values.sink !== undefined
-        ? resolve(values.sink)
-        : join(dataDir, AUDIT_SINK_FILE);
   const witnessFile =
     values.witness !== undefined ? resolve(values.witness) : config?.audit_witness_file;
-  const store = openStore(dataDir);
+  const store = await openStoreOf(dataDir, config);
   let report: AuditReport;
+  const shared = isShared(store);
   try {
     // The keys in their configured home (files, or the database with its KEK).
     const publicKeys = await publicKeysFor({ ...config, data_dir: dataDir }, store, process.env);
+    // The broker's own sink file, or a copy gathered elsewhere (e.g. from a stdout
+    // collector); replicas on a shared store keep none (the database chains the trail).
+    const sinkFile =
+      values['no-sink'] === true || (values.sink === undefined && shared)
+        ? null
+        : values.sink !== undefined
+          ? resolve(values.sink)
+          : join(dataDir, AUDIT_SINK_FILE);
     report = await verifyAudit({ store, sinkFile, witnessFile, publicKeys });
   } finally {
     await store.close();
   }
-  output(values.json === true, report, () => summary(report));
+  output(values.json === true, report, () => summary(report, shared && values['no-sink'] !== true));
   return report.ok ? 0 : 1;
 }
 
-function summary(report: AuditReport): string[] {
+function summary(report: AuditReport, shared: boolean): string[] {
   const lines = [
     `audit: ${report.ok ? 'OK' : 'PROBLEMS FOUND'}`,
     `entries            ${report.entries}` +
@@ -81,7 +79,7 @@ function summary(report: AuditReport): string[] {
         ? `seq ${report.lastCheckpoint.seq} at ${report.lastCheckpoint.ts}`
         : 'none'
     }`,
-    `external sink      ${report.sink ?? 'not checked (--no-sink): entries cut from the end after the last checkpoint cannot be seen'}`,
+    `external sink      ${report.sink ?? (shared ? 'none (replicas on a shared store keep none): entries cut from the end after the last checkpoint cannot be seen' : 'not checked (--no-sink): entries cut from the end after the last checkpoint cannot be seen')}`,
     `witness            ${report.witness ?? 'none: a rollback of both the database and the sink cannot be seen'}`,
   ];
   if (report.problems.length > 0) {
@@ -108,7 +106,8 @@ async function runExport(args: string[]): Promise<number> {
       strict: true,
     }),
   );
-  const dataDir = dataDirOf(values['data-dir'], values.config);
+  const config = values.config !== undefined ? loadConfig(values.config) : undefined;
+  const dataDir = dataDirOf(values['data-dir'], config);
   let after = 0;
   if (values.after !== undefined) {
     after = /^\d{1,15}$/.test(values.after) ? Number(values.after) : -1;
@@ -116,7 +115,7 @@ async function runExport(args: string[]): Promise<number> {
       throw new InvalidArgumentError('--after (a seq number)');
     }
   }
-  const store = openStore(dataDir);
+  const store = await openStoreOf(dataDir, config);
   try {
     for await (const entry of store.iterateAudit(after)) {
       // Respect the pipe's back-pressure: a large trail must not pile up in memory.
@@ -126,12 +125,4 @@ async function runExport(args: string[]): Promise<number> {
     await store.close();
   }
   return 0;
-}
-
-/** Opens the existing database; never creates an empty one where the operator mistyped a path. */
-function openStore(dataDir: string): SqliteStore {
-  if (!existsSync(join(dataDir, DB_FILE))) {
-    throw new ConfigError(join(dataDir, DB_FILE), 'no database here');
-  }
-  return SqliteStore.open({ dataDir });
 }
