@@ -127,6 +127,10 @@ const ENTRIES = [
   ['audit_chain_conflict', 409, 'The audit entries do not follow the head of the stored trail'],
   ['store_writer_failed', 503, 'The store cannot write: its writer has stopped'],
 
+  // Start-up: what the system refused, where, and its reason (an errno code and its text)
+  ['listen_failed', 500, 'Cannot listen on {}: {}'],
+  ['data_dir_unusable', 500, 'The data directory {} cannot be used: {}'],
+
   // Invocations: refused after the AC and proof verified (403), or not routable
   ['connector_unknown', 404, 'No such connector'],
   ['connector_mismatch', 403, 'The authorization context is for another connector'],

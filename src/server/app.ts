@@ -4,11 +4,12 @@
  * the routes, and owns their lifecycle. Backends and connectors are built in one loop over
  * the configuration's plugin entries: nothing here names a kind.
  */
-import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../audit/log.js';
 import { type Clock, systemClock } from '../base/clock.js';
+import { prepareDataDir } from '../base/data-dir.js';
 import { silentLogger } from '../base/logger.js';
+import { listenFailed } from '../base/system-errors.js';
 import type { DevBackend } from '../backends/dev/dev-backend.js';
 import type { BastionConfig } from '../config/config.js';
 import type { Connector } from '../connectors/connector.js';
@@ -82,7 +83,7 @@ const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60_000;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.data_dir);
   const store = SqliteStore.open({ dataDir: config.data_dir });
   let started: FastifyInstance | undefined;
   let audit: AuditLog | undefined;
@@ -184,7 +185,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     auditRoutes(app, { list: (filter) => auditLog.list(filter), isAdmin });
     healthRoutes(app, { backends: () => resolver.health(), isAdmin });
 
-    await app.listen({ host: config.listen.host, port: config.listen.port });
+    await app
+      .listen({ host: config.listen.host, port: config.listen.port })
+      .catch((err: unknown) => {
+        throw listenFailed(config.listen.host, config.listen.port, err);
+      });
     const address = app.server.address();
     const port =
       typeof address === 'object' && address !== null ? address.port : config.listen.port;
