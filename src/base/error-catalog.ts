@@ -65,7 +65,11 @@ const ENTRIES = [
   ['dpop_missing', 401, 'A DPoP proof is required'],
   ['dpop_invalid', 401, 'The DPoP proof is malformed or its signature does not verify'],
   ['dpop_htm_mismatch', 401, 'The DPoP proof is for another HTTP method'],
-  ['dpop_htu_mismatch', 401, 'The DPoP proof is for another URL'],
+  [
+    'dpop_htu_mismatch',
+    401,
+    'The DPoP proof is for another URL: this broker is reached at {} (htu is that and the path)',
+  ],
   ['dpop_iat_out_of_window', 401, 'The DPoP proof is too old or from the future'],
   ['dpop_replayed', 401, 'The DPoP proof was already used'],
   ['dpop_ath_missing', 401, 'The DPoP proof does not bind the access token (ath)'],
