@@ -35,10 +35,15 @@ describe('README', () => {
     assert.equal(configs[0]?.accordsById.get('ops-exec')?.max_duration_seconds, 900);
     // Every accord that allows ssh names its login (the loader refuses it otherwise).
     assert.equal(configs[0]?.accordsById.get('ops-exec')?.ssh_login, 'ops');
+    const tls = configs.find((c) => c.tls !== undefined)?.tls;
+    assert.equal(tls?.key_file, '/etc/bastion/tls/key.pem', 'the TLS example');
     assert.equal(
-      (connectorSettings(configs[1] as BastionConfig, 'bascule') as BasculeSettings).targets.get(
-        'db2.internal.test',
-      ),
+      (
+        connectorSettings(
+          configs[blocks.findIndex((b) => b.includes('  bascule:'))] as BastionConfig,
+          'bascule',
+        ) as BasculeSettings
+      ).targets.get('db2.internal.test'),
       'unix:/run/bascule.sock',
     );
   });
@@ -92,6 +97,7 @@ describe('README', () => {
       '/audit',
       '/health/backends',
       '/healthz',
+      '/readyz',
       '/openapi.json',
     ]) {
       assert.ok(readme.includes(route), route);

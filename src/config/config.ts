@@ -105,6 +105,7 @@ const configSchema = z.strictObject(
     log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
     // Read by normalise(), whose schema resolves paths against the file's directory.
     audit: z.unknown().optional(),
+    tls: z.unknown().optional(),
     // Owned by plugins: read by plugins.ts, each entry with its plugin's schema.
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
@@ -122,6 +123,13 @@ const auditSection = (ctx: ConfigContext) =>
     // Checkpoints only; on another disk or host mount, outside data_dir (checked at start).
     { witness_file: filePath(ctx).optional() },
     { error: 'must be a mapping' },
+  );
+
+/** `tls:`: serve HTTPS with this certificate chain and key (PEM files, re-read on SIGHUP). */
+const tlsSection = (ctx: ConfigContext) =>
+  z.strictObject(
+    { cert_file: filePath(ctx), key_file: filePath(ctx) },
+    { error: 'must be a mapping with cert_file and key_file' },
   );
 
 export const ENV_DEFAULTS = {
@@ -194,6 +202,8 @@ function normalise(
     const audit = parseAt(auditSection(reading.ctx), raw.audit, fileName, ['audit']);
     if (audit.witness_file !== undefined) config.audit_witness_file = audit.witness_file;
   }
+  if (raw.tls !== undefined)
+    config.tls = parseAt(tlsSection(reading.ctx), raw.tls, fileName, ['tls']);
   return config;
 }
 

@@ -11,7 +11,11 @@ import { createEdgeFastify } from '../edge/errors.js';
 
 export async function createFastify(
   config: BastionConfig,
-  options: { logDestination?: NodeJS.WritableStream | false | undefined },
+  options: {
+    logDestination?: NodeJS.WritableStream | false | undefined;
+    /** HTTPS: the PEM chain and key, which the server copies into its TLS context. */
+    https?: { cert: Buffer; key: Buffer } | undefined;
+  },
 ): Promise<FastifyInstance> {
   const app = createEdgeFastify({
     challenge: 'DPoP algs="EdDSA"',
@@ -25,6 +29,7 @@ export async function createFastify(
             stream: options.logDestination ?? process.stderr,
           },
     bodyLimit: config.limits.body_bytes,
+    https: options.https,
   });
   await app.register(swagger, {
     openapi: {
@@ -56,11 +61,8 @@ export async function createFastify(
   return app;
 }
 
-/** The public routes: health and the API document. */
+/** The API document (the probes are in routes/probes.ts). */
 export function metaRoutes(app: FastifyInstance): void {
-  app.get('/healthz', { config: { auth: 'none' }, schema: { hide: true } }, () => ({
-    status: 'ok',
-  }));
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, () =>
     app.swagger(),
   );
