@@ -6,11 +6,13 @@
  * spins forever under /proc).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MAIN } from '../helpers/child-broker.js';
 import { bastion, bastionAsync } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-startup-'));
@@ -112,6 +114,39 @@ describe('start-up failures', () => {
       r,
       'data_dir_unusable',
       new RegExp(`The data directory ${data} cannot be used: ENOTDIR \\(not a directory\\)`),
+    );
+  });
+
+  it('serve: a data directory on a read-only filesystem is named, with EROFS', (t) => {
+    // A real read-only mount, in a mount namespace of the CLI's own: nothing else sees it.
+    const mountPoint = join(dir, 'read-only');
+    mkdirSync(mountPoint);
+    const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']);
+    if (probe.status !== 0) return t.skip('needs unshare(1) and the right to mount (root)');
+    const file = config('read-only', mountPoint);
+    const r = spawnSync(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o ro,size=1m tmpfs "$1" && exec "$2" "$3" serve --config "$4"',
+        'sh',
+        mountPoint,
+        process.execPath,
+        MAIN,
+        file,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assertFails(
+      { status: r.status, stderr: r.stderr },
+      'data_dir_unusable',
+      new RegExp(
+        `The data directory ${mountPoint} cannot be used: EROFS \\(read-only file system\\)`,
+      ),
     );
   });
 
