@@ -42,7 +42,9 @@ async function listenOnSocket(app: FastifyInstance, path: string): Promise<void>
     // Worker threads cannot change the umask; the chmod below still applies.
   }
   try {
-    await app.listen({ path });
+    await app.listen({ path }).catch((err: unknown) => {
+      throw listenFailed(path, undefined, err);
+    });
   } finally {
     if (previous !== undefined) process.umask(previous);
   }

@@ -23,10 +23,10 @@ export function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** A listen that failed: the address asked for, and why. */
-export function listenFailed(host: string, port: number, err: unknown): BastionError {
+/** A listen that failed: the address (`host` and `port`, or a socket path) and why. */
+export function listenFailed(host: string, port: number | undefined, err: unknown): BastionError {
   return new BastionError('listen_failed', {
-    details: [hostPort(host, port), systemReason(err)],
+    details: [port === undefined ? host : hostPort(host, port), systemReason(err)],
     cause: err,
   });
 }

@@ -23,6 +23,15 @@ function config(name: string, dataDir: string, listen = '127.0.0.1:0'): string {
   return file;
 }
 
+/** An unreachable JWKS only warns at start (port 1: nothing listens), so the listen fails. */
+const BASCULE = [
+  'bascule',
+  '--name',
+  'db1.internal.test',
+  '--jwks',
+  'http://127.0.0.1:1/.well-known/jwks.json',
+];
+
 function assertFails(
   r: { status: number | null; stderr: string },
   code: string,
@@ -67,17 +76,19 @@ describe('start-up failures', () => {
   });
 
   it('bascule: an address in use is named, with EADDRINUSE', async () => {
-    // An unreachable JWKS only warns at start (port 1: nothing listens), so the listen fails.
-    const r = await bastionAsync([
-      'bascule',
-      '--name',
-      'db1.internal.test',
-      '--jwks',
-      'http://127.0.0.1:1/.well-known/jwks.json',
-      '--listen',
-      `127.0.0.1:${port}`,
-    ]);
+    const r = await bastionAsync([...BASCULE, '--listen', `127.0.0.1:${port}`]);
     assertFails(r, 'listen_failed', inUse());
+  });
+
+  it('bascule: a socket path it cannot bind is named, with the errno', async () => {
+    const socket = join(dir, 'no-such-directory', 'bascule.sock');
+    const r = await bastionAsync([...BASCULE, '--socket', socket]);
+    assertFails(
+      r,
+      'listen_failed',
+      // libuv reports a missing directory on bind as EACCES.
+      new RegExp(`Cannot listen on ${socket}: EACCES \\(permission denied\\)`),
+    );
   });
 
   it('serve: an address the host does not have is named, with EADDRNOTAVAIL', async () => {
