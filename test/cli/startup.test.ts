@@ -30,6 +30,8 @@ const BASCULE = [
   'db1.internal.test',
   '--jwks',
   'http://127.0.0.1:1/.well-known/jwks.json',
+  '--audit',
+  join(dir, 'bascule-audit.jsonl'),
 ];
 
 function assertFails(
