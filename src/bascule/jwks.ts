@@ -14,7 +14,7 @@
  */
 import { deadline } from '../base/deadline.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isLoopback } from '../base/loopback.js';
 import { type Clock, systemClock } from '../base/clock.js';
 import { BastionError, ConfigError } from '../base/errors.js';
 import { type Logger, silentLogger } from '../base/logger.js';
@@ -47,13 +47,6 @@ export interface JwksCacheOptions {
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const ED25519_X = /^[A-Za-z0-9_-]{43}$/;
 const MAX_KEYS = 64;
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
 
 /** The JWKS URL, checked: a configuration mistake is refused at start, not at first use. */
 export function checkJwksUrl(raw: string): URL {

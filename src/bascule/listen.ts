@@ -7,6 +7,7 @@ import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../base/errors.js';
+import { listenFailed } from '../base/system-errors.js';
 import type { BasculeOptions } from './options.js';
 
 /** Clears a socket path left by a crash; refuses a live socket or anything else. */
@@ -41,7 +42,9 @@ async function listenOnSocket(app: FastifyInstance, path: string): Promise<void>
     // Worker threads cannot change the umask; the chmod below still applies.
   }
   try {
-    await app.listen({ path });
+    await app.listen({ path }).catch((err: unknown) => {
+      throw listenFailed(path, undefined, err);
+    });
   } finally {
     if (previous !== undefined) process.umask(previous);
   }
@@ -58,7 +61,9 @@ export async function listenBascule(
     return `unix:${socket}`;
   }
   if (listen !== undefined) {
-    await app.listen({ host: listen.host, port: listen.port });
+    await app.listen({ host: listen.host, port: listen.port }).catch((err: unknown) => {
+      throw listenFailed(listen.host, listen.port, err);
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : listen.port;
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;

@@ -68,7 +68,11 @@ const ENTRIES = [
   ['dpop_missing', 401, 'A DPoP proof is required'],
   ['dpop_invalid', 401, 'The DPoP proof is malformed or its signature does not verify'],
   ['dpop_htm_mismatch', 401, 'The DPoP proof is for another HTTP method'],
-  ['dpop_htu_mismatch', 401, 'The DPoP proof is for another URL'],
+  [
+    'dpop_htu_mismatch',
+    401,
+    'The DPoP proof is for another URL: this broker is reached at {} (htu is that and the path)',
+  ],
   ['dpop_iat_out_of_window', 401, 'The DPoP proof is too old or from the future'],
   ['dpop_replayed', 401, 'The DPoP proof was already used'],
   ['dpop_ath_missing', 401, 'The DPoP proof does not bind the access token (ath)'],
@@ -135,6 +139,10 @@ const ENTRIES = [
     500,
     'The signing key in the database cannot be decrypted: the key-encryption key is wrong, or the stored key was altered',
   ],
+
+  // Start-up: what the system refused, where, and its reason (an errno code and its text)
+  ['listen_failed', 500, 'Cannot listen on {}: {}'],
+  ['data_dir_unusable', 500, 'The data directory {} cannot be used: {}'],
 
   // Invocations: refused after the AC and proof verified (403), or not routable
   ['connector_unknown', 404, 'No such connector'],

@@ -19,9 +19,10 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
   serve: {
     group: 'Broker',
     text: () => `serve --config FILE [--data-dir DIR] [--listen HOST:PORT]
-      Run the broker (HTTP API, store: SQLite in DATA_DIR or PostgreSQL, AC signing keys
-      in DATA_DIR/keys).
-      SIGHUP reloads the signing keys; SIGTERM/SIGINT finish in-flight requests and stop.`,
+      Run the broker (HTTP API, HTTPS with tls: in the config; store: SQLite in DATA_DIR or
+      PostgreSQL; AC signing keys in DATA_DIR/keys or the database). SIGHUP reloads the
+      signing keys, the accords and the TLS certificate; SIGTERM/SIGINT finish in-flight
+      requests and stop.`,
   },
   keys: {
     group: 'Broker',

@@ -213,6 +213,13 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   distinct(delegates, [...path, 'delegates']);
   const timeWindows = toTimeWindows(raw.time_windows, [...path, 'time_windows']);
   const kerberos = toKerberosPrincipals(raw, [...path, 'kerberos_principals']);
+  // Without a login no SSH certificate can be issued: say so now, not as a 502 at use.
+  if (raw.connectors.includes('ssh') && raw.ssh_login === undefined) {
+    throw new Invalid(
+      [...path, 'ssh_login'],
+      `is required: accord ${raw.id} allows the ssh connector`,
+    );
+  }
   const accord: Accord = {
     id: raw.id,
     principals: raw.principals,

@@ -110,6 +110,7 @@ const configSchema = z.strictObject(
     signing_keys: z.enum(['files', 'database'], { error: 'must be files or database' }).optional(),
     key_encryption_key_file: z.unknown().optional(),
     store: z.unknown().optional(),
+    tls: z.unknown().optional(),
     // Owned by plugins: read by plugins.ts, each entry with its plugin's schema.
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
@@ -127,6 +128,13 @@ const auditSection = (ctx: ConfigContext) =>
     // Checkpoints only; on another disk or host mount, outside data_dir (checked at start).
     { witness_file: filePath(ctx).optional() },
     { error: 'must be a mapping' },
+  );
+
+/** `tls:`: serve HTTPS with this certificate chain and key (PEM files, re-read on SIGHUP). */
+const tlsSection = (ctx: ConfigContext) =>
+  z.strictObject(
+    { cert_file: filePath(ctx), key_file: filePath(ctx) },
+    { error: 'must be a mapping with cert_file and key_file' },
   );
 
 export const ENV_DEFAULTS = {
@@ -215,6 +223,8 @@ function normalise(
       ['key_encryption_key_file'],
     );
   }
+  if (raw.tls !== undefined)
+    config.tls = parseAt(tlsSection(reading.ctx), raw.tls, fileName, ['tls']);
   return config;
 }
 

@@ -81,6 +81,8 @@ export interface BastionConfig {
   key_encryption_key_file?: string | undefined;
   /** Absent: the logger's own default applies. */
   log_level?: LogLevel | undefined;
+  /** HTTPS: PEM certificate chain and private key files, absolute; absent, plain HTTP. */
+  tls?: { cert_file: string; key_file: string } | undefined;
   accords: Accord[];
   accordsById: ReadonlyMap<string, Accord>;
   /** Things the operator should change, logged at start (a deprecated form, say). */

@@ -132,12 +132,19 @@ export function installClientErrorHandling(server: Server): void {
  * before any body is parsed. The caller gives its 401 challenge, logger and body limit.
  */
 export function createEdgeFastify(
-  settings: EdgeOptions & Pick<FastifyServerOptions, 'logger' | 'bodyLimit'>,
+  settings: EdgeOptions &
+    Pick<FastifyServerOptions, 'logger' | 'bodyLimit'> & {
+      /** HTTPS with this PEM chain and key; the server builds its TLS context from them. */
+      https?: { cert: Buffer; key: Buffer } | undefined;
+    },
 ): FastifyInstance {
-  const { challenge, ...serverOptions } = settings;
+  const { challenge, https, ...serverOptions } = settings;
   const options: EdgeOptions = { challenge };
+  // Typed as the HTTP instance either way: the routes and hooks are the same; only the
+  // server underneath (an https.Server) differs, and its owner knows it.
   const app = Fastify({
     ...serverOptions,
+    ...(https !== undefined ? { https } : {}),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
     onProtoPoisoning: 'error',

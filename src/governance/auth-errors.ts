@@ -40,7 +40,8 @@ export class UnknownPrincipalError extends BastionError {
 export class AuthenticationError extends BastionError {
   declare readonly code: AuthCode;
 
-  constructor(code: AuthCode) {
-    super(code);
+  /** `details` fill the catalog message's `{}`: only what the broker chose, never input. */
+  constructor(code: AuthCode, details?: readonly string[]) {
+    super(code, details === undefined ? {} : { details });
   }
 }

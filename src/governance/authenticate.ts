@@ -21,6 +21,8 @@ export interface RequestProof {
   readonly method: string;
   /** The URL the request was sent to, as the broker is reached (its public URL). */
   readonly url: string;
+  /** The broker's public URL (the start of `url`): named when a proof's htu differs. */
+  readonly base?: string | undefined;
 }
 
 export interface AuthenticatorDeps {
@@ -74,6 +76,7 @@ export class Authenticator {
     return verifyDpopProof(request.dpop, {
       method: request.method,
       url: request.url,
+      base: request.base,
       now: this.deps.clock.now(),
       skewMs: this.deps.skewMs,
       // The proof verified; before its jti is written anywhere, the key must be one the

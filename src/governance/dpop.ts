@@ -27,6 +27,12 @@ export interface DpopCheck {
   method: string;
   /** The URL the request was sent to, as the broker is reached (public URL + path). */
   url: string;
+  /**
+   * The start of `url` the broker chose (its public URL), named in a `dpop_htu_mismatch`
+   * refusal so that a client can fix its base URL; the origin of `url` when not given.
+   * Never the proof's htu: that is the caller's value.
+   */
+  base?: string | undefined;
   /** Epoch ms. */
   now: number;
   /** How far `iat` may be from now, either way. */
@@ -159,7 +165,8 @@ export async function verifyDpopProof(
   if (htm !== check.method) throw new AuthenticationError('dpop_htm_mismatch');
   const expected = normaliseHtu(check.url);
   if (expected === undefined || normaliseHtu(htu) !== expected) {
-    throw new AuthenticationError('dpop_htu_mismatch');
+    const base = check.base ?? (expected === undefined ? undefined : new URL(expected).origin);
+    throw new AuthenticationError('dpop_htu_mismatch', [base ?? 'an unknown URL']);
   }
   if (Math.abs(iat * 1000 - check.now) > check.skewMs) {
     throw new AuthenticationError('dpop_iat_out_of_window');

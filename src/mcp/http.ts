@@ -14,6 +14,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Secret } from '../credentials/secret.js';
 import { BastionError, type ErrorCode } from '../base/errors.js';
+import { listenFailed } from '../base/system-errors.js';
 import { installClientErrorHandling, sendError } from '../edge/errors.js';
 
 const EDGE = { challenge: 'Bearer realm="bastion-mcp"' } as const;
@@ -162,9 +163,10 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
   });
   installClientErrorHandling(http);
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    const failed = (err: Error): void => reject(listenFailed(options.host, options.port, err));
+    http.once('error', failed);
     http.listen(options.port, options.host, () => {
-      http.off('error', reject);
+      http.off('error', failed);
       resolve();
     });
   });

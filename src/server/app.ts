@@ -4,11 +4,14 @@
  * the routes, and owns their lifecycle. Backends and connectors are built in one loop over
  * the configuration's plugin entries: nothing here names a kind.
  */
-import { mkdirSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../audit/log.js';
 import { type Clock, systemClock } from '../base/clock.js';
+import { prepareDataDir } from '../base/data-dir.js';
 import { silentLogger } from '../base/logger.js';
+import { isLoopback } from '../base/loopback.js';
+import { hostPort, listenFailed } from '../base/system-errors.js';
 import type { DevBackend } from '../backends/dev/dev-backend.js';
 import type { BastionConfig } from '../config/config.js';
 import type { Connector } from '../connectors/connector.js';
@@ -40,6 +43,8 @@ import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
 import { healthRoutes } from './routes/health.js';
+import { probeRoutes } from './routes/probes.js';
+import { readTls, reloadTls } from './tls.js';
 
 export interface ServerOptions {
   config: BastionConfig;
@@ -68,6 +73,13 @@ export interface RunningServer {
   readonly connectors: ReadonlyMap<string, Connector>;
   /** Each credential backend's health and circuit state, in resolution order. */
   backendHealth(): BackendHealth[];
+  /** True when it serves plain HTTP on an address other machines can reach. */
+  readonly plainHttpExposed: boolean;
+  /**
+   * Re-reads `tls.cert_file` and `tls.key_file` for new connections (SIGHUP); false without
+   * TLS. Throws (a ConfigError naming the file), keeping the current pair, when they fail.
+   */
+  reloadTls(): boolean;
   /** Unauthenticated requests refused since start, by kind (never one audit row each). */
   readonly refusals: Readonly<Record<RefusalKind, number>>;
   /**
@@ -84,7 +96,7 @@ const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60_000;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.data_dir);
   const store = await openStore(config.store, config.data_dir);
   let started: FastifyInstance | undefined;
   let audit: AuditLog | undefined;
@@ -100,7 +112,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const limiter = principalLimiter(config, store, clock);
     const addressLimiter = new RateLimiter(config.limits.auth_failures_per_minute, clock);
     const policy = new Policy(config.accordsById, config.admins);
-    const app = await createFastify(config, { logDestination: options.logDestination });
+    const tls = config.tls !== undefined ? readTls(config.tls) : undefined;
+    const app = await createFastify(config, {
+      logDestination: options.logDestination,
+      https: tls,
+    }).finally(() => tls?.dispose()); // the server has built its TLS context from the key
     started = app;
     const refusals = new RefusalCounter(app.log);
     owned.push({ close: () => Promise.resolve(refusals.close()) });
@@ -200,14 +216,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const isAdmin = (did: string): boolean => policy.admins.includes(did);
     auditRoutes(app, { list: (filter) => auditLog.list(filter), isAdmin });
     healthRoutes(app, { backends: () => resolver.health(), isAdmin });
+    probeRoutes(app, {
+      storeRead: () => store.auditHead(),
+      signingKey: () => keyring.activeKid !== '',
+      backends: () => resolver.health(),
+    });
 
-    await app.listen({ host: config.listen.host, port: config.listen.port });
+    await app
+      .listen({ host: config.listen.host, port: config.listen.port })
+      .catch((err: unknown) => {
+        throw listenFailed(config.listen.host, config.listen.port, err);
+      });
     const address = app.server.address();
     const port =
       typeof address === 'object' && address !== null ? address.port : config.listen.port;
-    const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-    const url = `http://${host}:${port}`;
+    const url = `${tls !== undefined ? 'https' : 'http'}://${hostPort(config.listen.host, port)}`;
     if (publicUrl === '') publicUrl = url;
+    const plainHttpExposed = tls === undefined && !isLoopback(config.listen.host);
+    if (plainHttpExposed) {
+      app.log.warn(
+        { url },
+        'serving plain HTTP on a non-loopback address: ACs and DPoP proofs cross the network in clear text; configure tls or listen on 127.0.0.1 behind a TLS proxy',
+      );
+    }
 
     const cleanup = setInterval(() => {
       store
@@ -230,6 +261,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       connectors,
       backendHealth: () => resolver.health(),
       refusals: refusals.totals,
+      plainHttpExposed,
+      reloadTls: () => {
+        if (config.tls === undefined) return false;
+        reloadTls(app.server as unknown as HttpsServer, config.tls);
+        return true;
+      },
       reload: (next) => applyReload(app.log, config, next, policy),
       close: () => {
         closing ??= (async () => {

@@ -91,6 +91,7 @@ export function installAuthentication(
       method: request.method,
       // htu is checked against the URL as the caller reaches the broker, without the query.
       url: deps.publicUrl() + (request.url.split('?')[0] ?? '/'),
+      base: deps.publicUrl(),
     };
     if (mode === 'proof') {
       callers.set(request, await deps.authenticator.caller(proof));

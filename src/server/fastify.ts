@@ -12,7 +12,11 @@ import { createEdgeFastify } from '../edge/errors.js';
 
 export async function createFastify(
   config: BastionConfig,
-  options: { logDestination?: NodeJS.WritableStream | false | undefined },
+  options: {
+    logDestination?: NodeJS.WritableStream | false | undefined;
+    /** HTTPS: the PEM chain and key, which the server copies into its TLS context. */
+    https?: { cert: Buffer; key: Buffer } | undefined;
+  },
 ): Promise<FastifyInstance> {
   const app = createEdgeFastify({
     challenge: 'DPoP algs="EdDSA"',
@@ -26,6 +30,7 @@ export async function createFastify(
             stream: options.logDestination ?? process.stderr,
           },
     bodyLimit: config.limits.body_bytes,
+    https: options.https,
   });
   await app.register(swagger, {
     transform: documentRoute,
@@ -63,14 +68,11 @@ export async function createFastify(
 }
 
 /**
- * The public routes: health and the API document. `publicUrl`: where clients reach the
- * broker (the URL DPoP proofs name: the configured public_url, else the listening address,
- * known once listening).
+ * The API document (the probes are in routes/probes.ts). `publicUrl`: where clients reach
+ * the broker (the URL DPoP proofs name: the configured public_url, else the listening
+ * address, known once listening).
  */
 export function metaRoutes(app: FastifyInstance, publicUrl: () => string): void {
-  app.get('/healthz', { config: { auth: 'none' }, schema: { hide: true } }, () => ({
-    status: 'ok',
-  }));
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, () => ({
     ...app.swagger(),
     servers: [{ url: publicUrl() }],

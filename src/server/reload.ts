@@ -28,6 +28,7 @@ const RESTART_SECTIONS = [
   'log_level',
   'failover',
   'store',
+  'tls',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */

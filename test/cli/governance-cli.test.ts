@@ -70,6 +70,7 @@ accords:
   - id: ops-exec
     principals: [${dids['alice']}]
     connectors: [ssh, bascule]
+    ssh_login: deploy
     targets: ["*.internal.test", "127.0.0.1"]
     capabilities: [read, exec]
     commands: { allow: ["uptime", "systemctl status *"], deny: ["*rm *"] }
@@ -78,6 +79,7 @@ accords:
   - id: prod
     principals: [${dids['alice']}]
     connectors: [ssh]
+    ssh_login: deploy
     targets: ["*.prod.test"]
     capabilities: [write]
     max_duration: 1h

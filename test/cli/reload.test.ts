@@ -24,6 +24,7 @@ accords:
   - id: ops
     principals: [${principals.join(', ')}]
     connectors: [ssh]
+    ssh_login: deploy
     targets: ["*.internal.test"]
     capabilities: [read]
     max_duration: 15m

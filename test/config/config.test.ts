@@ -41,6 +41,7 @@ accords:
     commands: { allow: ["uptime", "systemctl status *"], deny: ["*rm *"] }
     max_duration: 15m
     approvals: { required: 0 }
+    ssh_login: deploy
 `;
 
 type Json = Record<string, unknown>;
@@ -55,6 +56,7 @@ function base(): Json {
         id: 'ops-exec',
         principals: [BOB],
         connectors: ['ssh', 'bascule'],
+        ssh_login: 'deploy',
         targets: ['*.internal.test', '127.0.0.1'],
         capabilities: ['read', 'exec'],
         commands: { allow: ['uptime', 'systemctl status *'], deny: ['*rm *'] },
@@ -106,6 +108,7 @@ describe('parseConfig: the documented sample', () => {
       max_duration_seconds: 900,
       approvals: { required: 0, approvers: [] },
       admins: [],
+      ssh_login: 'deploy',
     };
     assert.deepEqual(config, {
       file: FILE,
@@ -340,12 +343,14 @@ accords:
   - id: a
     principals: &ops [${ALICE}, ${BOB}]
     connectors: [ssh]
+    ssh_login: deploy
     targets: ["*"]
     capabilities: [read]
     max_duration: 1h
   - id: b
     principals: *ops
     connectors: [ssh]
+    ssh_login: deploy
     targets: ["*"]
     capabilities: [read]
     max_duration: 1h
@@ -963,6 +968,13 @@ describe('parseConfig: refusals name the exact path', () => {
       /^must be a POSIX login name/,
     ],
     [
+      'an accord allowing ssh without ssh_login (no certificate could be issued)',
+      'accords[0].ssh_login',
+      undefined,
+      'accords[0].ssh_login',
+      'is required: accord ops-exec allows the ssh connector',
+    ],
+    [
       'kerberos_principals for a DID not among principals',
       'accords[0].kerberos_principals',
       { [ALICE]: 'alice@EXAMPLE.TEST' },
@@ -1098,19 +1110,19 @@ describe('parseConfig: YAML itself', () => {
     [
       'two documents',
       `${SAMPLE}---\nlisten: 127.0.0.1:1\n`,
-      'line 13, column 1',
+      'line 14, column 1',
       'starts a second YAML document; the file must hold exactly one',
     ],
     [
       'an unknown tag',
       `${SAMPLE}issuer: !!js/function "x"\n`,
-      'line 13, column 9',
+      'line 14, column 9',
       'uses a YAML tag this loader does not know',
     ],
     [
       'a local tag',
       `${SAMPLE}issuer: !secret "x"\n`,
-      'line 13, column 9',
+      'line 14, column 9',
       'uses a YAML tag this loader does not know',
     ],
     ['a collection as a key', `? [a]\n: 1\n`, 'line 1, column 3', 'uses a non-scalar mapping key'],

@@ -165,6 +165,25 @@ describe('verifyDpopProof', () => {
     );
   });
 
+  it("names the base URL the broker expects on an htu mismatch, never the proof's htu", async () => {
+    const given = { base: 'https://bastion.example.test' };
+    await assert.rejects(
+      verifyDpopProof(await proof({ url: 'http://127.0.0.1:9999/x' }), check(given)),
+      (err: unknown) =>
+        err instanceof AuthenticationError &&
+        err.message.includes('reached at https://bastion.example.test') &&
+        !err.message.includes('9999'),
+    );
+    // Without a base, the origin of the URL the broker expected.
+    await assert.rejects(
+      verifyDpopProof(await proof({ url: 'http://127.0.0.1:9999/x' }), check()),
+      (err: unknown) =>
+        err instanceof AuthenticationError &&
+        err.message.includes(`reached at ${new URL(URL_).origin}`) &&
+        !err.message.includes('9999'),
+    );
+  });
+
   it('refuses iat beyond the skew either way, and accepts it exactly at the edge', async () => {
     await rejects(
       verifyDpopProof(await proof({ now: NOW - 31_000 }), check()),

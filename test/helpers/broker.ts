@@ -46,6 +46,7 @@ accords:
     targets: ["*.prod.test"]
     capabilities: [read, write]
     max_duration: 1h
+    ssh_login: ops
     approvals: { required: 2, approvers: [${keys.bob.did}, ${keys.carol.did}] }
 ${extra}`;
 }

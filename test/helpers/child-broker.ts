@@ -108,7 +108,7 @@ export async function spawnBroker(
   const probe = probed ? new Probe(child) : undefined;
   let logs = '';
   child.stderr?.on('data', (c: Buffer) => (logs += c.toString()));
-  const url = await waitForLine(child, /bastion listening on (http:\/\/\S+)/);
+  const url = await waitForLine(child, /bastion listening on (https?:\/\/\S+)/);
   return {
     child,
     url,

@@ -32,6 +32,7 @@ accords:
   - id: ops
     principals: [${alice.did}]
     connectors: [ssh]
+    ssh_login: deploy
     targets: ["*.internal.test"]
     capabilities: [read]
     max_duration: 15m

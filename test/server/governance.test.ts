@@ -79,6 +79,7 @@ describe('governance API', () => {
       extraYaml: (keys) => `  - id: peer-review
     principals: [${keys.alice.did}, ${keys.bob.did}]
     connectors: [ssh]
+    ssh_login: deploy
     targets: ["*.prod.test"]
     capabilities: [read]
     max_duration: 1h
@@ -262,12 +263,17 @@ describe('governance API', () => {
         'dpop_htm_mismatch',
       );
     });
-    it('a proof for another URL', async () => {
-      await expectRefusal(
-        raw(broker, { body: body(), proofUrl: `${broker.url}/governance/revoke/` }),
+    it("a proof for another URL, naming the URL the broker expects but not the proof's", async () => {
+      const text = await expectRefusal(
+        raw(broker, {
+          body: body(),
+          proofUrl: 'http://elsewhere.example.test/governance/authorize/',
+        }),
         401,
         'dpop_htu_mismatch',
       );
+      assert.ok(text.includes(`this broker is reached at ${broker.url}`), text);
+      assert.ok(!text.includes('elsewhere'), text);
     });
     it('a proof too old, and one from the future', async () => {
       await expectRefusal(

@@ -2,17 +2,10 @@
  * The configuration checks both OAuth backends apply at construction, so a bad endpoint,
  * client or timeout fails at start with a ConfigError naming the field, not at first use.
  */
-import { isIP } from 'node:net';
+import { isLoopback } from '../../base/loopback.js';
 import { ConfigError } from '../../base/errors.js';
 import { Secret } from '../../credentials/secret.js';
 import type { ClientAuth } from './assertions.js';
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
 
 /** An endpoint URL, checked at start: https, or http only to a loopback address. */
 export function checkEndpoint(where: string, raw: string): string {

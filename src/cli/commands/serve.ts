@@ -56,6 +56,13 @@ export async function runServe(args: string[]): Promise<number> {
       (err: unknown) =>
         server.app.log.error({ err }, 'signing key reload failed; keeping the current keys'),
     );
+    // The certificate and key too, for new connections; open ones and the listener stay.
+    try {
+      if (server.reloadTls()) server.app.log.info('TLS certificate and key reloaded');
+    } catch (err) {
+      const why = err instanceof BastionError ? err.message : 'internal_error';
+      server.app.log.error({ why }, 'TLS reload failed; keeping the current certificate');
+    }
     // The configuration too: a file that does not validate changes nothing, and says why
     // (a ConfigError names the file, key and reason, never a value).
     try {
@@ -69,6 +76,11 @@ export async function runServe(args: string[]): Promise<number> {
       server.app.log.error({ why }, 'configuration reload failed; keeping the current one');
     }
   });
+  if (server.plainHttpExposed) {
+    process.stderr.write(
+      `bastion: WARNING: plain HTTP on ${server.url}, reachable from other hosts: ACs and DPoP proofs cross the network in clear text. Configure tls: (cert_file, key_file) or listen on 127.0.0.1 behind a TLS proxy.\n`,
+    );
+  }
   // For scripts: the one line on stdout says where the broker is.
   process.stdout.write(`bastion listening on ${server.url}\n`);
   await closeOnSignal(server, server.app.log, stopped);
