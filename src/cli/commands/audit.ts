@@ -18,7 +18,8 @@ import { loadConfig } from '../../config/config.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';
-import { DATA_DIR_OPTIONS, dataDirOf } from '../data-dir.js';
+import { dataDirOf } from '../data-dir.js';
+import { FLAGS } from '../flags.js';
 
 const DB_FILE = 'bastion.db';
 
@@ -33,13 +34,7 @@ async function runVerify(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: {
-        ...DATA_DIR_OPTIONS,
-        sink: { type: 'string' },
-        'no-sink': { type: 'boolean' },
-        witness: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: FLAGS['audit verify'],
       strict: true,
     }),
   );
@@ -103,7 +98,8 @@ async function runExport(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: { ...DATA_DIR_OPTIONS, after: { type: 'string' } },
+      // --json changes nothing: the export is JSON Lines either way.
+      options: FLAGS['audit export'],
       strict: true,
     }),
   );

@@ -9,12 +9,7 @@ import { readPrincipalKey } from '../../governance/did-key.js';
 import type { AcView } from '../../governance/views.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { output, parseCommandArgs, required } from '../args.js';
-
-const common = {
-  key: { type: 'string' },
-  url: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+import { CLIENT_FLAGS, FLAGS } from '../flags.js';
 
 export function clientFor(values: {
   key?: string | undefined;
@@ -44,15 +39,7 @@ export async function runAuthorize(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args: args,
-      options: {
-        ...common,
-        accord: { type: 'string' },
-        connector: { type: 'string' },
-        target: { type: 'string' },
-        cap: { type: 'string', multiple: true },
-        duration: { type: 'string' },
-        justification: { type: 'string' },
-      },
+      options: FLAGS.authorize,
       strict: true,
     }),
   );
@@ -63,6 +50,8 @@ export async function runAuthorize(args: string[]): Promise<number> {
     capabilities: values.cap ?? [],
     duration_seconds: parseDuration(required(values.duration, '--duration'), '--duration'),
     ...(values.justification !== undefined ? { justification: values.justification } : {}),
+    // The agent's did:key: the broker checks it (a did:key the accord lists as a delegate).
+    ...(values['delegate-to'] !== undefined ? { delegate_to: values['delegate-to'] } : {}),
   });
   output(values.json === true, result, () =>
     result.status === 'active'
@@ -83,7 +72,7 @@ export async function runAuthorize(args: string[]): Promise<number> {
 function acCommand(call: (client: BastionClient, acId: string) => Promise<AcView>) {
   return async (args: string[]): Promise<number> => {
     const { values, positionals } = parseCommandArgs(
-      () => parseArgs({ args, options: common, strict: true, allowPositionals: true }),
+      () => parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true }),
       1,
     );
     const acId = positionals[0];

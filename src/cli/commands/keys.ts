@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { BrokerKeyring } from '../../governance/keyring.js';
 import { output, parseCommandArgs } from '../args.js';
-import { DATA_DIR_OPTIONS, dataDirOf } from '../data-dir.js';
+import { dataDirOf } from '../data-dir.js';
+import { FLAGS } from '../flags.js';
 
 export async function runKeys(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -16,7 +17,7 @@ export async function runKeys(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args: rest,
-      options: { ...DATA_DIR_OPTIONS, json: { type: 'boolean' } },
+      options: FLAGS['keys rotate'],
       strict: true,
     }),
   );
