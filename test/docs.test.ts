@@ -34,10 +34,11 @@ describe('README', () => {
     });
     assert.equal(configs[0]?.accordsById.get('ops-exec')?.max_duration_seconds, 900);
     assert.equal(configs[0]?.public_url, 'https://bastion.example.test');
+    const bascule = (c: BastionConfig): BasculeSettings =>
+      connectorSettings(c, 'bascule') as BasculeSettings;
+    const withTargets = configs.find((c) => bascule(c).targets.size > 0);
     assert.equal(
-      (connectorSettings(configs[1] as BastionConfig, 'bascule') as BasculeSettings).targets.get(
-        'db2.internal.test',
-      ),
+      bascule(withTargets as BastionConfig).targets.get('db2.internal.test'),
       'unix:/run/bascule.sock',
     );
   });
@@ -66,6 +67,8 @@ describe('README', () => {
       '/governance/approvals/{ac_id}',
       '/governance/revoke/',
       '/governance/acs/{ac_id}',
+      '/governance/acs`',
+      '/governance/approvals`',
       '/.well-known/jwks.json',
       '/connectors/{connector}/invoke',
       '/audit',

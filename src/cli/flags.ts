@@ -60,6 +60,8 @@ export const FLAGS = {
   approve: CLIENT_FLAGS,
   revoke: CLIENT_FLAGS,
   'acs show': CLIENT_FLAGS,
+  'acs list': { ...CLIENT_FLAGS, limit: str },
+  'approvals list': { ...CLIENT_FLAGS, limit: str },
   invoke: { ...CLIENT_FLAGS, ...operationOptions() },
   mcp: {
     key: str,

@@ -6,7 +6,13 @@ import { BrokerError } from '../client/client.js';
 import { BastionError } from '../base/errors.js';
 import { runAudit } from './commands/audit.js';
 import { runBascule } from './commands/bascule.js';
-import { runAcs, runApprove, runAuthorize, runRevoke } from './commands/governance.js';
+import {
+  runAcs,
+  runApprovals,
+  runApprove,
+  runAuthorize,
+  runRevoke,
+} from './commands/governance.js';
 import { runInvoke } from './commands/invoke.js';
 import { runKeygen } from './commands/keygen.js';
 import { runKeys } from './commands/keys.js';
@@ -29,6 +35,7 @@ const commands: Record<string, Command> = {
   approve: runApprove,
   revoke: runRevoke,
   acs: runAcs,
+  approvals: runApprovals,
   invoke: runInvoke,
   audit: runAudit,
   bascule: runBascule,

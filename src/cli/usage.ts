@@ -69,7 +69,14 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
   acs: {
     group: 'Principals',
     text: () => `acs show AC_ID --key FILE [--url URL] [--json]
-      An AC's status; the AC itself to its principal.`,
+      An AC's status; the AC itself to its principal.
+  acs list --key FILE [--limit N] [--url URL] [--json]
+      Your own ACs (requested by you, or delegated to your key), newest first.`,
+  },
+  approvals: {
+    group: 'Principals',
+    text: () => `approvals list --key FILE [--limit N] [--url URL] [--json]
+      Pending requests you may approve and have not yet (then: bastion approve AC_ID).`,
   },
   invoke: {
     group: 'Principals',
@@ -86,8 +93,9 @@ ${connectorRegistry
   mcp: {
     group: 'Agents',
     text: () => `mcp --key FILE [--url URL] [--http [HOST:]PORT [--http-token-file FILE] [--http-allow-remote]] [--json]
-      The MCP bridge an agent's host starts: tools list_accords, request_access, invoke,
-      revoke, audit_tail. The agent's key stays in the bridge; ACs never reach the agent.
+      The MCP bridge an agent's host starts: tools list_accords, request_access,
+      request_status, invoke, revoke, audit_tail. The agent's key stays in the bridge;
+      ACs never reach the agent.
       stdio by default; --http serves POST /mcp on 127.0.0.1 behind a bearer token.
       With --json its lines on stderr are JSON objects.`,
   },

@@ -3,6 +3,7 @@ import type { BackendPlugin } from '../backends/plugin.js';
 import type { ConnectorPlugin } from '../connectors/plugin.js';
 import { DEFAULT_FAILOVER } from '../credentials/circuit.js';
 import type { Accord } from '../governance/accords.js';
+import type { NotificationsConfig } from './notifications.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -65,6 +66,8 @@ export interface BastionConfig {
    * Absent: no witness, and a rollback of both database and sink cannot be detected.
    */
   audit_witness_file?: string | undefined;
+  /** Webhook notification of requests awaiting approval; absent: none is sent. */
+  notifications?: NotificationsConfig | undefined;
   /** Absent: the logger's own default applies. */
   log_level?: LogLevel | undefined;
   accords: Accord[];

@@ -26,6 +26,7 @@ const RESTART_SECTIONS = [
   'limits',
   'log_level',
   'failover',
+  'notifications',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */

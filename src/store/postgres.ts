@@ -14,6 +14,7 @@ import { PgAudit } from './postgres-audit.js';
 import { type PostgresStoreOptions, openPool } from './postgres-open.js';
 import { transaction } from './postgres-tx.js';
 import type {
+  AcFilter,
   AcRecord,
   Approval,
   AuditCheckpoint,
@@ -55,6 +56,10 @@ export class PostgresStore implements Store {
 
   listApprovals(acId: string): Promise<Approval[]> {
     return this.#call(() => this.#acs.listApprovals(acId));
+  }
+
+  listAcs(filter: AcFilter): Promise<AcRecord[]> {
+    return this.#call(() => this.#acs.listAcs(filter));
   }
 
   activateAc(

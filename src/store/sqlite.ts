@@ -23,6 +23,7 @@ import type {
   WriteStats,
 } from './sqlite-writes.js';
 import type {
+  AcFilter,
   AcRecord,
   Approval,
   AuditCheckpoint,
@@ -91,6 +92,10 @@ export class SqliteStore implements Store {
 
   listApprovals(acId: string): Promise<Approval[]> {
     return this.#call(() => this.#acs.listApprovals(acId));
+  }
+
+  listAcs(filter: AcFilter): Promise<AcRecord[]> {
+    return this.#call(() => this.#acs.listAcs(filter));
   }
 
   activateAc(

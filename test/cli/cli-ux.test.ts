@@ -65,6 +65,13 @@ accords:
     targets: ["127.0.0.1"]
     capabilities: [exec]
     max_duration: 15m
+  - id: gated
+    principals: [${dids['alice']}]
+    connectors: [bascule]
+    targets: ["127.0.0.1"]
+    capabilities: [exec]
+    max_duration: 15m
+    approvals: { required: 1, approvers: [${dids['agent']}] }
 `,
     );
     const started = await startJson(
@@ -143,6 +150,29 @@ accords:
     ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /delegation_not_allowed/);
+  });
+
+  it('acs list shows your ACs; approvals list what awaits your approval', () => {
+    const pending = authorize(['--accord', 'gated']);
+    assert.equal(pending['status'], 'pending_approval');
+    const id = String(pending['ac_id']);
+    const mine = bastion(['acs', 'list', '--url', url, '--key', keyFile('alice')]);
+    assert.equal(mine.status, 0, mine.stderr);
+    assert.match(
+      mine.stdout,
+      new RegExp(`^${id}  pending_approval +gated  bascule  127\\.0\\.0\\.1`, 'm'),
+    );
+    const awaiting = (who: string): string[] => {
+      const r = bastion(['approvals', 'list', '--url', url, '--key', keyFile(who), '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { acs: { ac_id: string }[] }).acs.map((v) => v.ac_id);
+    };
+    assert.deepEqual(awaiting('agent'), [id]);
+    assert.deepEqual(awaiting('alice'), [], 'the requester has nothing to approve');
+    assert.equal(bastion(['approve', id, '--url', url, '--key', keyFile('agent')]).status, 0);
+    assert.deepEqual(awaiting('agent'), []);
+    const bad = bastion(['acs', 'list', '--url', url, '--key', keyFile('alice'), '--limit', '0']);
+    assert.equal(bad.status, 2);
   });
 
   it('keygen refuses an existing file and says --force replaces it', () => {
