@@ -85,7 +85,10 @@ complete -o default -F _bastion bastion
 `;
 }
 
-/** The zsh script: a `compdef` function over $words, the same logic as bash's. */
+/**
+ * The zsh script: a completion function over $words, the same logic as bash's; sourced, or
+ * saved as `_bastion` in a directory of $fpath.
+ */
 function zsh(): string {
   const a = arms((words) => `(${words.join(' ')})`);
   return `#compdef bastion
@@ -111,7 +114,8 @@ ${a.sets}
   if (( \${valued[(Ie)\${words[CURRENT-1]}]} )); then _files; return; fi
   compadd -- $flags $extra
 }
-compdef _bastion bastion
+# Sourced (source <(bastion completion zsh)), register; autoloaded from $fpath, complete now.
+if [[ $funcstack[1] == _bastion ]]; then _bastion "$@"; else compdef _bastion bastion; fi
 `;
 }
 

@@ -113,7 +113,8 @@ ${connectorRegistry
     group: 'Other',
     text: () => `completion bash|zsh [--json]
       A completion script for the shell: source <(bastion completion bash) in ~/.bashrc,
-      or source <(bastion completion zsh) after compinit in ~/.zshrc.`,
+      or source <(bastion completion zsh) after compinit in ~/.zshrc (or save it as
+      _bastion in a directory of $fpath).`,
   },
   version: { group: 'Other', text: () => 'version [--json]\n      Print the version.' },
   help: {

@@ -66,7 +66,7 @@ describe('bastion completion', () => {
   it('zsh gets the same commands, subcommands and flags', () => {
     const zsh = script('zsh');
     assert.match(zsh, /^#compdef bastion\n/);
-    assert.match(zsh, /\ncompdef _bastion bastion\n$/);
+    assert.match(zsh, /else compdef _bastion bastion; fi\n$/);
     assert.ok(zsh.includes(`compadd -- ${Object.keys(USAGES).join(' ')};`));
     for (const [key, options] of Object.entries(FLAGS)) {
       const flags = [...Object.keys(options).map((f) => `--${f}`), '--help'].join(' ');
