@@ -97,6 +97,8 @@ describe('README', () => {
       '/governance/approvals/{ac_id}',
       '/governance/revoke/',
       '/governance/acs/{ac_id}',
+      '/governance/acs`',
+      '/governance/approvals`',
       '/.well-known/jwks.json',
       '/connectors/{connector}/invoke',
       '/audit',

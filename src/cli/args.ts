@@ -60,3 +60,18 @@ export function wantsHelp(args: readonly string[]): boolean {
   const end = args.indexOf('--');
   return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }
+
+/**
+ * The one line a long-running command prints once it listens (what scripts wait for):
+ * `<service> listening on <url>`, or with --json `{"service": …, "listening": url}`.
+ */
+export function startLine(
+  json: boolean,
+  service: string,
+  url: string,
+  stream: NodeJS.WritableStream = process.stdout,
+): void {
+  stream.write(
+    json ? JSON.stringify({ service, listening: url }) + '\n' : `${service} listening on ${url}\n`,
+  );
+}

@@ -20,6 +20,7 @@ import { unsafeDecodeAc } from '../governance/ac.js';
 import { generatePrincipalKey } from '../governance/did-key.js';
 import { startServer } from '../server/app.js';
 import { parseCommandArgs } from './args.js';
+import { FLAGS } from './flags.js';
 import { freePort } from '../base/free-port.js';
 
 const SSHD = '/usr/sbin/sshd';
@@ -79,7 +80,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: { json: { type: 'boolean' }, 'no-ssh': { type: 'boolean' } },
+      options: FLAGS.demo,
       strict: true,
     }),
   );

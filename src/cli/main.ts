@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 /** The `bastion` command: parses the subcommand and hands off; no rules live here. */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { BrokerError } from '../client/client.js';
 import { BastionError } from '../base/errors.js';
 import { runAudit } from './commands/audit.js';
 import { runBascule } from './commands/bascule.js';
 import { runDb } from './commands/db.js';
-import { runAcs, runApprove, runAuthorize, runRevoke } from './commands/governance.js';
+import {
+  runAcs,
+  runApprovals,
+  runApprove,
+  runAuthorize,
+  runRevoke,
+} from './commands/governance.js';
 import { runInvoke } from './commands/invoke.js';
 import { runKeygen } from './commands/keygen.js';
 import { runKeys } from './commands/keys.js';
 import { runMcp } from './commands/mcp.js';
 import { runServe } from './commands/serve.js';
-import { wantsHelp } from './args.js';
+import { output, parseCommandArgs, wantsHelp } from './args.js';
+import { runCompletion } from './completion.js';
+import { FLAGS } from './flags.js';
 import { runDemo } from './demo.js';
 import { commandHelp, fullHelp } from './usage.js';
 
@@ -27,31 +36,49 @@ const commands: Record<string, Command> = {
   approve: runApprove,
   revoke: runRevoke,
   acs: runAcs,
+  approvals: runApprovals,
   invoke: runInvoke,
   audit: runAudit,
   db: runDb,
   bascule: runBascule,
   mcp: runMcp,
-  version: () => {
+  completion: runCompletion,
+  version: (args) => {
+    const { values } = parseCommandArgs(() =>
+      parseArgs({ args, options: FLAGS.version, strict: true }),
+    );
     const pkg = JSON.parse(
       readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
     ) as {
       version: string;
     };
-    process.stdout.write(`bastion ${pkg.version}\n`);
+    output(values.json === true, { version: pkg.version }, () => [`bastion ${pkg.version}`]);
     return Promise.resolve(0);
   },
   help: (args) => {
-    const name = args[0];
+    const { values, positionals } = parseCommandArgs(
+      () => parseArgs({ args, options: FLAGS.help, strict: true, allowPositionals: true }),
+      1,
+    );
+    const name = positionals[0];
     const one = name !== undefined ? commandHelp(name) : undefined;
     if (name !== undefined && one === undefined) {
       process.stderr.write(`bastion: unknown command (see 'bastion help')\n`);
       return Promise.resolve(2);
     }
-    process.stdout.write(one ?? fullHelp());
+    const text = one ?? fullHelp();
+    output(values.json === true, { usage: text }, () => [text.trimEnd()]);
     return Promise.resolve(0);
   },
 };
+
+// A reader that stops early (`bastion audit export | head -1`) is not an error of ours: the
+// output was wanted no further, so stop quietly with success, whatever was being written.
+// Any other failure to write is one, said once on stderr.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') process.stderr.write('bastion: cannot write to stdout\n');
+  process.exit(err.code === 'EPIPE' ? 0 : 1);
+});
 
 async function main(argv: string[]): Promise<number> {
   const [name = 'help', ...rest] = argv;
@@ -61,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bastion: unknown command (see 'bastion help')\n`);
     return 2;
   }
-  const help = name !== 'help' && wantsHelp(rest) ? commandHelp(alias[name] ?? name) : undefined;
+  const help = wantsHelp(rest) ? commandHelp(alias[name] ?? name) : undefined;
   if (help !== undefined) {
     process.stdout.write(help);
     return 0;

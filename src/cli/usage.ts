@@ -18,9 +18,10 @@ const URL_NOTE =
 export const USAGES: Readonly<Record<string, CommandUsage>> = {
   serve: {
     group: 'Broker',
-    text: () => `serve --config FILE [--data-dir DIR] [--listen HOST:PORT]
+    text: () => `serve --config FILE [--data-dir DIR] [--listen HOST:PORT] [--json]
       Run the broker (HTTP API, HTTPS with tls: in the config; store: SQLite in DATA_DIR or
-      PostgreSQL; AC signing keys in DATA_DIR/keys or the database). SIGHUP reloads the
+      PostgreSQL; AC signing keys in DATA_DIR/keys or the database). Prints one line when it
+      listens: "bastion listening on URL", or {"service","listening"}. SIGHUP reloads the
       signing keys, the accords and the TLS certificate; SIGTERM/SIGINT finish in-flight
       requests and stop.`,
   },
@@ -47,20 +48,23 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
   bascule: {
     group: 'Targets',
     text: () => `bascule --name TARGET --jwks URL (--listen HOST:PORT | --socket PATH) [--audit FILE]
-          [--timeout 30s] [--max-output BYTES] [--cwd DIR] [--path PATH] [--issuer ISS]
+          [--timeout 30s] [--max-output BYTES] [--cwd DIR] [--path PATH] [--issuer ISS] [--json]
       The governed-shell runtime on a target host: runs one argv per single-use grant
-      from the broker, without a shell, in a clean environment, and audits it.`,
+      from the broker, without a shell, in a clean environment, and audits it. Its start
+      line, like serve's, is JSON with --json.`,
   },
   keygen: {
     group: 'Principals',
-    text: () => `keygen --out FILE [--json]
-      New did:key principal key (0600); prints its DID.`,
+    text: () => `keygen --out FILE [--force] [--json]
+      New did:key principal key (0600); prints its DID. An existing file is refused
+      unless --force replaces it.`,
   },
   authorize: {
     group: 'Principals',
     text: () => `authorize --key FILE --accord ID --connector NAME --target HOST --cap CAP [--cap CAP]
-            --duration 10m [--justification TEXT] [--url URL] [--json]
-      Ask for an AC under an accord.
+            --duration 10m [--justification TEXT] [--delegate-to DID] [--url URL] [--json]
+      Ask for an AC under an accord; with --delegate-to, for that agent's did:key, acting
+      for you (the accord must list it under delegates).
       ${URL_NOTE}`,
   },
   approve: {
@@ -76,7 +80,14 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
   acs: {
     group: 'Principals',
     text: () => `acs show AC_ID --key FILE [--url URL] [--json]
-      An AC's status; the AC itself to its principal.`,
+      An AC's status; the AC itself to its principal.
+  acs list --key FILE [--limit N] [--url URL] [--json]
+      Your own ACs (requested by you, or delegated to your key), newest first.`,
+  },
+  approvals: {
+    group: 'Principals',
+    text: () => `approvals list --key FILE [--limit N] [--url URL] [--json]
+      Pending requests you may approve and have not yet (then: bastion approve AC_ID).`,
   },
   invoke: {
     group: 'Principals',
@@ -87,16 +98,18 @@ ${connectorRegistry
   .map((plugin) => `        ${plugin.kind}: ${operationFlagsHelp(plugin.operation)}`)
   .join('\n')}
       A command's output goes to stdout/stderr and its exit status becomes bastion's;
-      an HTTP reply's body goes to stdout, and a status of 400 or more exits 1.`,
+      an HTTP reply's body goes to stdout, and a status of 400 or more exits 1. An AC
+      that is not active is refused with the broker's code (ac_revoked, …), exit 1.`,
   },
   mcp: {
     group: 'Agents',
     text: () => `mcp --key FILE [--url URL] [--http [HOST:]PORT [--http-token-file FILE] [--http-allow-remote]
-      [--http-allowed-host HOST:PORT]... [--http-allowed-origin ORIGIN]...]
-      The MCP bridge an agent's host starts: tools list_accords, request_access, invoke,
-      revoke, audit_tail. The agent's key stays in the bridge; ACs never reach the agent.
-      stdio by default; --http serves POST /mcp on 127.0.0.1 behind a bearer token, and
-      refuses (403) a Host header naming another address and any browser Origin not listed.`,
+      [--http-allowed-host HOST:PORT]... [--http-allowed-origin ORIGIN]...] [--json]
+      The MCP bridge an agent's host starts: tools list_accords, request_access,
+      request_status, invoke, revoke, audit_tail. The agent's key stays in the bridge;
+      ACs never reach the agent. stdio by default; --http serves POST /mcp on 127.0.0.1
+      behind a bearer token, and refuses (403) a Host header naming another address and any
+      browser Origin not listed. With --json its lines on stderr are JSON objects.`,
   },
   audit: {
     group: 'Audit',
@@ -106,11 +119,21 @@ ${connectorRegistry
       replicas on PostgreSQL keep none)
       and the witness (audit.witness_file, or --witness); name what was edited, deleted,
       reordered, truncated or rolled back; list interrupted invocations.
-  audit export (--data-dir DIR | --config FILE) [--after SEQ]
-      The audit trail as JSON Lines.`,
+  audit export (--data-dir DIR | --config FILE) [--after SEQ] [--json]
+      The audit trail as JSON Lines (with or without --json).`,
   },
-  version: { group: 'Other', text: () => 'version\n      Print the version.' },
-  help: { group: 'Other', text: () => "help [COMMAND]\n      Print this help, or one command's." },
+  completion: {
+    group: 'Other',
+    text: () => `completion bash|zsh [--json]
+      A completion script for the shell: source <(bastion completion bash) in ~/.bashrc,
+      or source <(bastion completion zsh) after compinit in ~/.zshrc (or save it as
+      _bastion in a directory of $fpath).`,
+  },
+  version: { group: 'Other', text: () => 'version [--json]\n      Print the version.' },
+  help: {
+    group: 'Other',
+    text: () => "help [COMMAND] [--json]\n      Print this help, or one command's.",
+  },
 };
 
 /** One command's usage, as `bastion <command> --help` prints it. */

@@ -75,6 +75,19 @@ export class BastionClient {
     return this.#call('GET', `/governance/acs/${encodeURIComponent(acId)}`);
   }
 
+  /** The caller's own ACs (requested by it, or delegated to its key), newest first; no tokens. */
+  listAcs(limit?: number): Promise<{ acs: AcView[] }> {
+    return this.#call('GET', `/governance/acs${limit !== undefined ? `?limit=${limit}` : ''}`);
+  }
+
+  /** Pending ACs this key may approve and has not. */
+  awaitingApproval(limit?: number): Promise<{ acs: AcView[] }> {
+    return this.#call(
+      'GET',
+      `/governance/approvals${limit !== undefined ? `?limit=${limit}` : ''}`,
+    );
+  }
+
   /** Runs one operation under an AC (the token, as `acs show` returns it to its principal). */
   invoke<R extends ConnectorResult = ExecResult>(
     connector: string,

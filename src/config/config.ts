@@ -14,6 +14,7 @@ import { backendRegistry } from '../backends/registry.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { canonicalTarget, targetKind } from '../governance/targets.js';
 import { accordSchema, didList, toAccords } from './accords.js';
+import { notificationsSchema } from './notifications.js';
 import {
   failoverOf,
   failoverSchema,
@@ -115,6 +116,7 @@ const configSchema = z.strictObject(
     connectors: z.unknown().optional(),
     backends: z.unknown().optional(),
     failover: failoverSchema.optional(),
+    notifications: notificationsSchema.optional(),
     accords: z.array(accordSchema, { error: 'must be a list of accords' }),
   },
   { error: 'the file must hold a YAML mapping' },
@@ -210,6 +212,7 @@ function normalise(
     raw.public_url ?? fromEnv(publicUrl, ENV_DEFAULTS.public_url.variable, env);
   if (publicUrlValue !== undefined) config.public_url = publicUrlValue;
   if (raw.log_level !== undefined) config.log_level = raw.log_level;
+  if (raw.notifications !== undefined) config.notifications = raw.notifications;
   if (raw.audit !== undefined) {
     const audit = parseAt(auditSection(reading.ctx), raw.audit, fileName, ['audit']);
     if (audit.witness_file !== undefined) config.audit_witness_file = audit.witness_file;

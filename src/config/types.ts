@@ -4,6 +4,7 @@ import type { ConnectorPlugin } from '../connectors/plugin.js';
 import { DEFAULT_FAILOVER } from '../credentials/circuit.js';
 import type { Accord } from '../governance/accords.js';
 import type { StoreSettings } from '../store/open.js';
+import type { NotificationsConfig } from './notifications.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -79,6 +80,8 @@ export interface BastionConfig {
    * else `$BASTION_KEY_ENCRYPTION_KEY`. Never stored in the database.
    */
   key_encryption_key_file?: string | undefined;
+  /** Webhook notification of requests awaiting approval; absent: none is sent. */
+  notifications?: NotificationsConfig | undefined;
   /** Absent: the logger's own default applies. */
   log_level?: LogLevel | undefined;
   /** HTTPS: PEM certificate chain and private key files, absolute; absent, plain HTTP. */

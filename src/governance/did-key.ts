@@ -10,7 +10,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { base58btc } from 'multiformats/bases/base58';
 import { calculateJwkThumbprint, type JWK } from 'jose';
@@ -94,10 +94,12 @@ export function generatePrincipalKey(): PrincipalKey {
   return principalOf(generateKeyPairSync('ed25519').privateKey);
 }
 
-/** Writes a new principal key (PKCS#8 PEM, mode 0600, never overwriting) and returns it. */
-export function writePrincipalKey(file: string): PrincipalKey {
+/** Writes a new principal key (PKCS#8 PEM, mode 0600; never over a file unless `replace`). */
+export function writePrincipalKey(file: string, options: { replace?: boolean } = {}): PrincipalKey {
   const key = generatePrincipalKey();
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Replacing unlinks first: the new key is then created 0600, whatever the old file's mode.
+  if (options.replace === true) rmSync(file, { force: true });
   const pem = key.privateKey.export({ format: 'pem', type: 'pkcs8' });
   try {
     writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });

@@ -30,6 +30,7 @@ import {
 import { claimsFor, issuanceSigner, signClaims } from './claims.js';
 import type { VerifiedProof } from './dpop.js';
 import { GovernanceError } from './governance-errors.js';
+import { awaitingApproval, ownAcs } from './listing.js';
 import type { Policy } from './policy.js';
 import type { BrokerKeyring, PublicJwks } from './keyring.js';
 import { type AcRoles, rolesOn } from './roles.js';
@@ -69,6 +70,7 @@ export class GovernanceService {
   readonly #log: Logger;
   readonly #audit: IssuingAuditor;
   readonly #acs: VerifiedAcCache;
+  readonly #onPending: ((record: AcRecord) => void) | undefined;
   /** The policy generation the cached ACs were verified under. */
   #policyGeneration: number;
   readonly settings: GovernanceSettings;
@@ -82,6 +84,8 @@ export class GovernanceService {
     settings: GovernanceSettings;
     /** A bounded cache by default; given by tests and benchmarks. */
     acCache?: VerifiedAcCache;
+    /** Told of each request stored awaiting approval (notifications); must not throw. */
+    onPending?: (record: AcRecord) => void;
   }) {
     this.#store = deps.store;
     this.#keyring = deps.keyring;
@@ -90,6 +94,7 @@ export class GovernanceService {
     this.#audit = deps.audit;
     this.settings = deps.settings;
     this.#acs = deps.acCache ?? new VerifiedAcCache();
+    this.#onPending = deps.onPending;
     this.#policyGeneration = deps.settings.policy.generation;
     // A retired key's ACs are verified afresh from now on (and cached again while it is
     // still in the verification set): no answer outlives the keyring it was given under.
@@ -136,6 +141,7 @@ export class GovernanceService {
       },
       decision.approvals_required > 0 ? 'access requested; awaiting approval' : 'access granted',
     );
+    if (immediate === undefined) this.#onPending?.(record);
     if (immediate === undefined || issuing === undefined) return authorizeResult(record);
     return authorizeResult(record, {
       claims: immediate,
@@ -225,6 +231,13 @@ export class GovernanceService {
       view.ac = await this.#sign(record.claims as unknown as AcClaims);
     }
     return view;
+  }
+
+  /** The caller's own ACs, or the requests awaiting its approval; no tokens (listing.ts). */
+  list(caller: VerifiedProof, which: 'own' | 'awaiting', limit?: number): Promise<AcView[]> {
+    const { policy, approvalTtlMs } = this.settings;
+    const listing = { store: this.#store, policy, now: this.#clock.now(), approvalTtlMs };
+    return (which === 'own' ? ownAcs : awaitingApproval)(listing, caller, limit);
   }
 
   /** The accords the caller may ask under, or be delegated an AC of: what an agent can request. */

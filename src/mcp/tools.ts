@@ -1,10 +1,11 @@
 /**
- * The bridge's five tools — what an agent may call — each with its input schema, its
+ * The bridge's six tools — what an agent may call — each with its input schema, its
  * description for the model, and its work against the broker (through the agent's
  * BastionClient). `invoke` is in invoke-tool.ts; what they share, in tool-kit.ts.
  */
 import { z } from 'zod';
 import { CAPABILITIES } from '../governance/capabilities.js';
+import type { AcView } from '../governance/views.js';
 import { invokeTool } from './invoke-tool.js';
 import { acId, defineTool, type ToolContext, type ToolDefinition } from './tool-kit.js';
 
@@ -58,7 +59,7 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
         'limited time, under an accord you are a principal of (see list_accords). Returns an ' +
         'ac_id — never the AC itself, which stays inside this bridge — and a status: "active" ' +
         '(use the ac_id with invoke until expires_at) or "pending_approval" (approvals_required ' +
-        'humans must approve first; invoke works once they have). Ask for the least you need: ' +
+        'humans must approve first; poll request_status, and invoke once they have). Ask for the least you need: ' +
         'only the capabilities the work needs (running a command needs exec), the shortest ' +
         'duration that fits, and say why in justification (approvers and the audit trail see ' +
         'it). A refusal is an error whose code names the rule broken: unknown_accord, ' +
@@ -125,6 +126,56 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
         status: result.status,
         approvals_required: result.approvals_required,
       };
+    },
+  );
+
+  const requestStatus = defineTool(
+    'request_status',
+    {
+      title: 'Check on an access request',
+      description:
+        'Poll an AC you requested or were delegated, by ac_id: status "pending_approval" (approvals ' +
+        'given so far of approvals_required: humans are deciding; call again later, not in a ' +
+        'tight loop), "active" (use it with invoke until expires_at), "expired" (nobody approved ' +
+        'in time, or its time ran out) or "revoked". Without ac_id, your ACs, newest first.',
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      input: { ac_id: acId.optional() },
+      // One AC's status (with ac_id), or `acs`, a list of them (without).
+      output: {
+        ac_id: acId.optional(),
+        status: z.enum(['pending_approval', 'active', 'expired', 'revoked']).optional(),
+        accord: z.string().optional(),
+        connector: z.string().optional(),
+        target: z.string().optional(),
+        approvals: z.number().describe('Approvals given so far').optional(),
+        approvals_required: z.number().optional(),
+        expires_at: z.string().describe('ISO 8601').optional(),
+        acs: z
+          .array(z.looseObject({ ac_id: z.string(), status: z.string() }))
+          .describe('Your ACs, newest first')
+          .optional(),
+      },
+    },
+    async (args) => {
+      const summary = (v: AcView): Record<string, unknown> => ({
+        ac_id: v.ac_id,
+        status: v.status,
+        accord: v.accord,
+        connector: v.connector,
+        target: v.target,
+        approvals: v.approvals.length,
+        approvals_required: v.approvals_required,
+        ...(v.expires_at !== undefined ? { expires_at: v.expires_at } : {}),
+      });
+      if (args.ac_id === undefined) {
+        const { acs } = await client.listAcs(20);
+        return { acs: acs.map(summary) };
+      }
+      const view = await client.show(args.ac_id);
+      // Approved since it was requested: the token is kept here for invoke, never returned.
+      if (view.status === 'active' && view.ac !== undefined)
+        state.acs.put(view.ac_id, view.ac, view.expires_at);
+      return summary(view);
     },
   );
 
@@ -201,7 +252,7 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
       return reply();
     },
   );
-  return [listAccords, requestAccess, invokeTool(ctx), revoke, auditTail];
+  return [listAccords, requestAccess, requestStatus, invokeTool(ctx), revoke, auditTail];
 }
 
 export const INSTRUCTIONS =

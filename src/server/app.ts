@@ -42,6 +42,9 @@ import { holdLease, replicaIdOf } from './replica.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
+import { listingRoutes } from './routes/listing.js';
+import { pendingNotifier } from './notify.js';
+import type { ConnectFunction } from '../transports/http/destination.js';
 import { healthRoutes } from './routes/health.js';
 import { probeRoutes } from './routes/probes.js';
 import { readTls, reloadTls } from './tls.js';
@@ -57,6 +60,8 @@ export interface ServerOptions {
   connectors?: Connector[];
   /** Where backends read secrets named by `*_env` settings; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** How the approval webhook connects (tests: loopback only); net.connect by default. */
+  notifyConnect?: ConnectFunction;
 }
 
 export interface RunningServer {
@@ -154,6 +159,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clock,
       logger: app.log,
       audit: auditLog,
+      ...(config.notifications !== undefined
+        ? {
+            onPending: pendingNotifier({
+              settings: config.notifications,
+              log: app.log,
+              connect: options.notifyConnect,
+            }),
+          }
+        : {}),
       settings: {
         issuer: config.issuer,
         audience: config.audience,
@@ -212,6 +226,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     metaRoutes(app, () => publicUrl);
     governanceRoutes(app, { service });
+    listingRoutes(app, { service });
     connectorRoutes(app, { session, connectors: [...connectors.values()] });
     const isAdmin = (did: string): boolean => policy.admins.includes(did);
     auditRoutes(app, { list: (filter) => auditLog.list(filter), isAdmin });

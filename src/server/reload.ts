@@ -29,6 +29,7 @@ const RESTART_SECTIONS = [
   'failover',
   'store',
   'tls',
+  'notifications',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */

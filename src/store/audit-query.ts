@@ -83,7 +83,7 @@ export function positional(
   params: Readonly<Record<string, unknown>>,
 ): { text: string; values: unknown[] } {
   const names: string[] = [];
-  const out = sql.replace(/@([a-z_]+)/g, (_, name: string) => {
+  const out = sql.replace(/@([a-z_][a-z0-9_]*)/g, (_, name: string) => {
     if (!Object.hasOwn(params, name)) throw new TypeError('unbound SQL parameter');
     let at = names.indexOf(name);
     if (at < 0) at = names.push(name) - 1;

@@ -6,11 +6,13 @@
  * for the first and then re-checks the condition on the committed row, so two brokers
  * racing on one AC cannot both win.
  */
+import { acQuery } from './ac-query.js';
 import { type AcRow, claimsJson, fromRow, toRow } from './ac-row.js';
+import { positional } from './audit-query.js';
 import { int, text } from './checks.js';
 import { AcConflictError } from './errors.js';
 import { type Queryable, run } from './postgres-tx.js';
-import type { AcRecord, Approval } from './store.js';
+import type { AcFilter, AcRecord, Approval } from './store.js';
 
 const AC_COLUMNS = [
   'ac_id',
@@ -87,6 +89,13 @@ export class PgAcs {
       [text(acId, 'ac_id')],
     );
     return rows;
+  }
+
+  async listAcs(filter: AcFilter): Promise<AcRecord[]> {
+    const { sql, params } = acQuery(filter);
+    const { text: query, values } = positional(sql, params);
+    const { rows } = await run<AcRow>(this.#db, query, values);
+    return rows.map(fromRow);
   }
 
   async activateAc(

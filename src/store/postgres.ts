@@ -17,6 +17,7 @@ import { PgLeases } from './postgres-leases.js';
 import { type PostgresStoreOptions, openPool } from './postgres-open.js';
 import { run, transaction } from './postgres-tx.js';
 import type {
+  AcFilter,
   AcRecord,
   Approval,
   AuditCheckpoint,
@@ -69,6 +70,10 @@ export class PostgresStore implements Store {
 
   listApprovals(acId: string): Promise<Approval[]> {
     return this.#call(() => this.#acs.listApprovals(acId));
+  }
+
+  listAcs(filter: AcFilter): Promise<AcRecord[]> {
+    return this.#call(() => this.#acs.listAcs(filter));
   }
 
   activateAc(

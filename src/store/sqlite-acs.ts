@@ -5,10 +5,12 @@
  * racing on one AC cannot both win. Synchronous; `SqliteStore` runs it behind its guard.
  */
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
+import { acQuery } from './ac-query.js';
 import { type AcRow, claimsJson, fromRow, toRow } from './ac-row.js';
+import type { ListParams } from './audit-query.js';
 import { int, text } from './checks.js';
 import { mapWriteError } from './sqlite-errors.js';
-import type { AcRecord, Approval } from './store.js';
+import type { AcFilter, AcRecord, Approval } from './store.js';
 
 interface AcStatements {
   insertAc: Statement<[AcRow]>;
@@ -92,13 +94,17 @@ function prepare(db: Db): AcStatements {
 
 /** The `Store` methods on ACs, proofs and keys, synchronous, with the same contracts. */
 export class SqliteAcs {
+  readonly #db: Db;
   readonly #stmts: AcStatements;
+  /** listAcs statements by the shape of their filter; the SQL text is ours, values bound. */
+  readonly #list = new Map<string, Statement<[ListParams], AcRow>>();
   readonly #revoke: Transaction<
     (acId: string, by: string, at: number, expiresAt: number) => boolean
   >;
   readonly #cleanup: Transaction<(now: number) => { proofs: number; revocations: number }>;
 
   constructor(db: Db) {
+    this.#db = db;
     this.#stmts = prepare(db);
     const s = this.#stmts;
     this.#revoke = db.transaction(
@@ -139,6 +145,16 @@ export class SqliteAcs {
 
   listApprovals(acId: string): Approval[] {
     return this.#stmts.listApprovals.all(text(acId, 'ac_id'));
+  }
+
+  listAcs(filter: AcFilter): AcRecord[] {
+    const { key, sql, params } = acQuery(filter);
+    let stmt = this.#list.get(key);
+    if (stmt === undefined) {
+      stmt = this.#db.prepare<[ListParams], AcRow>(sql);
+      this.#list.set(key, stmt);
+    }
+    return stmt.all(params).map(fromRow);
   }
 
   activateAc(

@@ -25,6 +25,7 @@ import type {
   WriteStats,
 } from './sqlite-writes.js';
 import type {
+  AcFilter,
   AcRecord,
   Approval,
   AuditCheckpoint,
@@ -103,6 +104,10 @@ export class SqliteStore implements JournalingStore {
 
   listApprovals(acId: string): Promise<Approval[]> {
     return this.#call(() => this.#acs.listApprovals(acId));
+  }
+
+  listAcs(filter: AcFilter): Promise<AcRecord[]> {
+    return this.#call(() => this.#acs.listAcs(filter));
   }
 
   activateAc(

@@ -44,6 +44,21 @@ export interface AcRecord {
   readonly revoked_by?: string | undefined;
 }
 
+/** Which ACs `Store.listAcs` returns: those matching every filter given. */
+export interface AcFilter {
+  /** ACs this DID requested, or that are bound to this key thumbprint (its own or delegated). */
+  readonly party?: { readonly did: string; readonly jkt: string } | undefined;
+  readonly state?: StoredAcState | undefined;
+  /** Only ACs under one of these accords (an empty list matches none). */
+  readonly accords?: readonly string[] | undefined;
+  /** Leave out ACs this DID requested or has approved: what it still has to decide. */
+  readonly undecidedBy?: string | undefined;
+  /** Only ACs requested after this time (epoch ms). */
+  readonly requestedAfter?: number | undefined;
+  /** Default 100, at most 1000. */
+  readonly limit?: number | undefined;
+}
+
 export interface Approval {
   readonly approver_did: string;
   /** Epoch ms. */
@@ -142,6 +157,8 @@ export interface Store {
    */
   addApproval(acId: string, approverDid: string, at: number): Promise<boolean>;
   listApprovals(acId: string): Promise<Approval[]>;
+  /** ACs matching every filter of `filter`, the newest request first. */
+  listAcs(filter: AcFilter): Promise<AcRecord[]>;
   /**
    * pending_approval → active, storing the claims and expiry; or a fresh insert already
    * active. Returns false when the AC was not pending (already active or revoked).

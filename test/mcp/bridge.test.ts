@@ -132,7 +132,7 @@ describe('bastion mcp', () => {
     await b?.close();
   });
 
-  it('lists the five tools, each with a strict input schema and a description', async () => {
+  it('lists the six tools, each with a strict input schema and a description', async () => {
     const { tools } = await mcp.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
     assert.deepEqual([...byName.keys()].sort(), [
@@ -140,6 +140,7 @@ describe('bastion mcp', () => {
       'invoke',
       'list_accords',
       'request_access',
+      'request_status',
       'revoke',
     ]);
     // The list never changes while the bridge runs: no list-change notifications offered.
@@ -404,8 +405,20 @@ describe('bastion mcp', () => {
     assert.deepEqual(r, { ac_id: r['ac_id'], status: 'pending_approval', approvals_required: 1 });
     const op = { ac_id: r['ac_id'], operation: { argv: ['echo', 'approved'] } };
     failed(await call('invoke', op), 'ac_pending_approval');
+    // The agent polls its request: pending, then active once approved, never the token.
+    const polled = ok(await call('request_status', { ac_id: r['ac_id'] }));
+    assert.equal(polled['status'], 'pending_approval');
+    assert.equal(polled['approvals'], 0);
+    assert.equal(polled['approvals_required'], 1);
+    const mine = ok(await call('request_status', {}))['acs'] as Body[];
+    assert.ok(mine.some((v) => v['ac_id'] === r['ac_id']));
     await b.client(b.keys.human).approve(r['ac_id'] as string);
+    // The token joins the leak scan of every transcript: request_status must not show it.
     await remember(r['ac_id'] as string);
+    const active = ok(await call('request_status', { ac_id: r['ac_id'] }));
+    assert.equal(active['status'], 'active');
+    assert.equal(typeof active['expires_at'], 'string');
+    assert.equal(active['ac'], undefined);
     assert.equal(ok(await call('invoke', op))['result'].stdout, 'approved\n');
   });
 
@@ -588,7 +601,7 @@ describe('bastion mcp', () => {
     it('serves the tools with the bearer token, a new server per request', async () => {
       const c = await connect({ authorization: `Bearer ${httpToken}` });
       try {
-        assert.equal((await c.listTools()).tools.length, 5);
+        assert.equal((await c.listTools()).tools.length, 6);
         const r = ok(
           await c.callTool({
             name: 'request_access',

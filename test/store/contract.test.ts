@@ -194,6 +194,48 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
       assert.deepEqual(await store.cleanup(T0 + 60_001), { proofs: 0, revocations: 1 });
     });
 
+    it('lists ACs by party, state, accord, undecided approver and time, newest first', async () => {
+      const { store } = await fresh();
+      const alice = { did: 'did:key:z6MkAlice', jkt: 'alice-jkt' };
+      const agent = { did: 'did:key:z6MkAgent', jkt: 'agent-jkt' };
+      const ac = (n: number, o: Partial<AcRecord>): AcRecord =>
+        pendingAc({ ac_id: `list-${n}`, requested_at: T0 + n, ...o });
+      const own = ac(1, { principal_did: alice.did, cnf_jkt: alice.jkt });
+      const delegated = ac(2, { principal_did: alice.did, cnf_jkt: agent.jkt, accord: 'b' });
+      const others = ac(3, { principal_did: 'did:key:z6MkBob', cnf_jkt: 'bob-jkt', accord: 'b' });
+      const approved = ac(4, { principal_did: 'did:key:z6MkBob', cnf_jkt: 'bob-jkt' });
+      const active = ac(5, { principal_did: 'did:key:z6MkBob', cnf_jkt: 'bob-jkt' });
+      for (const record of [own, delegated, others, approved, active]) await store.insertAc(record);
+      assert.equal(await store.addApproval(approved.ac_id, 'did:key:z6MkCarol', T0), true);
+      assert.equal(
+        await store.activateAc('list-5', claimsFor(active, T0_S + 300), T0_S + 300, T0),
+        true,
+      );
+      const ids = async (filter: Parameters<Store['listAcs']>[0]): Promise<string[]> =>
+        (await store.listAcs(filter)).map((r) => r.ac_id);
+
+      // A principal's own requests and the ACs bound to a key, each whole.
+      assert.deepEqual(await store.listAcs({ party: alice }), [delegated, own]);
+      assert.deepEqual(await ids({ party: agent }), ['list-2']);
+      assert.deepEqual(await ids({ party: { did: 'did:key:z6MkNobody', jkt: 'x' } }), []);
+      // What an approver still has to decide: pending, under its accords, neither its own
+      // request nor already approved by it.
+      const pending = { state: 'pending_approval', accords: ['ops-ssh', 'b'] } as const;
+      assert.deepEqual(await ids({ ...pending, undecidedBy: 'did:key:z6MkCarol' }), [
+        'list-3',
+        'list-2',
+        'list-1',
+      ]);
+      assert.deepEqual(await ids({ ...pending, undecidedBy: alice.did }), ['list-4', 'list-3']);
+      assert.deepEqual(await ids({ ...pending, accords: ['b'] }), ['list-3', 'list-2']);
+      assert.deepEqual(await ids({ ...pending, accords: [] }), []);
+      assert.deepEqual(await ids({ ...pending, requestedAfter: T0 + 2 }), ['list-4', 'list-3']);
+      assert.deepEqual(await ids({ state: 'active' }), ['list-5']);
+      assert.deepEqual(await ids({ limit: 2 }), ['list-5', 'list-4']);
+      for (const filter of [{ limit: 0 }, { state: 'expired' }, { party: { did: '', jkt: 'x' } }])
+        await assert.rejects(store.listAcs(filter as never), isInvalid, JSON.stringify(filter));
+    });
+
     it('chains appends and batches, reading them back exactly', async () => {
       const { store } = await fresh();
       assert.equal(await store.auditHead(), undefined);

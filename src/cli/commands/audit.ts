@@ -16,7 +16,8 @@ import { InvalidArgumentError } from '../../base/errors.js';
 import { loadConfig } from '../../config/config.js';
 import { publicKeysFor } from '../../server/shared-state.js';
 import { output, parseCommandArgs } from '../args.js';
-import { DATA_DIR_OPTIONS, dataDirOf, isShared, openStoreOf } from '../data-dir.js';
+import { dataDirOf, isShared, openStoreOf } from '../data-dir.js';
+import { FLAGS } from '../flags.js';
 
 export async function runAudit(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -29,13 +30,7 @@ async function runVerify(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: {
-        ...DATA_DIR_OPTIONS,
-        sink: { type: 'string' },
-        'no-sink': { type: 'boolean' },
-        witness: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: FLAGS['audit verify'],
       strict: true,
     }),
   );
@@ -102,7 +97,8 @@ async function runExport(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: { ...DATA_DIR_OPTIONS, after: { type: 'string' } },
+      // --json changes nothing: the export is JSON Lines either way.
+      options: FLAGS['audit export'],
       strict: true,
     }),
   );

@@ -12,7 +12,8 @@ import { parseDuration } from '../../base/duration.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { canonicalTarget } from '../../governance/targets.js';
 import { DEFAULT_EXEC_LIMITS } from '../../transports/types.js';
-import { parseCommandArgs, required } from '../args.js';
+import { parseCommandArgs, required, startLine } from '../args.js';
+import { FLAGS } from '../flags.js';
 import { closeOnSignal, untilSignal } from '../signals.js';
 import { parseListen } from './serve.js';
 
@@ -49,18 +50,7 @@ export async function runBascule(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: {
-        name: { type: 'string' },
-        jwks: { type: 'string' },
-        listen: { type: 'string' },
-        socket: { type: 'string' },
-        audit: { type: 'string' },
-        issuer: { type: 'string' },
-        timeout: { type: 'string' },
-        'max-output': { type: 'string' },
-        cwd: { type: 'string' },
-        path: { type: 'string' },
-      },
+      options: FLAGS.bascule,
       strict: true,
     }),
   );
@@ -89,7 +79,7 @@ export async function runBascule(args: string[]): Promise<number> {
   });
   const stopped = untilSignal(); // before the line scripts wait for
   // For scripts: the one line on stdout says where Bascule is.
-  process.stdout.write(`bascule listening on ${bascule.url}\n`);
+  startLine(values.json === true, 'bascule', bascule.url);
 
   await closeOnSignal(bascule, bascule.app.log, stopped);
   return 0;

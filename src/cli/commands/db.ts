@@ -13,7 +13,8 @@ import { readStore } from '../../config/store.js';
 import { type DbStatus, databaseStatus } from '../../store/db-status.js';
 import type { StoreSettings } from '../../store/open.js';
 import { output, parseCommandArgs } from '../args.js';
-import { DATA_DIR_OPTIONS, dataDirOf, openStoreOf } from '../data-dir.js';
+import { dataDirOf, openStoreOf } from '../data-dir.js';
+import { FLAGS } from '../flags.js';
 
 export async function runDb(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -23,7 +24,7 @@ export async function runDb(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args: rest,
-      options: { ...DATA_DIR_OPTIONS, json: { type: 'boolean' } },
+      options: FLAGS[`db ${sub}`],
       strict: true,
     }),
   );

@@ -9,12 +9,7 @@ import { readPrincipalKey } from '../../governance/did-key.js';
 import type { AcView } from '../../governance/views.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { output, parseCommandArgs, required } from '../args.js';
-
-const common = {
-  key: { type: 'string' },
-  url: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+import { CLIENT_FLAGS, FLAGS } from '../flags.js';
 
 export function clientFor(values: {
   key?: string | undefined;
@@ -44,15 +39,7 @@ export async function runAuthorize(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args: args,
-      options: {
-        ...common,
-        accord: { type: 'string' },
-        connector: { type: 'string' },
-        target: { type: 'string' },
-        cap: { type: 'string', multiple: true },
-        duration: { type: 'string' },
-        justification: { type: 'string' },
-      },
+      options: FLAGS.authorize,
       strict: true,
     }),
   );
@@ -63,6 +50,8 @@ export async function runAuthorize(args: string[]): Promise<number> {
     capabilities: values.cap ?? [],
     duration_seconds: parseDuration(required(values.duration, '--duration'), '--duration'),
     ...(values.justification !== undefined ? { justification: values.justification } : {}),
+    // The agent's did:key: the broker checks it (a did:key the accord lists as a delegate).
+    ...(values['delegate-to'] !== undefined ? { delegate_to: values['delegate-to'] } : {}),
   });
   output(values.json === true, result, () =>
     result.status === 'active'
@@ -83,7 +72,7 @@ export async function runAuthorize(args: string[]): Promise<number> {
 function acCommand(call: (client: BastionClient, acId: string) => Promise<AcView>) {
   return async (args: string[]): Promise<number> => {
     const { values, positionals } = parseCommandArgs(
-      () => parseArgs({ args, options: common, strict: true, allowPositionals: true }),
+      () => parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true }),
       1,
     );
     const acId = positionals[0];
@@ -98,9 +87,46 @@ export const runApprove = acCommand((client, id) => client.approve(id));
 export const runRevoke = acCommand((client, id) => client.revoke(id));
 const runShow = acCommand((client, id) => client.show(id));
 
+/** `acs list` and `approvals list`: one line per AC, or the views as JSON. */
+function listCommand(
+  flags: (typeof FLAGS)['acs list'],
+  call: (c: BastionClient, limit?: number) => Promise<{ acs: AcView[] }>,
+) {
+  return async (args: string[]): Promise<number> => {
+    const { values } = parseCommandArgs(() => parseArgs({ args, options: flags, strict: true }));
+    let limit: number | undefined;
+    if (values.limit !== undefined) {
+      limit = /^\d{1,4}$/.test(values.limit) ? Number(values.limit) : 0;
+      if (limit < 1 || limit > 1000) throw new InvalidArgumentError('--limit (1 to 1000)');
+    }
+    const { acs } = await call(clientFor(values), limit);
+    output(values.json === true, { acs }, () =>
+      acs.length === 0
+        ? ['(none)']
+        : acs.map((v) =>
+            [v.ac_id, v.status.padEnd(16), v.accord, v.connector, v.target, v.principal_did].join(
+              '  ',
+            ),
+          ),
+    );
+    return 0;
+  };
+}
+
+const runList = listCommand(FLAGS['acs list'], (client, limit) => client.listAcs(limit));
+const runAwaiting = listCommand(FLAGS['approvals list'], (client, limit) =>
+  client.awaitingApproval(limit),
+);
+
 export function runAcs(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'show')
-    throw new InvalidArgumentError('acs subcommand (use: bastion acs show AC_ID)');
-  return runShow(rest);
+  if (sub === 'show') return runShow(rest);
+  if (sub === 'list') return runList(rest);
+  throw new InvalidArgumentError('acs subcommand (use: bastion acs show AC_ID | acs list)');
+}
+
+export function runApprovals(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'list') return runAwaiting(rest);
+  throw new InvalidArgumentError('approvals subcommand (use: bastion approvals list)');
 }

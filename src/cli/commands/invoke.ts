@@ -5,27 +5,18 @@
  * command's output goes to stdout/stderr and its exit status becomes ours (as ssh does);
  * an HTTP reply's body goes to stdout, and a status of 400 or more exits 1.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../../base/errors.js';
+import { ERROR_CATALOG } from '../../base/error-catalog.js';
+import { BrokerError } from '../../client/client.js';
 import { parseOrThrow } from '../../base/zod-issues.js';
 import type { InvokeResponse } from '../../connectors/session.js';
 import { connectorRegistry } from '../../connectors/registry.js';
 import type { ExecResult } from '../../transports/types.js';
 import { parseCommandArgs } from '../args.js';
-import { operationFlags, operationFromFlags } from '../operation-flags.js';
+import { FLAGS } from '../flags.js';
+import { operationFromFlags } from '../operation-flags.js';
 import { clientFor } from './governance.js';
-
-/** Every operation flag any registered connector takes (each is checked against the AC's). */
-function operationOptions(): NonNullable<ParseArgsConfig['options']> {
-  const options: NonNullable<ParseArgsConfig['options']> = {};
-  for (const plugin of connectorRegistry.list()) {
-    for (const flag of operationFlags(plugin.operation)) {
-      if (flag.kind === 'rest') continue;
-      options[flag.field] = { type: 'string', multiple: flag.kind !== 'string' };
-    }
-  }
-  return options;
-}
 
 interface HttpReply {
   status: number;
@@ -55,6 +46,20 @@ function render(result: unknown): number {
   return reply.status >= 400 ? 1 : 0;
 }
 
+/**
+ * An AC that is not active is refused as the broker's invoke route would refuse it, with
+ * the same code and exit status, without presenting a token that can no longer be used.
+ */
+function refusalOf(status: 'pending_approval' | 'expired' | 'revoked'): BrokerError {
+  const code = {
+    pending_approval: 'ac_pending_approval',
+    expired: 'ac_expired',
+    revoked: 'ac_revoked',
+  }[status];
+  const spec = ERROR_CATALOG.get(code);
+  return new BrokerError(spec?.status ?? 401, code, spec?.message ?? code);
+}
+
 export async function runInvoke(args: string[]): Promise<number> {
   const split = args.indexOf('--');
   const own = split === -1 ? args : args.slice(0, split);
@@ -63,12 +68,7 @@ export async function runInvoke(args: string[]): Promise<number> {
     () =>
       parseArgs({
         args: own,
-        options: {
-          key: { type: 'string' },
-          url: { type: 'string' },
-          json: { type: 'boolean' },
-          ...operationOptions(),
-        },
+        options: FLAGS.invoke,
         strict: true,
         allowPositionals: true,
       }),
@@ -81,6 +81,7 @@ export async function runInvoke(args: string[]): Promise<number> {
   };
   const client = clientFor({ key, url } as { key?: string; url?: string });
   const view = await client.show(acId);
+  if (view.status !== 'active') throw refusalOf(view.status);
   if (view.ac === undefined) throw new InvalidArgumentError('AC id (not an active AC of this key)');
   const plugin = connectorRegistry.get(view.connector);
   if (plugin === undefined) throw new InvalidArgumentError('AC (its connector is unknown here)');

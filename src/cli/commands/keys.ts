@@ -14,7 +14,8 @@ import { closeAll, type Closable } from '../../server/plugins.js';
 import { silentLogger } from '../../base/logger.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { output, parseCommandArgs } from '../args.js';
-import { DATA_DIR_OPTIONS, dataDirOf } from '../data-dir.js';
+import { dataDirOf } from '../data-dir.js';
+import { FLAGS } from '../flags.js';
 
 export async function runKeys(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -23,7 +24,7 @@ export async function runKeys(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args: rest,
-      options: { ...DATA_DIR_OPTIONS, json: { type: 'boolean' } },
+      options: FLAGS['keys rotate'],
       strict: true,
     }),
   );

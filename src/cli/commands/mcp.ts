@@ -18,15 +18,20 @@ import { Secret } from '../../credentials/secret.js';
 import { ConfigError, InvalidArgumentError } from '../../base/errors.js';
 import { createBridgeServer } from '../../mcp/bridge.js';
 import { startMcpHttp } from '../../mcp/http.js';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, startLine } from '../args.js';
+import { FLAGS } from '../flags.js';
 import { untilSignal } from '../signals.js';
 import { clientFor } from './governance.js';
 import { parseListen } from './serve.js';
 
 const TOKEN_TEXT = /^[\x21-\x7e]{32,1024}$/;
 
-function say(line: string): void {
-  process.stderr.write(`bastion mcp: ${line}\n`);
+/** The bridge's words on stderr: `bastion mcp: …`, or with --json `{"message": …}` lines. */
+function sayer(json: boolean): (line: string) => void {
+  return (line) =>
+    process.stderr.write(
+      json ? JSON.stringify({ message: line }) + '\n' : `bastion mcp: ${line}\n`,
+    );
 }
 
 /** `PORT` or `HOST:PORT`; a bare port listens on 127.0.0.1. */
@@ -97,15 +102,7 @@ export async function runMcp(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args,
-      options: {
-        key: { type: 'string' },
-        url: { type: 'string' },
-        http: { type: 'string' },
-        'http-token-file': { type: 'string' },
-        'http-allow-remote': { type: 'boolean' },
-        'http-allowed-host': { type: 'string', multiple: true },
-        'http-allowed-origin': { type: 'string', multiple: true },
-      },
+      options: FLAGS.mcp,
       strict: true,
     }),
   );
@@ -115,6 +112,8 @@ export async function runMcp(args: string[]): Promise<number> {
     if (values.http === undefined && values[flag] !== undefined)
       throw new InvalidArgumentError(`--${flag} (only with --http)`);
   }
+  const json = values.json === true;
+  const say = sayer(json);
   const client = clientFor(values);
   const bridge = () =>
     createBridgeServer({
@@ -179,7 +178,7 @@ export async function runMcp(args: string[]): Promise<number> {
     say(`agent ${client.did}`);
     const stopped = untilSignal(); // before the line scripts wait for
     // For scripts: the line that says where the bridge is.
-    process.stderr.write(`bastion mcp listening on ${running.url}\n`);
+    startLine(json, 'bastion mcp', running.url, process.stderr);
     const signal = await stopped;
     say(`${signal}: shutting down`);
     await running.close();

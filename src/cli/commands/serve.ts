@@ -9,7 +9,8 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../config/config.js';
 import { BastionError, InvalidArgumentError } from '../../base/errors.js';
 import { startServer } from '../../server/app.js';
-import { parseCommandArgs, required } from '../args.js';
+import { parseCommandArgs, required, startLine } from '../args.js';
+import { FLAGS } from '../flags.js';
 import { closeOnSignal, untilSignal } from '../signals.js';
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -25,11 +26,7 @@ export async function runServe(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(() =>
     parseArgs({
       args: args,
-      options: {
-        config: { type: 'string' },
-        'data-dir': { type: 'string' },
-        listen: { type: 'string' },
-      },
+      options: FLAGS.serve,
       strict: true,
     }),
   );
@@ -82,7 +79,7 @@ export async function runServe(args: string[]): Promise<number> {
     );
   }
   // For scripts: the one line on stdout says where the broker is.
-  process.stdout.write(`bastion listening on ${server.url}\n`);
+  startLine(values.json === true, 'bastion', server.url);
   await closeOnSignal(server, server.app.log, stopped);
   return 0;
 }

@@ -23,7 +23,7 @@ const policySchema = {
 
 const acId = { type: 'string', pattern: '^[0-9a-f-]{36}$' } as const;
 const acIdParams = { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] } as const;
-const acView = {
+export const acView = {
   type: 'object',
   properties: {
     ac_id: { type: 'string' },
