@@ -34,6 +34,10 @@ export interface PgCluster {
   createDatabase(): Promise<string>;
   /** A superuser client of `database`, for what the test does behind the store's back. */
   admin(database: string): Promise<pg.Client>;
+  /** Stops the server as a crash or an outage would (`-m immediate`), keeping its data. */
+  down(): Promise<void>;
+  /** Starts it again, on the same port, with the same data. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +70,7 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
   let port = 0;
   let caPem: string | undefined;
   let tlsOpts = '';
+  let opts = '';
   try {
     if (options.tls === true) {
       const ca = testCa('bastion test PostgreSQL CA');
@@ -80,7 +85,7 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
     // The free port may be taken between the probe and the server's bind: try a few.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${tlsOpts}`;
+      opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${tlsOpts}`;
       try {
         await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start']);
         break;
@@ -100,6 +105,7 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
     return client;
   };
   let databases = 0;
+  let running = true;
   return {
     port,
     caPem,
@@ -116,9 +122,17 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
       }
       return url(name);
     },
+    async down() {
+      await pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      running = false;
+    },
+    async up() {
+      await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start']);
+      running = true;
+    },
     async stop() {
       try {
-        await pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        if (running) await pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
