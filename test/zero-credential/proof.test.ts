@@ -313,6 +313,7 @@ describe('zero-credential proof', () => {
         'invoke',
         'list_accords',
         'request_access',
+        'request_status',
         'revoke',
       ]);
       await mcp.callTool({ name: 'list_accords', arguments: {} });
@@ -334,6 +335,9 @@ describe('zero-credential proof', () => {
           acId,
         );
         acTokens.push(view.ac ?? '');
+        // Its status and the list of the agent's ACs: neither may carry the AC (scanned below).
+        await mcp.callTool({ name: 'request_status', arguments: { ac_id: acId } });
+        await mcp.callTool({ name: 'request_status', arguments: {} });
         const out = await mcp.callTool({ name: 'invoke', arguments: { ac_id: acId, operation } });
         assert.match(
           (out.content as { text: string }[])[0]?.text ?? '',
