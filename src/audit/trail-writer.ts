@@ -13,7 +13,12 @@ import { canonicalJson } from '../base/audit-chain.js';
 import type { AuditEntry } from '../base/audit-records.js';
 import { type AuditFields, chainAfter } from '../store/audit-row.js';
 import { journalAppended } from '../store/journal.js';
-import { isJournaling, type Store, type StoreEffect } from '../store/store.js';
+import {
+  isJournaling,
+  type JournalingStore,
+  type Store,
+  type StoreEffect,
+} from '../store/store.js';
 import { AuditUnavailableError, errorCode } from './errors.js';
 import type { Sink } from './sink.js';
 
@@ -25,8 +30,8 @@ export class TrailWriter {
   readonly #logger: Logger;
   /** A file sink, read back at start: its entries need no fsync in the store. */
   readonly #durableOnSink: boolean;
-  /** Set when the store appends the sink's lines itself. */
-  readonly #journalFd: number | undefined;
+  /** Set when the store appends the sink's lines itself: that store, and the sink's file. */
+  readonly #journal: { readonly store: JournalingStore; readonly fd: number } | undefined;
   /** The last entry on the sink: the next one chains after it. */
   #head: ChainHead | undefined;
   /** On the sink but not in the store (its commit failed): stored with the next write. */
@@ -44,7 +49,9 @@ export class TrailWriter {
     this.#logger = options.logger;
     this.#durableOnSink = options.durableOnSink;
     this.#head = options.head;
-    this.#journalFd = isJournaling(options.store) ? options.sink.fd : undefined;
+    const { store, sink } = options;
+    this.#journal =
+      isJournaling(store) && sink.fd !== undefined ? { store, fd: sink.fd } : undefined;
   }
 
   /** Chains, writes and stores `fields`; their entries once durable in both. */
@@ -66,10 +73,11 @@ export class TrailWriter {
     const text = entries.map((entry) => canonicalJson(entry) + '\n').join('');
     const toStore = [...this.#unstored, ...entries];
     const options = { durableOnSink: this.#durableOnSink };
+    const journaled = this.#journal;
     try {
-      if (this.#journalFd !== undefined && isJournaling(store)) {
-        const journal = { fd: this.#journalFd, text };
-        await store.insertAuditEntries(toStore, effects, { ...options, journal });
+      if (journaled !== undefined) {
+        const journal = { fd: journaled.fd, text };
+        await journaled.store.insertAuditEntries(toStore, effects, { ...options, journal });
       } else {
         await this.line(text);
         this.#onSink(entries);
@@ -78,7 +86,7 @@ export class TrailWriter {
     } catch (err) {
       if (err instanceof AuditUnavailableError) throw err; // the sink's own: not on it
       // A journaled write that failed before its line was appended left nothing behind.
-      if (this.#journalFd !== undefined && !journalAppended(err)) {
+      if (journaled !== undefined && !journalAppended(err)) {
         throw this.unavailable(err, 'audit sink write failed');
       }
       this.#onSink(entries);
@@ -94,10 +102,10 @@ export class TrailWriter {
 
   /** A line of its own (a checkpoint's) on the sink, in order with the entries' lines. */
   async line(text: string): Promise<void> {
-    const store = this.#store;
+    const journaled = this.#journal;
     try {
-      if (this.#journalFd !== undefined && isJournaling(store)) {
-        await store.appendJournal({ fd: this.#journalFd, text });
+      if (journaled !== undefined) {
+        await journaled.store.appendJournal({ fd: journaled.fd, text });
       } else {
         await this.#sink.write(text);
       }

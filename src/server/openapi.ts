@@ -39,10 +39,12 @@ const RESPONSES: Readonly<Record<string, string>> = {
   '4XX': 'The request was refused before it reached the operation (malformed request)',
 };
 
+const capitalised = (word: string): string => (word[0]?.toUpperCase() ?? '') + word.slice(1);
+
 /** `POST /governance/approvals/:ac_id` → `postGovernanceApprovalsAcId`. */
 function derivedId(method: string, url: string): string {
   const words = url.split(/[^A-Za-z0-9]+/).filter(Boolean);
-  return [method.toLowerCase(), ...words.map((w) => w[0]?.toUpperCase() + w.slice(1))].join('');
+  return [method.toLowerCase(), ...words.map(capitalised)].join('');
 }
 
 /** What of a route schema the document's parts read. */
@@ -61,8 +63,9 @@ export function documentRoute(input: {
   const { url } = input;
   const schema = input.schema as (FastifySchema & Documented) | undefined;
   if (schema === undefined || schema.hide === true) return { schema: input.schema, url };
-  const method = Array.isArray(input.route.method) ? input.route.method[0] : input.route.method;
-  const key = `${method ?? 'GET'} ${url}`;
+  const method =
+    (Array.isArray(input.route.method) ? input.route.method[0] : input.route.method) ?? 'GET';
+  const key = `${method} ${url}`;
   const connector = /^\/connectors\/([a-z][a-z0-9_]*)\/invoke$/.exec(url)?.[1];
   const response: Record<string, Record<string, unknown>> = {};
   for (const [status, body] of Object.entries(schema.response ?? {})) {
@@ -74,9 +77,7 @@ export function documentRoute(input: {
   const operationId =
     schema.operationId ??
     OPERATION_IDS[key] ??
-    (connector !== undefined
-      ? `invoke${connector[0]?.toUpperCase()}${connector.slice(1)}`
-      : undefined) ??
-    derivedId(method ?? 'GET', url);
+    (connector !== undefined ? `invoke${capitalised(connector)}` : undefined) ??
+    derivedId(method, url);
   return { schema: { ...schema, operationId, response }, url };
 }

@@ -71,6 +71,10 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
   let caPem: string | undefined;
   let tlsOpts = '';
   let opts = '';
+  const start = (): Promise<unknown> =>
+    pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start']);
+  const halt = (): Promise<unknown> =>
+    pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
   try {
     if (options.tls === true) {
       const ca = testCa('bastion test PostgreSQL CA');
@@ -87,7 +91,7 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
       port = await freePort();
       opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${tlsOpts}`;
       try {
-        await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start']);
+        await start();
         break;
       } catch (err) {
         if (attempt === 3) throw err;
@@ -123,16 +127,16 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
       return url(name);
     },
     async down() {
-      await pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      await halt();
       running = false;
     },
     async up() {
-      await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start']);
+      await start();
       running = true;
     },
     async stop() {
       try {
-        if (running) await pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        if (running) await halt();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -17,11 +17,6 @@ export function withMethods<T extends object>(target: T, methods: { [K in keyof 
  * audit log then writes them, as it does for any store but the SQLite one.
  */
 export function withoutJournal<T extends object>(store: T): T {
-  return new Proxy(store, {
-    get(real, name) {
-      if (name === 'appendJournal') return undefined;
-      const value: unknown = Reflect.get(real, name);
-      return typeof value === 'function' ? (value as () => unknown).bind(real) : value;
-    },
-  });
+  type Hidden = T & { appendJournal: undefined };
+  return withMethods<Hidden>(store as Hidden, { appendJournal: undefined } as Partial<Hidden>);
 }
