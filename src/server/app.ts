@@ -177,6 +177,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     });
 
+    // A revocation on any replica drops the AC from this one's cache (store.ts).
+    owned.push({ close: await service.followRevocations() });
+
     // Credential backends: any given, then the configured ones in the file's order.
     const resolver = new CredentialResolver({
       clock,

@@ -112,6 +112,12 @@ export interface StoredSigningKey {
 /** The notification channel a key rotation is announced on (payload: the new kid). */
 export const KEYS_CHANNEL = 'bastion_keys';
 
+/**
+ * The channel a revocation is announced on (payload: the AC's id, never its token), so that
+ * every replica drops the AC from its verified-AC cache; revocation is still read at every use.
+ */
+export const REVOCATIONS_CHANNEL = 'bastion_revocations';
+
 /** A rate-limit window's length: `hitRateLimit` windows start every RATE_WINDOW_MS. */
 export const RATE_WINDOW_MS = 60_000;
 
@@ -171,7 +177,7 @@ export interface Store {
   ): Promise<boolean>;
   /**
    * Any state → revoked, and a revocation entry kept at least until `expiresAt` (epoch s).
-   * Returns false when it was already revoked.
+   * Returns false when it was already revoked. Announced on REVOCATIONS_CHANNEL.
    */
   revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean>;
   isRevoked(acId: string): Promise<boolean>;
