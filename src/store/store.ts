@@ -233,11 +233,15 @@ export interface Store {
   ): Promise<AuditEntry[]>;
   /**
    * Only on a shared store: in one transaction under the audit write lock, reads the
-   * unfinished invocations and appends the events `make` returns for them.
+   * unfinished invocations and appends the events `make` returns for them. With
+   * `expireBefore` (epoch ms) it first deletes the leases that ended before it and gives
+   * `make` their replica ids: only the transaction that deletes a lease sees it expired, so
+   * one sweeping replica marks a dead replica's invocations, once.
    */
   appendForUnfinished?(
-    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    make: (open: readonly AuditEntry[], expired: ReadonlySet<string>) => AuditEvent[],
     ts: string,
+    expireBefore?: number,
   ): Promise<AuditEntry[]>;
   /** Only on a shared store: sets replica `replicaId`'s lease to end at `until` (epoch ms). */
   renewLease?(replicaId: string, until: number): Promise<void>;
