@@ -2,7 +2,8 @@
  * Interrupted invocations: an `invoke_start` with no end, because its broker stopped. With
  * replicas on a shared store, each `invoke_start` names the replica that runs it
  * (`detail.replica`), so a replica starting marks its own unfinished invocations and those
- * of replicas whose lease ran out, never those a live replica is still running.
+ * of replicas whose lease ran out, never those a live replica is still running; and every
+ * live replica sweeps, now and then, the invocations of replicas whose lease ran out since.
  */
 import type { AuditEntry, AuditEvent } from '../base/audit-records.js';
 
@@ -34,4 +35,14 @@ export function stampReplica(event: AuditEvent, replicaId: string | undefined): 
 export function mayMark(start: AuditEntry, self: string, live: ReadonlySet<string>): boolean {
   const owner = start.detail?.['replica'];
   return typeof owner !== 'string' || owner === self || !live.has(owner);
+}
+
+/**
+ * Whether a sweep by `self` marks `start`: begun by one of `expired` (the replicas whose
+ * lease this sweep deleted), and not by `self`, whose own lease can only have run out while
+ * it could not reach the store: its invocations are its own to end.
+ */
+export function maySweep(start: AuditEntry, self: string, expired: ReadonlySet<string>): boolean {
+  const owner = start.detail?.['replica'];
+  return typeof owner === 'string' && owner !== self && expired.has(owner);
 }

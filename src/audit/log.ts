@@ -24,7 +24,7 @@ import { type AuditFields, auditFields } from '../store/audit-row.js';
 import { TrailWriter } from './trail-writer.js';
 import { openTrail } from './recover.js';
 import { type CheckpointLine, signCheckpoint } from './checkpoint-sign.js';
-import { interruptedEvent, mayMark, stampReplica } from './interrupted.js';
+import { interruptedEvent, mayMark, maySweep, stampReplica } from './interrupted.js';
 
 export { CHECKPOINT_TYP, type CheckpointLine } from './checkpoint-sign.js';
 
@@ -142,7 +142,11 @@ export class AuditLog {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new AuditUnavailableError());
     }
-    const work = this.#commit.submit(fields, effects);
+    return this.#keep(this.#commit.submit(fields, effects));
+  }
+
+  /** `work`, kept in flight until it settles (close() waits for it). */
+  #keep<T>(work: Promise<T>): Promise<T> {
     this.#inflight.add(work);
     void work.then(
       () => this.#inflight.delete(work),
@@ -241,6 +245,37 @@ export class AuditLog {
     const open = await this.interrupted();
     for (const start of open) await this.append(interruptedEvent(start));
     return open.length;
+  }
+
+  /**
+   * With a shared store: deletes the leases that ran out and appends an `invoke_interrupted`
+   * entry for each unfinished invocation of their replicas, in one transaction under the
+   * store's write lock, so that of several replicas sweeping at once one marks each (the
+   * one whose DELETE removed the lease). Returns how many; 0 without replicas or once closed.
+   * This replica's own invocations are left alone (interrupted.ts, `maySweep`).
+   */
+  sweepExpired(): Promise<number> {
+    const store = this.#store;
+    const self = this.#replicaId;
+    if (store.appendForUnfinished === undefined || self === undefined || this.#closed) {
+      return Promise.resolve(0);
+    }
+    const now = this.#clock.now();
+    const work = store
+      .appendForUnfinished(
+        (open, expired) =>
+          open.filter((start) => maySweep(start, self, expired)).map(interruptedEvent),
+        new Date(now).toISOString(),
+        now,
+      )
+      .then(
+        (marked) => marked.length,
+        (err: unknown) => {
+          throw this.#unavailable(err, 'audit store write failed');
+        },
+      );
+    // close() waits for it, so no entry follows the last checkpoint.
+    return this.#keep(work);
   }
 
   /**

@@ -3,7 +3,9 @@
  * the sink first and the database second, so a crash leaves at most a torn last line (never acknowledged: cut
  * off) and entries on the sink the database lacks (put back into the database, where the
  * store re-chains and re-hashes them from their fields before accepting them). Nothing is
- * ever copied the other way: the sink is the copy a database thief cannot rewrite.
+ * ever copied the other way: the sink is the copy a database thief cannot rewrite. A sink
+ * (or, with none to read, a witness) holding a checkpoint past the database's head means a
+ * restore, not a crash: it is logged, and `bastion audit verify` reports it.
  */
 import { join } from 'node:path';
 import { ConfigError, InvalidArgumentError } from '../base/errors.js';
@@ -97,7 +99,11 @@ export async function recoverTrail(options: RecoverOptions): Promise<ChainHead |
     if (trimmed) logger.warn({ file: what }, 'audit: a last line cut short by a crash was removed');
   }
   const head = await store.auditHead();
-  if (sinkFile === undefined) return head;
+  if (sinkFile === undefined) {
+    // No sink to compare with (a shared store, stdout): the witness tells a restored copy.
+    await checkWitnessAhead(options.witnessFile, head?.seq ?? 0, logger);
+    return head;
+  }
   try {
     const { entries: tail, checkpointPast } = await readSinkTail(sinkFile, head?.seq ?? 0);
     if (checkpointPast) {
@@ -125,5 +131,27 @@ export async function recoverTrail(options: RecoverOptions): Promise<ChainHead |
       );
     }
     throw err;
+  }
+}
+
+/** Logs an error when the witness holds a checkpoint past the database's head. */
+async function checkWitnessAhead(
+  witnessFile: string | undefined,
+  headSeq: number,
+  logger: Logger,
+): Promise<void> {
+  if (witnessFile === undefined) return;
+  let ahead: boolean;
+  try {
+    ahead = (await readSinkTail(witnessFile, headSeq, true)).checkpointPast;
+  } catch {
+    throw new ConfigError(WHERE, 'the audit witness file cannot be read');
+  }
+  // As with the sink: not a crash; carry on, and verify reports it.
+  if (ahead) {
+    logger.error(
+      { head_seq: headSeq },
+      'audit: the database is behind a checkpoint on the witness (restored from an older copy?): run `bastion audit verify`',
+    );
   }
 }

@@ -71,9 +71,15 @@ export interface SinkTail {
 
 /**
  * The lines with seq > `afterSeq` at the end of `file`, read backwards until an entry line
- * at or below `afterSeq`. Empty when the file is missing.
+ * at or below `afterSeq` — or, with `untilCheckpoint`, until the last checkpoint line (a
+ * witness holds checkpoints only, and only grows: its last is its highest). Empty when the
+ * file is missing.
  */
-export async function readSinkTail(file: string, afterSeq: number): Promise<SinkTail> {
+export async function readSinkTail(
+  file: string,
+  afterSeq: number,
+  untilCheckpoint = false,
+): Promise<SinkTail> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -96,6 +102,7 @@ export async function readSinkTail(file: string, afterSeq: number): Promise<Sink
         if (record === undefined) continue;
         if ('checkpoint' in record) {
           checkpointPast ||= record.checkpoint > afterSeq;
+          if (untilCheckpoint) return result();
           continue;
         }
         if (record.seq <= afterSeq) return result();

@@ -12,7 +12,12 @@
 import type { AuditEvent, Auditor } from '../base/audit-records.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import type { AcRecord, Store, StoreEffect } from '../store/store.js';
+import {
+  type AcRecord,
+  REVOCATIONS_CHANNEL,
+  type Store,
+  type StoreEffect,
+} from '../store/store.js';
 import { type AcClaims, type VerifiedAc, signAc } from './ac.js';
 import { VerifiedAcCache } from './ac-cache.js';
 import { decide, type Decision, PolicyDeniedError } from './accords.js';
@@ -215,6 +220,23 @@ export class GovernanceService {
       })
       .catch((err: unknown) => this.#log.error({ err }, 'audit write failed for a revocation'));
     return this.show(caller, acId);
+  }
+
+  /**
+   * Follows revocations made on any replica (REVOCATIONS_CHANNEL): each drops its AC from
+   * this broker's cache, and a reconnection, after which some may have been lost, drops them
+   * all. Revocation is still read from the store at every use: a lost one lets nothing in.
+   */
+  followRevocations(): Promise<() => Promise<void>> {
+    return this.#store.subscribe(REVOCATIONS_CHANNEL, (acId) => {
+      if (acId === undefined) this.#acs.clear();
+      else this.#acs.forgetAc(acId);
+    });
+  }
+
+  /** How many verified ACs this broker remembers (none of them a token). */
+  get cachedAcs(): number {
+    return this.#acs.size;
   }
 
   /** Status for the principal, the accord's approvers and admins; the token only for the principal. */

@@ -39,6 +39,7 @@ import { applyReload, type ReloadResult } from './reload.js';
 import { RateLimiter } from './rate-limit.js';
 import { openKeyring, principalLimiter } from './shared-state.js';
 import { holdLease, replicaIdOf } from './replica.js';
+import { sweepReplicas } from './replica-sweep.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
@@ -152,6 +153,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         'invocations interrupted by the last shutdown are marked in the audit',
       );
     }
+    // Every live replica marks what replicas gone since then left unfinished.
+    if (lease !== undefined) owned.push(sweepReplicas(audit, app.log));
     const auditLog = audit;
     const service = new GovernanceService({
       store,
@@ -176,6 +179,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         approvalTtlMs: DEFAULT_APPROVAL_TTL_MS,
       },
     });
+
+    // A revocation on any replica drops the AC from this one's cache (store.ts).
+    owned.push({ close: await service.followRevocations() });
 
     // Credential backends: any given, then the configured ones in the file's order.
     const resolver = new CredentialResolver({

@@ -12,7 +12,7 @@ import { positional } from './audit-query.js';
 import { int, text } from './checks.js';
 import { AcConflictError } from './errors.js';
 import { type Queryable, run } from './postgres-tx.js';
-import type { AcFilter, AcRecord, Approval } from './store.js';
+import { type AcFilter, type AcRecord, type Approval, REVOCATIONS_CHANNEL } from './store.js';
 
 const AC_COLUMNS = [
   'ac_id',
@@ -144,6 +144,8 @@ export class PgAcs {
          SET expires_at = GREATEST(revocations.expires_at, excluded.expires_at)`,
       values,
     );
+    // Delivered at commit, to every replica's cache; never sent if the revocation rolls back.
+    await run(this.#db, 'SELECT pg_notify($1, $2)', [REVOCATIONS_CHANNEL, values[0]]);
     return true;
   }
 

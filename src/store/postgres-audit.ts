@@ -28,6 +28,7 @@ import {
 } from './audit-row.js';
 import { AuditChainConflictError } from './errors.js';
 import { AUDIT_LOCK } from './postgres-migrations.js';
+import { PgLeases } from './postgres-leases.js';
 import { type Queryable, run, transaction } from './postgres-tx.js';
 import type { AuditCheckpoint } from './store.js';
 
@@ -86,18 +87,24 @@ export class PgAudit {
   }
 
   /**
-   * Under the lock, reads the unfinished invocations and appends the events `make` turns
-   * them into: two replicas starting together cannot both mark one invocation.
+   * Under the lock, deletes the leases that ended before `expireBefore` (when given), reads
+   * the unfinished invocations and appends the events `make` turns them into: two replicas
+   * starting or sweeping together cannot both mark one invocation.
    */
   appendForUnfinished(
-    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    make: (open: readonly AuditEntry[], expired: ReadonlySet<string>) => AuditEvent[],
     ts: string,
+    expireBefore?: number,
   ): Promise<AuditEntry[]> {
     return this.#underLock(async (client, head) => {
+      const expired = new Set(
+        expireBefore === undefined ? [] : await new PgLeases(client).expire(expireBefore),
+      );
+      if (expireBefore !== undefined && expired.size === 0) return [];
       const open = (await run<AuditRow>(client, UNFINISHED_SQL)).rows.map(fromAuditRow);
       const { rows, entries } = chainAfter(
         head,
-        make(open).map((event) => auditFields(event, ts)),
+        make(open, expired).map((event) => auditFields(event, ts)),
       );
       await insertRows(client, rows);
       return entries;

@@ -132,10 +132,11 @@ export class PostgresStore implements Store {
   }
 
   appendForUnfinished(
-    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    make: (open: readonly AuditEntry[], expired: ReadonlySet<string>) => AuditEvent[],
     ts: string,
+    expireBefore?: number,
   ): Promise<AuditEntry[]> {
-    return this.#call(() => this.#audit.appendForUnfinished(make, ts));
+    return this.#call(() => this.#audit.appendForUnfinished(make, ts, expireBefore));
   }
 
   renewLease(replicaId: string, until: number): Promise<void> {

@@ -36,7 +36,7 @@ import type {
   StoreEffect,
   StoredSigningKey,
 } from './store.js';
-import { KEYS_CHANNEL } from './store.js';
+import { KEYS_CHANNEL, REVOCATIONS_CHANNEL } from './store.js';
 
 export type { SqliteStoreOptions } from './sqlite-open.js';
 
@@ -119,8 +119,10 @@ export class SqliteStore implements JournalingStore {
     return this.#write('activateAc', acId, claims, expiresAt, at);
   }
 
-  revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean> {
-    return this.#write('revokeAc', acId, by, at, expiresAt);
+  async revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean> {
+    const revoked = await this.#write('revokeAc', acId, by, at, expiresAt);
+    if (revoked) this.#notifier.notify(REVOCATIONS_CHANNEL, acId);
+    return revoked;
   }
 
   isRevoked(acId: string): Promise<boolean> {

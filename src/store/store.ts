@@ -112,6 +112,12 @@ export interface StoredSigningKey {
 /** The notification channel a key rotation is announced on (payload: the new kid). */
 export const KEYS_CHANNEL = 'bastion_keys';
 
+/**
+ * The channel a revocation is announced on (payload: the AC's id, never its token), so that
+ * every replica drops the AC from its verified-AC cache; revocation is still read at every use.
+ */
+export const REVOCATIONS_CHANNEL = 'bastion_revocations';
+
 /** A rate-limit window's length: `hitRateLimit` windows start every RATE_WINDOW_MS. */
 export const RATE_WINDOW_MS = 60_000;
 
@@ -171,7 +177,7 @@ export interface Store {
   ): Promise<boolean>;
   /**
    * Any state → revoked, and a revocation entry kept at least until `expiresAt` (epoch s).
-   * Returns false when it was already revoked.
+   * Returns false when it was already revoked. Announced on REVOCATIONS_CHANNEL.
    */
   revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean>;
   isRevoked(acId: string): Promise<boolean>;
@@ -227,11 +233,15 @@ export interface Store {
   ): Promise<AuditEntry[]>;
   /**
    * Only on a shared store: in one transaction under the audit write lock, reads the
-   * unfinished invocations and appends the events `make` returns for them.
+   * unfinished invocations and appends the events `make` returns for them. With
+   * `expireBefore` (epoch ms) it first deletes the leases that ended before it and gives
+   * `make` their replica ids: only the transaction that deletes a lease sees it expired, so
+   * one sweeping replica marks a dead replica's invocations, once.
    */
   appendForUnfinished?(
-    make: (open: readonly AuditEntry[]) => AuditEvent[],
+    make: (open: readonly AuditEntry[], expired: ReadonlySet<string>) => AuditEvent[],
     ts: string,
+    expireBefore?: number,
   ): Promise<AuditEntry[]>;
   /** Only on a shared store: sets replica `replicaId`'s lease to end at `until` (epoch ms). */
   renewLease?(replicaId: string, until: number): Promise<void>;

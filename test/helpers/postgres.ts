@@ -2,7 +2,8 @@
  * A private PostgreSQL 15 cluster per test process (Debian's binaries, no systemd): initdb
  * into a temporary directory, `pg_ctl start` on a free 127.0.0.1 port with its socket in
  * that directory, trust authentication (nothing but this machine can reach it) and fsync
- * off (functional tests only, never benchmarks). Each test takes a fresh database. As root
+ * off (functional tests only, never benchmarks). Each test takes a fresh database, and can
+ * dump and restore it with the same version's tools. As root
  * the cluster runs as the `postgres` user (initdb refuses root).
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -34,6 +35,10 @@ export interface PgCluster {
   createDatabase(): Promise<string>;
   /** A superuser client of `database`, for what the test does behind the store's back. */
   admin(database: string): Promise<pg.Client>;
+  /** `pg_dump --format=custom` of `database` into `file` (this cluster's own version). */
+  dump(database: string, file: string): Promise<void>;
+  /** Drops and re-creates `database`, then `pg_restore`s `file` into it. */
+  restore(database: string, file: string): Promise<void>;
   /** Stops the server as a crash or an outage would (`-m immediate`), keeping its data. */
   down(): Promise<void>;
   /** Starts it again, on the same port, with the same data. */
@@ -125,6 +130,19 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
         await client.end();
       }
       return url(name);
+    },
+    async dump(database, file) {
+      await run(join(PG_BIN, 'pg_dump'), ['--format=custom', `--file=${file}`, url(database)]);
+    },
+    async restore(database, file) {
+      const client = await admin('postgres');
+      try {
+        await client.query(`DROP DATABASE ${database}`); // our own name, not input
+        await client.query(`CREATE DATABASE ${database}`);
+      } finally {
+        await client.end();
+      }
+      await run(join(PG_BIN, 'pg_restore'), [`--dbname=${url(database)}`, file]);
     },
     async down() {
       await halt();

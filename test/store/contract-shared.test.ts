@@ -9,11 +9,18 @@ import assert from 'node:assert/strict';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/base/errors.js';
-import { KEYS_CHANNEL, type Store, type StoredSigningKey } from '../../src/store/store.js';
+import {
+  KEYS_CHANNEL,
+  REVOCATIONS_CHANNEL,
+  type Store,
+  type StoredSigningKey,
+} from '../../src/store/store.js';
 import {
   type Backend,
   type Opener,
   T0,
+  T0_S,
+  pendingAc,
   postgresBackend,
   sqliteBackend,
 } from '../helpers/store-contract.js';
@@ -118,6 +125,21 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
       await ping.stop();
       await assert.rejects(store.notify('Bad-Channel;', 'x'), isInvalid);
       await assert.rejects(store.notify('bastion_test', '-----BEGIN PRIVATE KEY-----'), isInvalid);
+    });
+
+    it('announces a revocation, by AC id only, and nothing when it was already revoked', async () => {
+      const { store } = await fresh();
+      const ac = pendingAc();
+      await store.insertAc(ac);
+      const revocations = await listening(store, REVOCATIONS_CHANNEL);
+      assert.equal(await store.revokeAc(ac.ac_id, 'did:key:admin', T0, T0_S + 60), true);
+      assert.equal(await revocations.next, ac.ac_id);
+      await revocations.stop();
+      const again = await listening(store, REVOCATIONS_CHANNEL);
+      assert.equal(await store.revokeAc(ac.ac_id, 'did:key:admin', T0, T0_S + 60), false);
+      await store.notify(REVOCATIONS_CHANNEL, 'marker');
+      assert.equal(await again.next, 'marker', 'the refused revocation announced nothing');
+      await again.stop();
     });
 
     it('counts hits per key and window, never past the limit, shared by two stores', async () => {

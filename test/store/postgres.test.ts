@@ -170,6 +170,39 @@ describe('PostgresStore on a real PostgreSQL 15', { skip: skipWithoutPostgres() 
     assert.deepEqual(await a.unfinishedInvocations(), []);
   });
 
+  it('lets one of several sweeps expire a dead lease and mark its invocations, once', async () => {
+    const url = await cluster.createDatabase();
+    const [a, b] = [await open(url), await open(url)];
+    await a.renewLease('r-dead', T0 - 1);
+    await a.renewLease('r-live', T0 + 30_000);
+    for (const [id, replica] of [
+      ['inv-1', 'r-dead'],
+      ['inv-2', 'r-dead'],
+      ['inv-3', 'r-live'],
+    ] as const) {
+      await a.appendAudit({ type: 'invoke_start', invocation_id: id, detail: { replica } }, TS);
+    }
+    const sawExpired: string[][] = [];
+    const mark = (open: readonly AuditEntry[], expired: ReadonlySet<string>) => {
+      sawExpired.push([...expired]);
+      return open
+        .filter((start) => expired.has(start.detail?.['replica'] as string))
+        .map((start) => ({
+          type: 'invoke_interrupted' as const,
+          invocation_id: start.invocation_id,
+        }));
+    };
+    const marked = await Promise.all([a, b, a, b].map((s) => s.appendForUnfinished(mark, TS, T0)));
+    assert.equal(marked.flat().length, 2);
+    // Only the transaction whose DELETE removed the dead lease saw it expired.
+    assert.deepEqual(sawExpired, [['r-dead']]);
+    assert.deepEqual(
+      (await a.unfinishedInvocations()).map((e) => e.invocation_id),
+      ['inv-3'],
+    );
+    assert.deepEqual(await a.liveReplicas(T0), ['r-live']);
+  });
+
   it('refuses an approval that raced an activation, once the activation commits', async () => {
     const url = await cluster.createDatabase();
     const store = await open(url);
