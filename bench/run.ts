@@ -30,11 +30,12 @@ import type { MicroResult, MicroTask } from './micro.js';
 import type { KerberosResult } from './kerberos.js';
 import type { SpireResult } from './spire.js';
 import { skipWithoutKdc } from '../test/helpers/kdc.js';
+import { skipWithoutPostgres } from '../test/helpers/postgres.js';
 import { spireSkip } from '../test/helpers/spire.js';
 import { placeProcesses, sibling, spawnChild, type Placement } from './lib/child.js';
 import { runIssuanceLoad } from './lib/http-load.js';
 import { issuanceFigures } from './lib/issuance-figures.js';
-import { pgSkip, runB1Pg, runB4Pg } from './lib/pg-bench.js';
+import { runB1Pg, runB4Pg } from './lib/pg-bench.js';
 import { pgB1Figures, pgB4Figures, pgSettingLine } from './lib/pg-figures.js';
 import {
   baselinesList,
@@ -166,7 +167,7 @@ const kerberos = await phase('kerberos', () => {
 });
 /** A PostgreSQL phase, or a clear line and nothing where PostgreSQL 15 is not installed. */
 function withPostgres<T>(name: Phase, work: () => Promise<T>): Promise<T | undefined> {
-  const skip = pgSkip(); // under CI a missing PostgreSQL throws: the phase fails
+  const skip = skipWithoutPostgres(); // under CI a missing PostgreSQL throws: the phase fails
   if (skip === false) return work();
   out(`bench: ${name} skipped: ${skip}`);
   return Promise.resolve(undefined);

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type PgCluster, skipWithoutPostgres, startPostgres } from '../../test/helpers/postgres.js';
+import { type PgCluster, startPostgres } from '../../test/helpers/postgres.js';
 import type { ShareResult } from '../pg-lifecycle.js';
 import type { PrincipalKey } from '../../src/governance/did-key.js';
 import { authorizeBody, type PostgresReplica } from './broker.js';
@@ -75,7 +75,7 @@ async function withCluster<T>(
     const admin = await cluster.admin('postgres');
     const show = async (name: string): Promise<string> =>
       String(
-        (await admin.query<{ v: string }>(`SELECT current_setting('${name}') AS v`)).rows[0]?.v,
+        (await admin.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]?.v,
       );
     const setting = {
       version: await show('server_version'),
@@ -90,9 +90,6 @@ async function withCluster<T>(
     await cluster.stop();
   }
 }
-
-/** Why the PostgreSQL phases cannot run here, or false (under CI a missing one throws). */
-export const pgSkip = (): string | false => skipWithoutPostgres();
 
 export interface PgB4Config {
   readonly replicas: number;
@@ -148,11 +145,11 @@ async function b4Config(
         principals: dids.map((d) => d.did),
         postgres,
         floor: k === 0,
-        warmUp: quick ? 100 : 300,
+        warmUp: quick ? 50 : 300,
       });
     }
     await counter.connect();
-    const serial = quick ? 20 : 50;
+    const serial = quick ? 12 : 50;
     const serialFrom = await nextXid(counter);
     await children[0]?.call('serial', { n: serial });
     const serialXids = (await nextXid(counter)) - serialFrom;
