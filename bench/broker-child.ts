@@ -1,6 +1,6 @@
 /**
  * Child process (pinned to one core): a broker that the parent loads over real HTTP.
- * - `b1:start`: a broker for AC issuance (B1);
+ * - `b1:start`: a broker for AC issuance (B1), on SQLite or one replica on PostgreSQL;
  * - `ssh:prepare` then `ssh:start`: a broker whose SSH credentials come from a dev backend
  *   wrapped to record dwell time (B5, B6), pointed at the parent's sshd;
  * - `stats`: dwell samples and memory; `exit` closes the broker and removes its data.
@@ -8,7 +8,7 @@
 import { DevBackend } from '../src/backends/dev/dev-backend.js';
 import { serveParent } from './lib/child.js';
 import { DwellRecorder, dwellWrap } from './lib/backends.js';
-import { startBenchBroker, type BenchBroker } from './lib/broker.js';
+import { startBenchBroker, type BenchBroker, type PostgresReplica } from './lib/broker.js';
 
 let broker: BenchBroker | undefined;
 let dev: DevBackend | undefined;
@@ -17,8 +17,8 @@ const dwell = new DwellRecorder();
 serveParent(
   {
     'b1:start': async (args) => {
-      const { did } = args as { did: string };
-      broker = await startBenchBroker({ principals: [did] });
+      const { did, postgres } = args as { did: string; postgres?: PostgresReplica };
+      broker = await startBenchBroker({ principals: [did], postgres });
       return { url: broker.server.url };
     },
     'ssh:prepare': async () => {

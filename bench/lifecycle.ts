@@ -16,18 +16,11 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { CredentialResolver } from '../src/credentials/resolver.js';
-import { disposeCredential, type AcContext } from '../src/credentials/types.js';
-import { systemClock } from '../src/base/clock.js';
-import { SessionConnector } from '../src/connectors/session.js';
-import { Authenticator } from '../src/governance/authenticate.js';
-import { acContextOf } from '../src/governance/ac.js';
-import { generatePrincipalKey, thumbprint } from '../src/governance/did-key.js';
-import { RateLimiter } from '../src/server/rate-limit.js';
+import { generatePrincipalKey } from '../src/governance/did-key.js';
 import { serveParent } from './lib/child.js';
-import { DwellRecorder, fixedLatencyBackend, noopConnector } from './lib/backends.js';
-import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from './lib/broker.js';
-import { ProofSigner } from './lib/dpop.js';
+import { startBenchBroker, type BenchBroker } from './lib/broker.js';
+import { BACKEND_LATENCY_MS, lifecycleRig } from './lib/lifecycle-rig.js';
+import { closedLoop, openLoop } from './lib/open-loop.js';
 import { summarize, type Summary } from './lib/stats.js';
 
 export interface RateStep {
@@ -81,71 +74,7 @@ export interface LifecycleResult {
 }
 
 const THRESHOLD_MS = 2;
-const BACKEND_LATENCY_MS = 2;
 const HEADLINE_RATE = 100;
-
-interface OpenLoop {
-  latencies: Float64Array;
-  errors: number;
-  elapsedMs: number;
-}
-
-/** Fires `fire(i)` for i < n at `rate` per second, each on schedule, and times each from when it was due. */
-function openLoop(
-  rate: number,
-  n: number,
-  fire: (i: number) => Promise<unknown>,
-): Promise<OpenLoop> {
-  const latencies = new Float64Array(n);
-  const interval = 1000 / rate;
-  let next = 0;
-  let done = 0;
-  let errors = 0;
-  const start = performance.now() + 2;
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      if (++done === n) resolve({ latencies, errors, elapsedMs: performance.now() - start });
-    };
-    const tick = (): void => {
-      const now = performance.now();
-      while (next < n && start + next * interval <= now) {
-        const i = next++;
-        const due = start + i * interval;
-        fire(i).then(
-          () => {
-            latencies[i] = performance.now() - due;
-            finish();
-          },
-          () => {
-            latencies[i] = NaN;
-            errors++;
-            finish();
-          },
-        );
-      }
-      if (next < n) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
-    };
-    setTimeout(tick, 2);
-  });
-}
-
-/** Runs `fire` with `concurrency` in flight until `n` have completed. */
-async function closedLoop(
-  n: number,
-  concurrency: number,
-  fire: () => Promise<unknown>,
-): Promise<number> {
-  let started = 0;
-  let errors = 0;
-  const worker = async (): Promise<void> => {
-    while (started < n) {
-      started++;
-      await fire().catch(() => errors++);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return errors;
-}
 
 function settle(): { rssBytes: number; heapUsedBytes: number } {
   // Two passes: the first may only finalize what the second frees.
@@ -187,67 +116,11 @@ async function run(args: unknown): Promise<LifecycleResult> {
   const headlineRounds = quick ? 2 : 3;
 
   const principal = generatePrincipalKey();
-  const signer = new ProofSigner(principal);
   broker = await startBenchBroker({ principals: [principal.did], parentDir: dataParent });
-  const { server } = broker;
-  const jkt = await thumbprint(principal.publicJwk);
-  const issued = await server.service.authorize(
-    { did: principal.did, jkt, jwk: principal.publicJwk, jti: 'bench-caller' },
-    authorizeBody('noop'),
-  );
-  if (issued.status !== 'active') throw new Error('bench accord did not issue an AC');
-  const token = issued.ac;
-
-  const dwell = new DwellRecorder();
-  const resolver = new CredentialResolver({ logger: server.app.log, skewMs: 30_000 });
-  resolver.register(fixedLatencyBackend({ id: 'fixed', latencyMs: BACKEND_LATENCY_MS, dwell }));
-  const limiter = new RateLimiter(1_000_000_000, systemClock);
-  // The edge's authentication and the session, as the route runs them.
-  const authenticator = new Authenticator({
-    clock: systemClock,
-    skewMs: 30_000,
-    rememberProof: (k, jti, expiresAt) => server.store.rememberProof(k, jti, expiresAt),
-    rateLimit: (did) => limiter.hit(did),
-    verifyAc: (t) => server.service.verify(t),
-    knowsKey: () => true,
-  });
-  const session = new SessionConnector({
-    resolver,
-    audit: server.audit,
-    accords: () => server.service.settings.policy.accords,
-    limits: { maxOutputBytes: 65_536, timeoutMs: 10_000 },
-    clock: systemClock,
-    logger: server.app.log,
-  });
-  const connector = noopConnector();
-  const url = `${server.url}/connectors/noop/invoke`;
-  const invoke = async (proof: string) => {
-    const { caller, ac } = await authenticator.acHolder({
-      authorization: `DPoP ${token}`,
-      dpop: proof,
-      method: 'POST',
-      url,
-    });
-    return session.invoke({
-      caller,
-      ac,
-      connector,
-      target: BENCH_TARGET,
-      operation: { argv: ['true'] },
-    });
-  };
-
-  // The backend alone: the same fixed-latency issuer, called the way the resolver calls it.
-  const alone = fixedLatencyBackend({ id: 'fixed-alone', latencyMs: BACKEND_LATENCY_MS });
-  const acContext: AcContext = acContextOf((await server.service.verify(token)).claims);
-  const backendCall = async (): Promise<void> => {
-    const credential = await alone.resolve('oauth', BENCH_TARGET, acContext);
-    await alone.revoke(credential);
-    disposeCredential(credential);
-  };
+  const { dwell, invoke, backendCall, proof } = await lifecycleRig(broker.server, principal);
 
   // Warm-up: JIT, SQLite page cache, the audit sink's file.
-  await closedLoop(300, 4, () => invoke(signer.proof('POST', url, token)));
+  await closedLoop(300, 4, () => invoke(proof()));
   const idle = settle();
 
   // Peak RSS while B4 runs, sampled every 10 ms (maxRSS covers the whole process life).
@@ -261,7 +134,7 @@ async function run(args: unknown): Promise<LifecycleResult> {
     const base = await openLoop(rate, n, backendCall);
     // Proofs are signed before the clock starts (the client's work, not the broker's) and
     // used within seconds, well inside the 30 s iat window.
-    const proofs = Array.from({ length: n }, () => signer.proof('POST', url, token));
+    const proofs = Array.from({ length: n }, proof);
     const life = await openLoop(rate, n, (i) => invoke(proofs[i] ?? ''));
     return { base, life, n };
   };
@@ -344,7 +217,7 @@ async function run(args: unknown): Promise<LifecycleResult> {
   const after: LifecycleResult['memory']['after'] = [];
   let done = 0;
   for (const mark of memoryInvocations > 0 ? [1000, memoryInvocations] : []) {
-    const errors = await closedLoop(mark - done, 8, () => invoke(signer.proof('POST', url, token)));
+    const errors = await closedLoop(mark - done, 8, () => invoke(proof()));
     if (errors > 0) throw new Error(`${errors} invocations failed in the memory phase`);
     done = mark;
     after.push({ invocations: mark, ...settle() });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json FILE] [-- --only micro,aws,b1,b4,b5,spire,kerberos]`: what Bastion
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --only micro,aws,b1,b4,b5,spire,kerberos,b4pg,b1pg]`: what Bastion
  * costs per invocation, each figure beside a baseline measured in the same run (see
  * bench/README.md for what each figure and ratio means).
  *
@@ -15,6 +15,8 @@
  *           (bench/spire.ts); skipped, with a note, where SPIRE is not built
  *   kerberos — B3 against a real MIT KDC: a constrained-delegation ticket by the broker's
  *           client vs MIT's `kvno -U -P` (bench/kerberos.ts); skipped where the KDC is missing
+ *   b4pg, b1pg — B4 and B1 on PostgreSQL with one and two broker replicas, B4 against the
+ *           commit floor of the same run (bench/lib/pg-bench.ts); skipped without PostgreSQL
  * A phase that fails is reported and the run goes on; the exit code is then 1.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,9 +30,13 @@ import type { MicroResult, MicroTask } from './micro.js';
 import type { KerberosResult } from './kerberos.js';
 import type { SpireResult } from './spire.js';
 import { skipWithoutKdc } from '../test/helpers/kdc.js';
+import { skipWithoutPostgres } from '../test/helpers/postgres.js';
 import { spireSkip } from '../test/helpers/spire.js';
 import { placeProcesses, sibling, spawnChild, type Placement } from './lib/child.js';
-import { runIssuanceLoad, type LoadResult } from './lib/http-load.js';
+import { runIssuanceLoad } from './lib/http-load.js';
+import { issuanceFigures } from './lib/issuance-figures.js';
+import { runB1Pg, runB4Pg } from './lib/pg-bench.js';
+import { pgB1Figures, pgB4Figures, pgSettingLine } from './lib/pg-figures.js';
 import {
   baselinesList,
   breakdownTable,
@@ -41,7 +47,7 @@ import {
 import { runSshEndToEnd } from './lib/ssh-e2e.js';
 import { median } from './lib/stats.js';
 
-const PHASES = ['micro', 'aws', 'b1', 'b4', 'b5', 'spire', 'kerberos'] as const;
+const PHASES = ['micro', 'aws', 'b1', 'b4', 'b5', 'spire', 'kerberos', 'b4pg', 'b1pg'] as const;
 type Phase = (typeof PHASES)[number];
 
 const out = (text: string): void => void process.stdout.write(text + '\n');
@@ -159,6 +165,15 @@ const kerberos = await phase('kerberos', () => {
   process.stderr.write(`bench: kerberos skipped: ${skip}\n`);
   return Promise.resolve(undefined);
 });
+/** A PostgreSQL phase, or a clear line and nothing where PostgreSQL 15 is not installed. */
+function withPostgres<T>(name: Phase, work: () => Promise<T>): Promise<T | undefined> {
+  const skip = skipWithoutPostgres(); // under CI a missing PostgreSQL throws: the phase fails
+  if (skip === false) return work();
+  out(`bench: ${name} skipped: ${skip}`);
+  return Promise.resolve(undefined);
+}
+const b4pg = await phase('b4pg', () => withPostgres('b4pg', () => runB4Pg(placement, { quick })));
+const b1pg = await phase('b1pg', () => withPostgres('b1pg', () => runB1Pg(placement, { quick })));
 
 // ---------------------------------------------------------------------------------------
 // Figures.
@@ -169,59 +184,11 @@ const task = (name: string): MicroTask | undefined =>
 const opsOf = (t: MicroTask | undefined): number => (t === undefined ? NaN : median(t.opsPerRound));
 
 const rawVerifySign = task('raw.verify+sign');
-function issuanceFigures(results: readonly LoadResult[]): void {
-  for (const r of results) {
-    const name = `AC issuance, HTTP + DPoP + durable SQLite, c=${r.concurrency}`;
-    figures.push({
-      id: 'B1',
-      name: `${name}, throughput`,
-      unit: 'issued/s',
-      median: r.issuedPerSecond.median,
-      p99: null,
-      min: r.issuedPerSecond.min,
-      max: r.issuedPerSecond.max,
-      rounds: r.rounds.length,
-      samples: r.latencyMs.n,
-      baseline:
-        rawVerifySign === undefined
-          ? null
-          : {
-              name: 'one Ed25519 verify + one Ed25519 sign, in process, 1 core (tinybench)',
-              value: opsOf(rawVerifySign),
-              unit: 'ops/s',
-            },
-      ratio: rawVerifySign === undefined ? null : opsOf(rawVerifySign) / r.issuedPerSecond.median,
-      note: `${r.rounds.length} rounds of ${r.seconds} s; non-2xx ${r.rounds.reduce((s, x) => s + x.non2xx, 0)}, errors ${r.rounds.reduce((s, x) => s + x.errors, 0)}`,
-    });
-    figures.push({
-      id: 'B1',
-      name: `${name}, latency`,
-      unit: 'ms',
-      median: r.latencyMs.median,
-      p99: r.latencyMs.p99,
-      min: r.latencyMs.min,
-      max: r.latencyMs.max,
-      rounds: r.rounds.length,
-      samples: r.latencyMs.n,
-      baseline:
-        rawVerifySign === undefined
-          ? null
-          : {
-              name: 'the same verify + sign, per operation',
-              value: rawVerifySign.latencyUs.median / 1000,
-              unit: 'ms',
-            },
-      ratio:
-        rawVerifySign === undefined
-          ? null
-          : r.latencyMs.median / (rawVerifySign.latencyUs.median / 1000),
-      ...(r.concurrency > 1
-        ? { note: `with ${r.concurrency} requests in flight a request also waits for the others` }
-        : {}),
-    });
-  }
+if (load !== undefined) {
+  figures.push(
+    ...issuanceFigures(load, rawVerifySign, 'AC issuance, HTTP + DPoP + durable SQLite', ''),
+  );
 }
-if (load !== undefined) issuanceFigures(load);
 
 function microFigure(
   id: string,
@@ -616,6 +583,9 @@ if (ssh !== undefined) {
   }
 }
 
+if (b4pg !== undefined) figures.push(...pgB4Figures(b4pg));
+if (b1pg !== undefined) figures.push(...pgB1Figures(b1pg));
+
 // ---------------------------------------------------------------------------------------
 // Breakdown: the steps an issuance and an invocation are made of, each on one core.
 
@@ -713,6 +683,8 @@ out(
   'Ratio: how many times its baseline the figure costs (time ÷ time, or baseline throughput ÷ throughput); 1.0 is the floor, larger is worse.',
 );
 out(baselinesList(figures));
+if (b4pg !== undefined) out(pgSettingLine('b4pg', b4pg.setting));
+if (b1pg !== undefined) out(pgSettingLine('b1pg', b1pg.setting));
 function sweepTable(l: LifecycleResult, where: string): void {
   out('');
   out(
@@ -759,6 +731,8 @@ if (values.json !== undefined) {
       b4Tmpfs: lifecycleTmpfs,
       b5: ssh,
       spire,
+      b4pg,
+      b1pg,
     },
     failures,
   };

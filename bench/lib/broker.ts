@@ -2,7 +2,8 @@
  * An in-process broker for the benchmark: `startServer` exactly as `bastion serve` runs it
  * (durable SQLite in WAL mode with synchronous=FULL, the fsynced audit sink, Fastify with
  * pino at `info`), on 127.0.0.1 with a fresh data directory on the machine's ordinary
- * filesystem. Log lines are formatted but dropped, so that the figures include the cost of
+ * filesystem; or, with `postgres`, one replica of several on a shared PostgreSQL database.
+ * Log lines are formatted but dropped, so that the figures include the cost of
  * logging and not the cost of a terminal.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +37,17 @@ export interface BenchBrokerOptions {
   logLevel?: string | undefined;
   /** Where the data directory is made; the system's temporary directory by default. */
   parentDir?: string | undefined;
+  /** A PostgreSQL store shared by replicas (as test/helpers/replicas.ts configures them). */
+  postgres?: PostgresReplica | undefined;
+}
+
+export interface PostgresReplica {
+  /** `postgres://…` of the database every replica uses. */
+  readonly url: string;
+  /** The key-encryption key file all replicas share (the signing keys are in the database). */
+  readonly kekFile: string;
+  /** The balancer's URL, the one DPoP proofs name whichever replica answers. */
+  readonly publicUrl: string;
 }
 
 /** A sink for log lines: pino formats them (a real cost), nothing stores them. */
@@ -49,10 +61,12 @@ const discard = (): Writable =>
 export async function startBenchBroker(options: BenchBrokerOptions): Promise<BenchBroker> {
   const dataDir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'bastion-bench-'));
   const ssh = options.ssh;
+  const pg = options.postgres;
   const yaml = `
 listen: 127.0.0.1:0
 data_dir: ${dataDir}
 log_level: ${options.logLevel ?? 'info'}
+${pg === undefined ? '' : `store: ${pg.url}\nkey_encryption_key_file: ${pg.kekFile}\npublic_url: ${pg.publicUrl}`}
 # The per-principal limit is a guard, not what is measured: set it out of the way.
 limits: { rate_per_minute: 1000000000, output_bytes: 65536, exec_timeout: 10s }
 ${

@@ -6,9 +6,9 @@
  * are sub-millisecond, rather than its 1 ms-resolution histogram.
  */
 import autocannon from 'autocannon';
-import { generatePrincipalKey } from '../../src/governance/did-key.js';
+import { generatePrincipalKey, type PrincipalKey } from '../../src/governance/did-key.js';
 import { type Placement, sibling, spawnChild } from './child.js';
-import { authorizeBody } from './broker.js';
+import { authorizeBody, type PostgresReplica } from './broker.js';
 import { ProofSigner } from './dpop.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -41,16 +41,44 @@ function cannon(
   });
 }
 
+export interface IssuanceReplicas {
+  readonly postgres: PostgresReplica;
+  /** One broker replica per entry, pinned to that core (undefined: not pinned). */
+  readonly cores: readonly (number | undefined)[];
+}
+
+/**
+ * B1 against one broker (SQLite), or with `replicas` against several on one PostgreSQL
+ * database, autocannon dealing its connections to them round-robin; `onReady` runs once
+ * the brokers answer, before the load (the phase's own same-run baseline).
+ */
 export async function runIssuanceLoad(
   placement: Placement,
-  options: { quick: boolean; concurrencies: readonly number[] },
+  options: {
+    quick: boolean;
+    concurrencies: readonly number[];
+    replicas?: IssuanceReplicas;
+    onReady?: (brokerUrl: string, endpoint: string, principal: PrincipalKey) => Promise<void>;
+  },
 ): Promise<LoadResult[]> {
   const principal = generatePrincipalKey();
   const signer = new ProofSigner(principal);
-  const child = spawnChild(sibling(import.meta.url, '../broker-child'), placement.brokerCore);
+  const cores = options.replicas?.cores ?? [placement.brokerCore];
+  const postgres = options.replicas?.postgres;
+  const script = sibling(import.meta.url, '../broker-child');
+  const children = cores.map((core) => spawnChild(script, core));
   try {
-    const { url } = await child.call<{ url: string }>('b1:start', { did: principal.did });
-    const endpoint = `${url}/governance/authorize/`;
+    const urls: string[] = [];
+    for (const child of children) {
+      const started = await child.call<{ url: string }>('b1:start', {
+        did: principal.did,
+        postgres,
+      });
+      urls.push(started.url);
+    }
+    const url = urls.length === 1 ? (urls[0] ?? '') : urls;
+    // Replicas behind a balancer: a proof names the balancer's URL, whichever one answers.
+    const endpoint = `${postgres?.publicUrl ?? urls[0] ?? ''}/governance/authorize/`;
     const body = JSON.stringify(authorizeBody('noop'));
     const request = (connections: number, seconds: number): autocannon.Options => ({
       url,
@@ -73,6 +101,7 @@ export async function runIssuanceLoad(
 
     // Warm-up: JIT, SQLite page cache, connection setup.
     await cannon(request(4, 1), () => undefined);
+    await options.onReady?.(urls[0] ?? '', endpoint, principal);
 
     const seconds = options.quick ? 1.5 : 4;
     const roundsPer = options.quick ? 3 : 5;
@@ -106,6 +135,6 @@ export async function runIssuanceLoad(
     }
     return results;
   } finally {
-    await child.stop();
+    for (const child of children) await child.stop();
   }
 }

@@ -16,7 +16,8 @@ declare module 'autocannon' {
     }
 
     interface Options {
-      url: string;
+      /** Several: connections are dealt to them round-robin. */
+      url: string | string[];
       connections?: number;
       /** Seconds. */
       duration?: number;

@@ -2,9 +2,9 @@
  * A private PostgreSQL 15 cluster per test process (Debian's binaries, no systemd): initdb
  * into a temporary directory, `pg_ctl start` on a free 127.0.0.1 port with its socket in
  * that directory, trust authentication (nothing but this machine can reach it) and fsync
- * off (functional tests only, never benchmarks). Each test takes a fresh database, and can
- * dump and restore it with the same version's tools. As root
- * the cluster runs as the `postgres` user (initdb refuses root).
+ * off (functional tests only; a benchmark asks for `durable`). Each test takes a fresh
+ * database, and can dump and restore it with the same version's tools. As root the cluster
+ * runs as the `postgres` user (initdb refuses root).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,12 +46,15 @@ export interface PgCluster {
   stop(): Promise<void>;
 }
 
-/** Runs a PostgreSQL binary, as `postgres` when this process is root. */
-function pgRun(tool: string, args: string[]): Promise<unknown> {
-  const bin = join(PG_BIN, tool);
-  return asRoot
-    ? run('runuser', ['-u', 'postgres', '--', bin, ...args], { timeout: 120_000 })
-    : run(bin, args, { timeout: 120_000 });
+/**
+ * Runs a PostgreSQL binary, as `postgres` when this process is root; with `cpus`, on those
+ * cores (`taskset -c`) whatever this process is pinned to (the server inherits it).
+ */
+function pgRun(tool: string, args: string[], cpus?: string): Promise<unknown> {
+  const bin = [join(PG_BIN, tool), ...args];
+  const user = asRoot ? ['runuser', '-u', 'postgres', '--', ...bin] : bin;
+  const [cmd = '', ...rest] = cpus === undefined ? user : ['taskset', '-c', cpus, ...user];
+  return run(cmd, rest, { timeout: 120_000 });
 }
 
 /** A file the server reads, owned by the user it runs as (it refuses a key it does not own). */
@@ -64,11 +67,17 @@ function postgresId(flag: '-u' | '-g'): number {
   return Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
 }
 
-/**
- * Starts a cluster; with `tls`, it also accepts TLS (plain connections still work) with a
- * certificate for 127.0.0.1 from a throwaway CA.
- */
-export async function startPostgres(options: { tls?: boolean } = {}): Promise<PgCluster> {
+export interface PgOptions {
+  /** Also accept TLS (plain connections still work), certificate for 127.0.0.1 from a throwaway CA. */
+  tls?: boolean;
+  /** fsync and synchronous_commit on, as a deployment runs (benchmarks); default off. */
+  durable?: boolean;
+  /** Cores the server runs on (`taskset -c` list), e.g. all of them for a benchmark. */
+  cpus?: string | undefined;
+}
+
+/** Starts a cluster in the system's temporary directory (a real disk for `durable`). */
+export async function startPostgres(options: PgOptions = {}): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-pg-'));
   if (asRoot) chownSync(dir, postgresId('-u'), postgresId('-g'));
   const data = join(dir, 'data');
@@ -77,7 +86,11 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
   let tlsOpts = '';
   let opts = '';
   const start = (): Promise<unknown> =>
-    pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start']);
+    pgRun(
+      'pg_ctl',
+      ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o', opts, 'start'],
+      options.cpus,
+    );
   const halt = (): Promise<unknown> =>
     pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
   try {
@@ -94,7 +107,8 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Pg
     // The free port may be taken between the probe and the server's bind: try a few.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${tlsOpts}`;
+      const sync = options.durable === true ? 'fsync=on -c synchronous_commit=on' : 'fsync=off';
+      opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c ${sync}${tlsOpts}`;
       try {
         await start();
         break;
