@@ -79,29 +79,26 @@ export function checkSinkFiles(
   return results;
 }
 
-export function checkDisk(dataDir: string): CheckResult {
-  let free: number;
-  let total: number;
-  try {
-    const fs = statfsSync(dataDir);
-    free = fs.bavail * fs.bsize;
-    total = fs.blocks * fs.bsize;
-  } catch (err) {
-    return result(
-      'audit',
-      'disk',
-      'fail',
-      `free space of ${dataDir}: cannot be read: ${systemReason(err)}`,
-    );
-  }
-  const mib = Math.floor(free / (1024 * 1024));
-  const message = `free space of ${dataDir}'s filesystem: ${mib} MiB`;
-  if (free < DISK_FAIL_BYTES)
+/** Free space against the thresholds, from statfs(2)'s counts. */
+export function diskResult(dataDir: string, free: number, total: number): CheckResult {
+  const message = `free space of ${dataDir}'s filesystem: ${Math.floor(free / (1024 * 1024))} MiB`;
+  if (free < DISK_FAIL_BYTES) {
     return result('audit', 'disk', 'fail', `${message}: too little for the trail`);
+  }
   if (free < DISK_WARN_BYTES || free < total * 0.05) {
     return result('audit', 'disk', 'warn', `${message}: running low`);
   }
   return result('audit', 'disk', 'ok', message);
+}
+
+export function checkDisk(dataDir: string): CheckResult {
+  try {
+    const fs = statfsSync(dataDir);
+    return diskResult(dataDir, fs.bavail * fs.bsize, fs.blocks * fs.bsize);
+  } catch (err) {
+    const why = systemReason(err);
+    return result('audit', 'disk', 'fail', `free space of ${dataDir}: cannot be read: ${why}`);
+  }
 }
 
 /** Verifies the trail as `bastion audit verify` does; the store must be current (not migrated here). */

@@ -30,9 +30,9 @@ function intended(pattern: string): string {
   return pattern.replace(/^[*?\s]+/, '').replace(/[*?]+/g, 'x');
 }
 
-/** The program name of the intended command: its first word. */
-function programOf(command: string): string {
-  return command.split(' ')[0] ?? '';
+/** The program name the pattern spells: its literal start, up to a space or a wildcard. */
+function programOf(pattern: string): string {
+  return /^[*?\s]*([^*?\s]*)/.exec(pattern)?.[1] ?? '';
 }
 
 interface Probe {
@@ -43,7 +43,7 @@ interface Probe {
 
 function probesFor(pattern: string, side: Side): Probe[] {
   const example = intended(pattern);
-  const program = programOf(example);
+  const program = programOf(pattern);
   if (example === '' || program === '') return [];
   const rest = example.slice(program.length);
   const probes: Probe[] = [
