@@ -4,7 +4,7 @@
  * witness), and the data directory's filesystem has room for the trail to grow. Without
  * room or a writable sink every audited operation stops (audit before action).
  */
-import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AUDIT_SINK_FILE } from '../audit/sink.js';
 import { verifyAudit } from '../audit/verify.js';
@@ -29,28 +29,28 @@ function writable(path: string): string | undefined {
   }
 }
 
-/** A file that must be writable, or, not made yet, whose directory must be. */
-function appendable(subject: string, label: string, path: string): CheckResult {
+/**
+ * A file that must be writable, or, not made yet, can be: its directory exists and is
+ * writable, or (`makesDirs`: the broker makes the sink's directory at start) its nearest
+ * existing ancestor is a writable directory.
+ */
+function appendable(subject: string, label: string, path: string, makesDirs: boolean): CheckResult {
   if (existsSync(path)) {
     const why = writable(path);
     return why === undefined
       ? result('audit', subject, 'ok', `${label} ${path}: writable`)
       : result('audit', subject, 'fail', `${label} ${path}: not writable: ${why}`);
   }
-  const why = writable(dirname(path));
+  let dir = dirname(path);
+  while (makesDirs && !existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const why = !existsSync(dir)
+    ? `${dir} does not exist`
+    : !statSync(dir).isDirectory()
+      ? `${dir} is not a directory`
+      : writable(dir);
   return why === undefined
-    ? result(
-        'audit',
-        subject,
-        'warn',
-        `${label} ${path}: not written yet (its directory is writable)`,
-      )
-    : result(
-        'audit',
-        subject,
-        'fail',
-        `${label} ${path}: missing, and its directory is not writable: ${why}`,
-      );
+    ? result('audit', subject, 'warn', `${label} ${path}: not written yet (it can be made)`)
+    : result('audit', subject, 'fail', `${label} ${path}: missing, and cannot be made: ${why}`);
 }
 
 export function checkSinkFiles(
@@ -61,7 +61,7 @@ export function checkSinkFiles(
   const results = [
     shared
       ? result('audit', 'sink', 'skipped', 'sink: none (replicas on a shared store keep none)')
-      : appendable('sink', 'sink', join(dataDir, AUDIT_SINK_FILE)),
+      : appendable('sink', 'sink', join(dataDir, AUDIT_SINK_FILE), true),
   ];
   const witness = config?.audit_witness_file;
   results.push(
@@ -74,7 +74,7 @@ export function checkSinkFiles(
             ? 'witness: not checked (no --config)'
             : 'witness: none configured: a rollback of both the database and the sink cannot be seen',
         )
-      : appendable('witness', 'witness', witness),
+      : appendable('witness', 'witness', witness, false),
   );
   return results;
 }
