@@ -4,8 +4,9 @@
  * and trail, and the store. Each check returns results; nothing here prints, and nothing
  * here writes (a store that needs migrating is not opened).
  */
-import { resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AUDIT_SINK_FILE } from '../audit/sink.js';
 import { BastionError } from '../base/errors.js';
 import { type BastionConfig, loadConfig } from '../config/config.js';
 import { readStore } from '../config/store.js';
@@ -17,6 +18,8 @@ import { lintCommandPatterns } from './command-patterns.js';
 import { checkFileModes } from './file-modes.js';
 import { checkPeers } from './peers.js';
 import type { ProbeDeps } from './probes.js';
+import type { DbStatus } from '../store/db-status.js';
+import type { StoreSettings } from '../store/open.js';
 import { checkStore } from './store-health.js';
 
 export interface DoctorOptions extends Partial<ProbeDeps> {
@@ -58,6 +61,25 @@ function loaded(file: string): { config?: BastionConfig; results: CheckResult[] 
   }
 }
 
+/** The trail, verified when the store can be opened as it is; a broker never started has none. */
+function trailCheck(
+  status: DbStatus | undefined,
+  settings: StoreSettings,
+  dataDir: string,
+  config: BastionConfig | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<CheckResult> {
+  if (status === undefined) {
+    const why = 'trail: not verified (the store is unreachable or behind)';
+    return Promise.resolve(result('audit', 'trail', 'skipped', why));
+  }
+  // Nothing in the database and no sink to compare with: nothing written yet to verify.
+  if (status.audit_head === null && !existsSync(join(dataDir, AUDIT_SINK_FILE))) {
+    return Promise.resolve(result('audit', 'trail', 'ok', 'trail: empty (nothing audited yet)'));
+  }
+  return checkTrail(settings, dataDir, config, env);
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
   const env = options.env ?? process.env;
   const offline = options.offline === true;
@@ -85,16 +107,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const store = await checkStore(settings, dataDir);
   results.push(...checkSinkFiles(dataDir, config, settings.kind === 'postgres'));
   results.push(checkDisk(dataDir));
-  results.push(
-    store.status !== undefined
-      ? await checkTrail(settings, dataDir, config, env)
-      : result(
-          'audit',
-          'trail',
-          'skipped',
-          'trail: not verified (the store is unreachable or behind)',
-        ),
-  );
+  results.push(await trailCheck(store.status, settings, dataDir, config, env));
   results.push(...store.results);
   // Grouped as the output shows them; within a group, in the order checked.
   return CHECK_GROUPS.flatMap((group) => results.filter((r) => r.group === group));

@@ -4,13 +4,14 @@
  * when something did, 2 for a usage mistake.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHECK_GROUPS } from '../../src/doctor/check.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { bastionAsync } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bastion-doctor-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,5 +106,24 @@ describe('bastion doctor', () => {
       checks.map((c) => [c.id, c.status]),
       [['config.load', 'fail']],
     );
+  });
+
+  it("the README's sample: its config and commands groups are what the doctor prints", async () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const start = readme.indexOf('\n## `bastion doctor`\n');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const sample = /```text\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const file = join(dir, 'readme.yaml');
+    writeFileSync(file, yaml.replaceAll('did:key:z6Mk...alice', broker.keys.alice.did));
+    const r = await bastionAsync(['doctor', '--config', file, '--offline']);
+    // The two groups that do not depend on the machine; the loads line names the path.
+    const groups = (text: string) =>
+      text
+        .slice(text.indexOf('config:\n'), text.indexOf('backends:\n'))
+        .split('\n')
+        .filter((line) => !/configuration .*: loads$/.test(line));
+    assert.ok(sample.includes('commands:\n'));
+    assert.deepEqual(groups(r.stdout), groups(sample));
   });
 });
