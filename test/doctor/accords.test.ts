@@ -125,3 +125,26 @@ connectors:
     assert.match(http.detail?.join('\n') ?? '', /never applies \(http runs no commands\)/);
   });
 });
+
+describe('connector plugins: the capabilities they declare are those their operations require', () => {
+  it('each registered connector, built from its default settings', async () => {
+    const { connectorRegistry } = await import('../../src/connectors/registry.js');
+    const { silentLogger } = await import('../../src/base/logger.js');
+    const { systemClock } = await import('../../src/base/clock.js');
+    const samples: Record<string, unknown[]> = {
+      http: [
+        { method: 'GET', path: '/' },
+        { method: 'POST', path: '/' },
+      ],
+    };
+    for (const plugin of connectorRegistry.list()) {
+      const settings: unknown = plugin.settings({ baseDir: '/tmp' }).parse({});
+      const connector = plugin.create(settings, { clock: systemClock, logger: silentLogger });
+      const operations = samples[plugin.kind] ?? [{ argv: ['uptime'] }];
+      const required = new Set(
+        operations.flatMap((op) => connector.requiredCapabilities(connector.parseOperation(op))),
+      );
+      assert.deepEqual([...required].sort(), [...(plugin.capabilities ?? [])].sort(), plugin.kind);
+    }
+  });
+});
