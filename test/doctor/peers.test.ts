@@ -128,6 +128,38 @@ describe('doctor: backends and clock skew', () => {
     assert.match(byId('clock.ssh')?.message ?? '', /no time in the SSH handshake/);
   });
 
+  it("an http connector's target named exactly in an accord is asked its time too", async () => {
+    dateOffsetMs = 3_600_000;
+    const alice = generatePrincipalKey().did;
+    const config = parseConfig(
+      `data_dir: /tmp/unused
+backends: [{ kind: dev }]
+accords:
+  - id: api
+    principals: [${alice}]
+    connectors: [http]
+    targets: ["${issuerUrl}", "http://*.internal.test"]
+    capabilities: [read]
+    max_duration: 5m
+`,
+      '/tmp/bastion.yaml',
+    );
+    const connect = loopbackOnlyConnect();
+    const results = await checkPeers(config, {
+      offline: false,
+      timeoutMs: 5000,
+      lookup: fakeDns({ '127.0.0.1': '127.0.0.1' }),
+      connect,
+    });
+    dateOffsetMs = 0;
+    const clocks = results.filter((r) => r.group === 'clock');
+    assert.deepEqual(
+      clocks.map((r) => [r.id, r.status]),
+      [[`clock.${issuerUrl}`, 'fail']],
+    );
+    assert.deepEqual(connect.attempts, ['127.0.0.1']);
+  });
+
   it('--offline connects to nothing', async () => {
     const { byId, attempts } = await run(`http://127.0.0.1:${closedPort}/token`, true);
     assert.deepEqual(attempts, []);
