@@ -1,9 +1,9 @@
 /**
  * File modes: whatever holds a key or the trail must be the running user's alone (the data
  * directory 0700; signing keys, the KEK, the TLS key and the database password file 0600),
- * and the configuration, which is the policy, must not be writable by anyone else. Read
- * with lstat-free `statSync` (a symlink is judged by what it points at, as the broker
- * opens it); only modes and owners are read, never a file's content.
+ * and the configuration, which is the policy, must not be writable by anyone else. Files
+ * are stat(2)ed, not lstat(2)ed: a symlink is judged by what it points at, as the broker
+ * opens it. Only modes and owners are read, never a file's content.
  */
 import { readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';

@@ -112,12 +112,11 @@ async function backendResult(
       );
     }
   }
-  const subject = name;
   const networked = urls.length + tcp.length;
   if (options.offline && networked > 0 && sockets.length === 0) {
     return result(
       'backends',
-      subject,
+      name,
       'skipped',
       `backend ${name} (${entry.kind}): network check skipped (--offline)`,
     );
@@ -125,7 +124,7 @@ async function backendResult(
   if (lines.length === 0) {
     return result(
       'backends',
-      subject,
+      name,
       'ok',
       `backend ${name} (${entry.kind}): nothing to reach (in-process)`,
     );
@@ -133,7 +132,7 @@ async function backendResult(
   const status = worst(statuses);
   return result(
     'backends',
-    subject,
+    name,
     status,
     `backend ${name} (${entry.kind}): ${status === 'ok' ? 'reachable' : 'unreachable'}`,
     lines,
