@@ -20,6 +20,7 @@ export const LAYERS = [
   ['connectors'], // the session lifecycle and the connectors (plugins)
   ['config', 'bascule', 'client'], // the configuration file; the Bascule runtime; the client
   ['server', 'mcp'], // the HTTP API; the MCP bridge
+  ['doctor'], // `bastion doctor`'s checks: configuration, peers, files, audit, store
   ['cli'], // the `bastion` command
 ];
 

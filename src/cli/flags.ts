@@ -77,6 +77,7 @@ export const FLAGS = {
   'audit export': { ...DATA_DIR_OPTIONS, after: str, ...json },
   'db migrate': { ...DATA_DIR_OPTIONS, ...json },
   'db check': { ...DATA_DIR_OPTIONS, ...json },
+  doctor: { ...DATA_DIR_OPTIONS, offline: bool, ...json },
   completion: json,
   version: json,
   help: json,

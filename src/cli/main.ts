@@ -7,6 +7,7 @@ import { BastionError } from '../base/errors.js';
 import { runAudit } from './commands/audit.js';
 import { runBascule } from './commands/bascule.js';
 import { runDb } from './commands/db.js';
+import { runDoctorCommand } from './commands/doctor.js';
 import {
   runAcs,
   runApprovals,
@@ -40,6 +41,7 @@ const commands: Record<string, Command> = {
   invoke: runInvoke,
   audit: runAudit,
   db: runDb,
+  doctor: runDoctorCommand,
   bascule: runBascule,
   mcp: runMcp,
   completion: runCompletion,

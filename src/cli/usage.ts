@@ -39,6 +39,14 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
       Connect without migrating: the schema version, pending migrations, the audit head.
       Exits 1 when the schema is behind, with an error when it cannot connect.`,
   },
+  doctor: {
+    group: 'Broker',
+    text: () => `doctor (--config FILE | --data-dir DIR) [--offline] [--json]
+      Check a deployment: accords that can never match, command patterns that do not match
+      what they seem to, backends (reachable), clock skew of HTTP peers (Date header; SSH
+      and KDC times are not measured), file modes, the audit sink, witness, trail and free
+      space, the store and its schema. --offline skips the network. Exits 1 on a failure.`,
+  },
   demo: {
     group: 'Broker',
     text: () => `demo [--json] [--no-ssh]

@@ -33,6 +33,9 @@ export const basculePlugin = defineConnectorPlugin({
   kind: 'bascule',
   summary: 'One argv without a shell through the Bascule runtime (credential bascule_ac)',
   operation: ARGV_ONLY,
+  capabilities: ['exec'],
   settings: () => settings,
   create: (s: BasculeSettings) => new BasculeConnector({ targets: s.targets }),
+  // A target without a runtime endpoint here is refused at invoke.
+  servedTargets: (s: BasculeSettings) => [...s.targets.keys()],
 });

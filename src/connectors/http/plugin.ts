@@ -28,6 +28,7 @@ export const httpPlugin = defineConnectorPlugin({
   summary:
     'One request to an API with a short-lived credential (oauth bearer token; or aws, x509_svid per target)',
   operation: HTTP_OPERATION,
+  capabilities: ['read', 'write'],
   settings,
   create: (s: z.output<ReturnType<typeof settings>>) => {
     let ca: string | undefined;

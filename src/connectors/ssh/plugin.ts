@@ -29,6 +29,7 @@ export const sshPlugin = defineConnectorPlugin({
   kind: 'ssh',
   summary: 'One command over SSH with a short-lived certificate (credential ssh_cert)',
   operation: ARGV_OR_COMMAND,
+  capabilities: ['exec'],
   settings,
   create: (s: SshSettings) =>
     new SshConnector({

@@ -43,6 +43,7 @@ export const winrmPlugin = defineConnectorPlugin({
   kind: 'winrm',
   summary: 'One command on Windows over WinRM with Kerberos (credential kerberos)',
   operation: WINRM_OPERATION,
+  capabilities: ['exec'],
   settings,
   create: (s: WinRmSettings) =>
     new WinRmConnector({
