@@ -26,6 +26,7 @@ import type {
 } from './sqlite-writes.js';
 import type {
   AcFilter,
+  StoredAcState,
   AcRecord,
   Approval,
   AuditCheckpoint,
@@ -121,6 +122,14 @@ export class SqliteStore implements JournalingStore {
 
   revokeAc(acId: string, by: string, at: number, expiresAt: number): Promise<boolean> {
     return this.#write('revokeAc', acId, by, at, expiresAt);
+  }
+
+  countAcs(state: StoredAcState): Promise<number> {
+    return this.#call(() => this.#acs.countAcs(state));
+  }
+
+  observeSync(fn: (seconds: number) => void): void {
+    this.#writer.observeSync?.(fn);
   }
 
   isRevoked(acId: string): Promise<boolean> {
