@@ -7,6 +7,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isKnownErrorCode } from '../base/errors.js';
+import { isLoopback } from '../base/loopback.js';
 import { hostPort, listenFailed } from '../base/system-errors.js';
 import {
   noTelemetry,
@@ -112,6 +113,12 @@ export async function startTelemetry(
         const { text, contentType } = await metrics.scrape();
         return reply.header('cache-control', 'no-store').type(contentType).send(text);
       },
+    );
+  }
+  if (metrics !== undefined && separate === undefined && !isLoopback(config.listen.host)) {
+    app.log.warn(
+      { path: settings.path },
+      'metrics are served unauthenticated on a non-loopback address: they reveal traffic; set metrics.listen to a loopback address (or metrics.enabled: false)',
     );
   }
   if (separate !== undefined) {

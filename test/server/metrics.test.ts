@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/base/free-port.js';
 import { BastionClient, BrokerError } from '../../src/client/client.js';
@@ -131,15 +132,18 @@ function newKeys(): TestBroker['keys'] {
 async function startBroker(
   limits: string,
   extra = '',
+  options: { listen?: string; logs?: NodeJS.WritableStream } = {},
 ): Promise<{ server: RunningServer; keys: TestBroker['keys'] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-metrics-'));
   const keys = newKeys();
-  const yaml = testConfigYaml(dataDir, keys, extra).replace(
-    'limits: { body_bytes: 4096, rate_per_minute: 1000 }',
-    `limits: ${limits}`,
-  );
+  const yaml = testConfigYaml(dataDir, keys, extra)
+    .replace('limits: { body_bytes: 4096, rate_per_minute: 1000 }', `limits: ${limits}`)
+    .replace('listen: 127.0.0.1:0', `listen: ${options.listen ?? '127.0.0.1:0'}`);
   const config = parseConfig(yaml, join(dataDir, 'bastion.yaml'));
-  return { server: await startServer({ config, logDestination: false }), keys };
+  return {
+    server: await startServer({ config, logDestination: options.logs ?? false }),
+    keys,
+  };
 }
 
 describe('metrics of governance and limits', () => {
@@ -201,6 +205,30 @@ describe('metrics of governance and limits', () => {
     }
     // Closed with its broker: nothing answers there any more.
     await assert.rejects(fetch(`http://127.0.0.1:${port}/prom`));
+  });
+
+  it('warns when the API listener serves them beyond loopback, not on a metrics listener', async () => {
+    const warning = /metrics are served unauthenticated on a non-loopback address/;
+    const port = await freePort();
+    // 0.0.0.0: every interface. Nothing is sent to it; the broker stops once it has started.
+    for (const [extra, warned] of [
+      ['', true],
+      [`metrics: { listen: "127.0.0.1:${port}" }\n`, false],
+    ] as const) {
+      const lines: string[] = [];
+      const logs = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      });
+      const { server } = await startBroker('{ rate_per_minute: 1000 }', extra, {
+        listen: '0.0.0.0:0',
+        logs,
+      });
+      await server.close();
+      assert.equal(warning.test(lines.join('')), warned, extra);
+    }
   });
 
   it('refuses a metrics or tracing section it cannot take, naming the key', () => {
