@@ -150,6 +150,9 @@ export class SessionConnector {
       ...ids,
       type: 'invoke_start',
       ...(described !== undefined ? { detail: { operation: described } } : {}),
+    }).catch((err: unknown) => {
+      telemetry.invocation(connector.name, 'failed'); // fail closed: nothing ran
+      throw err;
     });
 
     let credential: Credential | undefined;

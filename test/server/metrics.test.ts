@@ -199,6 +199,9 @@ describe('metrics of governance and limits', () => {
       const { samples } = await scrape(`http://127.0.0.1:${port}/prom`);
       assert.equal(valueOf(samples, 'bastion_approvals_pending'), 0);
       assert.equal((await fetch(`${off.server.url}/metrics`)).status, 404);
+      // Both sections are read at start: a reload says a restart is due.
+      const next = { ...off.server.config, metrics: undefined, tracing: own.server.config.tracing };
+      assert.deepEqual(off.server.reload(next).needsRestart, ['metrics']);
     } finally {
       await own.server.close();
       await off.server.close();
