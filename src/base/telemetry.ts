@@ -32,7 +32,6 @@ export interface SpanFacts {
   readonly outcome?: string | undefined;
   /** At most the first 12 characters of a credential's fingerprint. */
   readonly fingerprint_prefix?: string | undefined;
-  readonly entries?: number | undefined;
 }
 
 export type NoteFacts = (facts: SpanFacts) => void;

@@ -34,18 +34,17 @@ const FACTS: Readonly<Record<keyof SpanFacts, string>> = {
   backend: 'bastion.backend',
   outcome: 'bastion.outcome',
   fingerprint_prefix: 'bastion.fingerprint_prefix',
-  entries: 'bastion.entries',
 };
 
 /** Sets only allow-listed attributes, each bounded in length. */
 function setFacts(span: Span, facts: SpanFacts): void {
   for (const [key, attribute] of Object.entries(FACTS) as [keyof SpanFacts, string][]) {
     const value = facts[key];
-    if (typeof value === 'number') span.setAttribute(attribute, value);
-    else if (typeof value === 'string') {
-      const limit = key === 'fingerprint_prefix' ? FINGERPRINT_PREFIX : MAX_VALUE;
-      span.setAttribute(attribute, value.slice(0, limit));
-    }
+    if (value === undefined) continue;
+    span.setAttribute(
+      attribute,
+      value.slice(0, key === 'fingerprint_prefix' ? FINGERPRINT_PREFIX : MAX_VALUE),
+    );
   }
 }
 

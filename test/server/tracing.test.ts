@@ -21,7 +21,6 @@ const STEP_ATTRIBUTES = new Set([
   'bastion.backend',
   'bastion.outcome',
   'bastion.fingerprint_prefix',
-  'bastion.entries',
   'bastion.error_code',
 ]);
 const REQUEST_ATTRIBUTES = new Set([
