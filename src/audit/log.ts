@@ -14,6 +14,7 @@ import type { Clock } from '../base/clock.js';
 import { ConfigError, InvalidArgumentError } from '../base/errors.js';
 import type { AcSigner } from '../base/signer.js';
 import type { Logger } from '../base/logger.js';
+import { noTelemetry, secondsSince, type Telemetry } from '../base/telemetry.js';
 import type { AuditCheckpoint, Store, StoreEffect } from '../store/store.js';
 import { canonicalJson } from '../base/audit-chain.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from '../base/audit-records.js';
@@ -47,6 +48,8 @@ export interface AuditLogOptions {
   readonly witnessFile?: string | undefined;
   /** With a shared store: this replica's id, named by each `invoke_start` it writes. */
   readonly replicaId?: string | undefined;
+  /** Records each group write's latency and size; none by default. */
+  readonly telemetry?: Telemetry | undefined;
 }
 
 export class AuditLog {
@@ -60,7 +63,7 @@ export class AuditLog {
   /** Appends in flight, so close() checkpoints after the last of them. */
   readonly #inflight = new Set<Promise<unknown>>();
   /** Queues appends that arrive during a write, for the next one. */
-  readonly #commit = new GroupCommit((fields, effects) => this.#writer.write(fields, effects));
+  readonly #commit = new GroupCommit((fields, effects) => this.#timedWrite(fields, effects));
   /** Where each group goes: the sink, then the store. */
   readonly #writer: TrailWriter;
   /** Checkpoints run one at a time (timer, explicit call, close). */
@@ -68,6 +71,7 @@ export class AuditLog {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #replicaId: string | undefined;
+  readonly #telemetry: Telemetry;
 
   private constructor(
     options: AuditLogOptions,
@@ -90,9 +94,21 @@ export class AuditLog {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#replicaId = options.replicaId;
+    this.#telemetry = options.telemetry ?? noTelemetry;
     this.#timer = setInterval(() => void this.#timedCheckpoint(), intervalMs);
     // The timer must not keep a finished process alive; close() takes the last checkpoint.
     this.#timer.unref();
+  }
+
+  /** One group write (sink, then store), timed for the metrics. */
+  async #timedWrite(
+    fields: readonly AuditFields[],
+    effects: readonly StoreEffect[],
+  ): Promise<AuditEntry[]> {
+    const start = process.hrtime.bigint();
+    const entries = await this.#writer.write(fields, effects);
+    this.#telemetry.auditWrite(secondsSince(start), entries.length);
+    return entries;
   }
 
   static async open(options: AuditLogOptions): Promise<AuditLog> {

@@ -23,6 +23,7 @@ import {
   type PluginRegistries,
 } from './plugins.js';
 import { readStore, storeSchema } from './store.js';
+import { metricsSchema, tracingSchema } from './telemetry.js';
 import { distinct, fallbackMessage, formatPath, Invalid, issueToError, parseAt } from './report.js';
 import { CONFIG_DEFAULTS, LOG_LEVELS, type BastionConfig } from './types.js';
 import { MAX_CONFIG_BYTES, readYaml } from './yaml.js';
@@ -117,6 +118,8 @@ const configSchema = z.strictObject(
     backends: z.unknown().optional(),
     failover: failoverSchema.optional(),
     notifications: notificationsSchema.optional(),
+    metrics: metricsSchema(listen).optional(),
+    tracing: tracingSchema.optional(),
     accords: z.array(accordSchema, { error: 'must be a list of accords' }),
   },
   { error: 'the file must hold a YAML mapping' },
@@ -213,6 +216,8 @@ function normalise(
   if (publicUrlValue !== undefined) config.public_url = publicUrlValue;
   if (raw.log_level !== undefined) config.log_level = raw.log_level;
   if (raw.notifications !== undefined) config.notifications = raw.notifications;
+  if (raw.metrics !== undefined) config.metrics = raw.metrics;
+  if (raw.tracing !== undefined) config.tracing = raw.tracing;
   if (raw.audit !== undefined) {
     const audit = parseAt(auditSection(reading.ctx), raw.audit, fileName, ['audit']);
     if (audit.witness_file !== undefined) config.audit_witness_file = audit.witness_file;

@@ -5,6 +5,7 @@ import { DEFAULT_FAILOVER } from '../credentials/circuit.js';
 import type { Accord } from '../governance/accords.js';
 import type { StoreSettings } from '../store/open.js';
 import type { NotificationsConfig } from './notifications.js';
+import type { MetricsConfig, TracingConfig } from './telemetry.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -86,6 +87,10 @@ export interface BastionConfig {
   log_level?: LogLevel | undefined;
   /** HTTPS: PEM certificate chain and private key files, absolute; absent, plain HTTP. */
   tls?: { cert_file: string; key_file: string } | undefined;
+  /** Prometheus metrics; absent: METRICS_DEFAULTS (served at /metrics on the API's listener). */
+  metrics?: MetricsConfig | undefined;
+  /** OpenTelemetry traces over OTLP/HTTP; absent: none are exported. */
+  tracing?: TracingConfig | undefined;
   accords: Accord[];
   accordsById: ReadonlyMap<string, Accord>;
   /** Things the operator should change, logged at start (a deprecated form, say). */

@@ -15,6 +15,7 @@ import type { CredentialResolver } from '../credentials/resolver.js';
 import type { AcContext, Credential } from '../credentials/types.js';
 import { BastionError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
+import { noTelemetry, type Telemetry } from '../base/telemetry.js';
 import { acContextOf, type VerifiedAc } from '../governance/ac.js';
 import { type Accord, commandAllowed } from '../governance/accords.js';
 import { recheckAc } from '../governance/recheck.js';
@@ -64,6 +65,8 @@ export interface SessionDeps {
   limits: ExecLimits;
   clock: Clock;
   logger: Logger;
+  /** Metrics and spans of each step; none by default. */
+  telemetry?: Telemetry;
 }
 
 export class SessionConnector {
@@ -72,12 +75,14 @@ export class SessionConnector {
   async invoke(request: Invocation): Promise<InvokeResponse> {
     const { deps } = this;
     const { connector, ac, caller } = request;
+    const telemetry = deps.telemetry ?? noTelemetry;
 
     // Every entry of a delegated AC's use carries the whole chain (human → agent).
     const chain = ac.claims.act;
     const withChain = (event: AuditEvent): AuditEvent =>
       chain === undefined ? event : { ...event, detail: { ...event.detail, act: chain } };
-    const audit = (event: AuditEvent): Promise<unknown> => deps.audit.append(withChain(event));
+    const audit = (event: AuditEvent): Promise<unknown> =>
+      telemetry.span('audit_write', () => deps.audit.append(withChain(event)));
 
     // 2. What: the operation must be inside the AC, checked before any credential exists.
     const acContext = acContextOf(ac.claims);
@@ -120,6 +125,8 @@ export class SessionConnector {
         connector.checkPolicy?.(operation, policy);
       }
     } catch (err) {
+      const denied = err instanceof InvocationDeniedError;
+      telemetry.invocation(connector.name, denied ? 'denied' : 'failed');
       if (err instanceof InvocationDeniedError) {
         // Best effort: a refusal stands whether or not it could be recorded.
         await audit({
@@ -143,6 +150,9 @@ export class SessionConnector {
       ...ids,
       type: 'invoke_start',
       ...(described !== undefined ? { detail: { operation: described } } : {}),
+    }).catch((err: unknown) => {
+      telemetry.invocation(connector.name, 'failed'); // fail closed: nothing ran
+      throw err;
     });
 
     let credential: Credential | undefined;
@@ -154,8 +164,12 @@ export class SessionConnector {
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const credentialType = connector.credentialTypeFor?.(target) ?? connector.credentialType;
-      credential = await deps.resolver.resolve(credentialType, target, acContext, {
-        signal: controller.signal,
+      credential = await telemetry.span('resolve_credential', async (note) => {
+        const issued = await deps.resolver.resolve(credentialType, target, acContext, {
+          signal: controller.signal,
+        });
+        note({ backend: issued.issuedBy });
+        return issued;
       });
       fingerprint = credentialFingerprint(credential);
       await audit({
@@ -169,14 +183,18 @@ export class SessionConnector {
             : {}),
         },
       });
-      result = await connector.run({
-        credential,
-        target,
-        operation,
-        acContext,
-        accord,
-        limits: deps.limits,
-        signal: controller.signal,
+      const used = credential;
+      result = await telemetry.span('run_operation', async (note) => {
+        note({ connector: connector.name, fingerprint_prefix: fingerprint?.fingerprint });
+        return connector.run({
+          credential: used,
+          target,
+          operation,
+          acContext,
+          accord,
+          limits: deps.limits,
+          signal: controller.signal,
+        });
       });
       if (result.timed_out) outcome = 'timed_out';
       return {
@@ -203,7 +221,8 @@ export class SessionConnector {
       const closing: AuditEvent[] = [];
       if (credential !== undefined) {
         // Always: success, failure, timeout, a transport that threw. Never throws.
-        await deps.resolver.discard(credential);
+        const discarded = credential;
+        await telemetry.span('discard_credential', () => deps.resolver.discard(discarded));
         closing.push({ ...ids, type: 'credential_discard', detail: { ...fingerprint } });
       }
       closing.push({
@@ -222,8 +241,12 @@ export class SessionConnector {
           ...(result !== undefined ? connector.auditDetail(result) : {}),
         },
       });
+      telemetry.invocation(
+        connector.name,
+        outcome === 'ok' || outcome === 'timed_out' ? outcome : 'failed',
+      );
       // One durable write for the discard and the end: they happen together.
-      await this.#record(closing.map(withChain));
+      await telemetry.span('audit_write', () => this.#record(closing.map(withChain)));
     }
   }
 

@@ -10,6 +10,7 @@
 import { type Clock, systemClock } from '../base/clock.js';
 import { AcExpiredError, BastionError, ConfigError, InvalidArgumentError } from '../base/errors.js';
 import { type Logger, silentLogger } from '../base/logger.js';
+import { noTelemetry, type Telemetry } from '../base/telemetry.js';
 import { BACKEND_ID_PATTERN, type CredentialBackend } from './backend.js';
 import {
   type BackendAttempt,
@@ -51,6 +52,8 @@ export interface ResolverOptions {
   timeoutMs?: number;
   /** Default circuit breaker of every backend: failures in a row that open it, and for how long. */
   failover?: FailoverSettings;
+  /** Counts each backend's answer (issued, or its reason); none by default. */
+  telemetry?: Telemetry;
 }
 
 export interface RegisterOptions {
@@ -91,6 +94,7 @@ export class CredentialResolver {
   readonly #circuits = new Map<string, BackendCircuit>();
   readonly #failover: FailoverSettings;
   readonly #revoked = new WeakSet<object>();
+  readonly #telemetry: Telemetry;
 
   constructor(options: ResolverOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -115,6 +119,7 @@ export class CredentialResolver {
       120_000,
     );
     this.#failover = options.failover ?? DEFAULT_FAILOVER;
+    this.#telemetry = options.telemetry ?? noTelemetry;
   }
 
   /** Adds a backend; resolution tries backends in the order they were registered. */
@@ -178,6 +183,7 @@ export class CredentialResolver {
       const circuit = this.#circuits.get(backend.id);
       const attempt = () => this.#attempt(backend, type, target, acContext, signal);
       const outcome = await (circuit?.run(attempt, signal) ?? attempt());
+      this.#telemetry.resolution(backend.id, 'credential' in outcome ? 'issued' : outcome.reason);
       if ('credential' in outcome) return outcome.credential;
       const code = 'code' in outcome ? outcome.code : undefined;
       attempts.push({ backend: backend.id, reason: outcome.reason, ...(code ? { code } : {}) });
@@ -318,18 +324,13 @@ export class CredentialResolver {
       }
     } catch (err) {
       this.#log.warn(
-        { backend: backend.id, type: credential.type, reason: reasonOf(err) },
+        { backend: backend.id, type: credential.type, reason: outcomeOf(err).reason },
         'credential revoke failed',
       );
     } finally {
       clearTimeout(timer);
     }
   }
-}
-
-/** A reason safe to log and return: our vocabulary only, never the error's own text. */
-function reasonOf(err: unknown): string {
-  return outcomeOf(err).reason;
 }
 
 /**

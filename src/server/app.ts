@@ -47,6 +47,7 @@ import { listingRoutes } from './routes/listing.js';
 import { pendingNotifier } from './notify.js';
 import type { ConnectFunction } from '../transports/http/destination.js';
 import { healthRoutes } from './routes/health.js';
+import { startTelemetry } from './telemetry.js';
 import { probeRoutes } from './routes/probes.js';
 import { readTls, reloadTls } from './tls.js';
 
@@ -124,6 +125,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       https: tls,
     }).finally(() => tls?.dispose()); // the server has built its TLS context from the key
     started = app;
+    const telemetry = await startTelemetry(app, config, store);
+    owned.push(telemetry);
     const refusals = new RefusalCounter(app.log);
     owned.push({ close: () => Promise.resolve(refusals.close()) });
     for (const warning of config.warnings) app.log.warn({ config: config.file }, warning);
@@ -145,6 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: app.log,
       witnessFile: config.audit_witness_file,
       replicaId,
+      telemetry,
     });
     const interrupted = await audit.markInterrupted();
     if (interrupted > 0) {
@@ -189,6 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: app.log,
       skewMs,
       failover: failoverSettings(config.failover),
+      telemetry,
     });
     const dev = await registerBackends(resolver, config, {
       signer: () => keyring.signer,
@@ -215,6 +220,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       clock,
       logger: app.log,
+      telemetry,
     });
     // Authentication before any route, so that every route must say how it is authenticated.
     installAuthentication(app, {
@@ -222,13 +228,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         clock,
         skewMs,
         rememberProof: (jkt, jti, expiresAt) => store.rememberProof(jkt, jti, expiresAt),
-        rateLimit: (did) => limiter.hit(did),
-        verifyAc: (token) => service.verify(token),
+        rateLimit: (did) => telemetry.limited('principal', () => limiter.hit(did)),
+        verifyAc: (token) => telemetry.span('verify_ac', () => service.verify(token)),
         knowsKey: (jkt) => policy.knowsKey(jkt),
       }),
       publicUrl: () => publicUrl,
       addressLimiter,
       refusals,
+      telemetry,
     });
     metaRoutes(app, () => publicUrl);
     governanceRoutes(app, { service });

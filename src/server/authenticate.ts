@@ -15,6 +15,7 @@ import type { AcHolder, Authenticator, RequestProof } from '../governance/authen
 import type { VerifiedProof } from '../governance/dpop.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { RefusalCounter } from './refusals.js';
+import type { BrokerTelemetry } from './telemetry.js';
 
 /** none: public (health, keys, the API document); proof: a DPoP proof; ac: an AC and its proof. */
 export type AuthMode = 'none' | 'proof' | 'ac';
@@ -52,6 +53,8 @@ export function installAuthentication(
     /** Failed authentications per client address and minute. */
     addressLimiter: RateLimiter;
     refusals: RefusalCounter;
+    /** Counts address refusals; the authentication is a span of the request. */
+    telemetry?: BrokerTelemetry;
   },
 ): void {
   app.addHook('onRoute', (route) => {
@@ -69,10 +72,12 @@ export function installAuthentication(
       deps.addressLimiter.check(request.ip);
     } catch (err) {
       deps.refusals.note('address_limited');
+      deps.telemetry?.rateLimited('address');
       throw err;
     }
     try {
-      await authenticate(request, mode);
+      const run = (): Promise<void> => authenticate(request, mode);
+      await (deps.telemetry?.requestSpan(request, 'authenticate', run) ?? run());
     } catch (err) {
       if (isAuthenticationFailure(err)) {
         deps.addressLimiter.note(request.ip);

@@ -30,6 +30,8 @@ const RESTART_SECTIONS = [
   'store',
   'tls',
   'notifications',
+  'metrics',
+  'tracing',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */

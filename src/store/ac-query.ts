@@ -10,7 +10,7 @@ import type { AcFilter } from './store.js';
 
 const AC_DEFAULT_LIMIT = 100;
 const AC_MAX_LIMIT = 1000;
-const STATES = new Set(['pending_approval', 'active', 'revoked']);
+export const AC_STATES: ReadonlySet<string> = new Set(['pending_approval', 'active', 'revoked']);
 
 /** The SQL for `filter`, a cache key naming its shape, and its values. */
 export function acQuery(filter: AcFilter): { key: string; sql: string; params: ListParams } {
@@ -27,7 +27,7 @@ export function acQuery(filter: AcFilter): { key: string; sql: string; params: L
     key.push('party');
   }
   if (filter.state !== undefined) {
-    if (!STATES.has(filter.state)) throw new InvalidArgumentError('AC state filter');
+    if (!AC_STATES.has(filter.state)) throw new InvalidArgumentError('AC state filter');
     params['state'] = filter.state;
     where.push('state = @state');
     key.push('state');

@@ -6,7 +6,8 @@
  * for the first and then re-checks the condition on the committed row, so two brokers
  * racing on one AC cannot both win.
  */
-import { acQuery } from './ac-query.js';
+import { InvalidArgumentError } from '../base/errors.js';
+import { AC_STATES, acQuery } from './ac-query.js';
 import { type AcRow, claimsJson, fromRow, toRow } from './ac-row.js';
 import { positional } from './audit-query.js';
 import { int, text } from './checks.js';
@@ -147,6 +148,16 @@ export class PgAcs {
     // Delivered at commit, to every replica's cache; never sent if the revocation rolls back.
     await run(this.#db, 'SELECT pg_notify($1, $2)', [REVOCATIONS_CHANNEL, values[0]]);
     return true;
+  }
+
+  async countAcs(state: string): Promise<number> {
+    if (!AC_STATES.has(state)) throw new InvalidArgumentError('AC state');
+    const { rows } = await run<{ n: string }>(
+      this.#db,
+      'SELECT count(*) AS n FROM acs WHERE state = $1',
+      [state],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async isRevoked(acId: string): Promise<boolean> {

@@ -18,6 +18,7 @@ import { type PostgresStoreOptions, openPool } from './postgres-open.js';
 import { run, transaction } from './postgres-tx.js';
 import type {
   AcFilter,
+  StoredAcState,
   AcRecord,
   Approval,
   AuditCheckpoint,
@@ -89,6 +90,10 @@ export class PostgresStore implements Store {
     return this.#call(() =>
       transaction(this.#pool, (client) => new PgAcs(client).revokeAc(acId, by, at, expiresAt)),
     );
+  }
+
+  countAcs(state: StoredAcState): Promise<number> {
+    return this.#call(() => this.#acs.countAcs(state));
   }
 
   isRevoked(acId: string): Promise<boolean> {

@@ -5,7 +5,8 @@
  * racing on one AC cannot both win. Synchronous; `SqliteStore` runs it behind its guard.
  */
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
-import { acQuery } from './ac-query.js';
+import { InvalidArgumentError } from '../base/errors.js';
+import { AC_STATES, acQuery } from './ac-query.js';
 import { type AcRow, claimsJson, fromRow, toRow } from './ac-row.js';
 import type { ListParams } from './audit-query.js';
 import { int, text } from './checks.js';
@@ -21,6 +22,7 @@ interface AcStatements {
   markRevoked: Statement<[{ acId: string; by: string; at: number }]>;
   insertRevocation: Statement<[{ acId: string; by: string; at: number; expiresAt: number }]>;
   isRevoked: Statement<[{ acId: string }], number>;
+  countAcs: Statement<[string], number>;
   rememberProof: Statement<[{ jkt: string; jti: string; expiresAt: number }]>;
   noteKeyUse: Statement<[{ kid: string; exp: number }]>;
   keyLastExpiry: Statement<[string], number>;
@@ -69,6 +71,7 @@ function prepare(db: Db): AcStatements {
              OR EXISTS (SELECT 1 FROM acs WHERE ac_id = @acId AND state = 'revoked')`,
       )
       .pluck(),
+    countAcs: db.prepare<[string], number>('SELECT count(*) FROM acs WHERE state = ?').pluck(),
     rememberProof: db.prepare(`
       INSERT INTO proof_jtis (jkt, jti, expires_at) VALUES (@jkt, @jti, @expiresAt)
       ON CONFLICT (jkt, jti) DO NOTHING`),
@@ -184,6 +187,11 @@ export class SqliteAcs {
       int(at, 'revocation time'),
       int(expiresAt, 'revocation expiry'),
     );
+  }
+
+  countAcs(state: string): number {
+    if (!AC_STATES.has(state)) throw new InvalidArgumentError('AC state');
+    return this.#stmts.countAcs.get(state) ?? 0;
   }
 
   isRevoked(acId: string): boolean {

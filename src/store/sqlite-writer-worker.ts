@@ -95,9 +95,15 @@ function appendJournals(batch: readonly WriteRequest[], replies: WriteReply[]): 
  * arrival order (the audit chain's order).
  */
 function runBatch(all: readonly WriteRequest[]): BatchReply {
+  const started = performance.now();
+  // The time of the writes that reached the disk (O_SYNC lines, a FULL commit): the metrics'.
+  const syncMs = (): number => performance.now() - started;
   const answered: WriteReply[] = [];
   const batch = appendJournals(all, answered);
-  if (batch.length === 0) return { replies: answered, synced: true };
+  const journaled = all.some((req) => req.journal !== undefined);
+  if (batch.length === 0) {
+    return { replies: answered, synced: true, ...(journaled ? { syncMs: syncMs() } : {}) };
+  }
   const needs = new Set(
     batch.map((req) => (isWriteName(req.name) ? syncNeed(req.name, req.args) : 'now')),
   );
@@ -109,7 +115,12 @@ function runBatch(all: readonly WriteRequest[]): BatchReply {
     }
     const replies = batchTx.immediate(batch);
     laterWaiting = wanted === 'NORMAL' && (laterWaiting || needs.has('later'));
-    return { replies: [...answered, ...replies], synced: wanted === 'FULL' };
+    const synced = wanted === 'FULL';
+    return {
+      replies: [...answered, ...replies],
+      synced,
+      ...(synced || journaled ? { syncMs: syncMs() } : {}),
+    };
   } catch (err) {
     return { replies: [...answered, ...batch.map((req) => failed(req, err))], synced: true };
   }

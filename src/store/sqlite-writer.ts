@@ -46,6 +46,8 @@ export type WriteReply =
 export interface BatchReply {
   readonly replies: WriteReply[];
   readonly synced: boolean;
+  /** How long the batch took, when it wrote to disk durably (a journal line, a FULL commit). */
+  readonly syncMs?: number;
 }
 
 const WORKER_URL = new URL('./sqlite-writer-worker.js', import.meta.url);
@@ -120,6 +122,7 @@ export class WorkerWriter implements WriteRunner {
   #failed = false;
   #exited = false;
   #closing: Promise<void> | undefined;
+  #onSync: ((seconds: number) => void) | undefined;
 
   /** `file` was opened and migrated by the caller's connection. */
   constructor(file: DbFile) {
@@ -170,6 +173,10 @@ export class WorkerWriter implements WriteRunner {
     };
   }
 
+  observeSync(fn: (seconds: number) => void): void {
+    this.#onSync = fn;
+  }
+
   close(): Promise<void> {
     this.#closing ??= new Promise((resolve) => {
       if (this.#exited) return resolve();
@@ -185,7 +192,8 @@ export class WorkerWriter implements WriteRunner {
     return this.#worker.terminate().then(() => undefined);
   }
 
-  #settle({ replies, synced }: BatchReply): void {
+  #settle({ replies, synced, syncMs }: BatchReply): void {
+    if (syncMs !== undefined) this.#onSync?.(syncMs / 1000);
     this.#transactions += 1;
     this.#requests += replies.length;
     if (!synced) this.#unsynced += 1;

@@ -131,6 +131,8 @@ export interface WriteRunner {
     journal?: JournalWrite,
   ): Promise<WriteResult<N>>;
   stats(): WriteStats;
+  /** Calls `fn` with the duration of each durable (fsynced) write, in seconds; writer thread only. */
+  observeSync?(fn: (seconds: number) => void): void;
   /** Lets queued writes finish, then releases what runs them. */
   close(): Promise<void>;
 }

@@ -26,6 +26,7 @@ import type {
 } from './sqlite-writes.js';
 import type {
   AcFilter,
+  StoredAcState,
   AcRecord,
   Approval,
   AuditCheckpoint,
@@ -123,6 +124,14 @@ export class SqliteStore implements JournalingStore {
     const revoked = await this.#write('revokeAc', acId, by, at, expiresAt);
     if (revoked) this.#notifier.notify(REVOCATIONS_CHANNEL, acId);
     return revoked;
+  }
+
+  countAcs(state: StoredAcState): Promise<number> {
+    return this.#call(() => this.#acs.countAcs(state));
+  }
+
+  observeSync(fn: (seconds: number) => void): void {
+    this.#writer.observeSync?.(fn);
   }
 
   isRevoked(acId: string): Promise<boolean> {

@@ -165,6 +165,8 @@ export interface Store {
   listApprovals(acId: string): Promise<Approval[]>;
   /** ACs matching every filter of `filter`, the newest request first. */
   listAcs(filter: AcFilter): Promise<AcRecord[]>;
+  /** How many ACs are in `state` now (the metrics' pending approvals: one cheap count). */
+  countAcs(state: StoredAcState): Promise<number>;
   /**
    * pending_approval → active, storing the claims and expiry; or a fresh insert already
    * active. Returns false when the AC was not pending (already active or revoked).
@@ -298,6 +300,9 @@ export interface Store {
    * process on SQLite) until the returned function is called.
    */
   subscribe(channel: string, fn: NotificationHandler): Promise<() => Promise<void>>;
+
+  /** Only on a file store: calls `fn` with each durable (fsynced) write's duration, in s. */
+  observeSync?(fn: (seconds: number) => void): void;
 
   close(): Promise<void>;
 }

@@ -77,6 +77,8 @@ export async function startConnectorBroker(
     logs?: NodeJS.WritableStream;
     /** A base URL to add an `http-api` accord for (GET/HEAD /status*, anything but /admin*). */
     httpTarget?: string;
+    /** Top-level settings appended to the configuration (`metrics:`, `tracing:`). */
+    extraYaml?: string;
   } = {},
 ): Promise<ConnectorBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-conn-'));
@@ -148,7 +150,7 @@ ${
     capabilities: [read]
     max_duration: 15m
     ssh_login: ${user}
-`;
+${options.extraYaml ?? ''}`;
   const config = parseConfig(yaml, join(dataDir, 'bastion.yaml'));
   const server = await startServer({
     config,

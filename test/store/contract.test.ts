@@ -236,6 +236,18 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
         await assert.rejects(store.listAcs(filter as never), isInvalid, JSON.stringify(filter));
     });
 
+    it('counts the ACs in a state (the metrics: approvals pending)', async () => {
+      const { store } = await fresh();
+      assert.equal(await store.countAcs('pending_approval'), 0);
+      for (const n of [1, 2, 3]) await store.insertAc(pendingAc({ ac_id: `count-${n}` }));
+      const active = await withActive(store, T0_S + 60);
+      assert.equal(await store.revokeAc('count-3', 'did:key:admin', T0, T0_S + 60), true);
+      assert.equal(await store.countAcs('pending_approval'), 2);
+      assert.equal(await store.countAcs('active'), 1, active.ac_id);
+      assert.equal(await store.countAcs('revoked'), 1);
+      await assert.rejects(store.countAcs('expired' as never), isInvalid);
+    });
+
     it('chains appends and batches, reading them back exactly', async () => {
       const { store } = await fresh();
       assert.equal(await store.auditHead(), undefined);
