@@ -25,6 +25,7 @@ import { TrailWriter } from './trail-writer.js';
 import { openTrail } from './recover.js';
 import { type CheckpointLine, signCheckpoint } from './checkpoint-sign.js';
 import { interruptedEvent, mayMark, stampReplica } from './interrupted.js';
+import type { TrailRecord } from './siem/ocsf.js';
 
 export { CHECKPOINT_TYP, type CheckpointLine } from './checkpoint-sign.js';
 
@@ -47,6 +48,11 @@ export interface AuditLogOptions {
   readonly witnessFile?: string | undefined;
   /** With a shared store: this replica's id, named by each `invoke_start` it writes. */
   readonly replicaId?: string | undefined;
+  /**
+   * Told of every entry and checkpoint once durable, in chain order (the SIEM forwarders,
+   * siem/forwarder.ts); must not throw or block: it queues and returns.
+   */
+  readonly onRecords?: ((records: readonly TrailRecord[]) => void) | undefined;
 }
 
 export class AuditLog {
@@ -60,7 +66,12 @@ export class AuditLog {
   /** Appends in flight, so close() checkpoints after the last of them. */
   readonly #inflight = new Set<Promise<unknown>>();
   /** Queues appends that arrive during a write, for the next one. */
-  readonly #commit = new GroupCommit((fields, effects) => this.#writer.write(fields, effects));
+  readonly #commit = new GroupCommit(async (fields, effects) => {
+    const entries = await this.#writer.write(fields, effects);
+    this.#onRecords?.(entries.map((entry) => ({ entry })));
+    return entries;
+  });
+  readonly #onRecords: ((records: readonly TrailRecord[]) => void) | undefined;
   /** Where each group goes: the sink, then the store. */
   readonly #writer: TrailWriter;
   /** Checkpoints run one at a time (timer, explicit call, close). */
@@ -90,6 +101,7 @@ export class AuditLog {
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#replicaId = options.replicaId;
+    this.#onRecords = options.onRecords;
     this.#timer = setInterval(() => void this.#timedCheckpoint(), intervalMs);
     // The timer must not keep a finished process alive; close() takes the last checkpoint.
     this.#timer.unref();
@@ -181,11 +193,22 @@ export class AuditLog {
     }
     const line = canonicalJson({ checkpoint } satisfies CheckpointLine) + '\n';
     await this.#writer.line(line);
+    this.#onRecords?.([{ checkpoint }]);
     try {
       await this.#witness?.write(line);
     } catch (err) {
       throw this.#unavailable(err, 'audit witness write failed');
     }
+  }
+
+  /**
+   * Starts a fresh sink file at its path, between two writes (log rotation renamed the old
+   * one away; SIGHUP). False when there is no sink file (stdout, or replicas on a shared
+   * store). Throws when the new file cannot be opened; the old one then stays in use.
+   */
+  reopenSink(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return this.#writer.reopen();
   }
 
   async #timedCheckpoint(): Promise<void> {
