@@ -49,7 +49,11 @@ export const auditForwardSchema = (ctx: ConfigContext) =>
             return z.NEVER;
           }
           if (raw.ca_file !== undefined && raw.transport !== 'syslog-tls') {
-            issue.addIssue({ code: 'custom', message: 'is for syslog-tls only', path: ['ca_file'] });
+            issue.addIssue({
+              code: 'custom',
+              message: 'is for syslog-tls only',
+              path: ['ca_file'],
+            });
             return z.NEVER;
           }
           return {

@@ -33,7 +33,14 @@ export function startForwarders(
       }
     }
     return new SiemForwarder({
-      target: { format: c.format, transport: c.transport, host: c.host, port: c.port, ca, appName: c.app_name },
+      target: {
+        format: c.format,
+        transport: c.transport,
+        host: c.host,
+        port: c.port,
+        ca,
+        appName: c.app_name,
+      },
       logger,
       connect,
     });

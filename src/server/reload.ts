@@ -30,6 +30,7 @@ const RESTART_SECTIONS = [
   'store',
   'tls',
   'notifications',
+  'audit_forward',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */

@@ -46,7 +46,7 @@ describe('audit export for a SIEM', () => {
         duration_seconds: 60,
       });
       assert.equal(issued.status, 'active');
-      tokens.push(issued.ac as string);
+      tokens.push(issued.ac);
     }
     // One entry of every kind, so that each mapping row is exercised; one carries a marker.
     for (const type of AUDIT_TYPES) {
@@ -121,7 +121,10 @@ describe('audit export for a SIEM', () => {
     entry['target'] = 'elsewhere.internal.test';
     await assert.rejects(verifyOcsfTrail(edited, jwks), /hash does not match/);
     const swapped = [...events];
-    [swapped[1], swapped[2]] = [swapped[2] as Record<string, unknown>, swapped[1] as Record<string, unknown>];
+    [swapped[1], swapped[2]] = [
+      swapped[2] as Record<string, unknown>,
+      swapped[1] as Record<string, unknown>,
+    ];
     await assert.rejects(verifyOcsfTrail(swapped, jwks), /chain broken/);
     const forged = structuredClone(events);
     const cp = (forged.at(-1) as { unmapped: { bastion: { checkpoint: { jws: string } } } })
@@ -130,7 +133,9 @@ describe('audit export for a SIEM', () => {
     cp.jws = `${h}.${p}.${s.startsWith('A') ? 'B' : 'A'}${s.slice(1)}`;
     await assert.rejects(verifyOcsfTrail(forged, jwks));
     // Against another broker's keys it fails too.
-    const other = { keys: jwks.keys.map((k) => ({ ...k, x: Buffer.alloc(32, 7).toString('base64url') })) };
+    const other = {
+      keys: jwks.keys.map((k) => ({ ...k, x: Buffer.alloc(32, 7).toString('base64url') })),
+    };
     await assert.rejects(verifyOcsfTrail(events, other));
   });
 
@@ -151,7 +156,8 @@ describe('audit export for a SIEM', () => {
         assert.equal(Number(m[6]), entry.seq);
         assert.equal(m[7], entry.hash);
         // Facility 13 (log audit); warning for a refusal or an error, else informational.
-        const failed = entry.type === 'deny' || !['ok', 'active', undefined].includes(entry.outcome);
+        const failed =
+          entry.type === 'deny' || !['ok', 'active', undefined].includes(entry.outcome);
         assert.equal(m[1], failed ? '108' : '110');
       } else {
         assert.equal(m[5], 'checkpoint');

@@ -22,7 +22,12 @@ import { generatePrincipalKey } from '../../src/governance/did-key.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { verifyOcsfTrail } from '../helpers/ocsf-verify.js';
-import { type Collector, type Received, rsyslogAvailable, startCollector } from '../helpers/rsyslog.js';
+import {
+  type Collector,
+  type Received,
+  rsyslogAvailable,
+  startCollector,
+} from '../helpers/rsyslog.js';
 import { findIn, needle } from '../helpers/scan.js';
 import { testCa } from '../helpers/x509.js';
 
@@ -78,7 +83,7 @@ async function authorize(server: RunningServer, n: number): Promise<string[]> {
       duration_seconds: 60,
     });
     assert.equal(r.status, 'active');
-    tokens.push(r.ac as string);
+    tokens.push(r.ac);
   }
   return tokens;
 }
@@ -92,124 +97,139 @@ const hasAll = (head: number) => (got: Received[]) => {
   return all && got.some((r) => r.msgid === 'checkpoint' && seqOf(r) === head);
 };
 
-describe('audit.forward to a real rsyslogd', { skip: !rsyslogAvailable() && !process.env['CI'] }, () => {
-  const ca = testCa('bastion test collector CA');
-  const otherCa = testCa('another CA');
-  const dir = mkdtempSync(join(tmpdir(), 'bastion-collector-tls-'));
-  const collectors: Collector[] = [];
-  const servers: RunningServer[] = [];
-  before(() => {
-    const leaf = ca.issue({ dns: ['localhost'], ips: ['127.0.0.1'] });
-    writeFileSync(join(dir, 'ca.pem'), ca.certPem);
-    writeFileSync(join(dir, 'other-ca.pem'), otherCa.certPem);
-    writeFileSync(join(dir, 'cert.pem'), leaf.certPem);
-    writeFileSync(join(dir, 'key.pem'), leaf.keyPem, { mode: 0o600 });
-  });
-  after(async () => {
-    for (const s of servers) await s.close();
-    for (const c of collectors) {
-      await c.stop();
-      c.remove();
-    }
-    ca.remove();
-    otherCa.remove();
-  });
-  const tlsFiles = () => ({
-    caFile: join(dir, 'ca.pem'),
-    certFile: join(dir, 'cert.pem'),
-    keyFile: join(dir, 'key.pem'),
-  });
+describe(
+  'audit.forward to a real rsyslogd',
+  { skip: !rsyslogAvailable() && !process.env['CI'] },
+  () => {
+    const ca = testCa('bastion test collector CA');
+    const otherCa = testCa('another CA');
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-collector-tls-'));
+    const collectors: Collector[] = [];
+    const servers: RunningServer[] = [];
+    before(() => {
+      const leaf = ca.issue({ dns: ['localhost'], ips: ['127.0.0.1'] });
+      writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+      writeFileSync(join(dir, 'other-ca.pem'), otherCa.certPem);
+      writeFileSync(join(dir, 'cert.pem'), leaf.certPem);
+      writeFileSync(join(dir, 'key.pem'), leaf.keyPem, { mode: 0o600 });
+    });
+    after(async () => {
+      for (const s of servers) await s.close();
+      for (const c of collectors) {
+        await c.stop();
+        c.remove();
+      }
+      ca.remove();
+      otherCa.remove();
+    });
+    const tlsFiles = () => ({
+      caFile: join(dir, 'ca.pem'),
+      certFile: join(dir, 'cert.pem'),
+      keyFile: join(dir, 'key.pem'),
+    });
 
-  it('sends every record over TCP as RFC 5424 with OCSF, in order, and resumes after the collector returns', async () => {
-    const collector = await startCollector();
-    collectors.push(collector);
-    const guard = loopbackOnly();
-    const server = await startBroker(
-      `    - { transport: syslog-tcp, address: 127.0.0.1:${collector.port}, app_name: bastion-test }`,
-      guard,
-    );
-    servers.push(server);
-    const tokens = await authorize(server, 3);
-    await server.audit.checkpoint();
-    let head = (await server.store.auditHead())?.seq ?? 0;
-    let got = await collector.until(hasAll(head));
-    for (const r of got) {
-      assert.equal(r.version, '1');
-      assert.equal(r.app, 'bastion-test');
-      assert.equal(r.procid, String(process.pid));
-      assert.match(r.sd, /^\[bastion@32473 seq="\d+" hash="[0-9a-f]{64}" (prev|kid)="[^"]+"\]$/);
-    }
-    assert.deepEqual(
-      got.filter((r) => r.msgid !== 'checkpoint').map(seqOf),
-      Array.from({ length: head }, (_, i) => i + 1),
-      'in chain order, once each',
-    );
-    const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
-    await verifyOcsfTrail(got.map(ocsfOf), jwks);
-    // The collector goes away: the forwarder notices, the broker authorizes as before.
-    const [forwarder] = server.forwarders;
-    assert.ok(forwarder);
-    const failuresBefore = forwarder.stats().failures;
-    await collector.stop();
-    await waitFor(() => forwarder.stats().failures > failuresBefore);
-    tokens.push(...(await authorize(server, 2)));
-    await server.audit.checkpoint();
-    head = (await server.store.auditHead())?.seq ?? 0;
-    await collector.restart();
-    got = await collector.until(hasAll(head));
-    await verifyOcsfTrail(got.map(ocsfOf), jwks);
-    assert.deepEqual(forwarder.stats().dropped, 0);
-    assert.deepEqual(guard.attempts.every((h) => h === '127.0.0.1'), true);
-    // No AC token reached the collector (the scan finds what is there: an entry's hash).
-    const all = Buffer.from(JSON.stringify(got));
-    const someHash = /hash="([0-9a-f]{64})"/.exec(got[0]?.sd ?? '')?.[1] ?? '';
-    assert.deepEqual(findIn(all, [needle('hash', someHash)]), ['hash']);
-    assert.deepEqual(findIn(all, tokens.map((t, i) => needle(`ac ${i}`, t))), []);
-  });
+    it('sends every record over TCP as RFC 5424 with OCSF, in order, and resumes after the collector returns', async () => {
+      const collector = await startCollector();
+      collectors.push(collector);
+      const guard = loopbackOnly();
+      const server = await startBroker(
+        `    - { transport: syslog-tcp, address: 127.0.0.1:${collector.port}, app_name: bastion-test }`,
+        guard,
+      );
+      servers.push(server);
+      const tokens = await authorize(server, 3);
+      await server.audit.checkpoint();
+      let head = (await server.store.auditHead())?.seq ?? 0;
+      let got = await collector.until(hasAll(head));
+      for (const r of got) {
+        assert.equal(r.version, '1');
+        assert.equal(r.app, 'bastion-test');
+        assert.equal(r.procid, String(process.pid));
+        assert.match(r.sd, /^\[bastion@32473 seq="\d+" hash="[0-9a-f]{64}" (prev|kid)="[^"]+"\]$/);
+      }
+      assert.deepEqual(
+        got.filter((r) => r.msgid !== 'checkpoint').map(seqOf),
+        Array.from({ length: head }, (_, i) => i + 1),
+        'in chain order, once each',
+      );
+      const jwks = (await (
+        await fetch(`${server.url}/.well-known/jwks.json`)
+      ).json()) as JSONWebKeySet;
+      await verifyOcsfTrail(got.map(ocsfOf), jwks);
+      // The collector goes away: the forwarder notices, the broker authorizes as before.
+      const [forwarder] = server.forwarders;
+      assert.ok(forwarder);
+      const failuresBefore = forwarder.stats().failures;
+      await collector.stop();
+      await waitFor(() => forwarder.stats().failures > failuresBefore);
+      tokens.push(...(await authorize(server, 2)));
+      await server.audit.checkpoint();
+      head = (await server.store.auditHead())?.seq ?? 0;
+      await collector.restart();
+      got = await collector.until(hasAll(head));
+      await verifyOcsfTrail(got.map(ocsfOf), jwks);
+      assert.deepEqual(forwarder.stats().dropped, 0);
+      assert.deepEqual(
+        guard.attempts.every((h) => h === '127.0.0.1'),
+        true,
+      );
+      // No AC token reached the collector (the scan finds what is there: an entry's hash).
+      const all = Buffer.from(JSON.stringify(got));
+      const someHash = /hash="([0-9a-f]{64})"/.exec(got[0]?.sd ?? '')?.[1] ?? '';
+      assert.deepEqual(findIn(all, [needle('hash', someHash)]), ['hash']);
+      assert.deepEqual(
+        findIn(
+          all,
+          tokens.map((t, i) => needle(`ac ${i}`, t)),
+        ),
+        [],
+      );
+    });
 
-  it('sends over TLS to a collector whose certificate the configured CA signed, and to no other', async () => {
-    const good = await startCollector({ tls: tlsFiles() });
-    const wrong = await startCollector({ tls: tlsFiles() });
-    collectors.push(good, wrong);
-    const server = await startBroker(
-      [
-        `    - { transport: syslog-tls, address: 127.0.0.1:${good.port}, ca_file: ${join(dir, 'ca.pem')}, format: jsonl }`,
-        `    - { transport: syslog-tls, address: 127.0.0.1:${wrong.port}, ca_file: ${join(dir, 'other-ca.pem')} }`,
-      ].join('\n'),
-      loopbackOnly(),
-    );
-    servers.push(server);
-    await authorize(server, 2);
-    await server.audit.checkpoint();
-    const head = (await server.store.auditHead())?.seq ?? 0;
-    const got = await good.until(hasAll(head));
-    // jsonl: the MSG is the sink's line for the record.
-    const first = JSON.parse(got[0]?.msg.replace(/^\ufeff/, '') ?? '') as { seq: number };
-    assert.equal(first.seq, 1);
-    const [, refused] = server.forwarders;
-    assert.ok(refused);
-    await waitFor(() => refused.stats().failures >= 2);
-    assert.equal(refused.stats().sent, 0);
-    assert.deepEqual(wrong.received(), []);
-  });
+    it('sends over TLS to a collector whose certificate the configured CA signed, and to no other', async () => {
+      const good = await startCollector({ tls: tlsFiles() });
+      const wrong = await startCollector({ tls: tlsFiles() });
+      collectors.push(good, wrong);
+      const server = await startBroker(
+        [
+          `    - { transport: syslog-tls, address: 127.0.0.1:${good.port}, ca_file: ${join(dir, 'ca.pem')}, format: jsonl }`,
+          `    - { transport: syslog-tls, address: 127.0.0.1:${wrong.port}, ca_file: ${join(dir, 'other-ca.pem')} }`,
+        ].join('\n'),
+        loopbackOnly(),
+      );
+      servers.push(server);
+      await authorize(server, 2);
+      await server.audit.checkpoint();
+      const head = (await server.store.auditHead())?.seq ?? 0;
+      const got = await good.until(hasAll(head));
+      // jsonl: the MSG is the sink's line for the record.
+      const first = JSON.parse(got[0]?.msg.replace(/^\ufeff/, '') ?? '') as { seq: number };
+      assert.equal(first.seq, 1);
+      const [, refused] = server.forwarders;
+      assert.ok(refused);
+      await waitFor(() => refused.stats().failures >= 2);
+      assert.equal(refused.stats().sent, 0);
+      assert.deepEqual(wrong.received(), []);
+    });
 
-  it('never connects off this host, and the broker authorizes all the same', async () => {
-    const guard = loopbackOnly();
-    const server = await startBroker(
-      `    - { transport: syslog-tcp, address: 192.0.2.10:514 }`,
-      guard,
-    );
-    servers.push(server);
-    await authorize(server, 2);
-    const [forwarder] = server.forwarders;
-    assert.ok(forwarder);
-    // Asked for, refused (and retried after a backoff), never connected.
-    assert.ok(guard.attempts.length >= 1);
-    assert.ok(guard.attempts.every((h) => h === '192.0.2.10'));
-    assert.equal(forwarder.stats().sent, 0);
-    assert.ok(forwarder.stats().queued >= 2);
-  });
-});
+    it('never connects off this host, and the broker authorizes all the same', async () => {
+      const guard = loopbackOnly();
+      const server = await startBroker(
+        `    - { transport: syslog-tcp, address: 192.0.2.10:514 }`,
+        guard,
+      );
+      servers.push(server);
+      await authorize(server, 2);
+      const [forwarder] = server.forwarders;
+      assert.ok(forwarder);
+      // Asked for, refused (and retried after a backoff), never connected.
+      assert.ok(guard.attempts.length >= 1);
+      assert.ok(guard.attempts.every((h) => h === '192.0.2.10'));
+      assert.equal(forwarder.stats().sent, 0);
+      assert.ok(forwarder.stats().queued >= 2);
+    });
+  },
+);
 
 describe('SiemForwarder', () => {
   it('holds at most its queue limit, drops the rest, counts and logs them, and never throws', async () => {
@@ -222,7 +242,13 @@ describe('SiemForwarder', () => {
       connect: loopbackOnly(),
     });
     const entry = (seq: number) => ({
-      entry: { seq, ts: '2026-12-01T00:00:00.000Z', type: 'authorize' as const, prev: '0'.repeat(64), hash: 'a'.repeat(64) },
+      entry: {
+        seq,
+        ts: '2026-12-01T00:00:00.000Z',
+        type: 'authorize' as const,
+        prev: '0'.repeat(64),
+        hash: 'a'.repeat(64),
+      },
     });
     forwarder.enqueue([1, 2, 3, 4, 5].map(entry));
     assert.deepEqual(

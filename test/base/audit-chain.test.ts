@@ -117,7 +117,7 @@ describe('canonicalJson is RFC 8785 (JCS): its published vectors', () => {
     assert.ok(text.indexOf('\ud83d\ude00') < text.indexOf('\ufb33'));
   });
 
-  it('gives §3.2.2\'s output for its sample, byte for byte (UTF-8, Appendix A-style check)', () => {
+  it("gives §3.2.2's output for its sample, byte for byte (UTF-8, Appendix A-style check)", () => {
     const input = `{
       "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
       "string": "\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\"\\/",

@@ -104,7 +104,16 @@ accords:
 
     const ok = bastion(['audit', 'verify', '--data-dir', dataDir, '--json']);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    const both = bastion(['audit', 'verify', '--data-dir', dataDir, '--sink', rotated, '--sink', sink]);
+    const both = bastion([
+      'audit',
+      'verify',
+      '--data-dir',
+      dataDir,
+      '--sink',
+      rotated,
+      '--sink',
+      sink,
+    ]);
     assert.equal(both.status, 0, both.stdout + both.stderr);
     // The new file alone lacks what the rotated copy holds: verify says so.
     const alone = bastion(['audit', 'verify', '--data-dir', dataDir, '--sink', sink, '--json']);

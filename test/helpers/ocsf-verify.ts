@@ -50,7 +50,8 @@ export async function verifyOcsfTrail(
     if (hash !== entry.hash || b.hash !== hash || b.seq !== entry.seq || b.prev !== entry.prev) {
       throw new Error(`entry ${entry.seq}: hash does not match`);
     }
-    if (prev !== undefined && entry.prev !== prev) throw new Error(`entry ${entry.seq}: chain broken`);
+    if (prev !== undefined && entry.prev !== prev)
+      throw new Error(`entry ${entry.seq}: chain broken`);
     if (prev === undefined && entry.seq === 1 && entry.prev !== '0'.repeat(64)) {
       throw new Error('entry 1: not the genesis');
     }

@@ -125,7 +125,8 @@ export async function startCollector(
       for (let i = 0; ; i += 1) {
         const got = received();
         if (test(got)) return got;
-        if (i > 1500) throw new Error(`the collector has ${got.length} messages, not what the test waits for`);
+        if (i > 1500)
+          throw new Error(`the collector has ${got.length} messages, not what the test waits for`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -127,7 +127,10 @@ export class SiemForwarder {
     } else {
       const left = this.#queue.length;
       if (left > 0) {
-        this.#logger.warn({ ...this.#where(), records: left }, 'audit forward: records not sent at close');
+        this.#logger.warn(
+          { ...this.#where(), records: left },
+          'audit forward: records not sent at close',
+        );
       }
       socket?.destroy();
     }
@@ -141,7 +144,10 @@ export class SiemForwarder {
   #reportDrops(): void {
     if (this.#dropped === this.#droppedLogged) return;
     this.#droppedLogged = this.#dropped;
-    this.#logger.warn({ ...this.#where(), dropped: this.#dropped }, 'audit forward: records dropped');
+    this.#logger.warn(
+      { ...this.#where(), dropped: this.#dropped },
+      'audit forward: records dropped',
+    );
   }
 
   #open(): void {

@@ -10,9 +10,7 @@ import type { AuditEntry, AuditType } from '../../base/audit-records.js';
 import type { AuditCheckpoint } from '../../store/store.js';
 
 /** One record of the trail as exported or forwarded: an entry or a signed checkpoint. */
-export type TrailRecord =
-  | { readonly entry: AuditEntry }
-  | { readonly checkpoint: AuditCheckpoint };
+export type TrailRecord = { readonly entry: AuditEntry } | { readonly checkpoint: AuditCheckpoint };
 
 export const OCSF_VERSION = '1.1.0';
 
@@ -31,7 +29,10 @@ type OcsfClass = typeof API_ACTIVITY | typeof AUTHENTICATION | typeof BASE_EVENT
 
 /** Entry type → OCSF class and activity (the README's table is this one). */
 export const OCSF_MAPPING: Readonly<
-  Record<AuditType, { readonly cls: OcsfClass; readonly activity_id: number; readonly activity_name: string }>
+  Record<
+    AuditType,
+    { readonly cls: OcsfClass; readonly activity_id: number; readonly activity_name: string }
+  >
 > = {
   authorize: { cls: AUTHENTICATION, activity_id: 3, activity_name: 'Authentication Ticket' },
   deny: { cls: AUTHENTICATION, activity_id: 3, activity_name: 'Authentication Ticket' },

@@ -50,7 +50,8 @@ export function syslogMessage(
   options: SyslogOptions,
 ): string {
   const isEntry = 'entry' in record;
-  const pri = FACILITY * 8 + (isEntry && entryFailed(record.entry) ? SEVERITY_WARNING : SEVERITY_INFO);
+  const pri =
+    FACILITY * 8 + (isEntry && entryFailed(record.entry) ? SEVERITY_WARNING : SEVERITY_INFO);
   const ts = isEntry ? record.entry.ts : record.checkpoint.ts;
   const msgId = isEntry ? record.entry.type : 'checkpoint';
   const params: [string, string][] = isEntry

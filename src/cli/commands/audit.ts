@@ -147,6 +147,9 @@ async function runExport(args: string[]): Promise<number> {
   return 0;
 }
 
-async function* mapAsync<T>(items: AsyncIterable<T>, f: (item: T) => string): AsyncGenerator<string> {
+async function* mapAsync<T>(
+  items: AsyncIterable<T>,
+  f: (item: T) => string,
+): AsyncGenerator<string> {
   for await (const item of items) yield f(item);
 }
