@@ -68,7 +68,7 @@ export class AuditLog {
   /** Queues appends that arrive during a write, for the next one. */
   readonly #commit = new GroupCommit(async (fields, effects) => {
     const entries = await this.#writer.write(fields, effects);
-    this.#onRecords?.(entries.map((entry) => ({ entry })));
+    this.#tell(entries.map((entry) => ({ entry })));
     return entries;
   });
   readonly #onRecords: ((records: readonly TrailRecord[]) => void) | undefined;
@@ -193,7 +193,7 @@ export class AuditLog {
     }
     const line = canonicalJson({ checkpoint } satisfies CheckpointLine) + '\n';
     await this.#writer.line(line);
-    this.#onRecords?.([{ checkpoint }]);
+    this.#tell([{ checkpoint }]);
     try {
       await this.#witness?.write(line);
     } catch (err) {
@@ -290,6 +290,15 @@ export class AuditLog {
       }
     })();
     return this.#closing;
+  }
+
+  /** Durable records to the forwarders; whatever they do, the write stays acknowledged. */
+  #tell(records: readonly TrailRecord[]): void {
+    try {
+      this.#onRecords?.(records);
+    } catch (err) {
+      this.#logger.error({ err_code: errorCode(err) }, 'audit forward failed');
+    }
   }
 
   #unavailable(err: unknown, message: string): AuditUnavailableError {
