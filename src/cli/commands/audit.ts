@@ -3,8 +3,9 @@
  * the tamper-evident audit trail. `verify` checks the chain, the signed checkpoints, the
  * external sink (whose absence is a problem unless `--no-sink` says there is none) and the
  * witness (`audit.witness_file`, or `--witness`), and exits 1 when anything is wrong; `export` prints the entries as JSON
- * Lines for another system to keep, or as OCSF events or RFC 5424 messages for a SIEM. Both read the data directory directly, so they work
- * whether or not the broker is running (SQLite WAL lets them read beside it).
+ * Lines for another system to keep, or as OCSF events or RFC 5424 messages for a SIEM.
+ * Both read the data directory directly, so they work whether or not the broker is
+ * running (SQLite WAL lets them read beside it).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,20 +52,20 @@ async function runVerify(args: string[]): Promise<number> {
   try {
     // The keys in their configured home (files, or the database with its KEK).
     const publicKeys = await publicKeysFor({ ...config, data_dir: dataDir }, store, process.env);
-    // The broker's own sink file, or a copy gathered elsewhere (e.g. from a stdout
-    // collector); replicas on a shared store keep none (the database chains the trail).
-    // The broker's own sink comes with its rotated copies; --sink names every part itself.
-    const [sinkFile = null, ...rotated]: (string | null)[] =
+    // The broker's own sink file with its rotated copies, or a copy gathered elsewhere
+    // (e.g. from a stdout collector) in as many parts as --sink names; replicas on a
+    // shared store keep none (the database chains the trail).
+    const own = join(dataDir, AUDIT_SINK_FILE);
+    const sinkFiles =
       values['no-sink'] === true || (values.sink === undefined && shared)
-        ? [null]
+        ? []
         : values.sink !== undefined
           ? values.sink.map((file) => resolve(file))
-          : [join(dataDir, AUDIT_SINK_FILE), ...rotatedSinkFiles(join(dataDir, AUDIT_SINK_FILE))];
-    const rotatedFiles = rotated.filter((file): file is string => file !== null);
+          : [own, ...rotatedSinkFiles(own)];
     report = await verifyAudit({
       store,
-      sinkFile,
-      rotatedSinkFiles: rotatedFiles,
+      sinkFile: sinkFiles[0] ?? null,
+      rotatedSinkFiles: sinkFiles.slice(1),
       witnessFile,
       publicKeys,
     });
