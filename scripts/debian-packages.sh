@@ -20,6 +20,9 @@ declare -A wanted=(
   [krb5-config]=libkrb5-dev [gcc]=gcc
   # PostgreSQL 15: test/helpers/postgres.ts runs a private cluster (initdb, pg_ctl).
   [/usr/lib/postgresql/15/bin/initdb]=postgresql-15
+  # rsyslog with TLS (RFC 5425): test/helpers/rsyslog.ts runs one with a configuration of its
+  # own as the SIEM forwarder's collector (imtcp on a high port of 127.0.0.1, into a file).
+  [/usr/sbin/rsyslogd]=rsyslog [/usr/share/doc/rsyslog-gnutls/copyright]=rsyslog-gnutls
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

@@ -26,6 +26,7 @@ import { TrailWriter } from './trail-writer.js';
 import { openTrail } from './recover.js';
 import { type CheckpointLine, signCheckpoint } from './checkpoint-sign.js';
 import { interruptedEvent, mayMark, maySweep, stampReplica } from './interrupted.js';
+import type { TrailRecord } from './siem/ocsf.js';
 
 export { CHECKPOINT_TYP, type CheckpointLine } from './checkpoint-sign.js';
 
@@ -50,6 +51,11 @@ export interface AuditLogOptions {
   readonly replicaId?: string | undefined;
   /** Records each group write's latency and size; none by default. */
   readonly telemetry?: Telemetry | undefined;
+  /**
+   * Told of every entry and checkpoint once durable, in chain order (the SIEM forwarders,
+   * siem/forwarder.ts); must not throw or block: it queues and returns.
+   */
+  readonly onRecords?: ((records: readonly TrailRecord[]) => void) | undefined;
 }
 
 export class AuditLog {
@@ -64,6 +70,7 @@ export class AuditLog {
   readonly #inflight = new Set<Promise<unknown>>();
   /** Queues appends that arrive during a write, for the next one. */
   readonly #commit = new GroupCommit((fields, effects) => this.#timedWrite(fields, effects));
+  readonly #onRecords: ((records: readonly TrailRecord[]) => void) | undefined;
   /** Where each group goes: the sink, then the store. */
   readonly #writer: TrailWriter;
   /** Checkpoints run one at a time (timer, explicit call, close). */
@@ -95,6 +102,7 @@ export class AuditLog {
     this.#logger = options.logger;
     this.#replicaId = options.replicaId;
     this.#telemetry = options.telemetry ?? noTelemetry;
+    this.#onRecords = options.onRecords;
     this.#timer = setInterval(() => void this.#timedCheckpoint(), intervalMs);
     // The timer must not keep a finished process alive; close() takes the last checkpoint.
     this.#timer.unref();
@@ -108,6 +116,7 @@ export class AuditLog {
     const start = process.hrtime.bigint();
     const entries = await this.#writer.write(fields, effects);
     this.#telemetry.auditWrite(secondsSince(start), entries.length);
+    this.#tell(entries.map((entry) => ({ entry })));
     return entries;
   }
 
@@ -201,11 +210,22 @@ export class AuditLog {
     }
     const line = canonicalJson({ checkpoint } satisfies CheckpointLine) + '\n';
     await this.#writer.line(line);
+    this.#tell([{ checkpoint }]);
     try {
       await this.#witness?.write(line);
     } catch (err) {
       throw this.#unavailable(err, 'audit witness write failed');
     }
+  }
+
+  /**
+   * Starts a fresh sink file at its path, between two writes (log rotation renamed the old
+   * one away; SIGHUP). False when there is no sink file (stdout, or replicas on a shared
+   * store). Throws when the new file cannot be opened; the old one then stays in use.
+   */
+  reopenSink(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return this.#writer.reopen();
   }
 
   async #timedCheckpoint(): Promise<void> {
@@ -318,6 +338,15 @@ export class AuditLog {
       }
     })();
     return this.#closing;
+  }
+
+  /** Durable records to the forwarders; whatever they do, the write stays acknowledged. */
+  #tell(records: readonly TrailRecord[]): void {
+    try {
+      this.#onRecords?.(records);
+    } catch (err) {
+      this.#logger.error({ err_code: errorCode(err) }, 'audit forward failed');
+    }
   }
 
   #unavailable(err: unknown, message: string): AuditUnavailableError {

@@ -67,9 +67,14 @@ const NO_SINK: Sink = { write: () => Promise.resolve(), close: () => Promise.res
 
 /** `sink`, whose close also releases the trail's lock (the log closes its sink last). */
 function withRelease(sink: Sink, release: () => void): Sink {
+  const reopen = sink.reopen?.bind(sink);
   return {
     write: (line) => sink.write(line),
-    fd: sink.fd,
+    // Read at each use: a reopened sink has a new descriptor.
+    get fd() {
+      return sink.fd;
+    },
+    ...(reopen !== undefined ? { reopen } : {}),
     close: () => sink.close().finally(release),
   };
 }

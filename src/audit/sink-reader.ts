@@ -35,6 +35,8 @@ export async function readAuditFile(
   file: string,
   role: AuditFileRole,
   problem: ReportProblem,
+  /** A view to add to (the sink's rotated copies read into one view); default a new one. */
+  into?: SinkView,
 ): Promise<SinkView | undefined> {
   let endsWithNewline: boolean;
   try {
@@ -52,7 +54,7 @@ export async function readAuditFile(
     throw new ConfigError('audit', `the audit ${role} file cannot be read`);
   }
 
-  const view: SinkView = {
+  const view: SinkView = into ?? {
     entries: new Map(),
     checkpoints: [],
     maxEntrySeq: 0,

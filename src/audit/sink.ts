@@ -28,6 +28,13 @@ export interface Sink {
    * (store/journal.ts); its owner then never calls `write` while the store may.
    */
   readonly fd?: number | undefined;
+  /**
+   * A file sink's: opens the path afresh (after log rotation renamed the file away) and
+   * closes the old file once no write is in progress; lines queued meanwhile go to the new
+   * one. On failure the old file stays in use. The caller must not let a journaling store
+   * write to the old `fd` across the call (trail-writer.ts holds its writes meanwhile).
+   */
+  reopen?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,15 +85,19 @@ interface Pending {
  * the next write; each append still resolves only once its own line is on disk.
  */
 class FileSink implements Sink {
-  readonly #file: FileHandle;
+  #file: FileHandle;
+  readonly #path: string;
+  readonly #what: string;
   #queue: Pending[] = [];
   #flushing = false;
   /** A failed write may have left a partial line; the next write starts a fresh one. */
   #broken = false;
   #closed = false;
 
-  private constructor(file: FileHandle) {
+  private constructor(file: FileHandle, path: string, what: string) {
     this.#file = file;
+    this.#path = path;
+    this.#what = what;
   }
 
   get fd(): number {
@@ -95,6 +106,10 @@ class FileSink implements Sink {
 
   /** `what` names the file in errors: "the audit sink" or "the audit witness". */
   static async open(path: string, what: string): Promise<FileSink> {
+    return new FileSink(await FileSink.#openFile(path, what), path, what);
+  }
+
+  static async #openFile(path: string, what: string): Promise<FileHandle> {
     // Without O_SYNC a write would be acknowledged before it is durable: refuse to start.
     if (typeof constants.O_SYNC !== 'number' || constants.O_SYNC === 0) {
       throw new ConfigError(WHERE, `${what} needs synchronous writes (O_SYNC)`);
@@ -123,7 +138,18 @@ class FileSink implements Sink {
       await file.close();
       throw err;
     }
-    return new FileSink(file);
+    return file;
+  }
+
+  async reopen(): Promise<void> {
+    if (this.#closed) throw new AuditUnavailableError();
+    const next = await FileSink.#openFile(this.#path, this.#what);
+    // Swapped between two flushes, synchronously after the check: no line is cut in two.
+    while (this.#flushing) await new Promise((r) => setImmediate(r));
+    const old = this.#file;
+    this.#file = next;
+    this.#broken = false;
+    await old.close();
   }
 
   write(line: string): Promise<void> {

@@ -31,7 +31,12 @@ export class TrailWriter {
   /** A file sink, read back at start: its entries need no fsync in the store. */
   readonly #durableOnSink: boolean;
   /** Set when the store appends the sink's lines itself: that store, and the sink's file. */
-  readonly #journal: { readonly store: JournalingStore; readonly fd: number } | undefined;
+  #journal: { readonly store: JournalingStore; readonly fd: number } | undefined;
+  /**
+   * Writes and lines run one after another, and a reopen of the sink between two of them:
+   * the store's writer never appends to a descriptor the reopen is closing.
+   */
+  #tail: Promise<unknown> = Promise.resolve();
   /** The last entry on the sink: the next one chains after it. */
   #head: ChainHead | undefined;
   /** On the sink but not in the store (its commit failed): stored with the next write. */
@@ -55,7 +60,34 @@ export class TrailWriter {
   }
 
   /** Chains, writes and stores `fields`; their entries once durable in both. */
-  async write(
+  write(fields: readonly AuditFields[], effects: readonly StoreEffect[]): Promise<AuditEntry[]> {
+    return this.#serial(() => this.#write(fields, effects));
+  }
+
+  /**
+   * Opens the sink file afresh at its path (log rotation renamed it away), between two
+   * writes; false when the sink is not a file. The old file keeps every line written before.
+   */
+  reopen(): Promise<boolean> {
+    return this.#serial(async () => {
+      const sink = this.#sink;
+      if (sink.reopen === undefined) return false;
+      await sink.reopen();
+      const journal = this.#journal;
+      if (journal !== undefined && sink.fd !== undefined) {
+        this.#journal = { store: journal.store, fd: sink.fd };
+      }
+      return true;
+    });
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #write(
     fields: readonly AuditFields[],
     effects: readonly StoreEffect[],
   ): Promise<AuditEntry[]> {
@@ -79,7 +111,7 @@ export class TrailWriter {
         const journal = { fd: journaled.fd, text };
         await journaled.store.insertAuditEntries(toStore, effects, { ...options, journal });
       } else {
-        await this.line(text);
+        await this.#line(text);
         this.#onSink(entries);
         await store.insertAuditEntries(toStore, effects, options);
       }
@@ -101,7 +133,11 @@ export class TrailWriter {
   }
 
   /** A line of its own (a checkpoint's) on the sink, in order with the entries' lines. */
-  async line(text: string): Promise<void> {
+  line(text: string): Promise<void> {
+    return this.#serial(() => this.#line(text));
+  }
+
+  async #line(text: string): Promise<void> {
     const journaled = this.#journal;
     try {
       if (journaled !== undefined) {

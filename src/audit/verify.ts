@@ -23,6 +23,11 @@ export interface VerifyAuditOptions {
    * checked, and entries cut from the database's end after its last checkpoint go unseen.
    */
   readonly sinkFile: string | null;
+  /**
+   * Earlier parts of the sink that log rotation renamed away (audit.jsonl.1, …), read as
+   * one with `sinkFile`, in any order: together they must hold every entry.
+   */
+  readonly rotatedSinkFiles?: readonly string[] | undefined;
   /** The witness file (`audit.witness_file`) to cross-check; a file that is missing is a problem. */
   readonly witnessFile?: string | undefined;
   /** Every key that may have signed a checkpoint, retired ones included. */
@@ -36,6 +41,11 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
   const { problems, problem } = collectProblems();
 
   const sink = sinkFile === null ? undefined : await readAuditFile(sinkFile, 'sink', problem);
+  for (const rotated of sink === undefined ? [] : (options.rotatedSinkFiles ?? [])) {
+    if ((await readAuditFile(rotated, 'sink', problem, sink)) === undefined) {
+      problem('sink_missing', 0, 'a rotated sink file does not exist');
+    }
+  }
   if (sinkFile !== null && sink === undefined) {
     problem('sink_missing', 0, 'the sink file does not exist: the database cannot be compared');
   }

@@ -1,5 +1,5 @@
 /**
- * The audit hash chain's one definition: canonical JSON and the entry hash. The broker's
+ * The audit hash chain's one definition: canonical JSON (RFC 8785 JCS) and the entry hash. The broker's
  * store, the verifier and the Bascule runtime's own audit file all hash through here, so an
  * entry hashes the same wherever it is written or checked. Deliberately free of store (and
  * any other Bastion) dependencies.
@@ -10,12 +10,18 @@ import { createHash } from 'node:crypto';
 export const GENESIS = '0'.repeat(64);
 
 /**
- * JSON with object keys sorted (by UTF-16 code unit, as Array.prototype.sort does), no
- * whitespace, and `undefined` object fields omitted (in arrays they become null, as with
- * JSON.stringify). Values that JSON cannot carry faithfully (NaN, Infinity, bigint,
- * functions, symbols, cycles) are refused rather than silently changed, since a hash over a
- * value that does not survive a round trip through storage could never be re-verified.
- * Parsing the output and canonicalising again gives the same text.
+ * The JSON Canonicalization Scheme (JCS, RFC 8785): object keys sorted by their UTF-16 code
+ * units (as Array.prototype.sort does), no whitespace, strings and numbers serialised as
+ * ECMAScript's JSON.stringify does (RFC 8785 §3.2.2 defines them so; its published vectors
+ * are in test/base/audit-chain.test.ts). What JCS leaves to the caller: `undefined` object
+ * fields are omitted (in arrays they become null, as with JSON.stringify), a `toJSON` value
+ * is used as JSON.stringify would, and a lone surrogate (outside I-JSON, which JCS assumes)
+ * is escaped as `\udXXX` rather than refused, as before, so stored hashes stay valid.
+ * Values that JSON cannot carry faithfully (NaN, Infinity, bigint, functions, symbols,
+ * cycles) are refused rather than silently changed, since a hash over a value that does not
+ * survive a round trip through storage could never be re-verified. Parsing the output and
+ * canonicalising again gives the same text. A SIEM re-verifying the chain hashes the JCS
+ * text of an entry without its `hash` (auditHash).
  */
 export function canonicalJson(value: unknown): string {
   return write(value, new Set());

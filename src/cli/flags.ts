@@ -73,8 +73,15 @@ export const FLAGS = {
     'http-allowed-origin': { type: 'string', multiple: true },
     ...json,
   },
-  'audit verify': { ...DATA_DIR_OPTIONS, sink: str, 'no-sink': bool, witness: str, ...json },
-  'audit export': { ...DATA_DIR_OPTIONS, after: str, ...json },
+  'audit verify': {
+    ...DATA_DIR_OPTIONS,
+    // Repeatable: the sink and the copies log rotation renamed away (any order).
+    sink: { type: 'string', multiple: true },
+    'no-sink': bool,
+    witness: str,
+    ...json,
+  },
+  'audit export': { ...DATA_DIR_OPTIONS, after: str, format: str, ...json },
   'db migrate': { ...DATA_DIR_OPTIONS, ...json },
   'db check': { ...DATA_DIR_OPTIONS, ...json },
   doctor: { ...DATA_DIR_OPTIONS, offline: bool, ...json },

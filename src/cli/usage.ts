@@ -121,14 +121,15 @@ ${connectorRegistry
   },
   audit: {
     group: 'Audit',
-    text: () => `audit verify (--data-dir DIR | --config FILE) [--sink FILE | --no-sink] [--witness FILE] [--json]
-      Check the hash chain, signed checkpoints, the sink (<data_dir>/audit/audit.jsonl,
-      or --sink; missing or cut short is a problem unless --no-sink says there is none;
-      replicas on PostgreSQL keep none)
+    text: () => `audit verify (--data-dir DIR | --config FILE) [--sink FILE... | --no-sink] [--witness FILE] [--json]
+      Check the hash chain, signed checkpoints, the sink (<data_dir>/audit/audit.jsonl
+      and its rotated copies beside it, or each --sink; missing or cut short is a problem
+      unless --no-sink says there is none; replicas on PostgreSQL keep none)
       and the witness (audit.witness_file, or --witness); name what was edited, deleted,
       reordered, truncated or rolled back; list interrupted invocations.
-  audit export (--data-dir DIR | --config FILE) [--after SEQ] [--json]
-      The audit trail as JSON Lines (with or without --json).`,
+  audit export (--data-dir DIR | --config FILE) [--after SEQ] [--format jsonl|ocsf|syslog] [--json]
+      The audit trail as JSON Lines (with or without --json); ocsf: OCSF 1.1 events, one
+      a line; syslog: RFC 5424 messages with the OCSF event as MSG, one a line.`,
   },
   completion: {
     group: 'Other',

@@ -14,6 +14,7 @@ import { backendRegistry } from '../backends/registry.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { canonicalTarget, targetKind } from '../governance/targets.js';
 import { accordSchema, didList, toAccords } from './accords.js';
+import { auditForwardSchema } from './audit-forward.js';
 import { notificationsSchema } from './notifications.js';
 import {
   failoverOf,
@@ -131,7 +132,7 @@ type RawConfig = z.output<typeof configSchema>;
 const auditSection = (ctx: ConfigContext) =>
   z.strictObject(
     // Checkpoints only; on another disk or host mount, outside data_dir (checked at start).
-    { witness_file: filePath(ctx).optional() },
+    { witness_file: filePath(ctx).optional(), forward: auditForwardSchema(ctx) },
     { error: 'must be a mapping' },
   );
 
@@ -221,6 +222,7 @@ function normalise(
   if (raw.audit !== undefined) {
     const audit = parseAt(auditSection(reading.ctx), raw.audit, fileName, ['audit']);
     if (audit.witness_file !== undefined) config.audit_witness_file = audit.witness_file;
+    if (audit.forward !== undefined) config.audit_forward = audit.forward;
   }
   if (raw.signing_keys !== undefined) config.signing_keys = raw.signing_keys;
   if (raw.key_encryption_key_file !== undefined) {

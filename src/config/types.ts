@@ -6,6 +6,7 @@ import type { Accord } from '../governance/accords.js';
 import type { StoreSettings } from '../store/open.js';
 import type { NotificationsConfig } from './notifications.js';
 import type { MetricsConfig, TracingConfig } from './telemetry.js';
+import type { AuditForwardConfig } from './audit-forward.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -70,6 +71,8 @@ export interface BastionConfig {
    * Absent: no witness, and a rollback of both database and sink cannot be detected.
    */
   audit_witness_file?: string | undefined;
+  /** `audit.forward`: SIEM collectors sent every audit record (best effort). */
+  audit_forward?: readonly AuditForwardConfig[] | undefined;
   /**
    * Where the AC signing keys live: `files` in `<data_dir>/keys/` (one broker), or
    * `database`, wrapped under a key-encryption key (every replica shares them). Absent:

@@ -5,6 +5,7 @@
  * the configuration's plugin entries: nothing here names a kind.
  */
 import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../audit/log.js';
 import { type Clock, systemClock } from '../base/clock.js';
@@ -41,6 +42,8 @@ import { openKeyring, principalLimiter } from './shared-state.js';
 import { holdLease, replicaIdOf } from './replica.js';
 import { sweepReplicas } from './replica-sweep.js';
 import { auditRoutes } from './routes/audit.js';
+import { startForwarders } from './audit-forward.js';
+import type { SiemForwarder } from '../audit/siem/forwarder.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { governanceRoutes } from './routes/governance.js';
 import { listingRoutes } from './routes/listing.js';
@@ -64,6 +67,8 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   /** How the approval webhook connects (tests: loopback only); net.connect by default. */
   notifyConnect?: ConnectFunction;
+  /** How the SIEM forwarders (`audit.forward`) connect (tests: loopback only); net.connect by default. */
+  forwardConnect?: (host: string, port: number) => Socket;
 }
 
 export interface RunningServer {
@@ -74,6 +79,8 @@ export interface RunningServer {
   readonly store: Store;
   readonly keyring: BrokerKeyring;
   readonly audit: AuditLog;
+  /** The SIEM forwarders of `audit.forward`, in its order (their stats). */
+  readonly forwarders: readonly SiemForwarder[];
   readonly resolver: CredentialResolver;
   /** The dev backend, when the configuration lists one; its CA public key is also in `<data_dir>/dev-ca.pub`. */
   readonly dev: DevBackend | undefined;
@@ -140,7 +147,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const lease =
       replicaId === undefined ? undefined : await holdLease(store, replicaId, clock, app.log);
     if (lease !== undefined) owned.push(lease);
+    const forwarding = startForwarders(config.audit_forward, app.log, options.forwardConnect);
+    owned.push(forwarding); // closed after the log's last checkpoint, which it forwards
     audit = await AuditLog.open({
+      onRecords: forwarding.onRecords,
       store,
       dataDir: config.data_dir,
       signer: () => keyring.signer,
@@ -284,6 +294,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       keyring,
       audit: auditLog,
+      forwarders: forwarding.forwarders,
       resolver,
       dev,
       connectors,

@@ -32,6 +32,7 @@ const RESTART_SECTIONS = [
   'notifications',
   'metrics',
   'tracing',
+  'audit_forward',
 ] as const;
 
 /** The plugin sections, compared by what was configured rather than the plugin objects. */

@@ -3,15 +3,19 @@
  * the tamper-evident audit trail. `verify` checks the chain, the signed checkpoints, the
  * external sink (whose absence is a problem unless `--no-sink` says there is none) and the
  * witness (`audit.witness_file`, or `--witness`), and exits 1 when anything is wrong; `export` prints the entries as JSON
- * Lines for another system to keep. Both read the data directory directly, so they work
- * whether or not the broker is running (SQLite WAL lets them read beside it).
+ * Lines for another system to keep, or as OCSF events or RFC 5424 messages for a SIEM.
+ * Both read the data directory directly, so they work whether or not the broker is
+ * running (SQLite WAL lets them read beside it).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import type { AuditReport } from '../../audit/report.js';
 import { AUDIT_SINK_FILE } from '../../audit/sink.js';
+import { rotatedSinkFiles } from '../../audit/sink-rotation.js';
 import { verifyAudit } from '../../audit/verify.js';
+import { exportRecords } from '../../audit/siem/export.js';
+import { recordText, syslogMessage } from '../../audit/siem/syslog.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { loadConfig } from '../../config/config.js';
 import { publicKeysFor } from '../../server/shared-state.js';
@@ -48,15 +52,23 @@ async function runVerify(args: string[]): Promise<number> {
   try {
     // The keys in their configured home (files, or the database with its KEK).
     const publicKeys = await publicKeysFor({ ...config, data_dir: dataDir }, store, process.env);
-    // The broker's own sink file, or a copy gathered elsewhere (e.g. from a stdout
-    // collector); replicas on a shared store keep none (the database chains the trail).
-    const sinkFile =
+    // The broker's own sink file with its rotated copies, or a copy gathered elsewhere
+    // (e.g. from a stdout collector) in as many parts as --sink names; replicas on a
+    // shared store keep none (the database chains the trail).
+    const own = join(dataDir, AUDIT_SINK_FILE);
+    const sinkFiles =
       values['no-sink'] === true || (values.sink === undefined && shared)
-        ? null
+        ? []
         : values.sink !== undefined
-          ? resolve(values.sink)
-          : join(dataDir, AUDIT_SINK_FILE);
-    report = await verifyAudit({ store, sinkFile, witnessFile, publicKeys });
+          ? values.sink.map((file) => resolve(file))
+          : [own, ...rotatedSinkFiles(own)];
+    report = await verifyAudit({
+      store,
+      sinkFile: sinkFiles[0] ?? null,
+      rotatedSinkFiles: sinkFiles.slice(1),
+      witnessFile,
+      publicKeys,
+    });
   } finally {
     await store.close();
   }
@@ -111,14 +123,34 @@ async function runExport(args: string[]): Promise<number> {
       throw new InvalidArgumentError('--after (a seq number)');
     }
   }
+  const format = values.format ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'ocsf' && format !== 'syslog') {
+    throw new InvalidArgumentError('--format (jsonl, ocsf or syslog)');
+  }
   const store = await openStoreOf(dataDir, config);
   try {
-    for await (const entry of store.iterateAudit(after)) {
+    // jsonl: the entries as they always were; ocsf and syslog: the checkpoint as well.
+    const lines =
+      format === 'jsonl'
+        ? mapAsync(store.iterateAudit(after), (entry) => JSON.stringify(entry))
+        : mapAsync(exportRecords(store, after), (record) =>
+            format === 'ocsf'
+              ? recordText(record, 'ocsf')
+              : syslogMessage(record, 'ocsf', { appName: 'bastion' }),
+          );
+    for await (const line of lines) {
       // Respect the pipe's back-pressure: a large trail must not pile up in memory.
-      if (!process.stdout.write(JSON.stringify(entry) + '\n')) await once(process.stdout, 'drain');
+      if (!process.stdout.write(line + '\n')) await once(process.stdout, 'drain');
     }
   } finally {
     await store.close();
   }
   return 0;
+}
+
+async function* mapAsync<T>(
+  items: AsyncIterable<T>,
+  f: (item: T) => string,
+): AsyncGenerator<string> {
+  for await (const item of items) yield f(item);
 }

@@ -1,6 +1,7 @@
 /**
  * `bastion serve --config FILE [--data-dir DIR] [--listen HOST:PORT]`: the broker. Flags
- * override the file; SIGHUP reloads the signing keys (after `bastion keys rotate`) and the
+ * override the file; SIGHUP reopens the audit sink file (log rotation), reloads the signing
+ * keys (after `bastion keys rotate`) and the
  * configuration's accords and admins, which then apply to live ACs at once;
  * SIGTERM/SIGINT close the listener, finish in-flight requests and close the store.
  */
@@ -48,6 +49,11 @@ export async function runServe(args: string[]): Promise<number> {
   // Every handler before the line scripts wait for: a signal sent on reading it is handled.
   const stopped = untilSignal();
   process.on('SIGHUP', () => {
+    // The audit sink: a fresh file at its path, after log rotation renamed the old one.
+    server.audit.reopenSink().then(
+      (reopened) => reopened && server.app.log.info('audit sink reopened'),
+      () => server.app.log.error('audit sink reopen failed; writing to the current file'),
+    );
     server.keyring.refresh().then(
       () => server.app.log.info({ kid: server.keyring.activeKid }, 'signing keys reloaded'),
       (err: unknown) =>
