@@ -20,6 +20,8 @@ declare -A wanted=(
   [krb5-config]=libkrb5-dev [gcc]=gcc
   # PostgreSQL 15: test/helpers/postgres.ts runs a private cluster (initdb, pg_ctl).
   [/usr/lib/postgresql/15/bin/initdb]=postgresql-15
+  # The web console's browser tests drive Debian's Chromium through playwright-core.
+  [/usr/bin/chromium]=chromium
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

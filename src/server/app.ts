@@ -41,6 +41,7 @@ import { openKeyring, principalLimiter } from './shared-state.js';
 import { holdLease, replicaIdOf } from './replica.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectorRoutes } from './routes/connectors.js';
+import { consoleRoutes } from './routes/console.js';
 import { governanceRoutes } from './routes/governance.js';
 import { listingRoutes } from './routes/listing.js';
 import { pendingNotifier } from './notify.js';
@@ -225,6 +226,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       refusals,
     });
     metaRoutes(app, () => publicUrl);
+    consoleRoutes(app);
     governanceRoutes(app, { service });
     listingRoutes(app, { service });
     connectorRoutes(app, { session, connectors: [...connectors.values()] });
