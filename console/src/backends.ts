@@ -24,10 +24,22 @@ export async function backendsView(me: Identity, root: HTMLElement): Promise<voi
   );
   root.replaceChildren(
     h('h2', {}, 'Backends'),
-    h('div', { class: 'toolbar' }, button('Refresh', () => void attempt('Refresh', () => backendsView(me, root)))),
+    h(
+      'div',
+      { class: 'toolbar' },
+      button('Refresh', () => void attempt('Refresh', () => backendsView(me, root))),
+    ),
     table(
       'Secrets backends',
-      ['Backend', 'Credential types', 'Circuit', 'Failures in a row', 'Last success', 'Last failure', 'Latency p50 / p95'],
+      [
+        'Backend',
+        'Credential types',
+        'Circuit',
+        'Failures in a row',
+        'Last success',
+        'Last failure',
+        'Latency p50 / p95',
+      ],
       rows,
     ),
   );

@@ -38,7 +38,8 @@ export async function checkChain(entries: readonly AuditEntry[]): Promise<ChainC
   let broken = false;
   for (const [i, entry] of entries.entries()) {
     const before = entries[i - 1];
-    const linked = before === undefined || before.seq + 1 !== entry.seq || entry.prev === before.hash;
+    const linked =
+      before === undefined || before.seq + 1 !== entry.seq || entry.prev === before.hash;
     const good = linked && (await hashOf(entry)) === entry.hash;
     ok.push(good);
     broken ||= !good;

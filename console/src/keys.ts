@@ -49,7 +49,8 @@ async function identityOf(privateKey: CryptoKey, publicKey: CryptoKey): Promise<
 }
 
 export async function loadIdentity(): Promise<Identity | undefined> {
-  return (await withStore<Identity | undefined>('readonly', (s) => s.get(ID))) ?? undefined;
+  const stored: unknown = await withStore('readonly', (s) => s.get(ID));
+  return (stored as Identity | undefined) ?? undefined;
 }
 
 async function keep(identity: Identity): Promise<Identity> {

@@ -57,7 +57,10 @@ function signIn(): void {
     h(
       'div',
       { class: 'signin' },
-      button('Create a new key', () => void attempt('Create', async () => show(await generateIdentity()))),
+      button(
+        'Create a new key',
+        () => void attempt('Create', async () => show(await generateIdentity())),
+      ),
       field('Import a bastion keygen key file', file),
     ),
   );
@@ -68,10 +71,14 @@ function show(me: Identity, current = 'requests'): void {
   element('identity').replaceChildren(
     h('span', {}, 'Signed in as '),
     h('code', { id: 'my-did' }, me.did),
-    button('Forget this key', () => void attempt('Forget', async () => {
-      await forgetIdentity();
-      signIn();
-    })),
+    button(
+      'Forget this key',
+      () =>
+        void attempt('Forget', async () => {
+          await forgetIdentity();
+          signIn();
+        }),
+    ),
   );
   const nav = element('nav');
   nav.replaceChildren(
@@ -84,13 +91,29 @@ function show(me: Identity, current = 'requests'): void {
   );
   const root = element('view');
   const view = VIEWS.find(([id]) => id === current);
-  root.replaceChildren(h('p', {}, 'Loading…'));
+  if (view === undefined) return;
+  root.replaceChildren(h('h2', {}, view[1]), h('p', {}, 'Loading…'));
   root.dataset['view'] = current;
-  if (view !== undefined) void attempt(view[1], () => view[2](me, root));
+  delete root.dataset['state'];
+  // data-state says when the view has settled (tests wait on it; no timer needed).
+  view[2](me, root).then(
+    () => (root.dataset['state'] = 'loaded'),
+    (err: unknown) => {
+      const e = err as { code?: string; message?: string };
+      root.replaceChildren(
+        h('h2', {}, view[1]),
+        h('p', { class: 'refused' }, `${e.code ?? 'error'} — ${e.message ?? 'failed'}`),
+      );
+      root.dataset['state'] = 'failed';
+    },
+  );
 }
 
 void attempt('Start', async () => {
-  if (!('subtle' in crypto)) throw Object.assign(new Error('WebCrypto needs HTTPS or localhost'), { code: 'insecure_context' });
+  if (!('subtle' in crypto))
+    throw Object.assign(new Error('WebCrypto needs HTTPS or localhost'), {
+      code: 'insecure_context',
+    });
   const me = await loadIdentity();
   if (me === undefined) signIn();
   else show(me);

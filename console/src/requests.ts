@@ -55,8 +55,9 @@ function requestForm(me: Identity, accords: AccordView[], done: () => void): HTM
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const capabilities = [...form.querySelectorAll<HTMLInputElement>('input[name=cap]:checked')]
-      .map((c) => c.value);
+    const capabilities = [
+      ...form.querySelectorAll<HTMLInputElement>('input[name=cap]:checked'),
+    ].map((c) => c.value);
     void attempt('Request', async () => {
       // Only the id and status are read: an active reply's token is dropped here.
       const { ac_id, status } = await call<{ ac_id: string; status: string }>(
@@ -117,7 +118,17 @@ export async function requestsView(me: Identity, root: HTMLElement): Promise<voi
     h('div', { class: 'toolbar' }, button('Refresh', again)),
     table(
       'My authorization contexts',
-      ['Requested', 'Accord', 'Connector', 'Target', 'Capabilities', 'Status', 'Approvals', 'Expires', ''],
+      [
+        'Requested',
+        'Accord',
+        'Connector',
+        'Target',
+        'Capabilities',
+        'Status',
+        'Approvals',
+        'Expires',
+        '',
+      ],
       rows,
     ),
   );

@@ -50,7 +50,11 @@ export async function awaitingApproval(
  * other caller is refused `admin_required`. Expired ACs whose rows the store has not yet
  * swept are left out.
  */
-export async function liveAcs(l: Listing, caller: VerifiedProof, limit?: number): Promise<AcView[]> {
+export async function liveAcs(
+  l: Listing,
+  caller: VerifiedProof,
+  limit?: number,
+): Promise<AcView[]> {
   if (!l.policy.admins.includes(caller.did)) throw new BastionError('admin_required');
   const all = await views(l, await l.store.listAcs({ state: 'active', limit }));
   return all.filter((view) => view.status === 'active');

@@ -96,7 +96,9 @@ describe('/console/', () => {
   });
 
   it('shows an approver why a request was made', async () => {
-    const pending = await b.client(b.keys.alice).authorize({ ...prodWrite, justification: 'INC-42' });
+    const pending = await b
+      .client(b.keys.alice)
+      .authorize({ ...prodWrite, justification: 'INC-42' });
     const { acs } = await b.client(b.keys.bob).awaitingApproval();
     assert.equal(acs.find((ac) => ac.ac_id === pending.ac_id)?.justification, 'INC-42');
   });
