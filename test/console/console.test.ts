@@ -96,6 +96,9 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     const did = (await approver.page.textContent('#my-did')) ?? '';
     assert.match(did, DID_KEY_PATTERN);
     assert.notEqual(did, world.requesterDid);
+    const [stored] = (await dumpPage(approver.page)).indexedDb;
+    assert.equal((stored?.records[0] as any).privateKey.extractable, false);
+    assert.equal((stored?.records[0] as any).did, did);
     world.admit(did);
   });
 
@@ -166,6 +169,27 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     for (const size of [DESKTOP, PHONE]) {
       await checkLayout(page, 'audit', size, ['nav button', 'form.filters', 'main .table-wrap']);
     }
+  });
+
+  it('says where the chain stops verifying when a reply was tampered with', async () => {
+    const { page } = requester;
+    // The second entry's outcome is changed on its way to the page.
+    await page.route('**/audit?*', async (route) => {
+      const reply = await route.fetch();
+      const body = (await reply.json()) as { entries: { seq: number; outcome?: string }[] };
+      const second = body.entries[1];
+      if (second !== undefined) second.outcome = 'tampered';
+      await route.fulfill({ response: reply, json: body });
+    });
+    await page.click('text=Apply filters');
+    await page.waitForSelector('td:text-is("✗ does not verify")');
+    const seqs = await page
+      .locator('tr[data-seq]')
+      .evaluateAll((rows) =>
+        rows.map((r) => (r as unknown as { dataset: { seq: string } }).dataset.seq),
+      );
+    assert.equal(await page.getAttribute('p.verified', 'data-verified-to'), seqs[0]);
+    await page.unroute('**/audit?*');
   });
 
   it('lets the admin see and filter live ACs and backend health', async () => {
