@@ -56,7 +56,7 @@ export function auditView(me: Identity, root: HTMLElement): Promise<void> {
           when(e.ts),
           e.type,
           chainOf(e),
-          e.ac_id ?? '',
+          e.ac_id === undefined ? '' : h('code', { title: e.ac_id }, e.ac_id.slice(0, 8)),
           [e.connector, e.target].filter(Boolean).join(' → '),
           e.outcome ?? '',
           h('code', { class: 'fingerprint' }, fingerprintOf(e)),
