@@ -23,6 +23,8 @@ declare -A wanted=(
   # rsyslog with TLS (RFC 5425): test/helpers/rsyslog.ts runs one with a configuration of its
   # own as the SIEM forwarder's collector (imtcp on a high port of 127.0.0.1, into a file).
   [/usr/sbin/rsyslogd]=rsyslog [/usr/share/doc/rsyslog-gnutls/copyright]=rsyslog-gnutls
+  # The web console's browser tests drive Debian's Chromium through playwright-core.
+  [/usr/bin/chromium]=chromium
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

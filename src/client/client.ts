@@ -88,6 +88,11 @@ export class BastionClient {
     );
   }
 
+  /** Every live AC (broker admins only; the web console's Live ACs view). */
+  liveAcs(): Promise<{ acs: AcView[] }> {
+    return this.#call('GET', '/governance/live');
+  }
+
   /** Runs one operation under an AC (the token, as `acs show` returns it to its principal). */
   invoke<R extends ConnectorResult = ExecResult>(
     connector: string,

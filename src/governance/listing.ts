@@ -3,6 +3,7 @@
  * to its key by delegation) and the requests waiting for its approval. Views as `show`
  * gives them, but never with the token: an AC is fetched by its id to be used.
  */
+import { BastionError } from '../base/errors.js';
 import type { AcRecord, Store } from '../store/store.js';
 import type { VerifiedProof } from './dpop.js';
 import type { Policy } from './policy.js';
@@ -43,6 +44,24 @@ export async function awaitingApproval(
   });
   return views(l, records);
 }
+
+/**
+ * Every live AC, for a broker admin (the console's Live ACs view), newest request first; any
+ * other caller is refused `admin_required`. Expired ACs whose rows the store has not yet
+ * swept are left out.
+ */
+export async function liveAcs(
+  l: Listing,
+  caller: VerifiedProof,
+  limit?: number,
+): Promise<AcView[]> {
+  if (!l.policy.admins.includes(caller.did)) throw new BastionError('admin_required');
+  const all = await views(l, await l.store.listAcs({ state: 'active', limit }));
+  return all.filter((view) => view.status === 'active');
+}
+
+/** The listings by name, as the routes and the service choose them. */
+export const LISTINGS = { own: ownAcs, awaiting: awaitingApproval, live: liveAcs } as const;
 
 async function views(l: Listing, records: readonly AcRecord[]): Promise<AcView[]> {
   return Promise.all(

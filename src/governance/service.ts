@@ -35,7 +35,7 @@ import {
 import { claimsFor, issuanceSigner, signClaims } from './claims.js';
 import type { VerifiedProof } from './dpop.js';
 import { GovernanceError } from './governance-errors.js';
-import { awaitingApproval, ownAcs } from './listing.js';
+import { LISTINGS } from './listing.js';
 import type { Policy } from './policy.js';
 import type { BrokerKeyring, PublicJwks } from './keyring.js';
 import { type AcRoles, rolesOn } from './roles.js';
@@ -256,10 +256,10 @@ export class GovernanceService {
   }
 
   /** The caller's own ACs, or the requests awaiting its approval; no tokens (listing.ts). */
-  list(caller: VerifiedProof, which: 'own' | 'awaiting', limit?: number): Promise<AcView[]> {
+  list(caller: VerifiedProof, which: keyof typeof LISTINGS, limit?: number): Promise<AcView[]> {
     const { policy, approvalTtlMs } = this.settings;
     const listing = { store: this.#store, policy, now: this.#clock.now(), approvalTtlMs };
-    return (which === 'own' ? ownAcs : awaitingApproval)(listing, caller, limit);
+    return LISTINGS[which](listing, caller, limit);
   }
 
   /** The accords the caller may ask under, or be delegated an AC of: what an agent can request. */

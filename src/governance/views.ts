@@ -35,6 +35,8 @@ export interface AcView {
   approvals_required: number;
   approvals: { approver_did: string; approved_at: string }[];
   requested_at: string;
+  /** Why it was asked for, as the requester wrote it (approvers decide on it). */
+  justification?: string;
   expires_at?: string;
   revoked_at?: string;
   /** The token, only for its own principal and only while active. */
@@ -67,6 +69,7 @@ export function acView(record: AcRecord, status: AcStatus, approvals: readonly A
       approved_at: new Date(a.approved_at).toISOString(),
     })),
     requested_at: new Date(record.requested_at).toISOString(),
+    ...(record.justification !== undefined ? { justification: record.justification } : {}),
     ...(record.expires_at !== undefined
       ? { expires_at: new Date(record.expires_at * 1000).toISOString() }
       : {}),

@@ -45,6 +45,7 @@ import { auditRoutes } from './routes/audit.js';
 import { startForwarders } from './audit-forward.js';
 import type { SiemForwarder } from '../audit/siem/forwarder.js';
 import { connectorRoutes } from './routes/connectors.js';
+import { consoleRoutes } from './routes/console.js';
 import { governanceRoutes } from './routes/governance.js';
 import { listingRoutes } from './routes/listing.js';
 import { pendingNotifier } from './notify.js';
@@ -248,6 +249,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       telemetry,
     });
     metaRoutes(app, () => publicUrl);
+    consoleRoutes(app);
     governanceRoutes(app, { service });
     listingRoutes(app, { service });
     connectorRoutes(app, { session, connectors: [...connectors.values()] });

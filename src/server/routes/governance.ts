@@ -47,6 +47,10 @@ export const acView = {
       },
     },
     requested_at: { type: 'string', format: 'date-time' },
+    justification: {
+      type: 'string',
+      description: 'Why it was asked for, as the requester wrote it',
+    },
     expires_at: { type: 'string', format: 'date-time' },
     revoked_at: { type: 'string', format: 'date-time' },
     ac: { type: 'string', description: 'The AC (JWT), only for its principal while active' },

@@ -31,6 +31,7 @@ export function listingRoutes(app: FastifyInstance, deps: { service: GovernanceS
       'awaiting',
       'Pending ACs the caller may approve and has not: under accords naming it an approver',
     ],
+    ['/governance/live', 'live', 'Every active AC, newest first (broker admins only)'],
   ] as const) {
     app.get<{ Querystring: { limit?: string } }>(
       path,

@@ -1,0 +1,110 @@
+/**
+ * Audit: the timeline of what happened — invocations with who acted for whom (the
+ * delegation chain), outcome and credential fingerprint — filtered through the API's own
+ * filters, its chain checked here (chain.ts), and exported as the API's JSON Lines.
+ */
+import { call, callText } from './api.js';
+import { checkChain } from './chain.js';
+import { attempt, button, did, field, h, row, say, table, when } from './dom.js';
+import type { Identity } from './keys.js';
+import type { AuditEntry } from './types.js';
+
+const TYPES = [
+  'authorize',
+  'approve',
+  'revoke',
+  'deny',
+  'invoke_start',
+  'invoke_end',
+  'invoke_interrupted',
+  'credential_issue',
+  'credential_discard',
+];
+
+/** Who acted, and for whom when that differs (a delegate acting for its principal). */
+function chainOf(e: AuditEntry): HTMLElement {
+  const out = h('span', { class: 'chain' }, did(e.actor));
+  if (e.principal !== undefined && e.principal !== e.actor) out.append(' for ', did(e.principal));
+  return out;
+}
+
+function fingerprintOf(e: AuditEntry): string {
+  const f = e.detail?.['fingerprint'];
+  return typeof f === 'string' ? f : '';
+}
+
+export function auditView(me: Identity, root: HTMLElement): Promise<void> {
+  const type = h('select', { name: 'type' }, h('option', { value: '' }, 'any'));
+  for (const t of TYPES) type.append(h('option', { value: t }, t));
+  const acId = h('input', { name: 'ac_id', maxlength: '64', autocomplete: 'off' });
+  const who = h('input', { name: 'did', maxlength: '128', autocomplete: 'off' });
+  const results = h('div', { class: 'results' });
+  const query = (): string => {
+    const q = new URLSearchParams({ limit: '200' });
+    if (type.value !== '') q.set('type', type.value);
+    if (acId.value !== '') q.set('ac_id', acId.value.trim());
+    if (who.value !== '') q.set('did', who.value.trim());
+    return `/audit?${q.toString()}`;
+  };
+  const load = async (): Promise<void> => {
+    const { entries } = await call<{ entries: AuditEntry[] }>(me, 'GET', query());
+    const { ok, verifiedTo } = await checkChain(entries);
+    const rows = entries.map((e, i) =>
+      row(
+        [
+          String(e.seq),
+          when(e.ts),
+          e.type,
+          chainOf(e),
+          e.ac_id === undefined ? '' : h('code', { title: e.ac_id }, e.ac_id.slice(0, 8)),
+          [e.connector, e.target].filter(Boolean).join(' → '),
+          e.outcome ?? '',
+          h('code', { class: 'fingerprint' }, fingerprintOf(e)),
+          ok[i] === true ? '✓ verified' : '✗ does not verify',
+        ],
+        { 'data-seq': String(e.seq), 'data-type': e.type },
+      ),
+    );
+    results.replaceChildren(
+      h(
+        'p',
+        { class: 'verified', 'data-verified-to': String(verifiedTo ?? '') },
+        verifiedTo === undefined
+          ? entries.length === 0
+            ? 'No entries.'
+            : 'The first entry shown does not verify.'
+          : `Chain verified up to entry ${verifiedTo} (${entries.length} shown; hashes recomputed in this browser).`,
+      ),
+      table(
+        'Audit timeline',
+        ['Seq', 'When', 'Type', 'Who', 'AC', 'Where', 'Outcome', 'Fingerprint', 'Chain'],
+        rows,
+      ),
+    );
+  };
+  const exportLines = async (): Promise<void> => {
+    const text = await callText(me, query());
+    const link = h('a', {
+      href: URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' })),
+      download: 'bastion-audit.jsonl',
+    });
+    link.click();
+    URL.revokeObjectURL(link.href);
+    say('Exported the entries shown as JSON Lines');
+  };
+  const form = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Audit filters' },
+    field('Type', type),
+    field('AC id', acId),
+    field('DID (admins)', who),
+    h('button', { type: 'submit' }, 'Apply filters'),
+    button('Export JSON Lines', () => void attempt('Export', exportLines)),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void attempt('Audit', load);
+  });
+  root.replaceChildren(h('h2', {}, 'Audit'), form, results);
+  return load();
+}
