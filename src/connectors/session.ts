@@ -156,6 +156,7 @@ export class SessionConnector {
       const credentialType = connector.credentialTypeFor?.(target) ?? connector.credentialType;
       credential = await deps.resolver.resolve(credentialType, target, acContext, {
         signal: controller.signal,
+        binding: connector.credentialBinding?.(operation),
       });
       fingerprint = credentialFingerprint(credential);
       await audit({

@@ -48,7 +48,14 @@ describe('the vault backend through the broker (double-backed)', () => {
 
   before(async () => {
     vault = await startVaultDouble({
-      sshRoles: { bastion: { allowedUsers: [SSHD_USER] } },
+      // No default extensions: a bound certificate asks for none (README, Vault backend).
+      sshRoles: {
+        bastion: {
+          allowedUsers: [SSHD_USER],
+          defaultExtensions: {},
+          allowedCriticalOptions: 'force-command,source-address',
+        },
+      },
       identityRoles: { 'api-reader': { ttl: 120 } },
       consulRoles: { reader: { ttl: 120 } },
     });
@@ -143,6 +150,11 @@ accords:
     assert.match(
       sshd.log(),
       /Accepted certificate ID "bastion ac=[^"]+" \(serial \d+\) signed by ED25519 CA/,
+    );
+    assert.match(
+      sshd.log(),
+      /Starting session: forced-command \(key-option\) 'echo 'signed by vault'' for /,
+      'Vault signed the certificate bound to the command',
     );
   });
 
