@@ -26,7 +26,7 @@ import { acFor } from '../helpers/backends.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 import { capturedLogger } from '../helpers/logs.js';
 import type { CertificateDraft } from '../peers/vault-double/engines.js';
-import { startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
+import { BOUND_SSH_ROLE, startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
 
 const API = 'https://api.internal.test';
 const LEASED = 'https://consul.internal.test';
@@ -99,12 +99,7 @@ describe('the vault backend (double-backed)', () => {
       approle: { tokenTtl: 60, tokenMaxTtl: 3600 },
       sshRoles: {
         bastion: { allowedUsers: ['ops', 'dba'], maxTtl: 900 },
-        // As the README says to configure a role for bound certificates.
-        bound: {
-          allowedUsers: ['ops'],
-          defaultExtensions: {},
-          allowedCriticalOptions: 'force-command,source-address',
-        },
+        bound: { allowedUsers: ['ops'], ...BOUND_SSH_ROLE },
       },
       identityRoles: { 'api-reader': { ttl: 120 }, 'too-long': { ttl: 3600 } },
       consulRoles: { reader: { ttl: 120 }, 'too-long': { ttl: 3600 } },
