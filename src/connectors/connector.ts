@@ -4,6 +4,7 @@
  * how it runs it with a credential. Rules common to all connectors live in session.ts; how
  * a connector is configured and built, in plugin.ts.
  */
+import type { CredentialBinding } from '../credentials/binding.js';
 import type { AcContext, Credential, CredentialType } from '../credentials/types.js';
 import type { Accord } from '../governance/accords.js';
 import type { Capability } from '../governance/capabilities.js';
@@ -50,6 +51,11 @@ export interface Connector<Op = unknown, Result extends ConnectorResult = Connec
   commandLine(op: Op, acContext: AcContext): string | undefined;
   /** For the audit, when `commandLine` is undefined: what the operation is, e.g. `GET /status`. */
   describe?(op: Op): string;
+  /**
+   * What the credential for this operation must be bound to (an SSH certificate's forced
+   * command): the resolver asks every backend for it and refuses a credential without it.
+   */
+  credentialBinding?(op: Op): CredentialBinding | undefined;
   /** Connector-specific policy (e.g. the HTTP path rules); throws InvocationDeniedError. */
   checkPolicy?(op: Op, acContext: AcContext): void;
   run(ctx: RunContext<Op>): Promise<Result>;

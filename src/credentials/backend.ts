@@ -2,6 +2,7 @@
  * The secrets-backend contract (seed: CredentialBackend). Small on purpose: a backend
  * issues, and revokes best-effort; the resolver enforces every invariant around it.
  */
+import type { CredentialBinding } from './binding.js';
 import type { AcContext, Credential, CredentialOf, CredentialType } from './types.js';
 
 export interface CredentialBackend {
@@ -19,12 +20,16 @@ export interface CredentialBackend {
   /**
    * Issues a short-lived credential scoped to `target`, or throws (ideally a
    * CredentialResolutionError with a reason). `signal` aborts when the resolver gives up.
+   * `binding`, when given, is what the credential must be bound to (an SSH certificate's
+   * forced command and source addresses: `sshCertificateBinding`); a backend that issues
+   * that type must honour it or refuse.
    */
   resolve<T extends CredentialType>(
     type: T,
     target: string,
     acContext: AcContext,
     signal?: AbortSignal,
+    binding?: CredentialBinding,
   ): Promise<CredentialOf<T>>;
   /** Best-effort revocation before natural expiry. Must not throw. */
   revoke(credential: Credential): Promise<void>;

@@ -7,6 +7,10 @@
  * private key it comes with (sshd would refuse the pair later; refused here, it is revoked
  * and wiped like any other refused credential, and the next backend is asked).
  *
+ * Binding: when the caller bound an `ssh_cert` to a command (binding.ts), the certificate
+ * must carry exactly those critical options and extensions — a backend that drops the
+ * binding, or adds a `permit-*` extension, is refused like one that certifies another key.
+ *
  * Time rules (ms; `skew` is the configured allowance):
  * - `expiresAt` must be a valid Date, and `expiresAt - now >= minWindow` (so one expiring
  *   exactly now, or within the minimum window, is refused);
@@ -16,7 +20,9 @@
  *   window the broker uses never exceeds the max TTL;
  * - `notBefore`, when present, must be a valid Date no later than `now + skew`.
  */
+import { parseEd25519Certificate } from '../ssh/certificate.js';
 import { checkCertificateKeyPair, SshKeyError } from '../ssh/ssh-key.js';
+import { certificateHonours, type SshCertificateBinding } from './binding.js';
 import { RejectReasons, type RejectReason } from './errors.js';
 import { Secret } from './secret.js';
 import type { Credential, CredentialType, SshCertCredential } from './types.js';
@@ -31,6 +37,8 @@ export interface CheckContext {
   maxTtlMs: number;
   minWindowMs: number;
   skewMs: number;
+  /** What an ssh_cert's certificate must be bound to, when the caller bound it. */
+  ssh?: SshCertificateBinding | undefined;
 }
 
 export type CheckResult = { credential: Credential } | { reason: RejectReason };
@@ -47,6 +55,8 @@ export function checkCredential(value: unknown, ctx: CheckContext): CheckResult 
   if (c['type'] === 'ssh_cert') {
     const problem = keyPairProblem(value as SshCertCredential);
     if (problem !== undefined) return { reason: problem };
+    if (ctx.ssh !== undefined && !bound(value as SshCertCredential, ctx.ssh))
+      return { reason: RejectReasons.bindingMismatch };
   }
 
   const expiresAt = c['expiresAt'];
@@ -94,6 +104,14 @@ function keyPairProblem(credential: SshCertCredential): RejectReason | undefined
     return err instanceof SshKeyError && err.message === 'key mismatch'
       ? RejectReasons.keyMismatch
       : RejectReasons.malformed;
+  }
+}
+
+function bound(credential: SshCertCredential, binding: SshCertificateBinding): boolean {
+  try {
+    return certificateHonours(parseEd25519Certificate(credential.certificate), binding);
+  } catch {
+    return false;
   }
 }
 

@@ -86,6 +86,7 @@ export const RejectReasons = {
   targetMismatch: 'target_mismatch',
   issuerMismatch: 'issuer_mismatch',
   keyMismatch: 'certificate_key_mismatch',
+  bindingMismatch: 'certificate_binding_mismatch',
   timeout: 'timeout',
   aborted: 'aborted',
 } as const;

@@ -12,6 +12,7 @@ import { AcExpiredError, BastionError, ConfigError, InvalidArgumentError } from 
 import { type Logger, silentLogger } from '../base/logger.js';
 import { noTelemetry, type Telemetry } from '../base/telemetry.js';
 import { BACKEND_ID_PATTERN, type CredentialBackend } from './backend.js';
+import { type CredentialBinding, sshCertificateBinding } from './binding.js';
 import {
   type BackendAttempt,
   CredentialResolutionError,
@@ -64,6 +65,8 @@ export interface RegisterOptions {
 export interface ResolveOptions {
   /** Aborts the whole resolution (e.g. the client went away). */
   signal?: AbortSignal;
+  /** What the credential must be bound to; every backend is asked for it, and checked. */
+  binding?: CredentialBinding | undefined;
 }
 
 export class UnsupportedCredentialTypeError extends BastionError {
@@ -181,7 +184,7 @@ export class CredentialResolver {
     const { signal } = options;
     for (const backend of capable) {
       const circuit = this.#circuits.get(backend.id);
-      const attempt = () => this.#attempt(backend, type, target, acContext, signal);
+      const attempt = () => this.#attempt(backend, type, target, acContext, options);
       const outcome = await (circuit?.run(attempt, signal) ?? attempt());
       this.#telemetry.resolution(backend.id, 'credential' in outcome ? 'issued' : outcome.reason);
       if ('credential' in outcome) return outcome.credential;
@@ -228,7 +231,7 @@ export class CredentialResolver {
     type: T,
     target: string,
     acContext: AcContext,
-    outer: AbortSignal | undefined,
+    { signal: outer, binding }: ResolveOptions,
   ): Promise<Outcome<CredentialOf<T>>> {
     if (outer?.aborted) return { reason: RejectReasons.aborted };
     const controller = new AbortController();
@@ -238,7 +241,7 @@ export class CredentialResolver {
     type Settled = { value: unknown } | { error: unknown } | { stop: string };
     let timer: NodeJS.Timeout | undefined;
     const call = Promise.resolve()
-      .then(() => backend.resolve(type, target, acContext, controller.signal))
+      .then(() => backend.resolve(type, target, acContext, controller.signal, binding))
       .then(
         (value): Settled => ({ value }),
         (error: unknown): Settled => ({ error }),
@@ -274,6 +277,7 @@ export class CredentialResolver {
         maxTtlMs: this.maxTtlMs,
         minWindowMs: this.minWindowMs,
         skewMs: this.skewMs,
+        ssh: type === 'ssh_cert' ? sshCertificateBinding(binding) : undefined,
       });
       if ('reason' in checked) {
         await this.#discardUnused(backend, settled.value);

@@ -48,7 +48,13 @@ describe('the Vault double (double-backed), driven by hvac', () => {
     const jwk = { ...(await exportJWK(publicKey)), kid: 'workload', alg: 'EdDSA' };
     double = await startVaultDouble({
       jwt: { jwks: { keys: [jwk] }, boundAudiences: ['vault'] },
-      sshRoles: { bastion: { allowedUsers: ['ops'] } },
+      sshRoles: {
+        bastion: {
+          allowedUsers: ['ops'],
+          allowedExtensions: 'permit-pty',
+          allowedCriticalOptions: 'force-command,source-address',
+        },
+      },
       identityRoles: { 'api-reader': { ttl: 120, claims: { purpose: 'hvac' } } },
       consulRoles: { reader: { ttl: 120 } },
     });
@@ -105,6 +111,17 @@ describe('the Vault double (double-backed), driven by hvac', () => {
     assert.equal(Number(cert.validBefore - cert.validAfter), 120 + 30, 'ttl 120s, backdated 30s');
     assert.deepEqual(cert.extensions, ['permit-pty'], "the role's default extensions");
     assert.match(cert.keyId, /^vault-approle-[0-9a-f]{64}$/, "Vault's key id when none is asked");
+    const bound = parseEd25519Certificate(r.ssh_bound);
+    assert.deepEqual(
+      bound.criticalOptions,
+      { 'force-command': "echo 'it''s' ok", 'source-address': '127.0.0.1/32' },
+      'the critical options hvac sent, as maps, are in the certificate',
+    );
+    assert.deepEqual(bound.extensions, ['permit-pty'], 'the extensions asked for');
+    assert.deepEqual(r.ssh_option_refused, {
+      status: 400,
+      errors: ['critical options not on allowed list: [permit-everything]'],
+    });
     assert.deepEqual(r.ssh_refused, {
       status: 400,
       errors: ['not-allowed is not a valid value for valid_principals'],

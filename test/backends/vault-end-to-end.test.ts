@@ -21,7 +21,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { generatePrincipalKey } from '../../src/governance/did-key.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { SSHD_USER, type Sshd, startSshd } from '../helpers/sshd.js';
-import { startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
+import { BOUND_SSH_ROLE, startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
 
 /** An API that answers 200 when `accept(token)` holds, 401 otherwise; keeps what it saw. */
 async function api(accept: (token: string) => Promise<boolean>) {
@@ -48,7 +48,7 @@ describe('the vault backend through the broker (double-backed)', () => {
 
   before(async () => {
     vault = await startVaultDouble({
-      sshRoles: { bastion: { allowedUsers: [SSHD_USER] } },
+      sshRoles: { bastion: { allowedUsers: [SSHD_USER], ...BOUND_SSH_ROLE } },
       identityRoles: { 'api-reader': { ttl: 120 } },
       consulRoles: { reader: { ttl: 120 } },
     });
@@ -143,6 +143,11 @@ accords:
     assert.match(
       sshd.log(),
       /Accepted certificate ID "bastion ac=[^"]+" \(serial \d+\) signed by ED25519 CA/,
+    );
+    assert.match(
+      sshd.log(),
+      /Starting session: forced-command \(key-option\) 'echo 'signed by vault'' for /,
+      'Vault signed the certificate bound to the command',
     );
   });
 

@@ -25,11 +25,15 @@ import { rawEd25519PublicKey } from '../../src/ssh/ed25519.js';
 import { acFor } from '../helpers/backends.js';
 import { expectNoMarker, newMarker } from '../helpers/leak.js';
 import { capturedLogger } from '../helpers/logs.js';
-import { startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
+import type { CertificateDraft } from '../peers/vault-double/engines.js';
+import { BOUND_SSH_ROLE, startVaultDouble, type VaultDouble } from '../peers/vault-double/index.js';
 
 const API = 'https://api.internal.test';
 const LEASED = 'https://consul.internal.test';
 const HOST = 'db1.internal.test';
+
+/** What the SSH connector binds an invocation's certificate to (credentials/binding.ts). */
+const BOUND = { sshCommand: "echo 'a b'", sshSourceAddresses: ['10.0.0.5/32'] };
 
 const sshAc = (now: number, overrides: Partial<AcContext> = {}): AcContext =>
   acFor(HOST, now, { connector: 'ssh', ssh_principals: ['ops'], ...overrides });
@@ -93,7 +97,10 @@ describe('the vault backend (double-backed)', () => {
     double = await startVaultDouble({
       now: () => clock.now(),
       approle: { tokenTtl: 60, tokenMaxTtl: 3600 },
-      sshRoles: { bastion: { allowedUsers: ['ops', 'dba'], maxTtl: 900 } },
+      sshRoles: {
+        bastion: { allowedUsers: ['ops', 'dba'], maxTtl: 900 },
+        bound: { allowedUsers: ['ops'], ...BOUND_SSH_ROLE },
+      },
       identityRoles: { 'api-reader': { ttl: 120 }, 'too-long': { ttl: 3600 } },
       consulRoles: { reader: { ttl: 120 }, 'too-long': { ttl: 3600 } },
     });
@@ -126,6 +133,22 @@ describe('the vault backend (double-backed)', () => {
         'a new key each time',
       );
       for (const x of [c, second]) x.privateKey.dispose();
+    });
+
+    it('ssh_cert bound to an invocation: the request carries critical_options and extensions, the certificate exactly them', async () => {
+      const b = backend({ ssh: { mount: 'ssh-client-signer', role: 'bound' } });
+      const c = await resolver(b).resolve('ssh_cert', HOST, sshAc(clock.now()), { binding: BOUND });
+      assert.deepEqual(double.ssh.asked.at(-1), {
+        critical_options: { 'force-command': "echo 'a b'", 'source-address': '10.0.0.5/32' },
+        extensions: {},
+      });
+      const cert = parseEd25519Certificate(c.certificate);
+      assert.deepEqual(cert.criticalOptions, {
+        'force-command': "echo 'a b'",
+        'source-address': '10.0.0.5/32',
+      });
+      assert.deepEqual(cert.extensions, []);
+      c.privateKey.dispose();
     });
 
     it('ssh_cert: the AC’s expiry shortens the ttl asked for', async () => {
@@ -233,6 +256,40 @@ describe('the vault backend (double-backed)', () => {
           double.ssh.tamper = undefined;
         }
       }
+    });
+
+    it('a bound certificate without its critical options, with other ones, or with an extension (the binding check)', async () => {
+      const bound = () =>
+        backend({ ssh: { mount: 'ssh-client-signer', role: 'bound' } }).resolve(
+          'ssh_cert',
+          HOST,
+          sshAc(clock.now()),
+          undefined,
+          BOUND,
+        );
+      for (const tamper of [
+        (d: CertificateDraft) => (d.criticalOptions = {}),
+        (d: CertificateDraft) => (d.criticalOptions['force-command'] = 'id'),
+        (d: CertificateDraft) => delete d.criticalOptions['source-address'],
+        (d: CertificateDraft) => (d.extensions = ['permit-pty']),
+      ]) {
+        double.ssh.tamper = tamper;
+        try {
+          assert.equal(await reasonOf(bound()), 'backend_error');
+        } finally {
+          double.ssh.tamper = undefined;
+        }
+      }
+      // A role with default extensions gives them to a request for none: refused too.
+      const withDefaults = backend().resolve(
+        'ssh_cert',
+        HOST,
+        sshAc(clock.now()),
+        undefined,
+        BOUND,
+      );
+      assert.equal(await reasonOf(withDefaults), 'backend_error');
+      assert.deepEqual(double.ssh.drafts.at(-1)?.extensions, ['permit-pty']);
     });
 
     it('a certificate for another key (the key check)', async () => {

@@ -1390,5 +1390,19 @@ describe('parseConfig: backends and connectors, the sections plugins own', () =>
       () => parse(edit(base(), 'connectors', { ssh: { port: 0 } })),
       configError('c.yaml: connectors.ssh.port', 'must be at least 1'),
     );
+    // Each certificate's source-address: addresses or CIDR blocks, never names.
+    const sources = ['10.0.0.5', '203.0.113.0/24', '2001:db8::/64'];
+    const withSources = parse(edit(base(), 'connectors', { ssh: { source_addresses: sources } }));
+    assert.deepEqual(
+      (connectorSettings(withSources, 'ssh') as SshSettings).source_addresses,
+      sources,
+    );
+    for (const bad of ['bastion.internal', '10.0.0.5/33', '::1/129', '10.0.0.0/8/1', '10.0.0.5/']) {
+      assert.throws(
+        () => parse(edit(base(), 'connectors', { ssh: { source_addresses: [bad] } })),
+        configError('c.yaml: connectors.ssh.source_addresses[0]', /IP address or CIDR block/),
+        bad,
+      );
+    }
   });
 });

@@ -271,7 +271,10 @@ describe('governed invocation', () => {
     const { DevBackend } = await import('../../src/backends/dev/dev-backend.js');
     const { ManualClock } = await import('../../src/base/clock.js');
     const past = await DevBackend.create({ clock: new ManualClock(Date.now() - 3_600_000) });
-    const stale = await past.resolve('ssh_cert', '127.0.0.1', acContextFor(b, ac.id));
+    // Bound as the broker asks (ssh-binding.test.ts), so that only its window is wrong.
+    const stale = await past.resolve('ssh_cert', '127.0.0.1', acContextFor(b, ac.id), undefined, {
+      sshCommand: 'id',
+    });
     b.sshd.setCaKeys([b.dev.caPublicKey(), past.caPublicKey()]);
     b.spy.next = () => Promise.resolve({ ...stale, expiresAt: new Date(Date.now() + 60_000) });
     await refused(

@@ -22,6 +22,11 @@ export interface SpyBackend extends CredentialBackend {
   readonly revoked: Credential[];
   /** When set, the next resolve returns this instead (then it is cleared). */
   next?: () => Promise<Credential>;
+  /**
+   * UNSAFE, tests only: called with each credential as issued, before the broker uses it,
+   * so a test can copy it as a thief would (the stolen-credential tests).
+   */
+  unsafeCapture?: (credential: Credential) => void;
 }
 
 export function spyOn(inner: CredentialBackend): SpyBackend {
@@ -30,12 +35,14 @@ export function spyOn(inner: CredentialBackend): SpyBackend {
     supportedTypes: inner.supportedTypes,
     issued: [],
     revoked: [],
-    async resolve(type, target, ac, signal) {
+    async resolve(type, target, ac, signal, binding) {
       const make = spy.next;
       delete spy.next;
-      const c = make !== undefined ? await make() : await inner.resolve(type, target, ac, signal);
+      const c =
+        make !== undefined ? await make() : await inner.resolve(type, target, ac, signal, binding);
       const credential = { ...c, issuedBy: 'spy' } as Credential;
       spy.issued.push(credential);
+      spy.unsafeCapture?.(credential);
       return credential as never;
     },
     async revoke(credential) {
@@ -79,6 +86,8 @@ export async function startConnectorBroker(
     httpTarget?: string;
     /** Top-level settings appended to the configuration (`metrics:`, `tracing:`). */
     extraYaml?: string;
+    /** `connectors.ssh.source_addresses`: what each certificate's source-address says. */
+    sshSourceAddresses?: readonly string[];
   } = {},
 ): Promise<ConnectorBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-conn-'));
@@ -103,7 +112,7 @@ connectors:
   ssh:
     known_hosts: ${join(dataDir, 'known_hosts')}
     hosts: { "127.0.0.1": { port: ${sshd.port} }, "other.internal.test": { address: 127.0.0.1, port: ${sshd.port} } }
-  bascule:
+${options.sshSourceAddresses ? `    source_addresses: ${JSON.stringify(options.sshSourceAddresses)}\n` : ''}  bascule:
     targets: { "db1.internal.test": "unix:${sock}" }
 backends:
   - kind: dev

@@ -49,6 +49,28 @@ out["ssh"] = {
     "serial_number": signed["data"]["serial_number"],
     "signed_key": signed["data"]["signed_key"],
 }
+# Bound: critical options and extensions as maps (what Bastion asks for per invocation).
+bound = client.secrets.ssh.sign_ssh_key(
+    name=os.environ["VAULT_SSH_ROLE"],
+    public_key=os.environ["VAULT_SSH_PUBLIC_KEY"],
+    valid_principals=os.environ["VAULT_SSH_PRINCIPAL"],
+    ttl="120s",
+    critical_options={"force-command": "echo 'it''s' ok", "source-address": "127.0.0.1/32"},
+    extensions={"permit-pty": ""},
+    mount_point=os.environ["VAULT_SSH_MOUNT"],
+)
+out["ssh_bound"] = bound["data"]["signed_key"]
+try:
+    client.secrets.ssh.sign_ssh_key(
+        name=os.environ["VAULT_SSH_ROLE"],
+        public_key=os.environ["VAULT_SSH_PUBLIC_KEY"],
+        valid_principals=os.environ["VAULT_SSH_PRINCIPAL"],
+        critical_options={"permit-everything": "yes"},
+        mount_point=os.environ["VAULT_SSH_MOUNT"],
+    )
+    out["ssh_option_refused"] = None
+except hvac.exceptions.InvalidRequest as err:
+    out["ssh_option_refused"] = {"status": 400, "errors": err.errors}
 try:
     client.secrets.ssh.sign_ssh_key(
         name=os.environ["VAULT_SSH_ROLE"],

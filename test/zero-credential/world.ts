@@ -36,7 +36,7 @@ import {
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
 import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
-import { startVaultDouble } from '../peers/vault-double/index.js';
+import { BOUND_SSH_ROLE, startVaultDouble } from '../peers/vault-double/index.js';
 import { skipWithoutWinrmDouble } from '../helpers/winrm-double.js';
 import {
   KERBEROS_BACKEND_ID,
@@ -262,7 +262,7 @@ async function start(started: Started): Promise<ProofWorld> {
   // Vault's identity tokens carry what the role's template says: here a scope and the tag.
   const vault = started.add(
     await startVaultDouble({
-      sshRoles: { bastion: { allowedUsers: [SSHD_USER] } },
+      sshRoles: { bastion: { allowedUsers: [SSHD_USER], ...BOUND_SSH_ROLE } },
       identityRoles: { api: { ttl: 240, claims: { scope: 'read', marker: tags.vault } } },
     }),
     (v) => v.close(),

@@ -3,7 +3,8 @@
  * keys are generated in memory at construction and never written anywhere; restarting the
  * process rotates them. It issues
  * - `ssh_cert`: a fresh Ed25519 key pair per call and an OpenSSH user certificate for the
- *   AC's SSH principals, valid from now − skew to now + TTL;
+ *   AC's SSH principals, valid from now − skew to now + TTL, bound as asked (the forced
+ *   command, the source addresses, no extensions: credentials/binding.ts);
  * - `oauth`: an RFC 9068-style JWT access token (EdDSA) whose audience is the target.
  * Not for production: anyone who can run code in the broker process holds its CA.
  */
@@ -11,6 +12,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from
 import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import { type Clock, systemClock } from '../../base/clock.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
+import { type CredentialBinding, sshCertificateBinding } from '../../credentials/binding.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import {
   OPENSSH_DEFAULT_EXTENSIONS,
@@ -41,7 +43,7 @@ export interface DevBackendOptions {
   ttlMs?: number;
   /** How far certificates' valid-after is backdated; default the resolver's skew (30 s). */
   skewMs?: number;
-  /** Certificate extensions; default OpenSSH's defaults. */
+  /** Extensions of a certificate asked for without a binding; default OpenSSH's defaults. */
   extensions?: readonly string[];
   /** `iss` of issued tokens. */
   issuer?: string;
@@ -127,9 +129,10 @@ export class DevBackend implements CredentialBackend {
     target: string,
     acContext: AcContext,
     signal?: AbortSignal,
+    binding?: CredentialBinding,
   ): Promise<CredentialOf<T>> {
     guardResolve(this.#guard, type, target, acContext, signal);
-    if (type === 'ssh_cert') return this.#sshCert(target, acContext) as CredentialOf<T>;
+    if (type === 'ssh_cert') return this.#sshCert(target, acContext, binding) as CredentialOf<T>;
     return (await this.#oauth(target, acContext)) as CredentialOf<T>;
   }
 
@@ -147,7 +150,7 @@ export class DevBackend implements CredentialBackend {
     return Promise.resolve();
   }
 
-  #sshCert(target: string, ac: AcContext): SshCertCredential {
+  #sshCert(target: string, ac: AcContext, binding?: CredentialBinding): SshCertCredential {
     const principals = ac.ssh_principals ?? [];
     if (principals.length === 0 || !principals.every((p) => SSH_LOGIN_PATTERN.test(p))) {
       throw new CredentialResolutionError(BackendReasons.invalidRequest);
@@ -160,6 +163,7 @@ export class DevBackend implements CredentialBackend {
     const comment =
       this.#marker === undefined ? 'bastion-ephemeral' : `bastion-ephemeral ${this.#marker}`;
     const key = ephemeralEd25519Key(comment);
+    const bound = sshCertificateBinding(binding);
     const certificate = signUserCertificate({
       caPrivateKey: this.#caKey,
       caPublicBlob: this.#caPublicBlob,
@@ -169,7 +173,8 @@ export class DevBackend implements CredentialBackend {
       principals,
       validAfter,
       validBefore,
-      extensions: this.#extensions,
+      extensions: bound?.extensions ?? this.#extensions,
+      ...(bound !== undefined ? { criticalOptions: bound.criticalOptions } : {}),
     });
 
     return {

@@ -1,12 +1,15 @@
 /**
  * A JSON object request body built from bytes, so that a secret value (an AppRole
  * secret_id, a login JWT) is written from its Secret into a Buffer the caller zero-fills
- * after sending, and never becomes a JS string of ours. Values are strings or Secrets:
- * every Vault request the broker makes takes string parameters only.
+ * after sending, and never becomes a JS string of ours. Values are strings, Secrets, or
+ * maps of strings (an SSH signing's `critical_options` and `extensions`): every Vault
+ * request the broker makes takes such parameters only.
  */
-import type { Secret } from '../../credentials/secret.js';
+import { Secret } from '../../credentials/secret.js';
 
-export type JsonValue = string | Secret;
+/** A map of strings: public by construction, written with JSON.stringify. */
+export type JsonStringMap = Readonly<Record<string, string>>;
+export type JsonValue = string | Secret | JsonStringMap;
 export type JsonFields = readonly (readonly [string, JsonValue])[];
 
 const HEX = '0123456789abcdef';
@@ -37,10 +40,19 @@ export function jsonBody(fields: JsonFields): Buffer {
   const parts = fields.map(([name, value]) => ({
     name: Buffer.from(name, 'utf8'),
     text: typeof value === 'string' ? Buffer.from(value, 'utf8') : undefined,
-    secret: typeof value === 'string' ? undefined : value,
+    secret: value instanceof Secret ? value : undefined,
+    // Already JSON (quotes and braces included): written as is.
+    raw:
+      typeof value === 'string' || value instanceof Secret
+        ? undefined
+        : Buffer.from(JSON.stringify(value), 'utf8'),
   }));
   const valueLength = (p: (typeof parts)[number]): number =>
-    p.text !== undefined ? escapedLength(p.text) : (p.secret?.use(escapedLength) ?? 0);
+    p.raw !== undefined
+      ? p.raw.byteLength - 2
+      : p.text !== undefined
+        ? escapedLength(p.text)
+        : (p.secret?.use(escapedLength) ?? 0);
   // {} plus, per field, "name":"value" and a comma between fields.
   const total = parts.reduce(
     (n, p) => n + escapedLength(p.name) + valueLength(p) + 5,
@@ -53,6 +65,11 @@ export function jsonBody(fields: JsonFields): Buffer {
     if (index > 0) out[at++] = 0x2c;
     out[at++] = 0x22;
     at = writeEscaped(p.name, out, at);
+    if (p.raw !== undefined) {
+      out.write('":', at, 'latin1');
+      at += 2 + p.raw.copy(out, at + 2);
+      return;
+    }
     out.write('":"', at, 'latin1');
     at += 3;
     at =

@@ -2,11 +2,20 @@
  * `ssh_cert` from Vault's SSH secrets engine: a fresh Ed25519 key per invocation, its
  * public half signed by `POST /v1/<mount>/sign/<role>` for exactly the AC's SSH logins
  * (`valid_principals`), as a user certificate (`cert_type: user`) whose key id names the
- * AC (the role must allow user key ids), for at most the usable window (`ttl`). What Vault
- * returns is checked before use: a user certificate of our key, for exactly those
- * principals, with that key id, valid now and not beyond the window asked for. The private
- * key never leaves the broker. https://developer.hashicorp.com/vault/api-docs/secret/ssh#sign-ssh-key
+ * AC (the role must allow user key ids), for at most the usable window (`ttl`), bound to
+ * the invocation: its forced command and source addresses as `critical_options`, and no
+ * extension (`extensions` empty: the role's `default_extensions` must be empty too, since
+ * Vault gives those when none is asked for). What Vault returns is checked before use: a
+ * user certificate of our key, for exactly those principals, with that key id and those
+ * options, valid now and not beyond the window asked for. The private key never leaves
+ * the broker. https://developer.hashicorp.com/vault/api-docs/secret/ssh#sign-ssh-key
  */
+import {
+  certificateHonours,
+  type CredentialBinding,
+  type SshCertificateBinding,
+  sshCertificateBinding,
+} from '../../credentials/binding.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import { Secret } from '../../credentials/secret.js';
 import type { AcContext, SshCertCredential } from '../../credentials/types.js';
@@ -38,13 +47,20 @@ export interface SignRequest {
   readonly body: JsonFields;
   readonly principals: readonly string[];
   readonly keyId: string;
+  /** The options the certificate must carry exactly, when the invocation is bound. */
+  readonly bound: SshCertificateBinding | undefined;
   /** Epoch seconds: the certificate may be valid until then at most (with the skew). */
   readonly notAfter: number;
   readonly now: number;
 }
 
 /** The request for a certificate for the AC's logins, and a new key for it. */
-export function signRequest(signing: SshSigning, ac: AcContext, now: number): SignRequest {
+export function signRequest(
+  signing: SshSigning,
+  ac: AcContext,
+  now: number,
+  binding?: CredentialBinding,
+): SignRequest {
   const principals = ac.ssh_principals ?? [];
   if (principals.length === 0 || !principals.every((p) => SSH_LOGIN_PATTERN.test(p))) {
     throw new CredentialResolutionError(BackendReasons.invalidRequest);
@@ -52,6 +68,7 @@ export function signRequest(signing: SshSigning, ac: AcContext, now: number): Si
   const ttl = Math.min(signing.ttlSeconds, Math.floor((ac.expires_at * 1000 - now) / 1000));
   if (ttl < 1) throw new CredentialResolutionError(BackendReasons.invalidRequest);
   const keyId = `bastion ac=${ac.ac_id} sub=${ac.principal_did}`.slice(0, 256);
+  const bound = sshCertificateBinding(binding);
   const key = ephemeralEd25519Key('bastion-ephemeral');
   return {
     key,
@@ -62,9 +79,16 @@ export function signRequest(signing: SshSigning, ac: AcContext, now: number): Si
       ['cert_type', 'user'],
       ['key_id', keyId],
       ['ttl', `${ttl}s`],
+      ...(bound !== undefined
+        ? ([
+            ['critical_options', bound.criticalOptions],
+            ['extensions', Object.fromEntries(bound.extensions.map((e) => [e, '']))],
+          ] as const)
+        : []),
     ],
     principals,
     keyId,
+    bound,
     notAfter: Math.floor(now / 1000) + ttl,
     now,
   };
@@ -99,6 +123,7 @@ export function sshCredential(
       !cert.publicKey32.equals(request.key.publicKey32) ||
       !sameSet(cert.principals, request.principals) ||
       cert.keyId !== request.keyId ||
+      (request.bound !== undefined && !certificateHonours(cert, request.bound)) ||
       validAfter > now + skew ||
       validBefore <= now ||
       validBefore > request.notAfter + skew

@@ -14,6 +14,7 @@ import { type Clock, systemClock } from '../../base/clock.js';
 import { ConfigError } from '../../base/errors.js';
 import { type Logger, silentLogger } from '../../base/logger.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
+import type { CredentialBinding } from '../../credentials/binding.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import {
   DEFAULT_BACKEND_TIMEOUT_MS,
@@ -123,10 +124,11 @@ export class VaultBackend implements CredentialBackend {
     target: string,
     ac: AcContext,
     signal?: AbortSignal,
+    binding?: CredentialBinding,
   ): Promise<CredentialOf<T>> {
     const started = guardResolve(this.#guard, type, target, ac, signal);
     if (type === 'ssh_cert') {
-      return (await this.#sshCert(target, ac, started, signal)) as CredentialOf<T>;
+      return (await this.#sshCert(target, ac, started, signal, binding)) as CredentialOf<T>;
     }
     return (await this.#token(target, started, signal)) as CredentialOf<T>;
   }
@@ -142,14 +144,20 @@ export class VaultBackend implements CredentialBackend {
     await this.#session.close();
   }
 
-  async #sshCert(target: string, ac: AcContext, started: number, signal?: AbortSignal) {
+  async #sshCert(
+    target: string,
+    ac: AcContext,
+    started: number,
+    signal?: AbortSignal,
+    binding?: CredentialBinding,
+  ) {
     const ssh = this.#ssh;
     if (ssh === undefined) throw new CredentialResolutionError(BackendReasons.invalidRequest);
     // The AC's target is canonical, and so are the configured patterns.
     if (ssh.targets !== undefined && !ssh.targets.some((p) => targetMatches(p, target))) {
       throw new CredentialResolutionError(BackendReasons.unsupportedTarget);
     }
-    const request = signRequest(ssh, ac, started);
+    const request = signRequest(ssh, ac, started, binding);
     let data: Record<string, unknown>;
     try {
       data = dataOf(await this.#call('POST', request.path, request.body, signal));

@@ -1,10 +1,18 @@
 /**
  * The `ssh` connector: runs one command on the target over SSH with a short-lived user
  * certificate (credential `ssh_cert`) for the login the accord maps the principal to. An
- * argv is sent single-quoted, so the remote shell sees each argument literally.
+ * argv is sent single-quoted, so the remote shell sees each argument literally. The
+ * certificate is bound to that very command line (force-command) and to the broker's
+ * egress addresses (source-address), with no extension: a copy runs nothing else.
  */
 import { BastionError } from '../../base/errors.js';
 import { parseEd25519Certificate } from '../../ssh/certificate.js';
+import {
+  certificateHonours,
+  type CredentialBinding,
+  type SshCertificateBinding,
+  sshCommandBinding,
+} from '../../credentials/binding.js';
 import type { AcContext, SshCertCredential } from '../../credentials/types.js';
 import type { KnownHosts } from '../../transports/known-hosts.js';
 import { sshExec } from '../../transports/ssh/exec.js';
@@ -27,11 +35,24 @@ export class CredentialScopeError extends BastionError {
 }
 
 /**
+ * The one command line sent in the exec request, and so the one the certificate forces:
+ * both come from here, byte for byte (sshd runs either through the login shell, `-c`).
+ */
+export function sshCommandLine(op: CommandOperation): string {
+  return op.command ?? shellQuote(op.argv ?? []);
+}
+
+/**
  * I3 for SSH, on the certificate itself rather than the backend's word for it: a user
  * certificate whose only principal is the accord's login (never empty, never `*`), valid
- * no later than the credential's expiry.
+ * no later than the credential's expiry, bound to exactly this invocation's command,
+ * source addresses and extensions.
  */
-export function checkSshCertificate(credential: SshCertCredential, ac: AcContext): string {
+export function checkSshCertificate(
+  credential: SshCertCredential,
+  ac: AcContext,
+  binding: SshCertificateBinding,
+): string {
   const login = ac.ssh_principals?.[0];
   let cert: ReturnType<typeof parseEd25519Certificate>;
   try {
@@ -49,7 +70,8 @@ export function checkSshCertificate(credential: SshCertCredential, ac: AcContext
     cert.principals[0] !== login ||
     credential.principals.length !== 1 ||
     credential.principals[0] !== login ||
-    !(validBefore <= credential.expiresAt.getTime())
+    !(validBefore <= credential.expiresAt.getTime()) ||
+    !certificateHonours(cert, binding)
   ) {
     throw new CredentialScopeError();
   }
@@ -63,6 +85,8 @@ export interface SshConnectorOptions {
   port: number;
   /** Per canonical target: where to connect, when not the target name itself. */
   hosts: HostEndpoints;
+  /** The broker's egress addresses (CIDR) each certificate is bound to; empty: unbound. */
+  sourceAddresses?: readonly string[] | undefined;
 }
 
 export class SshConnector extends CommandConnector {
@@ -81,9 +105,18 @@ export class SshConnector extends CommandConnector {
     return super.commandLine(op, ac);
   }
 
+  credentialBinding(op: CommandOperation): CredentialBinding {
+    return {
+      sshCommand: sshCommandLine(op),
+      sshSourceAddresses: this.options.sourceAddresses ?? [],
+    };
+  }
+
   override run(ctx: RunContext<CommandOperation>): Promise<ExecResult> {
     const credential = ctx.credential as SshCertCredential;
-    const username = checkSshCertificate(credential, ctx.acContext);
+    const command = sshCommandLine(ctx.operation);
+    const bound = sshCommandBinding(command, this.options.sourceAddresses);
+    const username = checkSshCertificate(credential, ctx.acContext, bound);
     const host = this.options.hosts.get(ctx.target);
     return sshExec({
       address: host?.address ?? ctx.target,
@@ -92,7 +125,7 @@ export class SshConnector extends CommandConnector {
       username,
       credential,
       knownHosts: this.options.knownHosts(),
-      command: ctx.operation.command ?? shellQuote(ctx.operation.argv ?? []),
+      command,
       ...(ctx.operation.stdin !== undefined ? { stdin: Buffer.from(ctx.operation.stdin) } : {}),
       limits: ctx.limits,
       signal: ctx.signal,

@@ -47,6 +47,10 @@ export interface SshRoleConfig {
   readonly defaultExtensions: Record<string, string>;
   /** Comma-separated; "" allows none to be asked for, "*" any. */
   readonly allowedExtensions: string;
+  /** Given when a request asks for no critical option. */
+  readonly defaultCriticalOptions?: Record<string, string>;
+  /** Comma-separated; "" (Vault's default) allows any to be asked for. */
+  readonly allowedCriticalOptions?: string;
   readonly allowUserKeyIds: boolean;
   readonly notBeforeDuration: number;
 }
@@ -58,6 +62,7 @@ export interface CertificateDraft {
   keyId: string;
   validAfter: number;
   validBefore: number;
+  criticalOptions: Record<string, string>;
   extensions: string[];
 }
 
@@ -68,6 +73,10 @@ export class SshEngine {
   /** Set by a test to alter the next certificates before they are signed. */
   tamper: ((draft: CertificateDraft) => void) | undefined;
   signed = 0;
+  /** Every certificate signed, as signed. */
+  readonly drafts: CertificateDraft[] = [];
+  /** The maps each signing request carried, as sent (absent: undefined). */
+  readonly asked: { critical_options: unknown; extensions: unknown }[] = [];
 
   constructor(
     private readonly roles: Record<string, SshRoleConfig>,
@@ -105,6 +114,11 @@ export class SshEngine {
       throw badRequest('setting key_id is not allowed by role');
     const keyHash = createHash('sha256').update(ed25519PublicBlob(publicKey32)).digest('hex');
     const keyId = askedKeyId || `vault-${token.displayName}-${keyHash}`;
+    this.asked.push({
+      critical_options: req.body['critical_options'],
+      extensions: req.body['extensions'],
+    });
+    const criticalOptions = this.#criticalOptions(req.body['critical_options'], role);
     const extensions = this.#extensions(req.body['extensions'], role);
     const now = Math.floor(this.now() / 1000);
     const draft: CertificateDraft = {
@@ -113,6 +127,7 @@ export class SshEngine {
       keyId,
       validAfter: now - role.notBeforeDuration,
       validBefore: now + ttl,
+      criticalOptions,
       extensions,
     };
     this.tamper?.(draft);
@@ -127,11 +142,34 @@ export class SshEngine {
       validAfter: draft.validAfter,
       validBefore: draft.validBefore,
       extensions: draft.extensions,
+      criticalOptions: draft.criticalOptions,
     });
     this.signed++;
+    this.drafts.push(draft);
     return envelope({
       data: { serial_number: serial.toString(16), signed_key: `${certificate}\n` },
     });
+  }
+
+  /**
+   * Vault's calculateCriticalOptions: none asked (absent, null or `{}`), the role's defaults;
+   * else each must be on the role's allowed list, unless that list is empty (any allowed).
+   */
+  #criticalOptions(asked: unknown, role: SshRoleConfig): Record<string, string> {
+    const defaults = { ...(role.defaultCriticalOptions ?? {}) };
+    if (asked === undefined || asked === null) return defaults;
+    const options = stringMap(asked, 'critical_options');
+    const names = Object.keys(options);
+    if (names.length === 0) return defaults;
+    const allowedList = role.allowedCriticalOptions ?? '';
+    if (allowedList !== '') {
+      const allowed = allowedList.split(',');
+      const refused = names.filter((n) => !allowed.includes(n));
+      if (refused.length > 0) {
+        throw badRequest(`critical options not on allowed list: [${refused.join(' ')}]`);
+      }
+    }
+    return options;
   }
 
   /** Asked-for extensions must be allowed by the role; none asked: the role's defaults. */
@@ -148,6 +186,19 @@ export class SshEngine {
     }
     return names;
   }
+}
+
+/** A JSON object as Vault's `map` fields take it, each value as its text (convertMapToStringValue). */
+function stringMap(value: unknown, field: string): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest(`invalid ${field}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (typeof v === 'object' && v !== null) throw badRequest(`invalid ${field}`);
+    out[name] = String(v);
+  }
+  return out;
 }
 
 function parseEd25519PublicKey(line: string): Buffer {

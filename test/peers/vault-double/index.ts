@@ -34,6 +34,15 @@ import {
   type VaultRequest,
 } from './http.js';
 
+/**
+ * A role as the README says to configure one for Bastion's bound certificates: no default
+ * extensions (Vault gives them to a request that asks for none) and both critical options.
+ */
+export const BOUND_SSH_ROLE = {
+  defaultExtensions: {},
+  allowedCriticalOptions: 'force-command,source-address',
+} as const;
+
 export interface VaultDoubleOptions {
   /** Epoch ms; default Date.now. Tokens, certificates and leases are timed by it. */
   readonly now?: () => number;
