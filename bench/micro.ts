@@ -24,6 +24,7 @@ import { Secret } from '../src/credentials/secret.js';
 import { ed25519PublicKeyLine } from '../src/ssh/ed25519.js';
 import { startVaultDouble, type VaultDouble } from '../test/peers/vault-double/index.js';
 import { CredentialResolver } from '../src/credentials/resolver.js';
+import type { CredentialBinding } from '../src/credentials/binding.js';
 import type { AcContext } from '../src/credentials/types.js';
 import { disposeCredential } from '../src/credentials/types.js';
 import { verifyAc } from '../src/governance/ac.js';
@@ -40,6 +41,9 @@ import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from 
 import { ProofSigner } from './lib/dpop.js';
 import { verifyDpopProofWithJose } from './lib/dpop-jose.js';
 import { measure, type MicroTask, type Task } from './lib/measure.js';
+
+/** What an invocation of `id` binds its certificate to (#17): its command and the broker. */
+const BENCH_BINDING: CredentialBinding = { sshCommand: 'id', sshSourceAddresses: ['127.0.0.1/32'] };
 
 export type { MicroTask };
 
@@ -207,6 +211,12 @@ async function run(args: unknown): Promise<MicroResult> {
     },
     'dev.resolve.ssh_cert': async () => {
       disposeCredential(await dev.resolve('ssh_cert', BENCH_TARGET, acContext));
+    },
+    // The same certificate bound to its invocation (#17): force-command and source-address.
+    'dev.resolve.ssh_cert.bound': async () => {
+      disposeCredential(
+        await dev.resolve('ssh_cert', BENCH_TARGET, acContext, undefined, BENCH_BINDING),
+      );
     },
     'resolver.resolve+discard': async () => {
       await resolver.discard(await resolver.resolve('ssh_cert', BENCH_TARGET, acContext));

@@ -288,6 +288,14 @@ if (micro !== undefined) {
   );
   microFigure(
     'B3',
+    'SSH certificate bound to its invocation (force-command, source-address)',
+    'dev.resolve.ssh_cert.bound',
+    "the same certificate unbound, DevBackend.resolve('ssh_cert')",
+    'dev.resolve.ssh_cert',
+    'the cost of binding (#17): two critical options encoded into the signed blob',
+  );
+  microFigure(
+    'B3',
     'SSH certificate through CredentialResolver (checks, revoke, zero-fill)',
     'resolver.resolve+discard',
     'raw Ed25519 keygen + sign',
@@ -612,6 +620,7 @@ const BREAKDOWN: [string, string][] = [
   ['openssh.rawEd25519PublicKey', 'rawEd25519PublicKey() as used by the dev backend'],
   ['jwk.rawPublicKey', 'the same 32 bytes via JWK export'],
   ['dev.resolve.ssh_cert', "DevBackend.resolve('ssh_cert') + dispose"],
+  ['dev.resolve.ssh_cert.bound', "DevBackend.resolve('ssh_cert') bound to a command + dispose"],
   ['resolver.resolve+discard', 'CredentialResolver.resolve + discard (ssh_cert)'],
   ['raw.vault.sign', 'raw HTTP sign call to the Vault double (B3 vault baseline)'],
   ['vault.resolve.ssh_cert', "VaultBackend.resolve('ssh_cert') + dispose (Vault double)"],

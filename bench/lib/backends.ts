@@ -110,8 +110,8 @@ export function dwellWrap(
   return {
     id,
     supportedTypes: inner.supportedTypes,
-    async resolve(type, target, ac, signal) {
-      const issued = await inner.resolve(type, target, ac, signal);
+    async resolve(type, target, ac, signal, binding) {
+      const issued = await inner.resolve(type, target, ac, signal, binding);
       // The resolver checks issuedBy against the backend it asked: answer as this one.
       const credential = { ...issued, issuedBy: id } as Credential;
       dwell.track(credential);
