@@ -91,3 +91,23 @@ export const RejectReasons = {
   aborted: 'aborted',
 } as const;
 export type RejectReason = (typeof RejectReasons)[keyof typeof RejectReasons];
+
+/**
+ * A backend's failure as a reason of our vocabulary and, when it raised a catalog error of
+ * its own, that code (fixed text: safe to log and return). The code's HTTP status says
+ * what kind of failure it was: a refusal (403: the backend answered, it is up), a request
+ * it does not take (400), an issuer out of reach (503, 504); anything else is an error.
+ */
+export function outcomeOf(err: unknown): { reason: string; code?: string } {
+  if (err instanceof CredentialResolutionError) return { reason: err.reason };
+  if (!(err instanceof BastionError)) return { reason: BackendReasons.failed };
+  const reason =
+    err.status === 403
+      ? BackendReasons.denied
+      : err.status === 400
+        ? BackendReasons.invalidRequest
+        : err.status === 503 || err.status === 504
+          ? BackendReasons.unavailable
+          : BackendReasons.failed;
+  return { reason, code: err.code };
+}

@@ -18,6 +18,7 @@ import {
   CredentialResolutionError,
   NoBackendAvailable,
   RejectReasons,
+  outcomeOf,
   BackendReasons,
 } from './errors.js';
 import { checkCredential } from './checks.js';
@@ -335,26 +336,6 @@ export class CredentialResolver {
       clearTimeout(timer);
     }
   }
-}
-
-/**
- * A backend's failure as a reason of our vocabulary and, when it raised a catalog error of
- * its own, that code (fixed text: safe to log and return). The code's HTTP status says
- * what kind of failure it was: a refusal (403: the backend answered, it is up), a request
- * it does not take (400), an issuer out of reach (503, 504); anything else is an error.
- */
-function outcomeOf(err: unknown): { reason: string; code?: string } {
-  if (err instanceof CredentialResolutionError) return { reason: err.reason };
-  if (!(err instanceof BastionError)) return { reason: BackendReasons.failed };
-  const reason =
-    err.status === 403
-      ? BackendReasons.denied
-      : err.status === 400
-        ? BackendReasons.invalidRequest
-        : err.status === 503 || err.status === 504
-          ? BackendReasons.unavailable
-          : BackendReasons.failed;
-  return { reason, code: err.code };
 }
 
 function bounded(name: string, value: number, min: number, max: number): number {
