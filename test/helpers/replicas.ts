@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BastionClient } from '../../src/client/client.js';
 import { generatePrincipalKey, type PrincipalKey } from '../../src/governance/did-key.js';
 import { type ChildBroker, MAIN, spawnBroker } from './child-broker.js';
+import { makeFifo } from './fifo.js';
 import { type Sshd, startSshd } from './sshd.js';
 
 export const PUBLIC_URL = 'http://bastion.test';
@@ -169,4 +170,48 @@ export async function startReplicas(databaseUrl: string, approvers = 3): Promise
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An SSH invocation on replica 0 held mid-way (its command blocks), as a `kill -9` finds it. */
+export interface HeldInvocation {
+  readonly acId: string;
+  /** What the caller gets: an Error once the replica running it is gone. */
+  readonly outcome: Promise<unknown>;
+  /** Lets the held command go on (call in `finally`). */
+  release(): void;
+}
+
+/** Starts an invocation on replica 0 and resolves once its command runs on the sshd. */
+export async function holdInvocation(
+  pair: ReplicaPair,
+  signal: AbortSignal,
+): Promise<HeldInvocation> {
+  const running = makeFifo(pair.dir, 'running', signal);
+  try {
+    const issued = await pair.client(0, pair.alice).authorize({
+      accord: 'ssh-ops',
+      connector: 'ssh',
+      target: '127.0.0.1',
+      capabilities: ['exec'],
+      duration_seconds: 300,
+    });
+    if (issued.status !== 'active') throw new Error('expected an active AC');
+    const outcome = pair
+      .client(0, pair.alice)
+      .invoke('ssh', issued.ac, {
+        target: '127.0.0.1',
+        operation: { argv: ['sh', '-c', 'echo running > "$0"; exec sleep 60', running.path] },
+      })
+      .catch((e: unknown) => e);
+    if ((await running.line) !== 'running') throw new Error('the command did not start');
+    return { acId: issued.ac_id, outcome, release: () => running.release() };
+  } catch (err) {
+    running.release();
+    throw err;
+  }
+}
+
+/** The id a replica's data directory gives it (`<data_dir>/replica-id`). */
+export function replicaIdOf(replica: Replica): string {
+  return readFileSync(join(replica.dataDir, 'replica-id'), 'utf8').trim();
 }

@@ -5,13 +5,15 @@
  * shared chain still verifies.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
-import { makeFifo } from '../helpers/fifo.js';
 import { type PgCluster, skipWithoutPostgres, startPostgres } from '../helpers/postgres.js';
-import { type ReplicaPair, startReplicas } from '../helpers/replicas.js';
+import {
+  holdInvocation,
+  replicaIdOf,
+  type ReplicaPair,
+  startReplicas,
+} from '../helpers/replicas.js';
 
 describe('a replica killed mid-invocation', { skip: skipWithoutPostgres() }, () => {
   let cluster: PgCluster;
@@ -40,31 +42,15 @@ describe('a replica killed mid-invocation', { skip: skipWithoutPostgres() }, () 
 
   it('is left alone while its replica lives, and marked by the other once it is gone', async (t) => {
     const [a] = pair.replicas;
-    const running = makeFifo(pair.dir, 'running', t.signal);
+    const held = await holdInvocation(pair, t.signal);
     try {
-      const issued = await pair.client(0, pair.alice).authorize({
-        accord: 'ssh-ops',
-        connector: 'ssh',
-        target: '127.0.0.1',
-        capabilities: ['exec'],
-        duration_seconds: 300,
-      });
-      if (issued.status !== 'active') throw new Error('expected an active AC');
-      const invocation = pair
-        .client(0, pair.alice)
-        .invoke('ssh', issued.ac, {
-          target: '127.0.0.1',
-          operation: { argv: ['sh', '-c', 'echo running > "$0"; exec sleep 60', running.path] },
-        })
-        .catch((e: unknown) => e);
-      assert.equal(await running.line, 'running');
       const { rows } = await admin.query<{ invocation_id: string; detail: string }>(
         `SELECT invocation_id, detail FROM audit WHERE type = 'invoke_start' AND ac_id = $1`,
-        [issued.ac_id],
+        [held.acId],
       );
       const start = rows[0];
       assert.ok(start !== undefined && rows.length === 1);
-      const replicaA = readFileSync(join(a.dataDir, 'replica-id'), 'utf8').trim();
+      const replicaA = replicaIdOf(a);
       assert.equal((JSON.parse(start.detail) as { replica?: string }).replica, replicaA);
 
       // B restarts while A runs the invocation: A's lease is current, so it is not B's to mark.
@@ -73,7 +59,7 @@ describe('a replica killed mid-invocation', { skip: skipWithoutPostgres() }, () 
       assert.deepEqual(await entriesOf(start.invocation_id), ['invoke_start', 'credential_issue']);
 
       assert.equal(await a.broker.stop('SIGKILL'), null);
-      assert.ok((await invocation) instanceof Error, 'the caller saw the connection drop');
+      assert.ok((await held.outcome) instanceof Error, 'the caller saw the connection drop');
       // B restarting before A's lease runs out still leaves it: A might only be slow.
       await pair.replicas[1].broker.stop();
       await pair.start(1);
@@ -92,7 +78,7 @@ describe('a replica killed mid-invocation', { skip: skipWithoutPostgres() }, () 
       assert.deepEqual(report.problems, []);
       assert.equal(status, 0);
     } finally {
-      running.release();
+      held.release();
     }
   });
 });

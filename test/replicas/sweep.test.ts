@@ -5,13 +5,15 @@
  * chain still verifies.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
-import { makeFifo } from '../helpers/fifo.js';
 import { type PgCluster, skipWithoutPostgres, startPostgres } from '../helpers/postgres.js';
-import { type ReplicaPair, startReplicas } from '../helpers/replicas.js';
+import {
+  holdInvocation,
+  replicaIdOf,
+  type ReplicaPair,
+  startReplicas,
+} from '../helpers/replicas.js';
 
 describe('a replica killed mid-invocation, swept', { skip: skipWithoutPostgres() }, () => {
   let cluster: PgCluster;
@@ -32,34 +34,18 @@ describe('a replica killed mid-invocation, swept', { skip: skipWithoutPostgres()
 
   it('is marked interrupted by the surviving replica, without a restart', async (t) => {
     const [a, b] = pair.replicas;
-    const running = makeFifo(pair.dir, 'running', t.signal);
+    const held = await holdInvocation(pair, t.signal);
     try {
-      const issued = await pair.client(0, pair.alice).authorize({
-        accord: 'ssh-ops',
-        connector: 'ssh',
-        target: '127.0.0.1',
-        capabilities: ['exec'],
-        duration_seconds: 300,
-      });
-      if (issued.status !== 'active') throw new Error('expected an active AC');
-      const invocation = pair
-        .client(0, pair.alice)
-        .invoke('ssh', issued.ac, {
-          target: '127.0.0.1',
-          operation: { argv: ['sh', '-c', 'echo running > "$0"; exec sleep 60', running.path] },
-        })
-        .catch((e: unknown) => e);
-      assert.equal(await running.line, 'running');
       const { rows } = await admin.query<{ invocation_id: string }>(
         `SELECT invocation_id FROM audit WHERE type = 'invoke_start' AND ac_id = $1`,
-        [issued.ac_id],
+        [held.acId],
       );
       const invocationId = rows[0]?.invocation_id;
       assert.ok(invocationId !== undefined && rows.length === 1);
-      const replicaA = readFileSync(join(a.dataDir, 'replica-id'), 'utf8').trim();
+      const replicaA = replicaIdOf(a);
 
       assert.equal(await a.broker.stop('SIGKILL'), null);
-      assert.ok((await invocation) instanceof Error, 'the caller saw the connection drop');
+      assert.ok((await held.outcome) instanceof Error, 'the caller saw the connection drop');
       const bPid = b.broker.child.pid;
       // B's next sweep after A's lease has run out (set in the database rather than waited for).
       const swept = b.broker.nextLog(/gone without a clean stop/);
@@ -83,7 +69,7 @@ describe('a replica killed mid-invocation, swept', { skip: skipWithoutPostgres()
       assert.deepEqual(report.problems, []);
       assert.equal(status, 0);
     } finally {
-      running.release();
+      held.release();
     }
   });
 });
