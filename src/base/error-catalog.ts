@@ -220,6 +220,17 @@ const ENTRIES = [
   ['ssh_auth_failed', 502, 'The target refused the SSH certificate'],
   ['ssh_exec_failed', 502, 'Running the command over SSH failed'],
   ['ssh_credential_unusable', 502, 'The SSH credential is expired, disposed or malformed'],
+  // SSH and WinRM: the target's name resolved to a refused address (transports/destination.ts)
+  [
+    'ssh_destination_refused',
+    403,
+    'The SSH target resolves to a link-local, metadata or unspecified address',
+  ],
+  [
+    'winrm_destination_refused',
+    403,
+    'The WinRM target resolves to a link-local, metadata or unspecified address',
+  ],
 
   // HTTP transport
   [

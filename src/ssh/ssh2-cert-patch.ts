@@ -29,6 +29,7 @@
  * check and the patch always come first.
  */
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 
 export const SSH2_PINNED_VERSION = '1.17.0';
 
@@ -66,7 +67,9 @@ export interface Ssh2Stream {
 }
 
 export interface Ssh2ConnectConfig {
-  host: string;
+  /** The broker passes `sock`, a socket to the pinned address, so ssh2 never resolves. */
+  sock?: Socket;
+  host?: string;
   port: number;
   username: string;
   authHandler: { type: 'publickey'; username: string; key: Ssh2ParsedKey }[];

@@ -1,11 +1,11 @@
 /**
- * DNS and TCP doubles for the tests of where the HTTP transport may connect, so that no
+ * DNS and TCP doubles for the tests of where the transports may connect, so that no
  * such test can send traffic off this host even if the code under test regresses: the
  * lookup answers whatever hostile addresses a test scripts, and the connect function
  * records every address it is asked for and refuses (throws) any that is not loopback.
  */
 import { connect, type LookupFunction } from 'node:net';
-import type { ConnectFunction } from '../../src/transports/http/destination.js';
+import type { ConnectFunction } from '../../src/transports/destination.js';
 
 /** A lookup that maps names to fixed answers and records the names it was asked. */
 export function fakeDns(

@@ -14,6 +14,8 @@ import {
   sshCommandBinding,
 } from '../../credentials/binding.js';
 import type { AcContext, SshCertCredential } from '../../credentials/types.js';
+import type { LookupFunction } from 'node:net';
+import type { ConnectFunction } from '../../transports/destination.js';
 import type { KnownHosts } from '../../transports/known-hosts.js';
 import { sshExec } from '../../transports/ssh/exec.js';
 import { shellQuote } from '../../transports/ssh/shell-quote.js';
@@ -87,6 +89,9 @@ export interface SshConnectorOptions {
   hosts: HostEndpoints;
   /** The broker's egress addresses (CIDR) each certificate is bound to; empty: unbound. */
   sourceAddresses?: readonly string[] | undefined;
+  /** Resolver and TCP connect, injectable for tests (loopback only); see transports/destination.ts. */
+  lookup?: LookupFunction | undefined;
+  connect?: ConnectFunction | undefined;
 }
 
 export class SshConnector extends CommandConnector {
@@ -129,6 +134,8 @@ export class SshConnector extends CommandConnector {
       ...(ctx.operation.stdin !== undefined ? { stdin: Buffer.from(ctx.operation.stdin) } : {}),
       limits: ctx.limits,
       signal: ctx.signal,
+      lookup: this.options.lookup,
+      connect: this.options.connect,
     });
   }
 }

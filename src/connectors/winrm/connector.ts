@@ -6,7 +6,7 @@
  * (cmd.exe syntax refused under a policy), a PowerShell script per command it invokes. The
  * target's identity is the AP-REP's mutual authentication, always required.
  */
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BastionError } from '../../base/errors.js';
 import { deadline } from '../../base/deadline.js';
@@ -17,6 +17,7 @@ import type { GssScheme } from '../../kerberos/gss/initiator.js';
 import { readKrbCred, type ReadKrbCred } from '../../kerberos/client/read-krb-cred.js';
 import { formatPrincipal, type Principal } from '../../kerberos/principal.js';
 import type { Capability } from '../../governance/capabilities.js';
+import type { ConnectFunction } from '../../transports/destination.js';
 import { type ExecResult, notStartedResult } from '../../transports/types.js';
 import { execAuditDetail, policyCommandLine } from '../command/operation.js';
 import type { Connector, RunContext } from '../connector.js';
@@ -37,6 +38,9 @@ export interface WinRmConnectorOptions {
   readonly hosts: HostEndpoints;
   /** The largest (encrypted) reply body read. */
   readonly maxReplyBytes: number;
+  /** Resolver and TCP connect, injectable for tests (loopback only); see transport.ts. */
+  readonly lookup?: LookupFunction | undefined;
+  readonly connect?: ConnectFunction | undefined;
 }
 
 /** The credential is not for this target, or its ticket says otherwise than its labels. */
@@ -120,17 +124,20 @@ export class WinRmConnector implements Connector<WinRmOperation, ExecResult> {
       const host = this.options.hosts.get(target);
       const port = host?.port ?? this.options.port;
       const authority = `${isIP(target) === 6 ? `[${target}]` : target}:${port}`;
-      transport = new WinRmTransport({
-        endpoint: {
-          address: host?.address ?? target,
-          port,
-          path: this.options.path,
-          host: authority,
+      transport = new WinRmTransport(
+        {
+          endpoint: {
+            address: host?.address ?? target,
+            port,
+            path: this.options.path,
+            host: authority,
+          },
+          scheme: this.options.scheme,
+          initiator: { ticket: read.ticket, sessionKey: read.sessionKey, client: read.client },
+          maxReplyBytes: this.options.maxReplyBytes,
         },
-        scheme: this.options.scheme,
-        initiator: { ticket: read.ticket, sessionKey: read.sessionKey, client: read.client },
-        maxReplyBytes: this.options.maxReplyBytes,
-      });
+        { lookup: this.options.lookup, connect: this.options.connect },
+      );
       // Connecting and authenticating count against the command's time, like the rest.
       const budget = deadline(timeoutMs, ctx.signal);
       try {

@@ -1,43 +1,24 @@
 /**
- * Where an HTTP request may connect. The target's name is resolved once and refused if any
- * answer is a link-local, cloud-metadata or unspecified address (governance/refused-hosts.ts);
- * every connection then goes to that one answer, opened by an injectable connect function
- * that is only ever given an address. So a token cannot reach the metadata service by way
- * of DNS, nor be moved elsewhere by a second, rebound answer, and tests can refuse any
- * connection off loopback.
+ * Where an HTTP request may connect: the shared destination rules (../destination.ts),
+ * raising the HTTP transport's errors. Every connection of a request goes to the one
+ * answer its target's name resolved to, opened by an injectable connect function.
  */
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
-import { isRefusedAddress } from '../../governance/refused-hosts.js';
+import type { LookupFunction } from 'node:net';
+import { type Pinned, resolveOnce as resolvePinned } from '../destination.js';
 import { HttpTransportError } from './errors.js';
 
-/** The one address every connection of a request goes to. */
-export interface Pinned {
-  readonly address: string;
-  readonly family: 4 | 6;
-}
+export {
+  type ConnectFunction,
+  defaultConnect,
+  defaultLookup,
+  mayConnect,
+  type Pinned,
+} from '../destination.js';
 
-/** Opens the TCP connection of a request to an address already checked; never a name. */
-export type ConnectFunction = (to: {
-  readonly address: string;
-  readonly family: 4 | 6;
-  readonly port: number;
-}) => Socket;
-
-export const defaultConnect: ConnectFunction = ({ address, family, port }) =>
-  netConnect({ host: address, family, port });
-
-export const defaultLookup: LookupFunction = (hostname, options, callback) =>
-  dnsLookup(hostname, options, callback);
-
-/**
- * True when `address` is an IP address that may be connected to: not a refused one, or else
- * exactly `allowedLiteral` (the target's own literal, which an accord named exactly). Not an
- * address at all may not (fail closed).
- */
-export function mayConnect(address: string, allowedLiteral: string | undefined): boolean {
-  return isIP(address) !== 0 && (!isRefusedAddress(address) || address === allowedLiteral);
-}
+const HTTP_ERRORS = {
+  dnsFailed: () => new HttpTransportError('dnsFailed'),
+  refused: () => new HttpTransportError('destinationRefused'),
+};
 
 /**
  * Resolves `hostname` once, refusing it if any answer is a refused address: a DNS answer
@@ -48,35 +29,5 @@ export function resolveOnce(
   hostname: string,
   signal: AbortSignal,
 ): Promise<Pinned> {
-  return new Promise<Pinned>((resolve, reject) => {
-    if (signal.aborted) return reject(new HttpTransportError('dnsFailed'));
-    const onAbort = (): void => reject(new HttpTransportError('dnsFailed'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = (err: NodeJS.ErrnoException | null, answer: string | LookupAddress[]): void => {
-      signal.removeEventListener('abort', onAbort);
-      if (err !== null) return reject(new HttpTransportError('dnsFailed'));
-      // A lookup is injectable: do not trust the shape of its answer.
-      const addresses: unknown[] =
-        typeof answer === 'string'
-          ? [answer]
-          : Array.isArray(answer)
-            ? answer.map((a: unknown) => (a as { address?: unknown } | null)?.address)
-            : [];
-      if (addresses.length === 0 || !addresses.every((a) => typeof a === 'string' && isIP(a))) {
-        return reject(new HttpTransportError('dnsFailed'));
-      }
-      if (!(addresses as string[]).every((address) => mayConnect(address, undefined))) {
-        return reject(new HttpTransportError('destinationRefused'));
-      }
-      const address = addresses[0] as string;
-      resolve({ address, family: isIP(address) === 6 ? 6 : 4 });
-    };
-    try {
-      const options: LookupOptions = { all: true };
-      lookup(hostname, options, done);
-    } catch {
-      signal.removeEventListener('abort', onAbort);
-      reject(new HttpTransportError('dnsFailed'));
-    }
-  });
+  return resolvePinned(lookup, hostname, signal, HTTP_ERRORS);
 }

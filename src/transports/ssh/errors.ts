@@ -14,11 +14,16 @@ export const SshErrorCodes = {
   execFailed: 'ssh_exec_failed',
   /** Refused before connecting: expired, disposed, or a certificate/key that does not parse. */
   credentialUnusable: 'ssh_credential_unusable',
+  /** The target's name resolved to a link-local, metadata or unspecified address. */
+  destinationRefused: 'ssh_destination_refused',
 } as const;
 
 export type SshErrorKind = keyof typeof SshErrorCodes;
 
-/** Every SSH transport failure; status 502: the target (or its credential) failed us. */
+/**
+ * Every SSH transport failure; status 502: the target (or its credential) failed us, or
+ * 403: its name resolved to an address never connected to.
+ */
 export class SshTransportError extends BastionError {
   constructor(kind: SshErrorKind) {
     super(SshErrorCodes[kind]);

@@ -4,10 +4,14 @@
  * against known_hosts (never trust-on-first-use) and the run bounded in output and time.
  *
  * ssh2 is offered exactly one auth method, the certificate (no agent, no password, no
- * keyboard-interactive), and never sees the private key (see ssh-key.ts). Failures are
+ * keyboard-interactive), and never sees the private key (see ssh-key.ts). Nor does it
+ * resolve or connect: the address is pinned once (../destination.ts, refusing a name that
+ * resolves to a metadata address) and ssh2 is handed the socket. Failures are
  * SshTransportErrors (errors.ts), which never quote ssh2's text.
  */
+import type { LookupFunction, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { deadline } from '../../base/deadline.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import type { SshCertCredential } from '../../credentials/types.js';
 import {
@@ -18,6 +22,7 @@ import {
   type Ssh2Error,
   type Ssh2Stream,
 } from '../../ssh/ssh2-cert-patch.js';
+import { type ConnectFunction, defaultConnect, defaultLookup, pinAddress } from '../destination.js';
 import type { HostKeyVerdict, KnownHosts } from '../known-hosts.js';
 import { type ExecLimits, type ExecResult, notStartedResult } from '../types.js';
 import { BoundedSink } from './bounded-sink.js';
@@ -26,7 +31,7 @@ import { SshTransportError, type SshErrorKind } from './errors.js';
 import { hostKeyAlgorithms } from './host-key-algorithms.js';
 
 export interface SshExecOptions {
-  /** Where to connect (IP or DNS name). */
+  /** Where to connect: an IP literal as is, or a DNS name resolved once (and vetted). */
   address: string;
   port: number;
   /** The name checked against known_hosts, e.g. the AC target. */
@@ -40,8 +45,11 @@ export interface SshExecOptions {
   limits: ExecLimits;
   /** Aborting ends the run like the timeout does (the caller's own deadline). */
   signal?: AbortSignal;
-  /** Bound on connect + key exchange + auth; default 10 s. */
+  /** Bound on resolving, and on connect + key exchange + auth; default 10 s each. */
   readyTimeoutMs?: number;
+  /** Injectable resolver and TCP connect (tests: loopback only); dns.lookup and net.connect. */
+  lookup?: LookupFunction | undefined;
+  connect?: ConnectFunction | undefined;
 }
 
 /** ExecResult plus how many bytes past `maxOutputBytes` were dropped, per stream. */
@@ -54,6 +62,10 @@ const DEFAULT_READY_TIMEOUT_MS = 10_000;
 /** How long to wait for ssh2 to close the socket politely before destroying it. */
 const CLOSE_GRACE_MS = 1_000;
 const KILL_SIGNAL = 'KILL';
+const SSH_DESTINATION_ERRORS = {
+  dnsFailed: () => new SshTransportError('connectFailed'),
+  refused: () => new SshTransportError('destinationRefused'),
+};
 
 function checkOptions(o: SshExecOptions): void {
   const { maxOutputBytes, timeoutMs } = o.limits;
@@ -93,6 +105,8 @@ export async function sshExec(options: SshExecOptions): Promise<SshExecResult> {
     // Aborted before anything started: nothing to connect to, nothing to kill.
     return notStarted(t0);
   }
+  const sock = await openSocket(options);
+  if (sock === undefined) return notStarted(t0);
   const stdout = new BoundedSink(limits.maxOutputBytes);
   const stderr = new BoundedSink(limits.maxOutputBytes);
 
@@ -203,7 +217,8 @@ export async function sshExec(options: SshExecOptions): Promise<SshExecResult> {
     const knownTypes = options.knownHosts.keyTypesFor(options.hostName, options.port);
     const serverHostKey = hostKeyAlgorithms(knownTypes);
     const config: Ssh2ConnectConfig = {
-      host: options.address,
+      // ssh2 runs over this socket, to the pinned address: it never resolves nor connects.
+      sock,
       port: options.port,
       username: options.username,
       // The only method offered; ssh2 adds none (no agent, password or keyboard-interactive).
@@ -226,6 +241,33 @@ export async function sshExec(options: SshExecOptions): Promise<SshExecResult> {
   if (!closed) await closeClient(client);
   if (outcome.kind === 'error') throw outcome.error;
   return { ...outcome.result, duration_ms: Math.round(performance.now() - t0) };
+}
+
+/**
+ * The TCP socket to the target's pinned address, or undefined when `signal` aborted while
+ * the name was being resolved (nothing started). A refused address throws.
+ */
+async function openSocket(options: SshExecOptions): Promise<Socket | undefined> {
+  const limit = deadline(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, options.signal);
+  let pinned;
+  try {
+    pinned = await pinAddress(
+      options.lookup ?? defaultLookup,
+      options.address,
+      limit.signal,
+      SSH_DESTINATION_ERRORS,
+    );
+  } catch (err) {
+    if (options.signal?.aborted === true) return undefined;
+    throw err;
+  } finally {
+    limit.clear();
+  }
+  try {
+    return (options.connect ?? defaultConnect)({ ...pinned, port: options.port });
+  } catch {
+    throw new SshTransportError('connectFailed');
+  }
 }
 
 /** The result of a run aborted before it started: reported like a timeout, nothing killed. */

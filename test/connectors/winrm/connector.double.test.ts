@@ -4,10 +4,14 @@
  * win1's keytab. Under both schemes `whoami` is `bastion\alice`, the double saw alice and
  * only encrypted bodies; a PowerShell script reaches it as written; a timeout and an abort
  * end the command (Signal terminate) and delete the shell; a ticket for another host, or
- * labels that the ticket contradicts, are refused before any connection.
+ * labels that the ticket contradicts, are refused before any connection. A target routed
+ * to a name is resolved once: a metadata answer is refused before any connection (the
+ * connect double, loopback only, records every address asked for), a loopback answer is
+ * used for every connection of the run, even when the name is rebound in between.
  */
 import assert from 'node:assert/strict';
 import { watch } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BastionError } from '../../../src/base/errors.js';
@@ -18,6 +22,7 @@ import {
 import type { WinRmOperation } from '../../../src/connectors/winrm/operation.js';
 import type { KerberosCredential } from '../../../src/credentials/types.js';
 import { type Kdc, startKdc } from '../../helpers/kdc.js';
+import { fakeDns, loopbackOnlyConnect } from '../../helpers/offhost.js';
 import { kerberosCredential, runContext } from '../../helpers/winrm-credential.js';
 import {
   skipWithoutWinrmDouble,
@@ -207,5 +212,65 @@ describe('the winrm connector (double-backed)', { skip: skipWithoutWinrmDouble()
       code('credential_scope_invalid'),
     );
     assert.equal(double.requests().length, mark);
+  });
+
+  describe('the pinned destination', () => {
+    const routed = (address: string, over: Partial<WinRmConnectorOptions>): WinRmConnector =>
+      connector({ hosts: new Map([[WIN1, { address, port: double.port }]]), ...over });
+
+    it('a name answering a metadata address: winrm_destination_refused, nothing connected', async () => {
+      const mark = double.requests().length;
+      const lookup = fakeDns({
+        'meta.internal': '169.254.169.254',
+        'mixed.internal': ['127.0.0.1', 'fd00:ec2::254'],
+      });
+      const connect = loopbackOnlyConnect();
+      for (const address of ['meta.internal', 'mixed.internal']) {
+        await assert.rejects(
+          routed(address, { lookup, connect }).run(
+            runContext(await credential(), WIN1, { argv: ['whoami'] }),
+          ),
+          (err) => code('winrm_destination_refused')(err) && (err as BastionError).status === 403,
+        );
+      }
+      assert.deepEqual(lookup.calls, ['meta.internal', 'mixed.internal']);
+      assert.deepEqual(connect.attempts, []);
+      assert.equal(double.requests().length, mark);
+    });
+
+    it('would be caught connecting to a metadata address: the double records it and refuses', async () => {
+      // A literal is used as is (the operator named it exactly): the one way to get that
+      // address to the connect function, which the refusal above keeps DNS answers from.
+      const connect = loopbackOnlyConnect();
+      await assert.rejects(
+        routed('169.254.169.254', { lookup: fakeDns({}), connect }).run(
+          runContext(await credential(), WIN1, { argv: ['whoami'] }),
+        ),
+        code('winrm_connect_failed'),
+      );
+      assert.deepEqual(connect.attempts, ['169.254.169.254']);
+    });
+
+    it('a name answering loopback is resolved once; every connection goes to that answer', async () => {
+      // Rebound after the first answer: a second lookup would get the metadata address.
+      const answers = ['127.0.0.1', '169.254.169.254'];
+      const calls: string[] = [];
+      const lookup = ((hostname, _options, callback) => {
+        calls.push(hostname);
+        const address = answers[Math.min(calls.length - 1, 1)] ?? '';
+        callback(null, [{ address, family: 4 }]);
+      }) as LookupFunction;
+      const connect = loopbackOnlyConnect();
+      const mark = double.requests().length;
+      // Timed out: Signal and Delete go over a second connection, authenticated afresh.
+      const op: WinRmOperation = { argv: ['ping', '-t', '127.0.0.1'], timeout: 1 };
+      const result = await routed('win1.internal', { lookup, connect }).run(
+        runContext(await credential(), WIN1, op),
+      );
+      assert.equal(result.timed_out, true);
+      assertTerminated(mark);
+      assert.deepEqual(calls, ['win1.internal']);
+      assert.deepEqual(connect.attempts, ['127.0.0.1', '127.0.0.1']);
+    });
   });
 });
