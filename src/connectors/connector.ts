@@ -53,9 +53,10 @@ export interface Connector<Op = unknown, Result extends ConnectorResult = Connec
   describe?(op: Op): string;
   /**
    * What the credential for this operation must be bound to (an SSH certificate's forced
-   * command): the resolver asks every backend for it and refuses a credential without it.
+   * command, an AWS session's one request): every backend is asked for it; the resolver
+   * refuses an SSH certificate without it.
    */
-  credentialBinding?(op: Op): CredentialBinding | undefined;
+  credentialBinding?(op: Op, target: string): CredentialBinding | undefined;
   /** Connector-specific policy (e.g. the HTTP path rules); throws InvocationDeniedError. */
   checkPolicy?(op: Op, acContext: AcContext): void;
   run(ctx: RunContext<Op>): Promise<Result>;

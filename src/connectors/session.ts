@@ -167,7 +167,7 @@ export class SessionConnector {
       credential = await telemetry.span('resolve_credential', async (note) => {
         const issued = await deps.resolver.resolve(credentialType, target, acContext, {
           signal: controller.signal,
-          binding: connector.credentialBinding?.(operation),
+          binding: connector.credentialBinding?.(operation, target),
         });
         note({ backend: issued.issuedBy });
         return issued;

@@ -2,7 +2,9 @@
  * What a credential is bound to beyond its target, for one invocation (issue #17): the
  * connector says what it will do with it, and this file alone turns that into what the
  * issuer must write into the credential — so every SSH-certificate backend (dev, Vault)
- * binds the same way, and the resolver and the connector check the same thing.
+ * binds the same way, and the resolver and the connector check the same thing. For AWS,
+ * the one request a SigV4 credential will sign, which the aws_sts backend narrows its
+ * session policy to.
  */
 import type { ParsedCertificate } from '../ssh/certificate.js';
 
@@ -17,6 +19,19 @@ export interface CredentialBinding {
    * refused from anywhere else (`source-address`). Empty or absent: not restricted.
    */
   readonly sshSourceAddresses?: readonly string[];
+  /** AWS: the one request the credential will sign (backends/aws-sts/operation-scope.ts). */
+  readonly awsRequest?: AwsRequest;
+}
+
+/** A request as SigV4 signs it: the signing name, the method, the path under the target. */
+export interface AwsRequest {
+  /** e.g. `s3`. */
+  readonly service: string;
+  readonly method: string;
+  /** Relative to the target's base path, as the HTTP connector's operation has it. */
+  readonly path: string;
+  /** The query's keys: S3 names sub-resources (`?acl`) there. */
+  readonly queryKeys: readonly string[];
 }
 
 /** The critical options and extensions a bound user certificate carries, exactly. */

@@ -1,6 +1,7 @@
 /**
  * The spire backend against a real SPIRE (server + agent, test/helpers/spire.ts): JWT-SVIDs
- * for the target as audience, which the agent itself validates for that audience only;
+ * for the target as audience, which the agent itself validates for that audience only, with
+ * exactly one audience that a JOSE verifier for another target refuses (#17);
  * the identity mapped per principal, and a SPIFFE ID the broker is not registered for
  * refused by the agent; an SVID that outlives the window clamped by the resolver; an
  * X.509-SVID whose certificate certifies its key and chains to its bundle; and the agent
@@ -9,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { createLocalJWKSet, errors, jwtVerify } from 'jose';
 import { SpireBackend } from '../../src/backends/spire/spire-backend.js';
 import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import { CredentialResolver } from '../../src/credentials/resolver.js';
@@ -74,6 +76,34 @@ describe('spire backend against a real SPIRE', { skip }, () => {
       workload.validate('https://other.internal.test', token),
       /INVALID_ARGUMENT/,
     );
+  });
+
+  it('a JWT-SVID has exactly one audience: a JOSE verifier for another target refuses it (#17)', async () => {
+    const OTHER = 'https://other.internal.test';
+    const jwks = createLocalJWKSet(await workload.jwks());
+    const one = await backend.resolve('oauth', TARGET, acFor(TARGET, Date.now()));
+    const two = await backend.resolve('oauth', OTHER, acFor(OTHER, Date.now()));
+    try {
+      const token = one.accessToken.unsafeReveal().toString();
+      // SPIRE writes aud as a list: here a list of exactly the target.
+      assert.deepEqual(claimsOf(token)['aud'], [TARGET]);
+      assert.deepEqual(claimsOf(two.accessToken.unsafeReveal().toString())['aud'], [OTHER]);
+      // Verified apart from the agent: the trust domain's keys, the audience a target checks.
+      const verified = await jwtVerify(token, jwks, { audience: TARGET });
+      assert.equal(verified.payload.sub, ME);
+      await assert.rejects(
+        jwtVerify(token, jwks, { audience: OTHER }),
+        errors.JWTClaimValidationFailed,
+      );
+      // Each SVID is refused by the other target's verifier, the agent's included.
+      await assert.rejects(
+        workload.validate(TARGET, two.accessToken.unsafeReveal().toString()),
+        /INVALID_ARGUMENT/,
+      );
+    } finally {
+      one.accessToken.dispose();
+      two.accessToken.dispose();
+    }
   });
 
   it('acts as the SPIFFE ID mapped to the principal; one it is not registered for is denied', async () => {

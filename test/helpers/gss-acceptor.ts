@@ -24,13 +24,23 @@ export interface GssAcceptor {
   stop(): void;
 }
 
-/** Starts the acceptor with `host`'s keytab. */
-export function startGssAcceptor(kdc: Kdc, host = 'win1.bastion.test'): GssAcceptor {
+/**
+ * Starts the acceptor with `host`'s keytab; for `principal` alone when given (MIT then
+ * refuses a ticket to another service of the same keytab), else for any of its principals.
+ */
+export function startGssAcceptor(
+  kdc: Kdc,
+  host = 'win1.bastion.test',
+  principal?: string,
+): GssAcceptor {
   const keytab = kdc.hostKeytabs[host];
   assert.ok(keytab !== undefined);
   const rcache = mkdtempSync(join(kdc.dir, 'rcache-'));
   const child = spawn(DEBIAN_PYTHON, [SCRIPT], {
-    env: acceptorEnv(kdc, keytab, rcache),
+    env: {
+      ...acceptorEnv(kdc, keytab, rcache),
+      ...(principal !== undefined ? { GSS_ACCEPTOR_PRINCIPAL: principal } : {}),
+    },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });

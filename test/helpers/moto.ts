@@ -18,7 +18,7 @@
  * `skipWithoutMoto` skips a test file where it is missing, except in CI, where that fails.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -263,4 +263,30 @@ async function setUp(url: string): Promise<{ broker: AwsKeys; stranger: AwsKeys;
   assert.equal((await put(`/${BUCKET}`)).status, 200, 'bucket made');
   assert.equal((await put(`/${BUCKET}/${OBJECT_KEY}`, OBJECT_TEXT)).status, 200, 'object put');
   return { broker: broker.keys, stranger: stranger.keys, admin: admin.keys };
+}
+
+/** PermissionResult of moto's IAM policy evaluator: PERMITTED, DENIED or NEUTRAL. */
+export type PolicyDecision = 'PERMITTED' | 'DENIED' | 'NEUTRAL';
+
+/**
+ * moto's own IAM policy evaluator (moto.iam.access_control.IAMPolicy, the code that checks
+ * a role's policies on every request) on one policy document, offline: moto does not apply
+ * a session policy to the session's requests, but it can still say what one allows.
+ */
+export function motoPolicyDecisions(
+  policy: string,
+  requests: readonly (readonly [action: string, resource: string])[],
+): PolicyDecision[] {
+  const script = [
+    'import json, sys',
+    'from moto.iam.access_control import IAMPolicy',
+    'policy = IAMPolicy(sys.argv[1])',
+    'for action, resource in json.loads(sys.argv[2]):',
+    '    print(policy.is_action_permitted(action, resource).name)',
+  ].join('\n');
+  const run = spawnSync(MOTO_PYTHON, ['-c', script, policy, JSON.stringify(requests)], {
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout.trim().split('\n') as PolicyDecision[];
 }

@@ -1,8 +1,9 @@
 /**
  * The `aws_sts` backend: per invocation, temporary AWS credentials from STS AssumeRole,
  * narrowed to the AC — a session policy of the actions its capabilities map to on the
- * resources its target maps to (session.ts), the principal as SourceIdentity, the AC's id
- * in the session name and tags — so the broker holds no standing key for any target, only
+ * resources its target maps to (session.ts), and further to the one S3 request the
+ * invocation will sign when the connector binds it (operation-scope.ts) — the principal
+ * as SourceIdentity, the AC's id in the session name and tags — so the broker holds no standing key for any target, only
  * its own identity (the SDK's standard provider chain) allowed to assume the role.
  *
  * STS cannot issue a session shorter than 15 minutes, so the backend declares
@@ -19,6 +20,7 @@ import { deadline } from '../../base/deadline.js';
 import { ConfigError } from '../../base/errors.js';
 import { type Logger, silentLogger } from '../../base/logger.js';
 import type { CredentialBackend } from '../../credentials/backend.js';
+import type { CredentialBinding } from '../../credentials/binding.js';
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import { DEFAULT_BACKEND_TIMEOUT_MS, DEFAULT_SKEW_MS } from '../../credentials/resolver.js';
 import type {
@@ -30,6 +32,7 @@ import type {
 import { targetKind } from '../../governance/targets.js';
 import { guardResolve, type ResolveGuard } from '../resolve-guard.js';
 import { awsCredential } from './credential.js';
+import { narrowToOperation } from './operation-scope.js';
 import { RoleRevoker, type RevokeMode } from './revoke.js';
 import { type AwsIdentityProvider, iamApi, sdkFailure, type StsApi, stsApi } from './sdk.js';
 import {
@@ -155,8 +158,11 @@ export class AwsStsBackend implements CredentialBackend {
     target: string,
     ac: AcContext,
     signal?: AbortSignal,
+    binding?: CredentialBinding,
   ): Promise<CredentialOf<T>> {
-    const prepared = guardResolve(this.#guard, type, target, ac, signal);
+    const guarded = guardResolve(this.#guard, type, target, ac, signal);
+    // The accord's policy, narrowed to the one request the credential will sign (#17).
+    const prepared = { ...guarded, request: narrowToOperation(guarded.request, target, binding) };
     const limit = deadline(this.#requestTimeoutMs, signal);
     let reply: AssumeRoleCommandOutput;
     try {

@@ -53,7 +53,11 @@ export function sessionPolicy(
   if (rule === undefined) return refuse(BackendReasons.unsupportedTarget);
   const actions = [...new Set(capabilities.flatMap((c) => rules.actions[c] ?? []))].sort();
   if (actions.length === 0) return refuse(BackendReasons.invalidRequest);
-  const arns = [...rule.arns];
+  return allowOnly(actions, [...rule.arns]);
+}
+
+/** Allow `actions` on `arns`, no more; an invalid request when over STS's size limit. */
+export function allowOnly(actions: readonly string[], arns: readonly string[]): SessionRequest {
   const policy = JSON.stringify({
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: actions, Resource: arns }],

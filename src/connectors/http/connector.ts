@@ -31,6 +31,7 @@ import { type RequestSigner } from '../../transports/http/sign.js';
 import { SIGV4_HEADERS, sigv4Signer } from '../../transports/http/sigv4.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { Credential } from '../../credentials/types.js';
+import type { CredentialBinding } from '../../credentials/binding.js';
 import type { ClientCertificate } from '../../transports/http/client-certificate.js';
 import {
   credentialFits,
@@ -138,6 +139,14 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
     ) {
       throw new HttpTransportError('headerForbidden');
     }
+  }
+
+  /** AWS keys are asked for this one request (the aws_sts backend's session policy). */
+  credentialBinding(op: HttpOperation, target: string): CredentialBinding | undefined {
+    const rule = ruleFor(this.options.credentials ?? [], target);
+    if (rule?.type !== 'aws' || rule.service === undefined) return undefined;
+    const queryKeys = Object.keys(op.query ?? {});
+    return { awsRequest: { service: rule.service, method: op.method, path: op.path, queryKeys } };
   }
 
   /**

@@ -1,7 +1,8 @@
 """A line-driven GSSAPI acceptor for the initiator's tests: the WinRM double's own Acceptor
 (test/peers/winrm-double/gss.py: MIT krb5 through Debian's python3-gssapi, the target's
 keytab from KRB5_KTNAME), driven one JSON request per stdin line, one JSON answer per
-stdout line. Requests: accept (scheme, token) -> initiator, reply; wrap (data) -> header,
+stdout line. With GSS_ACCEPTOR_PRINCIPAL set, it accepts for that one principal of its
+keytab only (a service's own acceptor), not for any of them. Requests: accept (scheme, token) -> initiator, reply; wrap (data) -> header,
 data; unwrap (header, data) -> data, or error (the Refused reason). Bytes are base64.
 """
 
@@ -12,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "winrm-double"))
 import gss  # noqa: E402  (the double's acceptor, on purpose the same code)
+import gssapi  # noqa: E402
 
 
 def b64(data):
@@ -20,6 +22,10 @@ def b64(data):
 
 def main():
     acceptor = gss.Acceptor()
+    principal = os.environ.get("GSS_ACCEPTOR_PRINCIPAL")
+    if principal:
+        name = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
+        acceptor._creds = gssapi.Credentials(name=name, usage="accept")
     for line in sys.stdin:
         req = json.loads(line)
         op = req["op"]
