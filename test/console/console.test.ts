@@ -138,14 +138,17 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     for (const size of [DESKTOP, PHONE]) {
       await checkLayout(page, 'approvals', size, ['nav button', 'article.approval button']);
     }
+    await card.getByLabel('Comment').fill('ok for INC-7');
     await card.getByRole('button', { name: 'Approve' }).focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector('#status:has-text("now active")');
   });
 
-  it('shows the AC active to its requester; the CLI invokes under it', async () => {
+  it('shows the AC active to its requester with the approval comment; the CLI invokes under it', async () => {
     await requester.page.click('main button:has-text("Refresh")');
-    await requester.page.waitForSelector(`tr[data-ac-id="${acId}"][data-status="active"]`);
+    const row = requester.page.locator(`tr[data-ac-id="${acId}"][data-status="active"]`);
+    await row.waitFor();
+    assert.ok(((await row.textContent()) ?? '').includes('Approved: ok for INC-7'));
     const run = await cli('echo', 'console-ok');
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /console-ok/);
@@ -274,6 +277,31 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /ac_revoked/);
     assert.doesNotMatch(run.stdout, /after-revoke/);
+  });
+
+  it('denies a second request with a comment; the requester sees it denied, with the comment', async () => {
+    await view(requester, 'requests');
+    await requester.page.fill('input[name=target]', '127.0.0.1');
+    await requester.page.check('input[name=cap][value=exec]');
+    await requester.page.fill('textarea[name=justification]', 'INC-8');
+    await requester.page.click('button[type=submit]');
+    const pending = requester.page.locator('tr[data-status="pending_approval"]');
+    await pending.waitFor();
+    const deniedId = (await pending.getAttribute('data-ac-id')) ?? '';
+    const { page } = approver;
+    await view(approver, 'approvals');
+    const card = page.locator(`article[data-ac-id="${deniedId}"]`);
+    await card.getByLabel('Comment').fill('not during the freeze <b>!</b>');
+    await card.getByRole('button', { name: 'Deny' }).click();
+    await page.waitForSelector('#status:has-text("now denied")');
+    await card.waitFor({ state: 'detached' });
+    await requester.page.click('main button:has-text("Refresh")');
+    const row = requester.page.locator(`tr[data-ac-id="${deniedId}"][data-status="denied"]`);
+    await row.waitFor();
+    // The comment is text, never markup.
+    assert.ok(((await row.textContent()) ?? '').includes('Denied: not during the freeze <b>!</b>'));
+    assert.equal(await row.locator('b').count(), 0);
+    assert.equal(await row.locator('button:has-text("Revoke")').count(), 0);
   });
 
   it('made no request off the broker and logged no error (no CSP violation)', () => {
