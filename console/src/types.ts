@@ -57,3 +57,11 @@ export interface BackendHealth {
   last_failure_reason: string | null;
   latency_ms: { p50: number | null; p95: number | null; samples: number };
 }
+
+/** A signed checkpoint of the audit chain (`GET /audit/checkpoints`). */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  ts: string;
+  jws: string;
+}

@@ -158,6 +158,8 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     const [issue] = await world.server.audit.list({ type: 'credential_issue', ac_id: acId });
     const fingerprint = issue?.detail?.['fingerprint'];
     assert.equal(typeof fingerprint, 'string');
+    // A signed checkpoint of the chain so far, for the console to check against the JWKS.
+    await world.server.audit.checkpoint();
     const { page } = requester;
     await view(requester, 'audit');
     await page.fill('input[name=ac_id]', acId);
@@ -169,6 +171,14 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     assert.equal(await page.locator('td:text-is("✗ does not verify")').count(), 0);
     const last = await page.locator('tr[data-seq]').last().getAttribute('data-seq');
     assert.equal(await page.getAttribute('p.verified', 'data-verified-to'), last);
+    const checkpoint = await world.server.store.latestCheckpoint();
+    const kid = world.server.keyring.activeKid;
+    const anchored = page.locator('p.checkpoint[data-verified="true"]');
+    await anchored.waitFor();
+    assert.equal(
+      await anchored.textContent(),
+      `Verified up to checkpoint at entry ${checkpoint?.seq} (signed by kid ${kid}).`,
+    );
     for (const size of [DESKTOP, PHONE]) {
       await checkLayout(page, 'audit', size, ['nav button', 'form.filters', 'main .table-wrap']);
     }
@@ -193,6 +203,28 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
       );
     assert.equal(await page.getAttribute('p.verified', 'data-verified-to'), seqs[0]);
     await page.unroute('**/audit?*');
+  });
+
+  it('says the checkpoint is not verified when its signature was tampered with', async () => {
+    const { page } = requester;
+    await page.route('**/audit/checkpoints', async (route) => {
+      const reply = await route.fetch();
+      const body = (await reply.json()) as { checkpoints: { jws: string }[] };
+      const [first] = body.checkpoints;
+      if (first !== undefined) {
+        // One signature character changed: the JWS no longer verifies under the JWKS key.
+        const flip = first.jws.at(-2) === 'A' ? 'B' : 'A';
+        first.jws = first.jws.slice(0, -2) + flip + first.jws.slice(-1);
+      }
+      await route.fulfill({ response: reply, json: body });
+    });
+    await page.click('text=Apply filters');
+    const refused = page.locator('p.checkpoint[data-verified="false"]');
+    await refused.waitFor();
+    assert.match((await refused.textContent()) ?? '', /not verified/);
+    await page.unroute('**/audit/checkpoints');
+    await page.click('text=Apply filters');
+    await page.locator('p.checkpoint[data-verified="true"]').waitFor();
   });
 
   it('lets the admin see and filter live ACs and backend health', async () => {
