@@ -95,6 +95,7 @@ describe('README', () => {
     for (const route of [
       '/governance/authorize/',
       '/governance/approvals/{ac_id}',
+      '/governance/approvals/{ac_id}/deny',
       '/governance/revoke/',
       '/governance/acs/{ac_id}',
       '/governance/acs`',
@@ -102,6 +103,7 @@ describe('README', () => {
       '/.well-known/jwks.json',
       '/connectors/{connector}/invoke',
       '/audit',
+      '/audit/checkpoints',
       '/health/backends',
       '/healthz',
       '/readyz',

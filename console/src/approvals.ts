@@ -1,9 +1,10 @@
 /**
  * Approvals: the requests waiting for my decision — who asks, for what, why, since when,
- * and how many approvals it has of how many it needs — and the Approve button.
+ * and how many approvals it has of how many it needs — and the Approve and Deny buttons,
+ * with an optional comment the requester sees.
  */
 import { call } from './api.js';
-import { attempt, button, did, h, say, when } from './dom.js';
+import { attempt, button, did, field, h, say, when } from './dom.js';
 import type { Identity } from './keys.js';
 import { progress } from './requests.js';
 import type { AcView } from './types.js';
@@ -19,21 +20,32 @@ function card(me: Identity, ac: AcView, again: () => void): HTMLElement {
     ['Since', when(ac.requested_at)],
     ['Approvals', progress(ac)],
   ];
+  const comment = h('textarea', { name: 'comment', maxlength: '500', rows: '2' });
+  // Approve and Deny differ only in their path's tail and the words said after.
+  const decide = (label: string, tail: string, done: string) =>
+    button(label, () => {
+      void attempt(label, async () => {
+        const after = await call<AcView>(
+          me,
+          'POST',
+          `/governance/approvals/${encodeURIComponent(ac.ac_id)}${tail}`,
+          comment.value !== '' ? { comment: comment.value } : undefined,
+        );
+        say(`${done} ${ac.ac_id}: now ${after.status.replace('_', ' ')}`);
+        again();
+      });
+    });
   return h(
     'article',
     { class: 'approval', 'data-ac-id': ac.ac_id, 'aria-label': `Request ${ac.ac_id}` },
     h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-    button('Approve', () => {
-      void attempt('Approve', async () => {
-        const after = await call<AcView>(
-          me,
-          'POST',
-          `/governance/approvals/${encodeURIComponent(ac.ac_id)}`,
-        );
-        say(`Approved ${ac.ac_id}: now ${after.status.replace('_', ' ')}`);
-        again();
-      });
-    }),
+    field('Comment (the requester sees it)', comment),
+    h(
+      'div',
+      { class: 'toolbar' },
+      decide('Approve', '', 'Approved'),
+      decide('Deny', '/deny', 'Denied'),
+    ),
   );
 }
 

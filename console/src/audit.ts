@@ -1,13 +1,39 @@
 /**
  * Audit: the timeline of what happened — invocations with who acted for whom (the
  * delegation chain), outcome and credential fingerprint — filtered through the API's own
- * filters, its chain checked here (chain.ts), and exported as the API's JSON Lines.
+ * filters, its chain and latest signed checkpoint checked here (chain.ts, checkpoint.ts),
+ * and exported as the API's JSON Lines.
  */
 import { call, callText } from './api.js';
 import { checkChain } from './chain.js';
+import { checkCheckpoint } from './checkpoint.js';
 import { attempt, button, did, field, h, row, say, table, when } from './dom.js';
 import type { Identity } from './keys.js';
-import type { AuditEntry } from './types.js';
+import type { AuditEntry, Checkpoint } from './types.js';
+
+/** The latest checkpoint, checked against the JWKS and the verified entries shown. */
+async function anchor(me: Identity, entries: AuditEntry[], ok: boolean[]): Promise<HTMLElement> {
+  const [{ checkpoints }, jwks] = await Promise.all([
+    call<{ checkpoints: Checkpoint[] }>(me, 'GET', '/audit/checkpoints'),
+    fetch('/.well-known/jwks.json', { credentials: 'omit', cache: 'no-store', redirect: 'error' }),
+  ]);
+  const latest = checkpoints[0];
+  if (latest === undefined) return h('p', { class: 'checkpoint' }, 'No signed checkpoint yet.');
+  const { keys } = (await jwks.json()) as { keys: [] };
+  const hashAt = (seq: number): string | undefined => {
+    const i = entries.findIndex((e) => e.seq === seq);
+    // A shown entry that failed its own check anchors nothing.
+    return i < 0 ? undefined : ok[i] === true ? entries[i]?.hash : '';
+  };
+  const check = await checkCheckpoint(latest, keys, hashAt);
+  return h(
+    'p',
+    { class: 'checkpoint', 'data-verified': String(check.verified), 'data-seq': String(check.seq) },
+    check.verified
+      ? `Verified up to checkpoint at entry ${check.seq} (signed by kid ${check.kid}).`
+      : `✗ The checkpoint at entry ${check.seq} is not verified: its signature or its hash does not hold.`,
+  );
+}
 
 const TYPES = [
   'authorize',
@@ -49,6 +75,7 @@ export function auditView(me: Identity, root: HTMLElement): Promise<void> {
   const load = async (): Promise<void> => {
     const { entries } = await call<{ entries: AuditEntry[] }>(me, 'GET', query());
     const { ok, verifiedTo } = await checkChain(entries);
+    const anchored = await anchor(me, entries, ok);
     const rows = entries.map((e, i) =>
       row(
         [
@@ -75,6 +102,7 @@ export function auditView(me: Identity, root: HTMLElement): Promise<void> {
             : 'The first entry shown does not verify.'
           : `Chain verified up to entry ${verifiedTo} (${entries.length} shown; hashes recomputed in this browser).`,
       ),
+      anchored,
       table(
         'Audit timeline',
         ['Seq', 'When', 'Type', 'Who', 'AC', 'Where', 'Outcome', 'Fingerprint', 'Chain'],

@@ -8,6 +8,16 @@ import { attempt, button, field, h, row, say, table, when } from './dom.js';
 import type { Identity } from './keys.js';
 import type { AccordView, AcView } from './types.js';
 
+/** What the approvers said: the denial's comment, then each approval's. */
+function comments(ac: AcView): HTMLElement | undefined {
+  const said = [
+    ...(ac.denial_comment !== undefined ? [`Denied: ${ac.denial_comment}`] : []),
+    ...ac.approvals.flatMap((a) => (a.comment !== undefined ? [`Approved: ${a.comment}`] : [])),
+  ];
+  if (said.length === 0) return undefined;
+  return h('ul', { class: 'comments' }, ...said.map((text) => h('li', {}, text)));
+}
+
 export function progress(ac: AcView): HTMLElement {
   const done = ac.approvals.length;
   const need = ac.approvals_required;
@@ -95,7 +105,7 @@ export async function requestsView(me: Identity, root: HTMLElement): Promise<voi
         ac.target,
         ac.capabilities.join(', '),
         h('span', { class: `status ${ac.status}` }, ac.status.replace('_', ' ')),
-        progress(ac),
+        h('div', {}, progress(ac), comments(ac)),
         when(ac.expires_at),
         ac.status === 'active' || ac.status === 'pending_approval'
           ? button('Revoke', () => {

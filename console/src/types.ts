@@ -4,7 +4,7 @@
  */
 export interface AcView {
   ac_id: string;
-  status: 'pending_approval' | 'active' | 'expired' | 'revoked';
+  status: 'pending_approval' | 'active' | 'expired' | 'revoked' | 'denied';
   principal_did: string;
   accord: string;
   connector: string;
@@ -12,11 +12,13 @@ export interface AcView {
   capabilities: string[];
   duration_seconds: number;
   approvals_required: number;
-  approvals: { approver_did: string; approved_at: string }[];
+  approvals: { approver_did: string; approved_at: string; comment?: string }[];
   requested_at: string;
   justification?: string;
   expires_at?: string;
   revoked_at?: string;
+  denied_by?: string;
+  denial_comment?: string;
 }
 
 export interface AccordView {
@@ -54,4 +56,12 @@ export interface BackendHealth {
   last_failure_at: string | null;
   last_failure_reason: string | null;
   latency_ms: { p50: number | null; p95: number | null; samples: number };
+}
+
+/** A signed checkpoint of the audit chain (`GET /audit/checkpoints`). */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  ts: string;
+  jws: string;
 }

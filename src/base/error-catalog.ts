@@ -115,6 +115,10 @@ const ENTRIES = [
   ['not_allowed_to_revoke', 403, 'Only the principal or an admin may revoke'],
   ['admin_required', 403, 'Only a broker admin may do this'],
   ['ac_already_revoked', 409, 'The authorization context is already revoked'],
+
+  // Governance: denying a pending request
+  ['not_allowed_to_deny', 403, 'Only an approver of the accord may deny'],
+  ['ac_denied', 403, 'An approver denied this request'],
   [
     'principal_unknown',
     403,

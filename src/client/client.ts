@@ -63,8 +63,16 @@ export class BastionClient {
     return this.#call('GET', '/governance/accords');
   }
 
-  approve(acId: string): Promise<AcView> {
-    return this.#call('POST', `/governance/approvals/${encodeURIComponent(acId)}`);
+  /** `comment`, optional, is shown to the requester. */
+  approve(acId: string, comment?: string): Promise<AcView> {
+    const path = `/governance/approvals/${encodeURIComponent(acId)}`;
+    return this.#call('POST', path, comment === undefined ? undefined : { comment });
+  }
+
+  /** Denies a pending request for good; `comment`, optional, is shown to the requester. */
+  deny(acId: string, comment?: string): Promise<AcView> {
+    const path = `/governance/approvals/${encodeURIComponent(acId)}/deny`;
+    return this.#call('POST', path, comment === undefined ? undefined : { comment });
   }
 
   revoke(acId: string): Promise<AcView> {

@@ -8,6 +8,7 @@ import { BastionError } from '../base/errors.js';
 type GovernanceCode =
   | 'ac_not_found'
   | 'not_an_approver'
+  | 'not_allowed_to_deny'
   | 'self_approval_not_allowed'
   | 'ac_not_pending'
   | 'already_approved'

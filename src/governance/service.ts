@@ -12,6 +12,7 @@
 import type { AuditEvent, Auditor } from '../base/audit-records.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
+import { commentText } from '../store/ac-row.js';
 import {
   type AcRecord,
   REVOCATIONS_CHANNEL,
@@ -154,12 +155,14 @@ export class GovernanceService {
     });
   }
 
-  async approve(caller: VerifiedProof, acId: string): Promise<AcView> {
+  /** `comment` is shown with the approval; never logged (it is the approver's text). */
+  async approve(caller: VerifiedProof, acId: string, comment?: string): Promise<AcView> {
     const now = this.#clock.now();
     const { record, roles } = await this.#load(acId, caller);
     if (!roles.approver) {
       throw new GovernanceError('not_an_approver');
     }
+    commentText(comment); // refused before its audit entry, not after
     if (caller.did === record.principal_did) {
       throw new GovernanceError('self_approval_not_allowed');
     }
@@ -174,7 +177,7 @@ export class GovernanceService {
       connector: record.connector,
       target: record.target,
     });
-    if (!(await this.#store.addApproval(acId, caller.did, now))) {
+    if (!(await this.#store.addApproval(acId, caller.did, now, comment))) {
       throw new GovernanceError('already_approved');
     }
     this.#log.info({ event: 'approve', ac_id: acId, approver: caller.did }, 'approval recorded');
@@ -187,6 +190,36 @@ export class GovernanceService {
         if (!(err instanceof GovernanceError && err.code === 'ac_not_pending')) throw err;
       }
     }
+    return this.show(caller, acId);
+  }
+
+  /**
+   * An approver of the accord refuses a pending request, for good: it is `denied` and can
+   * no longer be approved. The requester sees `comment`; the audit records its presence.
+   */
+  async deny(caller: VerifiedProof, acId: string, comment?: string): Promise<AcView> {
+    const now = this.#clock.now();
+    const { record, roles } = await this.#load(acId, caller);
+    if (!roles.approver) throw new GovernanceError('not_allowed_to_deny');
+    commentText(comment);
+    if (this.#status(record, now) !== 'pending_approval') {
+      throw new GovernanceError('ac_not_pending');
+    }
+    // Audit before the state change, as approve does: no denial without its entry.
+    await this.#audit.append({
+      type: 'deny',
+      actor: caller.did,
+      principal: record.principal_did,
+      ac_id: acId,
+      connector: record.connector,
+      target: record.target,
+      outcome: 'denied_by_approver',
+      detail: { comment: comment !== undefined },
+    });
+    if (!(await this.#store.denyAc(acId, caller.did, now, comment))) {
+      throw new GovernanceError('ac_not_pending');
+    }
+    this.#log.info({ event: 'deny', ac_id: acId, approver: caller.did }, 'request denied');
     return this.show(caller, acId);
   }
 

@@ -20,7 +20,8 @@ export interface AccordView {
   delegates?: readonly string[];
 }
 
-export type AcStatus = 'pending_approval' | 'active' | 'expired' | 'revoked';
+/** `denied` is terminal: an approver refused the request, which can no longer be approved. */
+export type AcStatus = 'pending_approval' | 'active' | 'expired' | 'revoked' | 'denied';
 
 export interface AcView {
   ac_id: string;
@@ -33,12 +34,16 @@ export interface AcView {
   capability_mask: number;
   duration_seconds: number;
   approvals_required: number;
-  approvals: { approver_did: string; approved_at: string }[];
+  approvals: { approver_did: string; approved_at: string; comment?: string }[];
   requested_at: string;
   /** Why it was asked for, as the requester wrote it (approvers decide on it). */
   justification?: string;
   expires_at?: string;
   revoked_at?: string;
+  denied_at?: string;
+  denied_by?: string;
+  /** The denying approver's comment, for the requester. */
+  denial_comment?: string;
   /** The token, only for its own principal and only while active. */
   ac?: string;
 }
@@ -46,6 +51,7 @@ export interface AcView {
 /** The status of `record` at `now`; a request not approved within `approvalTtlMs` expires. */
 export function acStatus(record: AcRecord, now: number, approvalTtlMs: number): AcStatus {
   if (record.state === 'revoked') return 'revoked';
+  if (record.denied_at !== undefined) return 'denied';
   if (record.state === 'active')
     return (record.expires_at ?? 0) * 1000 <= now ? 'expired' : 'active';
   return record.requested_at + approvalTtlMs <= now ? 'expired' : 'pending_approval';
@@ -67,6 +73,7 @@ export function acView(record: AcRecord, status: AcStatus, approvals: readonly A
     approvals: approvals.map((a) => ({
       approver_did: a.approver_did,
       approved_at: new Date(a.approved_at).toISOString(),
+      ...(a.comment !== undefined ? { comment: a.comment } : {}),
     })),
     requested_at: new Date(record.requested_at).toISOString(),
     ...(record.justification !== undefined ? { justification: record.justification } : {}),
@@ -76,6 +83,10 @@ export function acView(record: AcRecord, status: AcStatus, approvals: readonly A
     ...(record.revoked_at !== undefined
       ? { revoked_at: new Date(record.revoked_at).toISOString() }
       : {}),
+    ...(record.denied_at !== undefined
+      ? { denied_at: new Date(record.denied_at).toISOString(), denied_by: record.denied_by ?? '' }
+      : {}),
+    ...(record.denial_comment !== undefined ? { denial_comment: record.denial_comment } : {}),
   };
 }
 

@@ -143,7 +143,7 @@ export function bridgeTools(ctx: ToolContext): ToolDefinition[] {
       // One AC's status (with ac_id), or `acs`, a list of them (without).
       output: {
         ac_id: acId.optional(),
-        status: z.enum(['pending_approval', 'active', 'expired', 'revoked']).optional(),
+        status: z.enum(['pending_approval', 'active', 'expired', 'revoked', 'denied']).optional(),
         accord: z.string().optional(),
         connector: z.string().optional(),
         target: z.string().optional(),

@@ -254,7 +254,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     listingRoutes(app, { service });
     connectorRoutes(app, { session, connectors: [...connectors.values()] });
     const isAdmin = (did: string): boolean => policy.admins.includes(did);
-    auditRoutes(app, { list: (filter) => auditLog.list(filter), isAdmin });
+    auditRoutes(app, {
+      list: (filter) => auditLog.list(filter),
+      isAdmin,
+      latestCheckpoint: () => store.latestCheckpoint(),
+    });
     healthRoutes(app, { backends: () => resolver.health(), isAdmin });
     probeRoutes(app, {
       storeRead: () => store.auditHead(),

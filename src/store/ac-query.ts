@@ -42,7 +42,8 @@ export function acQuery(filter: AcFilter): { key: string; sql: string; params: L
   }
   if (filter.undecidedBy !== undefined) {
     params['decider'] = text(filter.undecidedBy, 'AC decider DID');
-    where.push(`principal_did <> @decider AND NOT EXISTS (
+    // A denied request is decided, whoever denied it.
+    where.push(`principal_did <> @decider AND denied_at IS NULL AND NOT EXISTS (
       SELECT 1 FROM approvals AS a WHERE a.ac_id = acs.ac_id AND a.approver_did = @decider)`);
     key.push('undecided');
   }

@@ -7,7 +7,7 @@ import type { ActorClaim } from '../credentials/types.js';
 import { InvalidArgumentError } from '../base/errors.js';
 import { int, optionalInt, optionalText, text } from './checks.js';
 import { isSecretShaped, looksSecret } from './secret-guard.js';
-import type { AcRecord, StoredAcState } from './store.js';
+import type { AcRecord, Approval, StoredAcState } from './store.js';
 
 export interface AcRow {
   ac_id: string;
@@ -29,6 +29,30 @@ export interface AcRow {
   activated_at: number | null;
   revoked_at: number | null;
   revoked_by: string | null;
+  denied_at: number | null;
+  denied_by: string | null;
+  denial_comment: string | null;
+}
+
+/** An approval as both stores read it; a NULL comment becomes an absent one. */
+export interface ApprovalRow {
+  approver_did: string;
+  approved_at: number | string;
+  comment: string | null;
+}
+
+export function approvalOf(row: ApprovalRow): Approval {
+  const approval = { approver_did: row.approver_did, approved_at: Number(row.approved_at) };
+  return row.comment === null ? approval : { ...approval, comment: row.comment };
+}
+
+/** A decision's comment as stored: plain text, nothing shaped like a secret. */
+export function commentText(comment: string | undefined): string | null {
+  if (comment === undefined) return null;
+  if (typeof comment !== 'string' || isSecretShaped(comment)) {
+    throw new InvalidArgumentError('decision comment');
+  }
+  return comment;
 }
 
 /** The claims column: a plain object holding nothing shaped or named like a secret. */
@@ -71,6 +95,10 @@ export function toRow(r: AcRecord): AcRow {
     activated_at: optionalInt(r.activated_at, 'activation time'),
     revoked_at: optionalInt(r.revoked_at, 'revocation time'),
     revoked_by: optionalText(r.revoked_by, 'revoker'),
+    // A denial enters through denyAc only.
+    denied_at: null,
+    denied_by: null,
+    denial_comment: null,
   };
 }
 
@@ -99,5 +127,8 @@ export function fromRow(row: AcRow): AcRecord {
   if (row.activated_at !== null) record.activated_at = row.activated_at;
   if (row.revoked_at !== null) record.revoked_at = row.revoked_at;
   if (row.revoked_by !== null) record.revoked_by = row.revoked_by;
+  if (row.denied_at !== null) record.denied_at = row.denied_at;
+  if (row.denied_by !== null) record.denied_by = row.denied_by;
+  if (row.denial_comment !== null) record.denial_comment = row.denial_comment;
   return record;
 }

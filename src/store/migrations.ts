@@ -165,6 +165,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_windows_start ON rate_windows (window_start);
     `,
   },
+  {
+    version: 5,
+    // Decisions with a comment: an approval's comment, and an approver's denial of a
+    // pending request. A denied request keeps state 'pending_approval' with its denial
+    // beside it (a CHECK cannot change without rebuilding the table, which would cascade
+    // to approvals); every write that needs a pending AC also needs it undenied.
+    sql: `
+      ALTER TABLE approvals ADD COLUMN comment TEXT;
+      ALTER TABLE acs ADD COLUMN denied_at INTEGER;
+      ALTER TABLE acs ADD COLUMN denied_by TEXT;
+      ALTER TABLE acs ADD COLUMN denial_comment TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

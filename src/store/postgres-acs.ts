@@ -8,7 +8,15 @@
  */
 import { InvalidArgumentError } from '../base/errors.js';
 import { AC_STATES, acQuery } from './ac-query.js';
-import { type AcRow, claimsJson, fromRow, toRow } from './ac-row.js';
+import {
+  type AcRow,
+  approvalOf,
+  type ApprovalRow,
+  claimsJson,
+  commentText,
+  fromRow,
+  toRow,
+} from './ac-row.js';
 import { positional } from './audit-query.js';
 import { int, text } from './checks.js';
 import { AcConflictError } from './errors.js';
@@ -67,29 +75,50 @@ export class PgAcs {
     return rows[0] === undefined ? undefined : fromRow(rows[0]);
   }
 
-  async addApproval(acId: string, approverDid: string, at: number): Promise<boolean> {
-    // FOR SHARE: an activation or revocation of this AC either committed before (and the
-    // re-checked state refuses) or waits until this approval has committed.
+  async addApproval(
+    acId: string,
+    approverDid: string,
+    at: number,
+    comment?: string,
+  ): Promise<boolean> {
+    // FOR SHARE: an activation, denial or revocation of this AC either committed before
+    // (and the re-checked state refuses) or waits until this approval has committed.
     const { rowCount } = await run(
       this.#db,
-      `INSERT INTO approvals (ac_id, approver_did, approved_at)
-       SELECT $1::text, $2::text, $3::bigint
+      `INSERT INTO approvals (ac_id, approver_did, approved_at, comment)
+       SELECT $1::text, $2::text, $3::bigint, $4::text
        WHERE EXISTS (
-         SELECT 1 FROM acs WHERE ac_id = $1 AND state = 'pending_approval' FOR SHARE)
+         SELECT 1 FROM acs
+         WHERE ac_id = $1 AND state = 'pending_approval' AND denied_at IS NULL FOR SHARE)
        ON CONFLICT (ac_id, approver_did) DO NOTHING`,
-      [text(acId, 'ac_id'), text(approverDid, 'approver DID'), int(at, 'approval time')],
+      [
+        text(acId, 'ac_id'),
+        text(approverDid, 'approver DID'),
+        int(at, 'approval time'),
+        commentText(comment),
+      ],
+    );
+    return rowCount === 1;
+  }
+
+  async denyAc(acId: string, by: string, at: number, comment?: string): Promise<boolean> {
+    const { rowCount } = await run(
+      this.#db,
+      `UPDATE acs SET denied_at = $3, denied_by = $2, denial_comment = $4
+       WHERE ac_id = $1 AND state = 'pending_approval' AND denied_at IS NULL`,
+      [text(acId, 'ac_id'), text(by, 'denier DID'), int(at, 'denial time'), commentText(comment)],
     );
     return rowCount === 1;
   }
 
   async listApprovals(acId: string): Promise<Approval[]> {
-    const { rows } = await run<Approval>(
+    const { rows } = await run<ApprovalRow>(
       this.#db,
-      `SELECT approver_did, approved_at FROM approvals
+      `SELECT approver_did, approved_at, comment FROM approvals
        WHERE ac_id = $1 ORDER BY approved_at, approver_did`,
       [text(acId, 'ac_id')],
     );
-    return rows;
+    return rows.map(approvalOf);
   }
 
   async listAcs(filter: AcFilter): Promise<AcRecord[]> {
@@ -108,7 +137,7 @@ export class PgAcs {
     const { rowCount } = await run(
       this.#db,
       `UPDATE acs SET state = 'active', claims = $2, expires_at = $3, activated_at = $4
-       WHERE ac_id = $1 AND state = 'pending_approval'`,
+       WHERE ac_id = $1 AND state = 'pending_approval' AND denied_at IS NULL`,
       [
         text(acId, 'ac_id'),
         claimsJson(claims),
@@ -154,7 +183,8 @@ export class PgAcs {
     if (!AC_STATES.has(state)) throw new InvalidArgumentError('AC state');
     const { rows } = await run<{ n: string }>(
       this.#db,
-      'SELECT count(*) AS n FROM acs WHERE state = $1',
+      // A denied request is no longer waiting for anyone.
+      'SELECT count(*) AS n FROM acs WHERE state = $1 AND denied_at IS NULL',
       [state],
     );
     return Number(rows[0]?.n ?? 0);

@@ -156,6 +156,17 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    // Decisions with a comment, as SQLite's version 5 (migrations.ts): an approval's
+    // comment, and a denial kept beside a request still 'pending_approval'.
+    sql: `
+      ALTER TABLE approvals ADD COLUMN comment TEXT;
+      ALTER TABLE acs ADD COLUMN denied_at BIGINT;
+      ALTER TABLE acs ADD COLUMN denied_by TEXT;
+      ALTER TABLE acs ADD COLUMN denial_comment TEXT;
+    `,
+  },
 ];
 
 /** Advisory lock keys (any bigint, fixed): one for migrating, one for the audit head. */

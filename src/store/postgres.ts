@@ -65,8 +65,12 @@ export class PostgresStore implements Store {
     return this.#call(() => this.#acs.getAc(acId));
   }
 
-  addApproval(acId: string, approverDid: string, at: number): Promise<boolean> {
-    return this.#call(() => this.#acs.addApproval(acId, approverDid, at));
+  addApproval(acId: string, approverDid: string, at: number, comment?: string): Promise<boolean> {
+    return this.#call(() => this.#acs.addApproval(acId, approverDid, at, comment));
+  }
+
+  denyAc(acId: string, by: string, at: number, comment?: string): Promise<boolean> {
+    return this.#call(() => this.#acs.denyAc(acId, by, at, comment));
   }
 
   listApprovals(acId: string): Promise<Approval[]> {

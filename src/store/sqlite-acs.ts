@@ -7,17 +7,19 @@
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import { InvalidArgumentError } from '../base/errors.js';
 import { AC_STATES, acQuery } from './ac-query.js';
-import { type AcRow, claimsJson, fromRow, toRow } from './ac-row.js';
+import { type AcRow, approvalOf, claimsJson, commentText, fromRow, toRow } from './ac-row.js';
 import type { ListParams } from './audit-query.js';
 import { int, text } from './checks.js';
 import { mapWriteError } from './sqlite-errors.js';
 import type { AcFilter, AcRecord, Approval } from './store.js';
+import type { ApprovalRow } from './ac-row.js';
 
 interface AcStatements {
   insertAc: Statement<[AcRow]>;
   getAc: Statement<[string], AcRow>;
-  addApproval: Statement<[{ acId: string; approver: string; at: number }]>;
-  listApprovals: Statement<[string], Approval>;
+  addApproval: Statement<[{ acId: string; approver: string; at: number; comment: string | null }]>;
+  denyAc: Statement<[{ acId: string; by: string; at: number; comment: string | null }]>;
+  listApprovals: Statement<[string], ApprovalRow>;
   activateAc: Statement<[{ acId: string; claims: string; expiresAt: number; at: number }]>;
   markRevoked: Statement<[{ acId: string; by: string; at: number }]>;
   insertRevocation: Statement<[{ acId: string; by: string; at: number; expiresAt: number }]>;
@@ -44,17 +46,21 @@ function prepare(db: Db): AcStatements {
     // The WHERE makes "only while pending" part of the same statement as the insert; the
     // primary key makes a repeat approver a no-op.
     addApproval: db.prepare(`
-      INSERT INTO approvals (ac_id, approver_did, approved_at)
-      SELECT @acId, @approver, @at
-      WHERE EXISTS (SELECT 1 FROM acs WHERE ac_id = @acId AND state = 'pending_approval')
+      INSERT INTO approvals (ac_id, approver_did, approved_at, comment)
+      SELECT @acId, @approver, @at, @comment
+      WHERE EXISTS (SELECT 1 FROM acs
+        WHERE ac_id = @acId AND state = 'pending_approval' AND denied_at IS NULL)
       ON CONFLICT (ac_id, approver_did) DO NOTHING`),
+    denyAc: db.prepare(`
+      UPDATE acs SET denied_at = @at, denied_by = @by, denial_comment = @comment
+      WHERE ac_id = @acId AND state = 'pending_approval' AND denied_at IS NULL`),
     listApprovals: db.prepare(`
-      SELECT approver_did, approved_at FROM approvals
+      SELECT approver_did, approved_at, comment FROM approvals
       WHERE ac_id = ? ORDER BY approved_at, approver_did`),
     activateAc: db.prepare(`
       UPDATE acs SET state = 'active', claims = @claims, expires_at = @expiresAt,
         activated_at = @at
-      WHERE ac_id = @acId AND state = 'pending_approval'`),
+      WHERE ac_id = @acId AND state = 'pending_approval' AND denied_at IS NULL`),
     markRevoked: db.prepare(`
       UPDATE acs SET state = 'revoked', revoked_at = @at, revoked_by = @by
       WHERE ac_id = @acId AND state <> 'revoked'`),
@@ -71,7 +77,10 @@ function prepare(db: Db): AcStatements {
              OR EXISTS (SELECT 1 FROM acs WHERE ac_id = @acId AND state = 'revoked')`,
       )
       .pluck(),
-    countAcs: db.prepare<[string], number>('SELECT count(*) FROM acs WHERE state = ?').pluck(),
+    // A denied request is no longer waiting for anyone.
+    countAcs: db
+      .prepare<[string], number>('SELECT count(*) FROM acs WHERE state = ? AND denied_at IS NULL')
+      .pluck(),
     rememberProof: db.prepare(`
       INSERT INTO proof_jtis (jkt, jti, expires_at) VALUES (@jkt, @jti, @expiresAt)
       ON CONFLICT (jkt, jti) DO NOTHING`),
@@ -137,17 +146,28 @@ export class SqliteAcs {
     return row === undefined ? undefined : fromRow(row);
   }
 
-  addApproval(acId: string, approverDid: string, at: number): boolean {
+  addApproval(acId: string, approverDid: string, at: number, comment?: string): boolean {
     const params = {
       acId: text(acId, 'ac_id'),
       approver: text(approverDid, 'approver DID'),
       at: int(at, 'approval time'),
+      comment: commentText(comment),
     };
     return this.#stmts.addApproval.run(params).changes === 1;
   }
 
+  denyAc(acId: string, by: string, at: number, comment?: string): boolean {
+    const params = {
+      acId: text(acId, 'ac_id'),
+      by: text(by, 'denier DID'),
+      at: int(at, 'denial time'),
+      comment: commentText(comment),
+    };
+    return this.#stmts.denyAc.run(params).changes === 1;
+  }
+
   listApprovals(acId: string): Approval[] {
-    return this.#stmts.listApprovals.all(text(acId, 'ac_id'));
+    return this.#stmts.listApprovals.all(text(acId, 'ac_id')).map(approvalOf);
   }
 
   listAcs(filter: AcFilter): AcRecord[] {

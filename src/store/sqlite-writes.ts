@@ -26,8 +26,10 @@ export interface Writers {
 
 export const WRITES = {
   insertAc: (w: Writers, record: AcRecord) => w.acs.insertAc(record),
-  addApproval: (w: Writers, acId: string, approverDid: string, at: number) =>
-    w.acs.addApproval(acId, approverDid, at),
+  addApproval: (w: Writers, acId: string, approverDid: string, at: number, comment?: string) =>
+    w.acs.addApproval(acId, approverDid, at, comment),
+  denyAc: (w: Writers, acId: string, by: string, at: number, comment?: string) =>
+    w.acs.denyAc(acId, by, at, comment),
   activateAc: (
     w: Writers,
     acId: string,

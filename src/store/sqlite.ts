@@ -99,8 +99,12 @@ export class SqliteStore implements JournalingStore {
     return this.#call(() => this.#acs.getAc(acId));
   }
 
-  addApproval(acId: string, approverDid: string, at: number): Promise<boolean> {
-    return this.#write('addApproval', acId, approverDid, at);
+  addApproval(acId: string, approverDid: string, at: number, comment?: string): Promise<boolean> {
+    return this.#write('addApproval', acId, approverDid, at, comment);
+  }
+
+  denyAc(acId: string, by: string, at: number, comment?: string): Promise<boolean> {
+    return this.#write('denyAc', acId, by, at, comment);
   }
 
   listApprovals(acId: string): Promise<Approval[]> {

@@ -42,6 +42,11 @@ export interface AcRecord {
   readonly activated_at?: number | undefined;
   readonly revoked_at?: number | undefined;
   readonly revoked_by?: string | undefined;
+  /** Epoch ms; set when an approver denied the request (its state stays pending_approval). */
+  readonly denied_at?: number | undefined;
+  readonly denied_by?: string | undefined;
+  /** The denying approver's comment, plain text, for the requester. */
+  readonly denial_comment?: string | undefined;
 }
 
 /** Which ACs `Store.listAcs` returns: those matching every filter given. */
@@ -63,6 +68,8 @@ export interface Approval {
   readonly approver_did: string;
   /** Epoch ms. */
   readonly approved_at: number;
+  /** The approver's comment, plain text, when it gave one. */
+  readonly comment?: string | undefined;
 }
 
 /** A signed audit checkpoint: the chain head `{seq, hash}` at `ts`, as a compact JWS. */
@@ -159,9 +166,15 @@ export interface Store {
   getAc(acId: string): Promise<AcRecord | undefined>;
   /**
    * Records one approver's approval. Returns false, changing nothing, when this approver
-   * already approved this AC. Approvals of an AC that is not pending are refused (false).
+   * already approved this AC. Approvals of an AC that is not pending, or denied, are refused
+   * (false).
    */
-  addApproval(acId: string, approverDid: string, at: number): Promise<boolean>;
+  addApproval(acId: string, approverDid: string, at: number, comment?: string): Promise<boolean>;
+  /**
+   * Denies a pending, undenied AC: it can then never be approved nor activated. Returns
+   * false, changing nothing, when it was not pending or already denied.
+   */
+  denyAc(acId: string, by: string, at: number, comment?: string): Promise<boolean>;
   listApprovals(acId: string): Promise<Approval[]>;
   /** ACs matching every filter of `filter`, the newest request first. */
   listAcs(filter: AcFilter): Promise<AcRecord[]>;
@@ -169,7 +182,7 @@ export interface Store {
   countAcs(state: StoredAcState): Promise<number>;
   /**
    * pending_approval → active, storing the claims and expiry; or a fresh insert already
-   * active. Returns false when the AC was not pending (already active or revoked).
+   * active. Returns false when the AC was not pending (already active or revoked) or denied.
    */
   activateAc(
     acId: string,

@@ -138,14 +138,17 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     for (const size of [DESKTOP, PHONE]) {
       await checkLayout(page, 'approvals', size, ['nav button', 'article.approval button']);
     }
+    await card.getByLabel('Comment').fill('ok for INC-7');
     await card.getByRole('button', { name: 'Approve' }).focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector('#status:has-text("now active")');
   });
 
-  it('shows the AC active to its requester; the CLI invokes under it', async () => {
+  it('shows the AC active to its requester with the approval comment; the CLI invokes under it', async () => {
     await requester.page.click('main button:has-text("Refresh")');
-    await requester.page.waitForSelector(`tr[data-ac-id="${acId}"][data-status="active"]`);
+    const row = requester.page.locator(`tr[data-ac-id="${acId}"][data-status="active"]`);
+    await row.waitFor();
+    assert.ok(((await row.textContent()) ?? '').includes('Approved: ok for INC-7'));
     const run = await cli('echo', 'console-ok');
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /console-ok/);
@@ -155,6 +158,8 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     const [issue] = await world.server.audit.list({ type: 'credential_issue', ac_id: acId });
     const fingerprint = issue?.detail?.['fingerprint'];
     assert.equal(typeof fingerprint, 'string');
+    // A signed checkpoint of the chain so far, for the console to check against the JWKS.
+    await world.server.audit.checkpoint();
     const { page } = requester;
     await view(requester, 'audit');
     await page.fill('input[name=ac_id]', acId);
@@ -166,6 +171,14 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     assert.equal(await page.locator('td:text-is("✗ does not verify")').count(), 0);
     const last = await page.locator('tr[data-seq]').last().getAttribute('data-seq');
     assert.equal(await page.getAttribute('p.verified', 'data-verified-to'), last);
+    const checkpoint = await world.server.store.latestCheckpoint();
+    const kid = world.server.keyring.activeKid;
+    const anchored = page.locator('p.checkpoint[data-verified="true"]');
+    await anchored.waitFor();
+    assert.equal(
+      await anchored.textContent(),
+      `Verified up to checkpoint at entry ${checkpoint?.seq} (signed by kid ${kid}).`,
+    );
     for (const size of [DESKTOP, PHONE]) {
       await checkLayout(page, 'audit', size, ['nav button', 'form.filters', 'main .table-wrap']);
     }
@@ -190,6 +203,28 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
       );
     assert.equal(await page.getAttribute('p.verified', 'data-verified-to'), seqs[0]);
     await page.unroute('**/audit?*');
+  });
+
+  it('says the checkpoint is not verified when its signature was tampered with', async () => {
+    const { page } = requester;
+    await page.route('**/audit/checkpoints', async (route) => {
+      const reply = await route.fetch();
+      const body = (await reply.json()) as { checkpoints: { jws: string }[] };
+      const [first] = body.checkpoints;
+      if (first !== undefined) {
+        // One signature character changed: the JWS no longer verifies under the JWKS key.
+        const flip = first.jws.at(-2) === 'A' ? 'B' : 'A';
+        first.jws = first.jws.slice(0, -2) + flip + first.jws.slice(-1);
+      }
+      await route.fulfill({ response: reply, json: body });
+    });
+    await page.click('text=Apply filters');
+    const refused = page.locator('p.checkpoint[data-verified="false"]');
+    await refused.waitFor();
+    assert.match((await refused.textContent()) ?? '', /not verified/);
+    await page.unroute('**/audit/checkpoints');
+    await page.click('text=Apply filters');
+    await page.locator('p.checkpoint[data-verified="true"]').waitFor();
   });
 
   it('lets the admin see and filter live ACs and backend health', async () => {
@@ -274,6 +309,31 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /ac_revoked/);
     assert.doesNotMatch(run.stdout, /after-revoke/);
+  });
+
+  it('denies a second request with a comment; the requester sees it denied, with the comment', async () => {
+    await view(requester, 'requests');
+    await requester.page.fill('input[name=target]', '127.0.0.1');
+    await requester.page.check('input[name=cap][value=exec]');
+    await requester.page.fill('textarea[name=justification]', 'INC-8');
+    await requester.page.click('button[type=submit]');
+    const pending = requester.page.locator('tr[data-status="pending_approval"]');
+    await pending.waitFor();
+    const deniedId = (await pending.getAttribute('data-ac-id')) ?? '';
+    const { page } = approver;
+    await view(approver, 'approvals');
+    const card = page.locator(`article[data-ac-id="${deniedId}"]`);
+    await card.getByLabel('Comment').fill('not during the freeze <b>!</b>');
+    await card.getByRole('button', { name: 'Deny' }).click();
+    await page.waitForSelector('#status:has-text("now denied")');
+    await card.waitFor({ state: 'detached' });
+    await requester.page.click('main button:has-text("Refresh")');
+    const row = requester.page.locator(`tr[data-ac-id="${deniedId}"][data-status="denied"]`);
+    await row.waitFor();
+    // The comment is text, never markup.
+    assert.ok(((await row.textContent()) ?? '').includes('Denied: not during the freeze <b>!</b>'));
+    assert.equal(await row.locator('b').count(), 0);
+    assert.equal(await row.locator('button:has-text("Revoke")').count(), 0);
   });
 
   it('made no request off the broker and logged no error (no CSP violation)', () => {

@@ -402,6 +402,7 @@ describe('governance API', () => {
     for (const path of [
       '/governance/authorize/',
       '/governance/approvals/{ac_id}',
+      '/governance/approvals/{ac_id}/deny',
       '/governance/revoke/',
       '/governance/acs/{ac_id}',
       '/.well-known/jwks.json',
@@ -409,6 +410,7 @@ describe('governance API', () => {
       '/connectors/bascule/invoke',
       '/connectors/http/invoke',
       '/audit',
+      '/audit/checkpoints',
     ]) {
       assert.ok(path in doc.paths, path);
     }

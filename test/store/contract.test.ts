@@ -121,6 +121,54 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
       }
     });
 
+    it('denies a pending AC once, for good; keeps decision comments, refusing secret ones', async () => {
+      const { store } = await fresh();
+      const ac = pendingAc({ ac_id: 'deny-1', accord: 'ops-ssh' });
+      await store.insertAc(ac);
+      assert.equal(await store.addApproval(ac.ac_id, 'did:key:a', T0 + 1, 'looks fine'), true);
+      await assert.rejects(
+        store.addApproval(ac.ac_id, 'did:key:b', T0 + 2, 'key: -----BEGIN PRIVATE KEY-----'),
+        isInvalid,
+      );
+      await assert.rejects(
+        store.denyAc(
+          ac.ac_id,
+          'did:key:b',
+          T0 + 2,
+          'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXN0dWZm',
+        ),
+        isInvalid,
+      );
+      assert.equal(
+        await store.denyAc(ac.ac_id, 'did:key:b', T0 + 3, 'not during the freeze'),
+        true,
+      );
+      assert.equal(await store.denyAc(ac.ac_id, 'did:key:a', T0 + 4), false, 'denied once');
+      const denied = await store.getAc(ac.ac_id);
+      assert.equal(denied?.state, 'pending_approval');
+      assert.equal(denied?.denied_at, T0 + 3);
+      assert.equal(denied?.denied_by, 'did:key:b');
+      assert.equal(denied?.denial_comment, 'not during the freeze');
+      // Denied is terminal: no approval, no activation, no longer waiting for anyone.
+      assert.equal(await store.addApproval(ac.ac_id, 'did:key:c', T0 + 5), false);
+      assert.equal(
+        await store.activateAc(ac.ac_id, claimsFor(ac, T0_S + 60), T0_S + 60, T0),
+        false,
+      );
+      assert.equal((await store.getAc(ac.ac_id))?.state, 'pending_approval');
+      assert.equal(await store.countAcs('pending_approval'), 0);
+      const undecided = { state: 'pending_approval', undecidedBy: 'did:key:z6MkCarol' } as const;
+      assert.deepEqual(await store.listAcs(undecided), []);
+      assert.deepEqual(await store.listApprovals(ac.ac_id), [
+        { approver_did: 'did:key:a', approved_at: T0 + 1, comment: 'looks fine' },
+      ]);
+      // Only a pending AC can be denied.
+      const active = await withActive(store, T0_S + 60);
+      assert.equal(await store.denyAc(active.ac_id, 'did:key:b', T0), false);
+      assert.equal(await store.denyAc('ac-none', 'did:key:b', T0), false);
+      assert.equal((await store.getAc(active.ac_id))?.denied_at, undefined);
+    });
+
     it('activates only from pending, once; refuses secret-shaped claims', async () => {
       const { store } = await fresh();
       const ac = pendingAc();

@@ -50,9 +50,10 @@ function render(result: unknown): number {
  * An AC that is not active is refused as the broker's invoke route would refuse it, with
  * the same code and exit status, without presenting a token that can no longer be used.
  */
-function refusalOf(status: 'pending_approval' | 'expired' | 'revoked'): BrokerError {
+function refusalOf(status: 'pending_approval' | 'expired' | 'revoked' | 'denied'): BrokerError {
   const code = {
     pending_approval: 'ac_pending_approval',
+    denied: 'ac_denied',
     expired: 'ac_expired',
     revoked: 'ac_revoked',
   }[status];

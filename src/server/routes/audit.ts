@@ -2,16 +2,20 @@
  * `GET /audit`: the hash-chained audit trail, paged by seq, filtered. Broker admins read
  * every entry; anyone else only the entries where they are the actor or the principal.
  * `Accept: application/x-ndjson` returns JSON Lines (the export format).
+ * `GET /audit/checkpoints`: the latest signed checkpoint, for whoever may read the trail to
+ * check its signature against the JWKS (the console does, in the browser).
  */
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_TYPES, type AuditEntry, type AuditFilter } from '../../base/audit-records.js';
 import { callerOf } from '../authenticate.js';
+import type { AuditCheckpoint } from '../../store/store.js';
 import { dpopHeader, errorSchemas } from './schemas.js';
 
 export interface AuditRouteDeps {
   list: (filter: AuditFilter) => Promise<AuditEntry[]>;
   /** Whether `did` is a broker admin now (admins follow a reloaded configuration). */
   isAdmin: (did: string) => boolean;
+  latestCheckpoint: () => Promise<AuditCheckpoint | undefined>;
 }
 
 const MAX_LIMIT = 1000;
@@ -83,6 +87,45 @@ export function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): void {
           );
       }
       return { entries, next_after: nextAfter };
+    },
+  );
+
+  app.get(
+    '/audit/checkpoints',
+    {
+      config: { auth: 'proof' },
+      schema: {
+        summary: 'The latest signed checkpoint of the audit chain (none before the first)',
+        description:
+          'Its jws is a compact JWS (EdDSA, typ audit-checkpoint+jwt) over {seq, hash, ts}, signed by a key of /.well-known/jwks.json.',
+        headers: dpopHeader,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              checkpoints: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    seq: { type: 'integer' },
+                    hash: { type: 'string' },
+                    ts: { type: 'string', format: 'date-time' },
+                    jws: { type: 'string' },
+                  },
+                  required: ['seq', 'hash', 'ts', 'jws'],
+                },
+              },
+            },
+            required: ['checkpoints'],
+          },
+          ...errorSchemas,
+        },
+      },
+    },
+    async () => {
+      const latest = await deps.latestCheckpoint();
+      return { checkpoints: latest === undefined ? [] : [latest] };
     },
   );
 }

@@ -23,11 +23,26 @@ const policySchema = {
 
 const acId = { type: 'string', pattern: '^[0-9a-f-]{36}$' } as const;
 const acIdParams = { type: 'object', properties: { ac_id: acId }, required: ['ac_id'] } as const;
+/** An approver's optional comment on its decision: plain text, shown to the requester. */
+const decisionBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { comment: { type: 'string', minLength: 1, maxLength: 500 } },
+} as const;
+type Decision = { Params: { ac_id: string }; Body: { comment?: string } };
+/** A decision without a body (how approvals were always sent) is one without a comment. */
+const emptyBodyIsNoComment = (request: { body: unknown }, _reply: unknown, done: () => void) => {
+  request.body ??= {};
+  done();
+};
 export const acView = {
   type: 'object',
   properties: {
     ac_id: { type: 'string' },
-    status: { type: 'string', enum: ['pending_approval', 'active', 'expired', 'revoked'] },
+    status: {
+      type: 'string',
+      enum: ['pending_approval', 'active', 'expired', 'revoked', 'denied'],
+    },
     principal_did: { type: 'string' },
     accord: { type: 'string' },
     connector: { type: 'string' },
@@ -43,6 +58,7 @@ export const acView = {
         properties: {
           approver_did: { type: 'string' },
           approved_at: { type: 'string', format: 'date-time' },
+          comment: { type: 'string', description: "The approver's comment" },
         },
       },
     },
@@ -53,6 +69,9 @@ export const acView = {
     },
     expires_at: { type: 'string', format: 'date-time' },
     revoked_at: { type: 'string', format: 'date-time' },
+    denied_at: { type: 'string', format: 'date-time' },
+    denied_by: { type: 'string', description: 'The approver who denied the request' },
+    denial_comment: { type: 'string', description: "The denying approver's comment" },
     ac: { type: 'string', description: 'The AC (JWT), only for its principal while active' },
   },
   required: [
@@ -134,19 +153,30 @@ export function governanceRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.post<{ Params: { ac_id: string } }>(
-    '/governance/approvals/:ac_id',
-    {
-      config: { auth: 'proof' },
-      schema: {
-        summary: 'Approve a pending AC (an approver of its accord)',
-        headers: dpopHeader,
-        params: acIdParams,
-        response: { 200: acView, ...errors },
+  // Approving and denying: the same caller, path family and optional comment.
+  const decisions = [
+    ['', 'Approve a pending AC (an approver of its accord)', 'approve'],
+    ['/deny', 'Deny a pending AC for good (an approver of its accord)', 'deny'],
+  ] as const;
+  for (const [tail, summary, decide] of decisions) {
+    app.post<Decision>(
+      `/governance/approvals/:ac_id${tail}`,
+      {
+        config: { auth: 'proof' },
+        schema: {
+          summary,
+          description: 'The body, optional, may carry a comment the requester will see.',
+          headers: dpopHeader,
+          params: acIdParams,
+          body: decisionBody,
+          response: { 200: acView, ...errors },
+        },
+        preValidation: emptyBodyIsNoComment,
       },
-    },
-    async (request) => service.approve(callerOf(request), request.params.ac_id),
-  );
+      async (request) =>
+        service[decide](callerOf(request), request.params.ac_id, request.body.comment),
+    );
+  }
 
   app.post<{ Body: { ac_id: string } }>(
     '/governance/revoke/',
