@@ -88,8 +88,20 @@ export interface KerberosCredential extends CredentialBase {
 export interface OAuthCredential extends CredentialBase {
   readonly type: 'oauth';
   readonly accessToken: Secret;
+  /** `Bearer`, or `DPoP` for a sender-constrained token (RFC 9449) with `dpop` set. */
   readonly tokenType: string;
   readonly scope?: readonly string[];
+  /** The per-invocation key a DPoP token is bound to; zero-filled with the token. */
+  readonly dpop?: DpopKey;
+}
+
+/** An ephemeral Ed25519 DPoP key: the 32-byte seed in a Secret, its public half and `jkt`. */
+export interface DpopKey {
+  readonly seed: Secret;
+  /** The public key, base64url (the JWK's `x`). */
+  readonly x: string;
+  /** RFC 7638 thumbprint of the public JWK: the token's `cnf.jkt`. */
+  readonly jkt: string;
 }
 
 export interface SshCertCredential extends CredentialBase {
@@ -147,7 +159,7 @@ export function secretsOf(credential: Credential): (Secret | undefined)[] {
     case 'kerberos':
       return [credential.ticket];
     case 'oauth':
-      return [credential.accessToken];
+      return [credential.accessToken, credential.dpop?.seed];
     case 'ssh_cert':
       return [credential.privateKey];
   }
@@ -161,5 +173,10 @@ export function disposeCredential(credential: unknown): void {
   if (typeof credential !== 'object' || credential === null) return;
   for (const value of Object.values(credential)) {
     if (value instanceof Secret) value.dispose();
+    // The DPoP key is one level down (OAuthCredential.dpop.seed).
+    else if (typeof value === 'object' && value !== null) {
+      const seed: unknown = (value as { seed?: unknown }).seed;
+      if (seed instanceof Secret) seed.dispose();
+    }
   }
 }
