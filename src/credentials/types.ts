@@ -15,6 +15,10 @@ export const CREDENTIAL_TYPES = [
 ] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
+/** RFC 9449 sender-constrained OAuth tokens: what an accord allows (see AcContext). */
+export const SENDER_CONSTRAINED = ['required', 'preferred', 'off'] as const;
+export type SenderConstrained = (typeof SENDER_CONSTRAINED)[number];
+
 export function isCredentialType(value: unknown): value is CredentialType {
   return typeof value === 'string' && (CREDENTIAL_TYPES as readonly string[]).includes(value);
 }
@@ -41,6 +45,11 @@ export interface AcContext {
   readonly commands?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
   /** The accord's path policy, for the HTTP connector. */
   readonly paths?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  /**
+   * The accord's `oauth.sender_constrained`: whether an OAuth token must be DPoP-bound
+   * (`required`), may fall back to a bearer token (`preferred`), or is a bearer token (`off`).
+   */
+  readonly sender_constrained?: SenderConstrained;
   /**
    * Delegation (RFC 8693 `act`): the agent acting for `principal_did`, outermost first;
    * nested `act` is the chain before it.

@@ -174,6 +174,18 @@ describe('oauth-exchange: sender_constrained required | preferred | off', () => 
     disposeCredential(bound);
   });
 
+  it('the accord decides, through the AC: required there refuses what the backend would take', async () => {
+    const strict = acFor(bearerApi.url, Date.now(), { sender_constrained: 'required' });
+    await assert.rejects(
+      backend(bearerAs).resolve('oauth', bearerApi.url, strict),
+      (err) => err instanceof CredentialResolutionError,
+    );
+    const off = acFor(dpopApi.url, Date.now(), { sender_constrained: 'off' });
+    const bearer = await backend(dpopAs).resolve('oauth', dpopApi.url, off);
+    assert.equal(bearer.tokenType, 'Bearer');
+    disposeCredential(bearer);
+  });
+
   it('preferred (the default) takes the bearer token, says so, and sends it as Bearer', async () => {
     const credential = await resolve(bearerAs, bearerApi);
     assert.equal(credential.tokenType, 'Bearer');

@@ -31,7 +31,9 @@ import type {
   CredentialType,
   DpopKey,
   OAuthCredential,
+  SenderConstrained,
 } from '../../credentials/types.js';
+import { SENDER_CONSTRAINED } from '../../credentials/types.js';
 import { newDpopKey, signDpopProof } from '../../governance/dpop-key.js';
 import {
   type ClientAuth,
@@ -89,13 +91,10 @@ export interface OAuthExchangeBackendOptions {
   /**
    * RFC 9449: ask for a DPoP-bound token with a per-invocation key. `required` refuses a
    * bearer token, `preferred` (the default) accepts one from a server without DPoP, `off`
-   * sends no proof.
+   * sends no proof. An accord's `oauth.sender_constrained` (in the AC) decides instead.
    */
   senderConstrained?: SenderConstrained;
 }
-
-export const SENDER_CONSTRAINED = ['required', 'preferred', 'off'] as const;
-export type SenderConstrained = (typeof SENDER_CONSTRAINED)[number];
 
 export class OAuthExchangeBackend implements CredentialBackend {
   readonly id: string;
@@ -158,9 +157,10 @@ export class OAuthExchangeBackend implements CredentialBackend {
   ): Promise<CredentialOf<T>> {
     const { scopes, started } = guardResolve(this.#guard, type, target, ac, signal);
     const subject = await this.#subjectToken(ac, started);
+    const mode = ac.sender_constrained ?? this.#senderConstrained;
     // The key lives as long as the token it is bound to: the credential takes it, or it
     // is zero-filled here.
-    const key = this.#senderConstrained === 'off' ? undefined : newDpopKey();
+    const key = mode === 'off' ? undefined : newDpopKey();
     let reply: Reply;
     try {
       const proof =
@@ -180,7 +180,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
       if (subject.token instanceof Secret) subject.token.dispose();
     }
     try {
-      const credential = await this.#issued(reply, target, scopes, started, key);
+      const credential = await this.#issued(reply, target, scopes, started, key, mode);
       // A bearer token (a server without DPoP, `preferred`): the key bound nothing.
       if (credential.dpop === undefined) key?.seed.dispose();
       return credential as CredentialOf<T>;
@@ -196,6 +196,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
     scopes: readonly string[],
     started: number,
     key: DpopKey | undefined,
+    mode: SenderConstrained,
   ): Promise<OAuthCredential> {
     if (reply.status !== 200) {
       const reason = statusReason(reply.status) ?? BackendReasons.failed;
@@ -205,7 +206,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
       );
       throw new CredentialResolutionError(reason);
     }
-    return this.#credentialOf(reply.json, target, scopes, started, key);
+    return this.#credentialOf(reply.json, target, scopes, started, key, mode);
   }
 
   /** RFC 7009 revocation when an endpoint is configured. Never throws. */
@@ -238,13 +239,14 @@ export class OAuthExchangeBackend implements CredentialBackend {
     requested: readonly string[],
     started: number,
     key: DpopKey | undefined,
+    mode: SenderConstrained,
   ): Promise<OAuthCredential> {
     const token = accessTokenOf(json?.['access_token']);
     const fields = replyFields(json ?? {}, requested, key !== undefined);
     if (
       fields === undefined ||
       !isWithinRequested(fields.scope, requested, target) ||
-      (!fields.dpop && this.#senderConstrained === 'required')
+      (!fields.dpop && mode === 'required')
     ) {
       // Issued but unusable (not an access token, no lifetime, broader than asked, or a
       // bearer token where only a DPoP-bound one will do).
