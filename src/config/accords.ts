@@ -12,6 +12,7 @@ import type { Capability } from '../governance/capabilities.js';
 import { CAPABILITIES } from '../governance/capabilities.js';
 import { globProblem } from '../governance/patterns.js';
 import { isUserPrincipalText } from '../kerberos/principal.js';
+import { SENDER_CONSTRAINED } from '../credentials/types.js';
 import { targetPatternField } from '../governance/target-field.js';
 import { distinct, Invalid, type Path } from './report.js';
 
@@ -147,6 +148,16 @@ export const accordSchema = z.strictObject(
         error: 'must be a mapping from did:key DIDs to Kerberos user principals',
       })
       .optional(),
+    oauth: z
+      .strictObject(
+        {
+          sender_constrained: z.enum(SENDER_CONSTRAINED, {
+            error: `must be one of ${SENDER_CONSTRAINED.join(', ')}`,
+          }),
+        },
+        { error: 'must be a mapping with sender_constrained' },
+      )
+      .optional(),
   },
   { error: 'must be a mapping' },
 );
@@ -237,6 +248,7 @@ function toAccord(raw: RawAccord, path: Path): Accord {
   if (paths !== undefined) accord.paths = paths;
   if (delegates.length > 0) accord.delegates = delegates;
   if (kerberos !== undefined) accord.kerberos_principals = kerberos;
+  if (raw.oauth !== undefined) accord.oauth = { sender_constrained: raw.oauth.sender_constrained };
   return accord;
 }
 

@@ -125,6 +125,13 @@ const isOptional = (v: unknown, test: (v: unknown) => boolean): boolean =>
 const isString = (v: unknown): boolean => typeof v === 'string';
 const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.every(isString);
 
+const isDpopKey = (v: unknown): boolean =>
+  typeof v === 'object' &&
+  v !== null &&
+  isLiveSecret((v as Loose)['seed']) &&
+  isString((v as Loose)['x']) &&
+  isString((v as Loose)['jkt']);
+
 /** Every credential's secret bytes are in a live Secret, and metadata has its declared types. */
 function hasShape(c: Loose): boolean {
   if (!isString(c['target']) || !isString(c['scopedTo']) || !isString(c['issuedBy'])) return false;
@@ -140,7 +147,8 @@ function hasShape(c: Loose): boolean {
       return (
         isLiveSecret(c['accessToken']) &&
         isString(c['tokenType']) &&
-        isOptional(c['scope'], isStringArray)
+        isOptional(c['scope'], isStringArray) &&
+        isOptional(c['dpop'], isDpopKey)
       );
     case 'kerberos':
       return isLiveSecret(c['ticket']);

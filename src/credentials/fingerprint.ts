@@ -23,6 +23,11 @@ export interface CredentialFingerprint {
   readonly principal?: string;
   /** Kerberos: the service principal the ticket is for (`WSMAN/host@EXAMPLE.TEST`). */
   readonly service?: string;
+  /**
+   * OAuth: whether the token is sender-constrained (RFC 9449 DPoP) or a bearer token. (Not
+   * `token_…`: the store refuses detail keys named like a secret, store/secret-guard.ts.)
+   */
+  readonly sender_constraint?: 'dpop' | 'bearer';
 }
 
 export function credentialFingerprint(credential: Credential): CredentialFingerprint {
@@ -31,7 +36,17 @@ export function credentialFingerprint(credential: Credential): CredentialFingerp
     issuedBy: credential.issuedBy,
     ...(credential.id !== undefined ? { id: credential.id } : {}),
   };
-  return { ...base, fingerprint: fingerprintOf(credential), ...principalsOf(credential) };
+  return {
+    ...base,
+    fingerprint: fingerprintOf(credential),
+    ...principalsOf(credential),
+    ...(credential.type === 'oauth'
+      ? {
+          sender_constraint:
+            credential.dpop !== undefined ? ('dpop' as const) : ('bearer' as const),
+        }
+      : {}),
+  };
 }
 
 function principalsOf(credential: Credential): { principal?: string; service?: string } {

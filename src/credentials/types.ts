@@ -15,6 +15,10 @@ export const CREDENTIAL_TYPES = [
 ] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
+/** RFC 9449 sender-constrained OAuth tokens: what an accord allows (see AcContext). */
+export const SENDER_CONSTRAINED = ['required', 'preferred', 'off'] as const;
+export type SenderConstrained = (typeof SENDER_CONSTRAINED)[number];
+
 export function isCredentialType(value: unknown): value is CredentialType {
   return typeof value === 'string' && (CREDENTIAL_TYPES as readonly string[]).includes(value);
 }
@@ -41,6 +45,11 @@ export interface AcContext {
   readonly commands?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
   /** The accord's path policy, for the HTTP connector. */
   readonly paths?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  /**
+   * The accord's `oauth.sender_constrained`: whether an OAuth token must be DPoP-bound
+   * (`required`), may fall back to a bearer token (`preferred`), or is a bearer token (`off`).
+   */
+  readonly sender_constrained?: SenderConstrained;
   /**
    * Delegation (RFC 8693 `act`): the agent acting for `principal_did`, outermost first;
    * nested `act` is the chain before it.
@@ -88,8 +97,20 @@ export interface KerberosCredential extends CredentialBase {
 export interface OAuthCredential extends CredentialBase {
   readonly type: 'oauth';
   readonly accessToken: Secret;
+  /** `Bearer`, or `DPoP` for a sender-constrained token (RFC 9449) with `dpop` set. */
   readonly tokenType: string;
   readonly scope?: readonly string[];
+  /** The per-invocation key a DPoP token is bound to; zero-filled with the token. */
+  readonly dpop?: DpopKey;
+}
+
+/** An ephemeral Ed25519 DPoP key: the 32-byte seed in a Secret, its public half and `jkt`. */
+export interface DpopKey {
+  readonly seed: Secret;
+  /** The public key, base64url (the JWK's `x`). */
+  readonly x: string;
+  /** RFC 7638 thumbprint of the public JWK: the token's `cnf.jkt`. */
+  readonly jkt: string;
 }
 
 export interface SshCertCredential extends CredentialBase {
@@ -147,7 +168,7 @@ export function secretsOf(credential: Credential): (Secret | undefined)[] {
     case 'kerberos':
       return [credential.ticket];
     case 'oauth':
-      return [credential.accessToken];
+      return [credential.accessToken, credential.dpop?.seed];
     case 'ssh_cert':
       return [credential.privateKey];
   }
@@ -161,5 +182,10 @@ export function disposeCredential(credential: unknown): void {
   if (typeof credential !== 'object' || credential === null) return;
   for (const value of Object.values(credential)) {
     if (value instanceof Secret) value.dispose();
+    // The DPoP key is one level down (OAuthCredential.dpop.seed).
+    else if (typeof value === 'object' && value !== null) {
+      const seed: unknown = (value as { seed?: unknown }).seed;
+      if (seed instanceof Secret) seed.dispose();
+    }
   }
 }

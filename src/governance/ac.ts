@@ -14,7 +14,8 @@ import type { KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AcExpiredError } from '../base/errors.js';
 import type { AcSigner } from '../base/signer.js';
-import type { AcContext, ActorClaim } from '../credentials/types.js';
+import type { AcContext, ActorClaim, SenderConstrained } from '../credentials/types.js';
+import { SENDER_CONSTRAINED } from '../credentials/types.js';
 import { AuthenticationError } from './auth-errors.js';
 import { CAPABILITY_BITS, capabilityMask, isCapability } from './capabilities.js';
 import { compactJwsSegments, ed25519SignatureValid } from '../base/compact-jws.js';
@@ -194,6 +195,7 @@ function claimsOf(p: Json): AcClaims | undefined {
   const paths = commandsOf(c['paths']);
   const sshPrincipals = c['ssh_principals'];
   const kerberosPrincipal = c['kerberos_principal'];
+  const senderConstrained = c['sender_constrained'];
   if (
     !isString(c['principal_did']) ||
     !Number.isSafeInteger(c['capability_mask']) ||
@@ -206,7 +208,9 @@ function claimsOf(p: Json): AcClaims | undefined {
     commands === null ||
     paths === null ||
     (sshPrincipals !== undefined && !isStringList(sshPrincipals)) ||
-    (kerberosPrincipal !== undefined && !isString(kerberosPrincipal))
+    (kerberosPrincipal !== undefined && !isString(kerberosPrincipal)) ||
+    (senderConstrained !== undefined &&
+      !(SENDER_CONSTRAINED as readonly unknown[]).includes(senderConstrained))
   ) {
     return undefined;
   }
@@ -232,6 +236,9 @@ function claimsOf(p: Json): AcClaims | undefined {
       ...(paths !== undefined ? { paths } : {}),
       ...(sshPrincipals !== undefined ? { ssh_principals: sshPrincipals } : {}),
       ...(kerberosPrincipal !== undefined ? { kerberos_principal: kerberosPrincipal } : {}),
+      ...(senderConstrained !== undefined
+        ? { sender_constrained: senderConstrained as SenderConstrained }
+        : {}),
     },
   };
 }

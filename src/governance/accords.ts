@@ -7,6 +7,7 @@
  * anything else it sent is looked at.
  */
 import { BastionError, InvalidArgumentError } from '../base/errors.js';
+import type { SenderConstrained } from '../credentials/types.js';
 import type { Capability } from './capabilities.js';
 import { CAPABILITIES, capabilityMask, isCapability } from './capabilities.js';
 import { globMatches } from './patterns.js';
@@ -59,6 +60,8 @@ export interface Accord {
    * the kerberos backend; a principal without one gets no Kerberos ticket.
    */
   kerberos_principals?: ReadonlyMap<string, string> | undefined;
+  /** OAuth tokens for this accord's invocations: DPoP-bound (RFC 9449) or bearer. */
+  oauth?: { sender_constrained: SenderConstrained } | undefined;
 }
 
 export interface AccessRequest {

@@ -38,6 +38,9 @@ export function claimsFor(
       ...(accord?.ssh_login !== undefined ? { ssh_principals: [accord.ssh_login] } : {}),
       ...kerberosClaim(accord, record.principal_did),
       ...(accord?.paths !== undefined ? { paths: accord.paths } : {}),
+      ...(accord?.oauth !== undefined
+        ? { sender_constrained: accord.oauth.sender_constrained }
+        : {}),
     },
   };
 }

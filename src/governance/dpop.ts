@@ -193,6 +193,8 @@ export interface ProofOptions {
   url: string;
   /** Binds the proof to this access token (`ath`). */
   accessToken?: string | undefined;
+  /** The `ath` itself, for a token the caller holds only as bytes (`accessTokenHash`). */
+  ath?: string | undefined;
   /** Epoch ms; defaults to now. */
   now?: number | undefined;
   jti?: string | undefined;
@@ -205,6 +207,7 @@ export function createDpopProof(options: ProofOptions): Promise<string> {
     htu: normaliseHtu(options.url) ?? options.url,
   };
   if (options.accessToken !== undefined) claims['ath'] = accessTokenHash(options.accessToken);
+  else if (options.ath !== undefined) claims['ath'] = options.ath;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'EdDSA', typ: 'dpop+jwt', jwk: options.publicJwk })
     .setIssuedAt(Math.floor((options.now ?? Date.now()) / 1000))

@@ -37,5 +37,9 @@ export function recheckAc(accords: ReadonlyMap<string, Accord>, ac: AcContext): 
   if (kerberos !== undefined && accord.kerberos_principals?.get(ac.principal_did) !== kerberos) {
     throw new InvocationDeniedError('accord_changed');
   }
+  // And whether an OAuth token may be a bearer token: a loosened rule is a new grant.
+  if (ac.sender_constrained !== accord.oauth?.sender_constrained) {
+    throw new InvocationDeniedError('accord_changed');
+  }
   return accord;
 }

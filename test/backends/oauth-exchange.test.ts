@@ -370,7 +370,10 @@ describe('oauth-exchange backend: refusals', () => {
 
 describe('oauth-exchange backend: strict replies', () => {
   /** A fake token endpoint answering `reply`, recording revocation calls. */
-  function scripted(reply: { status?: number; type?: string; body: unknown }) {
+  function scripted(
+    reply: { status?: number; type?: string; body: unknown },
+    overrides: Partial<OAuthExchangeBackendOptions> = {},
+  ) {
     const revoked: string[] = [];
     const fake: typeof fetch = (input, init) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -390,6 +393,7 @@ describe('oauth-exchange backend: strict replies', () => {
       tokenEndpoint: 'https://as.example.test/token',
       revocationEndpoint: 'https://as.example.test/revoke',
       fetch: fake,
+      ...overrides,
     });
     return { b, revoked };
   }
@@ -417,7 +421,9 @@ describe('oauth-exchange backend: strict replies', () => {
     assert.equal(c2.id, 'jwt-id-1');
   });
 
-  for (const [name, body, reason] of [
+  const off = { senderConstrained: 'off' } as const;
+  const required = { senderConstrained: 'required' } as const;
+  for (const [name, body, reason, overrides] of [
     [
       'a refresh token',
       { ...good, issued_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' },
@@ -425,11 +431,13 @@ describe('oauth-exchange backend: strict replies', () => {
     ],
     ['no issued_token_type', { ...good, issued_token_type: undefined }, 'backend_error'],
     ['no lifetime', { ...good, expires_in: undefined }, 'backend_error'],
-    ['a DPoP-bound token', { ...good, token_type: 'DPoP' }, 'backend_error'],
+    // Bound to a key the broker never made (it sent no proof).
+    ['a DPoP-bound token when off', { ...good, token_type: 'DPoP' }, 'backend_error', off],
+    ['a bearer token when DPoP is required', good, 'backend_error', required],
     ['a scope broader than asked', { ...good, scope: 'read admin' }, 'backend_error'],
   ] as const) {
     it(`refuses ${name}, revoking what was issued`, async () => {
-      const { b, revoked } = scripted({ body });
+      const { b, revoked } = scripted({ body }, overrides);
       const err = await rejection(b.resolve('oauth', API_A, ac(API_A)));
       assert.equal(err.reason, reason);
       assert.equal(revoked.length, 1);

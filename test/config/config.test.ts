@@ -269,6 +269,12 @@ describe('parseConfig: the documented sample', () => {
     assert.equal(accord.ssh_login, 'deploy');
   });
 
+  it('reads oauth.sender_constrained, and has none without it', () => {
+    const doc = edit(base(), 'accords[0].oauth', { sender_constrained: 'required' });
+    assert.deepEqual(parse(doc).accords[0]?.oauth, { sender_constrained: 'required' });
+    assert.equal('oauth' in (parse(base()).accords[0] ?? {}), false);
+  });
+
   it('reads kerberos_principals into a map from DID to user principal', () => {
     const doc = edit(base(), 'accords[0].kerberos_principals', { [BOB]: 'bob.ops@CORP.EXAMPLE' });
     const accord = parse(doc).accords[0];
@@ -1008,6 +1014,13 @@ describe('parseConfig: refusals name the exact path', () => {
       `accords[0].kerberos_principals.${BOB}`,
       /^must be a Kerberos user principal name@REALM/,
     ]),
+    [
+      'an unknown oauth.sender_constrained',
+      'accords[0].oauth',
+      { sender_constrained: 'sometimes' },
+      'accords[0].oauth.sender_constrained',
+      'must be one of required, preferred, off',
+    ],
     [
       'misspelt accord key',
       'accords[0].max_duraton',

@@ -106,6 +106,12 @@ describe('verifyAc', () => {
     assert.deepEqual(unsafeDecodeAc(token), JSON.parse(JSON.stringify(claims())));
   });
 
+  it("carries the accord's DPoP rule (ctx.sender_constrained) through signing", async () => {
+    const ctx = { ...claims().ctx, sender_constrained: 'required' as const };
+    const token = await signAc(claims({ ctx }), { kid: KID, privateKey: broker });
+    assert.equal((await verifyAc(token, options())).claims.ctx.sender_constrained, 'required');
+  });
+
   it('structure: missing, not a string, not a JWS, too long, wrong typ, crit', async () => {
     await rejects(undefined, 'ac_missing');
     await rejects('', 'ac_missing');
@@ -168,6 +174,7 @@ describe('verifyAc', () => {
     ['ctx.capability_mask a string', { ctx: { ...claims().ctx, capability_mask: '3' } }],
     ['ctx.commands malformed', { ctx: { ...claims().ctx, commands: { allow: 'x' } } }],
     ['ctx.kerberos_principal a list', { ctx: { ...claims().ctx, kerberos_principal: ['a@R'] } }],
+    ['ctx.sender_constrained unknown', { ctx: { ...claims().ctx, sender_constrained: 'maybe' } }],
   ];
   for (const [name, edit] of typeCases) {
     it(`claim types: ${name}`, async () => {

@@ -40,6 +40,14 @@ const record = (principal: string): AcRecord => ({
   state: 'active',
 });
 
+describe('claimsFor: the DPoP rule', () => {
+  it("carries the accord's oauth.sender_constrained, and nothing without one", () => {
+    const strict = { ...accord, oauth: { sender_constrained: 'required' as const } };
+    assert.equal(claimsFor(record(alice), 0, settings, strict).ctx.sender_constrained, 'required');
+    assert.equal('sender_constrained' in claimsFor(record(alice), 0, settings, accord).ctx, false);
+  });
+});
+
 describe('claimsFor: the Kerberos principal', () => {
   it("carries the accord's mapping for the AC's own principal", () => {
     const claims = claimsFor(record(alice), 1_000_000, settings, accord);

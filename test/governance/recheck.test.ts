@@ -72,6 +72,14 @@ describe('recheckAc', () => {
         'accord_changed',
         { kerberos_principal: 'alice@EXAMPLE.TEST' },
       ],
+      // So is a changed DPoP rule: an AC issued under `required` never gets a bearer token.
+      [
+        { oauth: { sender_constrained: 'preferred' } },
+        'accord_changed',
+        { sender_constrained: 'required' },
+      ],
+      [{ oauth: undefined }, 'accord_changed', { sender_constrained: 'required' }],
+      [{ oauth: { sender_constrained: 'required' } }, 'accord_changed'],
     ];
     for (const [change, code, acChange] of cases) {
       assert.throws(

@@ -25,6 +25,10 @@
  * Clients: `broker` (private_key_jwt, EdDSA, its `jwks` = the broker's JWKS as at start)
  * and `broker-secret` (client_secret_basic, the secret in `clientSecret`).
  *
+ * With `dpop: true` (features.dPoP), a token exchange request carrying a `DPoP` proof
+ * (checked by oidc-provider's own validator: signature, htm, htu, iat; jti replay is not kept)
+ * gets a DPoP-bound token: `token_type: DPoP`, `cnf.jkt` = the proof key's thumbprint.
+ *
  * With `tls: true` it serves https with a fresh self-signed Ed25519 certificate for IP
  * 127.0.0.1 (`certPem`), as MSAL refuses http authorities: pass `certPem` to the client
  * as its trusted CA (EntraBackend's `tlsCa`, resource-server's `ca`).
@@ -51,6 +55,7 @@ import {
   jwtVerify,
 } from 'jose';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import validateDpop from 'oidc-provider/lib/helpers/validate_dpop.js';
 import { run } from './run.js';
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -83,6 +88,8 @@ export interface AuthorizationServerOptions {
   extraClaims?: Record<string, unknown>;
   /** The `broker-secret` client's secret; random by default. */
   clientSecret?: string;
+  /** RFC 9449: bind token exchange tokens to the key of the request's DPoP proof. */
+  dpop?: boolean;
 }
 
 /** What a grant handler received, for tests to check what a backend sent. */
@@ -266,6 +273,7 @@ export async function startAuthorizationServer(
     ],
     features: {
       devInteractions: { enabled: false },
+      dPoP: { enabled: options.dpop === true },
       introspection: { enabled: true, allowedPolicy: () => Promise.resolve(true) },
       revocation: { enabled: true },
       resourceIndicators: {
@@ -329,6 +337,8 @@ export async function startAuthorizationServer(
     lifetime: number,
     /** Claims for this grant's tokens, from the scopes granted. */
     extra: (granted: string[]) => Record<string, unknown>,
+    /** The thumbprint of a checked DPoP proof's key: the token is bound to it. */
+    jkt?: string,
   ) {
     const { config, info } = resourceInfo(resource, lifetime);
     const offered = new Set(config.scopes);
@@ -355,8 +365,9 @@ export async function startAuthorizationServer(
       subject['act'] !== undefined
         ? { sub: client.clientId, act: subject['act'] }
         : { sub: client.clientId };
+    if (jkt !== undefined) at.setThumbprint('jkt', jkt);
     extras.set(at, { ...options.extraClaims, ...extra(granted), act });
-    return { value: await at.save(), expiresIn: at.expiration, granted };
+    return { value: await at.save(), expiresIn: at.expiration, granted, tokenType: at.tokenType };
   }
 
   provider.registerGrantType(
@@ -384,11 +395,12 @@ export async function startAuthorizationServer(
         .split(' ')
         .filter((s) => s !== '')
         .map((s) => (s.startsWith(prefix) ? s.slice(prefix.length) : s));
-      const minted = await mint(ctx, subject, resource, want, ttl, () => ({}));
+      const proof = await validateDpop(ctx);
+      const minted = await mint(ctx, subject, resource, want, ttl, () => ({}), proof?.thumbprint);
       ctx.body = {
         access_token: minted.value,
         issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
-        token_type: 'Bearer',
+        token_type: minted.tokenType,
         expires_in: minted.expiresIn,
         scope: minted.granted.join(' '),
       };

@@ -38,6 +38,10 @@ declare module 'oidc-provider' {
     /** Seconds left until expiry. */
     readonly expiration: number;
     readonly jti: string;
+    /** `Bearer`, or `DPoP` once a `jkt` thumbprint is set. */
+    readonly tokenType: string;
+    /** Binds the token to a key (`jkt`, RFC 9449) or a certificate (`x5t`). */
+    setThumbprint(prop: 'jkt', thumbprint: string): void;
     save(): Promise<string>;
   }
 
@@ -86,4 +90,13 @@ declare module 'oidc-provider' {
     readonly InvalidScope: OAuthErrorClass;
     readonly InvalidTarget: OAuthErrorClass;
   };
+}
+
+/** oidc-provider's own DPoP proof check (the token endpoint's), as its built-in grants use it. */
+declare module 'oidc-provider/lib/helpers/validate_dpop.js' {
+  import type { KoaContextWithOIDC } from 'oidc-provider';
+  /** undefined when the request carries no `DPoP` header; throws `invalid_dpop_proof`. */
+  export default function validateDpop(
+    ctx: KoaContextWithOIDC,
+  ): Promise<{ thumbprint: string; jti: string; iat: number } | undefined>;
 }

@@ -39,10 +39,19 @@ export class FormClient {
     this.#options = options;
   }
 
-  /** POSTs a form with client authentication; network failures are `backend_unavailable`. */
-  async post(url: string, fields: FormFields, signal?: AbortSignal): Promise<Reply> {
+  /**
+   * POSTs a form with client authentication (and `extra` headers, e.g. a DPoP proof);
+   * network failures are `backend_unavailable`.
+   */
+  async post(
+    url: string,
+    fields: FormFields,
+    signal?: AbortSignal,
+    extra?: Readonly<Record<string, string>>,
+  ): Promise<Reply> {
     const { clientId, clientAuth: auth } = this.#options;
     const headers: Record<string, string> = {
+      ...extra,
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     };

@@ -29,8 +29,12 @@ import type {
   Credential,
   CredentialOf,
   CredentialType,
+  DpopKey,
   OAuthCredential,
+  SenderConstrained,
 } from '../../credentials/types.js';
+import { SENDER_CONSTRAINED } from '../../credentials/types.js';
+import { newDpopKey, signDpopProof } from '../../governance/dpop-key.js';
 import {
   type ClientAuth,
   signSubjectAssertion,
@@ -84,6 +88,12 @@ export interface OAuthExchangeBackendOptions {
   /** Per-request timeout, and the resolver's timeout for this backend; default 10 s. */
   timeoutMs?: number;
   logger?: Logger;
+  /**
+   * RFC 9449: ask for a DPoP-bound token with a per-invocation key. `required` refuses a
+   * bearer token, `preferred` (the default) accepts one from a server without DPoP, `off`
+   * sends no proof. An accord's `oauth.sender_constrained` (in the AC) decides instead.
+   */
+  senderConstrained?: SenderConstrained;
 }
 
 export class OAuthExchangeBackend implements CredentialBackend {
@@ -97,6 +107,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
   readonly #guard: ResolveGuard<OAuthRequest>;
   readonly #client: FormClient;
   readonly #log: Logger;
+  readonly #senderConstrained: SenderConstrained;
 
   constructor(options: OAuthExchangeBackendOptions) {
     this.id = options.id ?? 'oauth-exchange';
@@ -117,6 +128,13 @@ export class OAuthExchangeBackend implements CredentialBackend {
     const clock = options.clock ?? systemClock;
     this.#guard = oauthGuard(options.scopesFor ?? defaultScopes, clock);
     this.#log = options.logger ?? silentLogger;
+    this.#senderConstrained = options.senderConstrained ?? 'preferred';
+    if (!SENDER_CONSTRAINED.includes(this.#senderConstrained)) {
+      throw new ConfigError(
+        'oauth-exchange.senderConstrained',
+        'must be required, preferred or off',
+      );
+    }
     this.#client = new FormClient({
       clientId: options.clientId,
       clientAuth: options.clientAuth,
@@ -139,16 +157,47 @@ export class OAuthExchangeBackend implements CredentialBackend {
   ): Promise<CredentialOf<T>> {
     const { scopes, started } = guardResolve(this.#guard, type, target, ac, signal);
     const subject = await this.#subjectToken(ac, started);
+    const mode = ac.sender_constrained ?? this.#senderConstrained;
+    // The key lives as long as the token it is bound to: the credential takes it, or it
+    // is zero-filled here.
+    const key = mode === 'off' ? undefined : newDpopKey();
     let reply: Reply;
     try {
+      const proof =
+        key === undefined
+          ? undefined
+          : { dpop: await signDpopProof(key, 'POST', this.#tokenEndpoint) };
       reply = await this.#client.post(
         this.#tokenEndpoint,
         exchangeRequest(subject, target, scopes),
         signal,
+        proof,
       );
+    } catch (err) {
+      key?.seed.dispose();
+      throw err;
     } finally {
       if (subject.token instanceof Secret) subject.token.dispose();
     }
+    try {
+      const credential = await this.#issued(reply, target, scopes, started, key, mode);
+      // A bearer token (a server without DPoP, `preferred`): the key bound nothing.
+      if (credential.dpop === undefined) key?.seed.dispose();
+      return credential as CredentialOf<T>;
+    } catch (err) {
+      key?.seed.dispose();
+      throw err;
+    }
+  }
+
+  async #issued(
+    reply: Reply,
+    target: string,
+    scopes: readonly string[],
+    started: number,
+    key: DpopKey | undefined,
+    mode: SenderConstrained,
+  ): Promise<OAuthCredential> {
     if (reply.status !== 200) {
       const reason = statusReason(reply.status) ?? BackendReasons.failed;
       this.#log.warn(
@@ -157,7 +206,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
       );
       throw new CredentialResolutionError(reason);
     }
-    return (await this.#credentialOf(reply.json, target, scopes, started)) as CredentialOf<T>;
+    return this.#credentialOf(reply.json, target, scopes, started, key, mode);
   }
 
   /** RFC 7009 revocation when an endpoint is configured. Never throws. */
@@ -189,11 +238,18 @@ export class OAuthExchangeBackend implements CredentialBackend {
     target: string,
     requested: readonly string[],
     started: number,
+    key: DpopKey | undefined,
+    mode: SenderConstrained,
   ): Promise<OAuthCredential> {
     const token = accessTokenOf(json?.['access_token']);
-    const fields = replyFields(json ?? {}, requested);
-    if (fields === undefined || !isWithinRequested(fields.scope, requested, target)) {
-      // Issued but unusable (not an access token, no lifetime, broader than asked).
+    const fields = replyFields(json ?? {}, requested, key !== undefined);
+    if (
+      fields === undefined ||
+      !isWithinRequested(fields.scope, requested, target) ||
+      (!fields.dpop && mode === 'required')
+    ) {
+      // Issued but unusable (not an access token, no lifetime, broader than asked, or a
+      // bearer token where only a DPoP-bound one will do).
       const unusable = Secret.fromString(token);
       if (this.#revocation !== undefined) await revokeToken(this.#revocation, unusable);
       unusable.dispose();
@@ -205,6 +261,7 @@ export class OAuthExchangeBackend implements CredentialBackend {
       scope: fields.scope,
       expiresAt: started + fields.expiresIn * 1000,
       issuedBy: this.id,
+      dpop: fields.dpop ? key : undefined,
     });
   }
 }

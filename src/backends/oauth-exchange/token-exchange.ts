@@ -35,21 +35,34 @@ export function exchangeRequest(
   ];
 }
 
-/** The checked fields of a token exchange reply, besides the token; undefined if invalid. */
+/** The checked fields of a token exchange reply; `dpop` when the token is DPoP-bound. */
+export interface ReplyFields {
+  readonly expiresIn: number;
+  readonly scope: string[];
+  readonly dpop: boolean;
+}
+
+/**
+ * The checked fields of a token exchange reply, besides the token; undefined if invalid.
+ * A `DPoP` token type is valid only when the request carried a proof (`proofSent`).
+ */
 export function replyFields(
   json: Record<string, unknown>,
   requested: readonly string[],
-): { expiresIn: number; scope: string[] } | undefined {
+  proofSent = false,
+): ReplyFields | undefined {
   if (json['issued_token_type'] !== TOKEN_TYPE_ACCESS_TOKEN) return undefined;
-  if (!isBearer(json['token_type'])) return undefined;
+  const tokenType = json['token_type'];
+  const dpop = proofSent && typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop';
+  if (!dpop && !isBearer(tokenType)) return undefined;
   const expiresIn = json['expires_in'];
   if (typeof expiresIn !== 'number' || !Number.isSafeInteger(expiresIn) || expiresIn <= 0) {
     return undefined;
   }
   const scope = json['scope'];
-  if (scope === undefined) return { expiresIn, scope: [...requested] };
+  if (scope === undefined) return { expiresIn, scope: [...requested], dpop };
   if (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS) return undefined;
   const list = scope.split(' ').filter((s) => s !== '');
   if (list.length > MAX_SCOPES || !list.every(isScopeToken)) return undefined;
-  return { expiresIn, scope: list };
+  return { expiresIn, scope: list, dpop };
 }

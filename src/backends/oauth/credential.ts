@@ -7,7 +7,7 @@
  */
 import { BackendReasons, CredentialResolutionError } from '../../credentials/errors.js';
 import { Secret } from '../../credentials/secret.js';
-import type { OAuthCredential } from '../../credentials/types.js';
+import type { DpopKey, OAuthCredential } from '../../credentials/types.js';
 import { unsafeJwtExpiry, unsafeJwtId } from './unverified-jwt.js';
 
 /** Printable ASCII: what an access token may be made of. */
@@ -35,16 +35,19 @@ export interface OAuthCredentialFields {
   readonly expiresAt: Date;
   readonly issuedBy: string;
   readonly id?: string | undefined;
+  /** The key a DPoP-bound token is bound to; the credential then says `DPoP`. */
+  readonly dpop?: DpopKey | undefined;
 }
 
-/** An `oauth` credential: a Bearer token for `target`, described by its scopes. */
+/** An `oauth` credential: a Bearer (or DPoP) token for `target`, described by its scopes. */
 export function oauthCredential(fields: OAuthCredentialFields): OAuthCredential {
-  const { target, scope, notBefore, id } = fields;
+  const { target, scope, notBefore, id, dpop } = fields;
   return {
     type: 'oauth',
     target,
     accessToken: fields.accessToken,
-    tokenType: 'Bearer',
+    tokenType: dpop !== undefined ? 'DPoP' : 'Bearer',
+    ...(dpop !== undefined ? { dpop } : {}),
     scope,
     ...(notBefore !== undefined ? { notBefore } : {}),
     expiresAt: fields.expiresAt,
@@ -65,6 +68,7 @@ export interface IssuedToken {
   /** The token must expire after this (epoch ms), or the reply is refused. */
   readonly expiresAfter?: number;
   readonly issuedBy: string;
+  readonly dpop?: DpopKey | undefined;
 }
 
 /**
@@ -93,5 +97,6 @@ export function issuedCredential(issued: IssuedToken): OAuthCredential {
     expiresAt: new Date(expiresAt),
     issuedBy: issued.issuedBy,
     id: unsafeJwtId(token),
+    dpop: issued.dpop,
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The `http` connector: one HTTP request to the target (a base URL) with a short-lived
- * OAuth access token (credential `oauth`) as the bearer, signed with SigV4 by temporary
+ * OAuth access token (credential `oauth`) as the bearer (or DPoP-bound, with a fresh proof
+ * per request, RFC 9449), signed with SigV4 by temporary
  * AWS keys (credential `aws`), or with an X.509-SVID as the client certificate of mutual
  * TLS (`x509_svid`) — per `connectors.http.credentials` — so that a caller can use an API
  * without ever holding its credential. Everything the caller sends is checked before a
@@ -28,6 +29,7 @@ import type { HttpResult } from '../../transports/http/response.js';
 import type { Connector, RunContext } from '../connector.js';
 import { InvocationDeniedError } from '../../governance/denials.js';
 import { type RequestSigner } from '../../transports/http/sign.js';
+import { dpopSigner } from '../../transports/http/dpop.js';
 import { SIGV4_HEADERS, sigv4Signer } from '../../transports/http/sigv4.js';
 import type { Secret } from '../../credentials/secret.js';
 import type { Credential } from '../../credentials/types.js';
@@ -161,7 +163,11 @@ export class HttpConnector implements Connector<HttpOperation, HttpResult> {
     | { sign: RequestSigner }
     | { clientCertificate: ClientCertificate }
     | undefined {
-    if (credential.type === 'oauth') return { bearer: credential.accessToken };
+    if (credential.type === 'oauth') {
+      // A DPoP-bound token goes with a fresh proof per hop, never as a bearer token.
+      const sign = dpopSigner(credential);
+      return sign !== undefined ? { sign } : { bearer: credential.accessToken };
+    }
     if (credential.type === 'x509_svid') return { clientCertificate: credential };
     const rule = ruleFor(this.options.credentials ?? [], target);
     if (credential.type === 'aws' && rule?.region !== undefined && rule.service !== undefined) {

@@ -73,10 +73,11 @@ export function credentialFits(
 ): boolean {
   if (credential.type !== expected || credential.target !== target) return false;
   if (credential.type === 'oauth') {
-    return (
-      typeof (credential.tokenType as unknown) === 'string' &&
-      credential.tokenType.toLowerCase() === 'bearer'
-    );
+    // A DPoP token only with the key it is bound to (and no key on a bearer token).
+    const kind = typeof (credential.tokenType as unknown) === 'string' ? credential.tokenType : '';
+    return credential.dpop !== undefined
+      ? kind.toLowerCase() === 'dpop'
+      : kind.toLowerCase() === 'bearer';
   }
   return true;
 }

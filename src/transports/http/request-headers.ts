@@ -76,13 +76,22 @@ export function checkRequestHeaders(
  * ASCII would let a faulty issuer inject headers; it is refused.
  */
 export function bearerHeader(bearer: Secret): string {
-  return bearer.use((bytes) => {
+  return tokenHeader('Bearer', bearer);
+}
+
+/** `DPoP <token>` (RFC 9449 §7.1), held to the same rules as the bearer header. */
+export function dpopHeader(token: Secret): string {
+  return tokenHeader('DPoP', token);
+}
+
+function tokenHeader(scheme: 'Bearer' | 'DPoP', token: Secret): string {
+  return token.use((bytes) => {
     if (bytes.byteLength === 0 || bytes.byteLength > MAX_HEADER_VALUE) {
       throw new HttpTransportError('headerInvalid');
     }
     for (const byte of bytes) {
       if (byte < 0x21 || byte > 0x7e) throw new HttpTransportError('headerInvalid');
     }
-    return `Bearer ${bytes.toString('latin1')}`;
+    return `${scheme} ${bytes.toString('latin1')}`;
   });
 }
