@@ -62,8 +62,6 @@ import {
   AWS_ACCORD,
   BACKEND_ID,
   BACKEND_KIND,
-  MEMORY_ENV,
-  MEMORY_FLAGS,
   OAUTH_SOURCES,
   type ProofWorld,
   SPIRE_SKIP,
@@ -71,6 +69,7 @@ import {
   VAULT_SSH_TARGET,
   WINDOWS_SKIP,
 } from './world.js';
+import { MEMORY_ENV, MEMORY_FLAGS } from './memory-flags.js';
 import { KERBEROS_BACKEND_ID, WINDOWS_TARGET, WINRM_ACCORD } from '../helpers/windows-world.js';
 
 /** A JWT-shaped string of random parts, for controls of kinds the test cannot mint. */

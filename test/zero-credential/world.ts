@@ -35,6 +35,7 @@ import {
 } from '../helpers/moto.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
 import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
+import { MEMORY_ENV, MEMORY_FLAGS } from './memory-flags.js';
 import { SSHD_USER, startSshd } from '../helpers/sshd.js';
 import { BOUND_SSH_ROLE, startVaultDouble } from '../peers/vault-double/index.js';
 import { skipWithoutWinrmDouble } from '../helpers/winrm-double.js';
@@ -107,19 +108,6 @@ export function audienceClaimText(token: string): string {
   const payload = Buffer.from(token.split('.')[1] ?? '', 'base64url').toString();
   return /"aud":(?:"[^"]*"|\[[^\]]*\])/.exec(payload)?.[0] ?? '';
 }
-
-/**
- * How the broker (and the controls' holder) is run so that, after a full GC, a memory scan
- * finds what is held, not what was left over: V8 zero-fills the heap memory it frees, and
- * glibc fills each chunk it frees (`perturb`; with no per-thread cache, whose chunks it
- * would skip). Before any GC, memory Bastion freed without zero-filling can still be
- * there — unless glibc already filled it, which is why the scan for unwiped keys runs on
- * what the broker has not yet freed.
- */
-export const MEMORY_FLAGS = ['--clear-free-memory'];
-export const MEMORY_ENV = {
-  GLIBC_TUNABLES: 'glibc.malloc.perturb=165:glibc.malloc.tcache_count=0',
-};
 
 export interface ProofWorld {
   readonly dir: string;
