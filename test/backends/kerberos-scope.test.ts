@@ -17,10 +17,10 @@ import { after, before, describe, it } from 'node:test';
 import { KerberosBackend } from '../../src/backends/kerberos/kerberos-backend.js';
 import type { AcContext, KerberosCredential } from '../../src/credentials/types.js';
 import { readKrbCred } from '../../src/kerberos/client/read-krb-cred.js';
-import { initiateContext } from '../../src/kerberos/gss/initiator.js';
 import { readKeytab } from '../../src/kerberos/keytab.js';
-import { b64, startGssAcceptor, type GssAcceptor } from '../helpers/gss-acceptor.js';
+import { startGssAcceptor, type GssAcceptor } from '../helpers/gss-acceptor.js';
 import { DEFAULT_DELEGATE_TO, type Kdc, startKdc } from '../helpers/kdc.js';
+import { presentTicket } from '../helpers/stolen-credential.js';
 import { skipWithoutWinrmDouble } from '../helpers/winrm-double.js';
 
 const WIN1 = 'win1.bastion.test';
@@ -71,8 +71,7 @@ describe('a kerberos credential is for exactly one SPN', { skip: skipWithoutWinr
   async function present(credential: KerberosCredential, acceptor: GssAcceptor) {
     const read = readKrbCred(credential.ticket);
     try {
-      const pending = initiateContext(read, 'Kerberos');
-      return await acceptor.call({ op: 'accept', scheme: 'Kerberos', token: b64(pending.token) });
+      return await presentTicket(read, acceptor);
     } finally {
       read.sessionKey.key.dispose();
     }

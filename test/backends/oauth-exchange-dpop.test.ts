@@ -21,7 +21,6 @@ import { CredentialResolutionError } from '../../src/credentials/errors.js';
 import { credentialFingerprint } from '../../src/credentials/fingerprint.js';
 import { disposeCredential, type OAuthCredential } from '../../src/credentials/types.js';
 import { publicJwkOf } from '../../src/governance/did-key.js';
-import { newDpopKey, signDpopProof } from '../../src/governance/dpop-key.js';
 import type { HttpResult } from '../../src/transports/http/response.js';
 import { acFor } from '../helpers/backends.js';
 import {
@@ -30,6 +29,7 @@ import {
   startAuthorizationServer,
 } from '../helpers/oauth-as.js';
 import { type ResourceServer, startResourceServer } from '../helpers/resource-server.js';
+import { dpopAttempts } from '../helpers/stolen-credential.js';
 
 const BROKER_ISSUER = 'urn:bastion:broker';
 const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -95,11 +95,6 @@ function get(target: string, credential: OAuthCredential): Promise<HttpResult> {
   return connector.run(ctx);
 }
 
-/** A request made by someone holding the token (and maybe a proof), not the broker. */
-async function replay(api: ResourceServer, headers: Record<string, string>): Promise<number> {
-  return (await fetch(api.url + '/things', { headers })).status;
-}
-
 describe('oauth-exchange: DPoP-bound tokens (RFC 9449)', () => {
   it('asks with a per-invocation key and gets a token bound to it (cnf.jkt)', async () => {
     const a = await resolve(dpopAs, dpopApi);
@@ -134,22 +129,8 @@ describe('oauth-exchange: DPoP-bound tokens (RFC 9449)', () => {
     assert.equal((await get(dpopApi.url, credential)).status, 200);
     const token = reveal(credential);
     const captured = dpopApi.seen.at(-1)?.dpop ?? '';
-    const url = dpopApi.url + '/things';
-    const thief = newDpopKey();
-    const statuses = {
-      bearer: await replay(dpopApi, { authorization: `Bearer ${token}` }),
-      noProof: await replay(dpopApi, { authorization: `DPoP ${token}` }),
-      otherKey: await replay(dpopApi, {
-        authorization: `DPoP ${token}`,
-        dpop: await signDpopProof(thief, 'GET', url, credential.accessToken),
-      }),
-      replayedProof: await replay(dpopApi, { authorization: `DPoP ${token}`, dpop: captured }),
-      // The control: a fresh proof with the bound key is what makes it work.
-      boundKey: await replay(dpopApi, {
-        authorization: `DPoP ${token}`,
-        dpop: await signDpopProof(credential.dpop!, 'GET', url, credential.accessToken),
-      }),
-    };
+    // The control, last: a fresh proof with the bound key is what makes it work.
+    const statuses = await dpopAttempts(dpopApi.url + '/things', token, captured, credential.dpop);
     assert.deepEqual(statuses, {
       bearer: 401,
       noProof: 401,
@@ -157,7 +138,6 @@ describe('oauth-exchange: DPoP-bound tokens (RFC 9449)', () => {
       replayedProof: 401,
       boundKey: 200,
     });
-    thief.seed.dispose();
     disposeCredential(credential);
   });
 });

@@ -19,16 +19,10 @@ import { acFor } from '../helpers/backends.js';
 import type { SshCertCredential } from '../../src/credentials/types.js';
 import { parseEd25519Certificate } from '../../src/ssh/certificate.js';
 import { type ConnectorBroker, startConnectorBroker } from '../helpers/connectors.js';
-import { runStolen, steal, type StolenSsh } from '../helpers/stolen-ssh.js';
+import { forcedLines, runStolen, steal, type StolenSsh } from '../helpers/stolen-ssh.js';
 
 const HOST = 'db1.internal.test';
 const ac = () => acFor(HOST, Date.now(), { connector: 'ssh', ssh_principals: ['ops'] });
-
-/** sshd's VERBOSE lines for sessions whose command the certificate forced (sshd logs `\` as `\\`). */
-const forcedLines = (log: string, command: string): number => {
-  const line = `Starting session: forced-command (key-option) '${command.replaceAll('\\', '\\\\')}'`;
-  return log.split('\n').filter((l) => l.includes(line)).length;
-};
 
 describe('SSH certificates bound to the invocation (real sshd)', () => {
   let b: ConnectorBroker;

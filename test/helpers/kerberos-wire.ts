@@ -24,6 +24,8 @@ import { parsePrincipal } from '../../src/kerberos/principal.js';
 export interface WireSecrets {
   /** The service tickets (DER), one per authentication. */
   readonly tickets: Buffer[];
+  /** Each ticket's session key, at the ticket's index: with the ticket, what a client uses. */
+  readonly sessionKeys: { readonly enctype: number; readonly key: Buffer }[];
   /** Their session keys, the authenticators' subkeys and the acceptor's subkeys. */
   readonly keys: Buffer[];
 }
@@ -53,6 +55,7 @@ function openWith(key: KerberosKey, usage: number, cipher: Uint8Array): Buffer {
 export function wireSecrets(sent: Buffer, received: Buffer, hostKeytab: string): WireSecrets {
   using keytab = readKeytab(hostKeytab);
   const tickets: Buffer[] = [];
+  const ticketKeys: WireSecrets['sessionKeys'] = [];
   const keys: Buffer[] = [];
   const sessionKeys: KerberosKey[] = [];
   for (const token of tokensIn(sent, AUTHORIZATION)) {
@@ -69,7 +72,9 @@ export function wireSecrets(sent: Buffer, received: Buffer, hostKeytab: string):
     hostKey.key.dispose();
     const sessionKey = { enctype: part.key.keytype, key: part.key.keyvalue };
     sessionKeys.push(sessionKey);
-    keys.push(Buffer.from(part.key.keyvalue.unsafeReveal()));
+    const keyBytes = Buffer.from(part.key.keyvalue.unsafeReveal());
+    keys.push(keyBytes);
+    ticketKeys.push({ enctype: sessionKey.enctype, key: keyBytes });
     const authenticator = decodeAuthenticator(
       openWith(sessionKey, KEY_USAGE.ap_req_authenticator, apReq.authenticator.cipher),
     );
@@ -99,5 +104,5 @@ export function wireSecrets(sent: Buffer, received: Buffer, hostKeytab: string):
     }
   }
   for (const k of sessionKeys) k.key.dispose();
-  return { tickets, keys };
+  return { tickets, sessionKeys: ticketKeys, keys };
 }

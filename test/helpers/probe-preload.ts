@@ -17,7 +17,15 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { getHeapSnapshot } from 'node:v8';
 import { repoRoot } from './paths.js';
-import { FRAME_KEY, FRAME_SNAPSHOT, PROBE_IN_FD, PROBE_KEYS_ENV, PROBE_OUT_FD } from './probe.js';
+import {
+  FRAME_CERT,
+  FRAME_DPOP,
+  FRAME_KEY,
+  FRAME_SNAPSHOT,
+  PROBE_IN_FD,
+  PROBE_KEYS_ENV,
+  PROBE_OUT_FD,
+} from './probe.js';
 
 /** Writes all of `bytes` to the test, synchronously: before the caller can wipe them. */
 function writeAll(bytes: Buffer): void {
@@ -43,22 +51,32 @@ interface SecretLike {
   use(fn: (bytes: Buffer) => void): void;
 }
 interface ResolveFn {
-  (this: unknown, ...args: unknown[]): Promise<{ type?: unknown; privateKey?: SecretLike }>;
+  (
+    this: unknown,
+    ...args: unknown[]
+  ): Promise<{
+    type?: unknown;
+    privateKey?: SecretLike;
+    certificate?: string;
+    dpop?: { seed: SecretLike };
+  }>;
 }
 
 if (process.env[PROBE_KEYS_ENV] === '1') {
   // The built package, as `bastion serve` (dist/cli/main.js) loads it: the same class.
   const dist = (await import(pathToFileURL(join(repoRoot, 'dist/index.js')).href)) as Record<
-    'DevBackend' | 'VaultBackend',
+    'DevBackend' | 'VaultBackend' | 'OAuthExchangeBackend',
     { prototype: { resolve: ResolveFn } }
   >;
-  for (const backend of [dist.DevBackend, dist.VaultBackend]) {
+  for (const backend of [dist.DevBackend, dist.VaultBackend, dist.OAuthExchangeBackend]) {
     const resolve = backend.prototype.resolve;
     backend.prototype.resolve = async function (this: unknown, ...args: unknown[]) {
       const credential = await resolve.apply(this, args);
       if (credential.type === 'ssh_cert') {
         credential.privateKey?.use((pem) => send(FRAME_KEY, pem));
+        send(FRAME_CERT, Buffer.from(credential.certificate ?? ''));
       }
+      credential.dpop?.seed.use((seed) => send(FRAME_DPOP, seed));
       return credential;
     };
   }

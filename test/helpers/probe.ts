@@ -1,7 +1,7 @@
 /**
  * The test's side of a probed child process (test/helpers/probe-preload.ts, loaded with
- * `node --import`): the SSH keys its dev backend reported, and complete heap snapshots on
- * request. Frames from the child: one byte of kind, a 4-byte big-endian length, the
+ * `node --import`): the SSH keys (and their certificates) its dev and vault backends
+ * reported, the DPoP keys of its token exchanges, and complete heap snapshots on request. Frames from the child: one byte of kind, a 4-byte big-endian length, the
  * payload; requests to it: one line each.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
@@ -18,6 +18,10 @@ export const PROBE_KEYS_ENV = 'BASTION_TEST_PROBE_KEYS';
 export const PROBE_OUT_FD = 3;
 export const PROBE_IN_FD = 4;
 export const FRAME_KEY = 0x6b;
+/** An SSH key's certificate, sent right after the key. */
+export const FRAME_CERT = 0x63;
+/** The seed of a DPoP key a token exchange bound its token to. */
+export const FRAME_DPOP = 0x64;
 export const FRAME_SNAPSHOT = 0x73;
 /** stdio for a probed child: stdin ignored, stdout and stderr piped, then the probe's two. */
 export const PROBE_STDIO: StdioOptions = ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'];
@@ -30,6 +34,10 @@ interface Frame {
 export class Probe {
   /** The PEM of every SSH private key the child's dev backend issued, in order. */
   readonly keys: Buffer[] = [];
+  /** The certificate of each of `keys`, at the same index. */
+  readonly certificates: string[] = [];
+  /** The Ed25519 seed of every DPoP key the child's token exchanges used, in order. */
+  readonly dpopSeeds: Buffer[] = [];
   readonly #frames: Frame[] = [];
   readonly #waiters = new Set<() => void>();
   readonly #to: Writable;
@@ -54,6 +62,18 @@ export class Probe {
     return this.keys;
   }
 
+  /** Resolves with the `n`th SSH key and its certificate (0-based) once both are reported. */
+  async sshCredential(n: number): Promise<{ key: Buffer; certificate: string }> {
+    await this.#until(() => this.certificates.length > n);
+    return { key: this.keys[n] ?? Buffer.alloc(0), certificate: this.certificates[n] ?? '' };
+  }
+
+  /** Resolves with the `n`th DPoP key seed (0-based) once it is reported. */
+  async dpopSeed(n: number): Promise<Buffer> {
+    await this.#until(() => this.dpopSeeds.length > n);
+    return this.dpopSeeds[n] ?? Buffer.alloc(0);
+  }
+
   /**
    * Has the child stream a heap snapshot (which collects garbage first) into `file`, and
    * returns its bytes once the child has closed the file.
@@ -75,6 +95,8 @@ export class Probe {
       };
       this.#pending = this.#pending.subarray(5 + length);
       if (frame.kind === FRAME_KEY) this.keys.push(frame.payload);
+      else if (frame.kind === FRAME_CERT) this.certificates.push(frame.payload.toString());
+      else if (frame.kind === FRAME_DPOP) this.dpopSeeds.push(frame.payload);
       else this.#frames.push(frame);
     }
     this.#wake();

@@ -79,8 +79,11 @@ function fetchTrusting(ca: string): FetchImplementation {
     });
 }
 
-/** RFC 9449 §4.3 and §7.1: the proof fits this request, this token and the token's key. */
-async function proofHolds(
+/**
+ * RFC 9449 §4.3 and §7.1: the proof fits this request, this token and the token's key.
+ * Also the zero-credential proof's APIs' check (test/zero-credential/world.ts).
+ */
+export async function proofHolds(
   req: IncomingMessage,
   url: string,
   token: string,

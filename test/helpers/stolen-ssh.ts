@@ -64,3 +64,9 @@ export function runStolen(
     client.connect(config);
   }).finally(() => client.end());
 }
+
+/** sshd's VERBOSE lines for sessions whose command the certificate forced (sshd logs `\` as `\\`). */
+export function forcedLines(log: string, command: string): number {
+  const line = `Starting session: forced-command (key-option) '${command.replaceAll('\\', '\\\\')}'`;
+  return log.split('\n').filter((l) => l.includes(line)).length;
+}

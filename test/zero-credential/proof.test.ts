@@ -20,6 +20,9 @@
  * control of each kind it looks for. Where memory cannot be read the scan is skipped,
  * except in CI (`CI` set), where that fails. That Bastion zero-fills the key buffers it
  * frees is wipe.test.ts's to show, on a broker whose freed memory keeps its bytes.
+ *
+ * Last (stolen.ts): each kind of credential, copied at the moment of use, is used from
+ * outside the broker for another command, target, source or key — and refused by its peer.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -71,6 +74,7 @@ import {
 } from './world.js';
 import { MEMORY_ENV, MEMORY_FLAGS } from './memory-flags.js';
 import { KERBEROS_BACKEND_ID, WINDOWS_TARGET, WINRM_ACCORD } from '../helpers/windows-world.js';
+import { stolenCredentialTests } from './stolen.js';
 
 /** A JWT-shaped string of random parts, for controls of kinds the test cannot mint. */
 function fakeJwt(claims: Record<string, unknown>): string {
@@ -497,4 +501,7 @@ describe('zero-credential proof', () => {
     if (!memoryReadable(t, found)) return;
     book.expectNoCredential(found, "the broker's memory");
   });
+
+  // Last, after the scans: fresh invocations, each credential copied and used by a thief.
+  stolenCredentialTests(() => world);
 });

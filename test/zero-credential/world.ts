@@ -7,16 +7,18 @@
  * tagged by the same means), `dev` (its credentials tagged likewise), `aws_sts` against a
  * moto server behind a proxy that records each session STS issues (its secret key and
  * session token), `spire` against a real SPIRE (its JWT-SVIDs tagged by a marked
- * audience), and the built-in `bascule` — over a real sshd, a real Bascule runtime behind
- * a proxy that records each grant, five small APIs, one per bearer-token backend, that
- * record each token they accept, and moto's S3 for the requests the broker signs with
+ * audience), and the built-in `bascule` — over a real sshd (certificates bound to the
+ * broker's address, 127.0.0.1), a real Bascule runtime behind a proxy that records each
+ * grant, five small APIs, one per token backend, that record each token they accept (a
+ * DPoP-bound one only with a proof of its key: the `oauth_exchange` server does DPoP, and
+ * its accord requires the binding), and moto's S3 for the requests the broker signs with
  * SigV4; and `kerberos` against a real MIT KDC, for the `winrm` connector to the WinRM
  * double behind a wire tap (windows.ts). Where moto is not installed or SPIRE not built
  * (and `CI` is unset) the world runs without `aws_sts` or `spire`, and says so; likewise
  * without `kerberos` where the KDC or the double cannot run.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
@@ -34,9 +36,10 @@ import {
   startMoto,
 } from '../helpers/moto.js';
 import { type AuthorizationServer, startAuthorizationServer } from '../helpers/oauth-as.js';
-import { spireSkip, startSpire, testWorkload } from '../helpers/spire.js';
+import { proofHolds } from '../helpers/resource-server.js';
+import { spireSkip, startSpire, testWorkload, type TestWorkload } from '../helpers/spire.js';
 import { MEMORY_ENV, MEMORY_FLAGS } from './memory-flags.js';
-import { SSHD_USER, startSshd } from '../helpers/sshd.js';
+import { type Sshd, SSHD_USER, startSshd } from '../helpers/sshd.js';
 import { BOUND_SSH_ROLE, startVaultDouble } from '../peers/vault-double/index.js';
 import { skipWithoutWinrmDouble } from '../helpers/winrm-double.js';
 import {
@@ -97,7 +100,24 @@ export const API_ACCORD: Readonly<Record<OAuthSource, string>> = {
   spire: 'api-spire',
 };
 /** The broker's SPIFFE ID in the proof's SPIRE. */
-const SPIRE_ID = 'spiffe://example.org/bastion';
+export const SPIRE_ID = 'spiffe://example.org/bastion';
+/** The source addresses the broker's SSH certificates are bound to: its own. */
+export const SSH_SOURCE = '127.0.0.1/32';
+
+/** A token an API accepted: the verified issuer, and the DPoP proof it came with, if any. */
+export interface SeenToken {
+  readonly token: string;
+  readonly iss: string | undefined;
+  readonly dpop?: string;
+}
+
+/** The proof's SPIRE, as a target API sees it. */
+export interface SpireWorld {
+  /** The Workload API of the same agent, as a workload of the target's own. */
+  readonly workload: TestWorkload;
+  /** The audience the broker's JWT-SVIDs are minted for: the spire API's. */
+  readonly audience: string;
+}
 
 /**
  * A JWT-SVID cannot carry a claim of ours: its tag is its audience, a SPIFFE ID holding the
@@ -123,14 +143,18 @@ export interface ProofWorld {
   readonly tags: Readonly<Record<OAuthSource, string>>;
   /** Base URL of each source's API: the target of its accord. */
   readonly apis: Readonly<Record<OAuthSource, string>>;
-  /** Every token each API was sent, and the issuer it was verified against. */
-  readonly tokens: Readonly<Record<OAuthSource, { token: string; iss: string | undefined }[]>>;
+  /** Every token each API accepted, the issuer it was verified against, its DPoP proof. */
+  readonly tokens: Readonly<Record<OAuthSource, SeenToken[]>>;
   /** Every grant the broker sent to the Bascule runtime. */
   readonly grants: string[];
   /** Undefined where moto is not installed (never in CI). */
   readonly aws: AwsWorld | undefined;
   /** The KDC and the WinRM double; undefined where they cannot run (never in CI). */
   readonly windows: WindowsWorld | undefined;
+  /** Undefined where SPIRE is not built (never in CI). */
+  readonly spire: SpireWorld | undefined;
+  /** The sshd both SSH targets lead to. */
+  readonly sshd: Sshd;
   close(): Promise<void>;
 }
 
@@ -145,17 +169,45 @@ function listen(server: Server): Promise<string> {
 
 type Verify = (token: string, audience: string) => Promise<Record<string, unknown>>;
 
-/** An API that accepts a bearer token `verify` accepts with the `read` scope. */
+/**
+ * The token of a request, with its claims once `verify` accepts it — and, RFC 9449, a token
+ * bound to a key (`cnf.jkt`) only as `DPoP <token>` with a fresh proof of that key, a `DPoP`
+ * token only when bound: what the stolen-credential tests present a copied token to.
+ */
+async function accepted(
+  req: IncomingMessage,
+  base: string,
+  verify: Verify,
+  jtis: Set<string>,
+): Promise<{ token: string; claims: Record<string, unknown> }> {
+  const [, scheme, token = ''] =
+    /^(Bearer|DPoP) (\S+)$/.exec(req.headers.authorization ?? '') ?? [];
+  const claims = await verify(token, base);
+  const bound = claims['cnf'] !== undefined;
+  if (
+    bound !== (scheme === 'DPoP') ||
+    (bound && !(await proofHolds(req, base, token, claims, jtis)))
+  )
+    throw new Error('not a proof of the bound key');
+  return { token, claims };
+}
+
+/** An API that accepts a token `verify` accepts with the `read` scope (DPoP: see `accepted`). */
 async function recordingApi(
-  seen: { token: string; iss: string | undefined }[],
+  seen: SeenToken[],
   verify: Verify,
 ): Promise<{ server: Server; base: string }> {
   let base = '';
+  const jtis = new Set<string>();
   const server = createServer((req, res) => {
-    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
-    verify(token, base).then(
-      (claims) => {
-        seen.push({ token, iss: typeof claims['iss'] === 'string' ? claims['iss'] : undefined });
+    accepted(req, base, verify, jtis).then(
+      ({ token, claims }) => {
+        const dpop = req.headers['dpop'];
+        seen.push({
+          token,
+          iss: typeof claims['iss'] === 'string' ? claims['iss'] : undefined,
+          ...(typeof dpop === 'string' ? { dpop } : {}),
+        });
         const scopes = [claims['scope'], claims['scp']].filter((s) => typeof s === 'string');
         res.writeHead(scopes.join(' ').split(' ').includes('read') ? 200 : 403, {
           'content-type': 'application/json',
@@ -294,7 +346,10 @@ async function start(started: Started): Promise<ProofWorld> {
     }),
   };
   const exchangeAs: AuthorizationServer = started.add(
-    await startAuthorizationServer(asOptions(apis.oauth_exchange.base, tags.oauth_exchange)),
+    await startAuthorizationServer({
+      ...asOptions(apis.oauth_exchange.base, tags.oauth_exchange),
+      dpop: true,
+    }),
     (as) => as.close(),
   );
   const entraAs: AuthorizationServer = started.add(
@@ -337,6 +392,7 @@ admins: [${alice.did}]
 connectors:
   ssh:
     known_hosts: ${join(dir, 'known_hosts')}
+    source_addresses: ["${SSH_SOURCE}"]
     hosts:
       "127.0.0.1": { port: ${sshd.port} }
       "${VAULT_SSH_TARGET}": { address: 127.0.0.1, port: ${sshd.port} }
@@ -381,7 +437,10 @@ ${windows?.backendYaml ?? ''}accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'ex
     commands: { allow: ["*"], deny: ["*rm *", "rm *"] }
     ssh_login: ${SSHD_USER}${accord('ssh-vault', 'ssh', VAULT_SSH_TARGET, 'exec')}
     ssh_login: ${SSHD_USER}${accord('bascule-ops', 'bascule', 'db1.internal.test', 'exec')}${OAUTH_SOURCES.map(
-      (source) => accord(API_ACCORD[source], 'http', apis[source].base, 'read'),
+      (source) =>
+        accord(API_ACCORD[source], 'http', apis[source].base, 'read') +
+        // The bound path, or nothing: a bearer token here would fail the invocation.
+        (source === 'oauth_exchange' ? '\n    oauth: { sender_constrained: required }' : ''),
     ).join(
       '',
     )}${aws === undefined ? '' : accord(AWS_ACCORD, 'http', aws.target, 'read')}${windows?.accordYaml(alice.did) ?? ''}
@@ -438,6 +497,8 @@ ${windows?.backendYaml ?? ''}accords:${accord('ssh-ops', 'ssh', '127.0.0.1', 'ex
     grants,
     aws,
     windows,
+    spire: workload && { workload, audience: spireAudience },
+    sshd,
     close: () => started.close(),
   };
 }
