@@ -10,7 +10,9 @@
  * - a breakdown of the pieces every issuance and invocation runs (durable SQLite commits,
  *   audit appends, DPoP verification), which is the evidence for the hot-spot list;
  * - DPoP proof verification on node:crypto and, as it was before, through jose, against a
- *   raw `crypto.verify` of the same proof.
+ *   raw `crypto.verify` of the same proof;
+ * - B7: the DPoP proof the HTTP connector signs per request for a DPoP-bound token, against
+ *   a raw `crypto.sign` of the same signing input (bench/lib/dpop-sign-tasks.ts).
  * Tasks run interleaved, one round after another, so slow drift on a shared VM affects
  * every task alike; per-op latencies are pooled across rounds.
  */
@@ -39,6 +41,7 @@ import { silentLogger } from '../src/base/logger.js';
 import { serveParent } from './lib/child.js';
 import { authorizeBody, BENCH_TARGET, startBenchBroker, type BenchBroker } from './lib/broker.js';
 import { ProofSigner } from './lib/dpop.js';
+import { dpopSignTasks } from './lib/dpop-sign-tasks.js';
 import { verifyDpopProofWithJose } from './lib/dpop-jose.js';
 import { measure, type MicroTask, type Task } from './lib/measure.js';
 
@@ -50,7 +53,13 @@ export type { MicroTask };
 export interface MicroResult {
   readonly tasks: Record<string, MicroTask>;
   /** Sizes of the signed inputs, so the README can say what the baselines sign. */
-  readonly sizes: { acBytes: number; proofBytes: number; certBlobBytes: number };
+  readonly sizes: {
+    acBytes: number;
+    proofBytes: number;
+    certBlobBytes: number;
+    /** Signing input of a proof the HTTP connector makes (B7). */
+    outboundProofBytes: number;
+  };
 }
 
 function splitJws(jws: string): { input: Buffer; signature: Buffer } {
@@ -163,6 +172,9 @@ async function run(args: unknown): Promise<MicroResult> {
     ttl: '300s',
   });
 
+  // B7: the proof the HTTP connector signs for every request with a DPoP-bound token.
+  const outbound = await dpopSignTasks();
+
   const keys = new Map([[server.keyring.activeKid, brokerPublic]]);
   const notRevoked = (): Promise<boolean> => Promise.resolve(false);
   // The same service with a cache that holds nothing: every verify is a first use (a miss).
@@ -185,6 +197,7 @@ async function run(args: unknown): Promise<MicroResult> {
   const line = Buffer.from('x'.repeat(400) + '\n');
 
   const tasks: Record<string, Task> = {
+    ...outbound.tasks,
     // B1 baseline: what an issuance cannot avoid — check the caller's proof, sign the AC.
     'raw.verify+sign': () => {
       verify(null, proof.input, principalPublic, proof.signature);
@@ -279,6 +292,7 @@ async function run(args: unknown): Promise<MicroResult> {
   });
 
   closeSync(probe);
+  outbound.close();
   await vaultBackend.close();
 
   // After one key rotation the keyring holds a retired key, and every verify asks the
@@ -301,6 +315,7 @@ async function run(args: unknown): Promise<MicroResult> {
       acBytes: ac.input.byteLength,
       proofBytes: proof.input.byteLength,
       certBlobBytes: certBlob.byteLength,
+      outboundProofBytes: outbound.proofBytes,
     },
   };
 }

@@ -1,16 +1,18 @@
 /**
- * `npm run bench [-- --quick] [-- --json FILE] [-- --only micro,aws,b1,b4,b5,spire,kerberos,b4pg,b1pg]`: what Bastion
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --only micro,aws,b1,b4,b5,b7,spire,kerberos,b4pg,b1pg]`: what Bastion
  * costs per invocation, each figure beside a baseline measured in the same run (see
  * bench/README.md for what each figure and ratio means).
  *
  * This process is the orchestrator and the load generator; every broker-side measurement
  * runs in a child process pinned to its own core, one phase at a time:
- *   micro — B1's baseline, B2, B3 and the cost breakdown (tinybench, bench/micro.ts)
+ *   micro — B1's baseline, B2, B3, B7's proof and the cost breakdown (tinybench, bench/micro.ts)
  *   aws   — B3 for aws_sts: minting against the raw AssumeRole, both on moto (bench/aws.ts)
  *   b1    — AC issuance over HTTP with DPoP (autocannon, bench/lib/http-load.ts)
  *   b4    — broker-added latency, open loop; dwell; memory (bench/lifecycle.ts), then the
  *           same on tmpfs, to tell the disk's share from the code's
- *   b5    — SSH end to end vs the OpenSSH client (bench/lib/ssh-e2e.ts)
+ *   b5    — SSH end to end vs the OpenSSH client, and bound vs unbound (bench/lib/ssh-e2e.ts)
+ *   b7    — HTTP end to end with a DPoP-bound vs a bearer token, against oidc-provider and a
+ *           loopback API (bench/lib/http-dpop-e2e.ts)
  *   spire — B3 against a real SPIRE: the spire backend vs the raw Workload API call
  *           (bench/spire.ts); skipped, with a note, where SPIRE is not built
  *   kerberos — B3 against a real MIT KDC: a constrained-delegation ticket by the broker's
@@ -45,9 +47,22 @@ import {
   type Figure,
 } from './lib/report.js';
 import { runSshEndToEnd } from './lib/ssh-e2e.js';
+import { runHttpDpopEndToEnd } from './lib/http-dpop-e2e.js';
+import { bindingFigures } from './lib/binding-figures.js';
 import { median } from './lib/stats.js';
 
-const PHASES = ['micro', 'aws', 'b1', 'b4', 'b5', 'spire', 'kerberos', 'b4pg', 'b1pg'] as const;
+const PHASES = [
+  'micro',
+  'aws',
+  'b1',
+  'b4',
+  'b5',
+  'b7',
+  'spire',
+  'kerberos',
+  'b4pg',
+  'b1pg',
+] as const;
 type Phase = (typeof PHASES)[number];
 
 const out = (text: string): void => void process.stdout.write(text + '\n');
@@ -153,6 +168,7 @@ const b4 = await phase('b4', async () => {
 const lifecycle = b4?.disk;
 const lifecycleTmpfs = b4?.tmpfs;
 const ssh = await phase('b5', () => runSshEndToEnd(placement, { quick }));
+const httpDpop = await phase('b7', () => runHttpDpopEndToEnd(placement, { quick }));
 const spire = await phase('spire', () => {
   const skip = spireSkip(); // under CI a missing SPIRE throws: the phase fails
   if (skip === false) return inChild<SpireResult>('./spire', { quick });
@@ -591,6 +607,9 @@ if (ssh !== undefined) {
   }
 }
 
+// The cost of binding (#17): B5 bound vs unbound, B7's proof per request and end to end.
+figures.push(...bindingFigures(ssh, httpDpop, micro));
+
 if (b4pg !== undefined) figures.push(...pgB4Figures(b4pg));
 if (b1pg !== undefined) figures.push(...pgB1Figures(b1pg));
 
@@ -621,6 +640,10 @@ const BREAKDOWN: [string, string][] = [
   ['jwk.rawPublicKey', 'the same 32 bytes via JWK export'],
   ['dev.resolve.ssh_cert', "DevBackend.resolve('ssh_cert') + dispose"],
   ['dev.resolve.ssh_cert.bound', "DevBackend.resolve('ssh_cert') bound to a command + dispose"],
+  ['raw.sign.proof', 'Ed25519 sign of an outbound DPoP proof (crypto.sign; B7 baseline)'],
+  ['dpop.sign.request', "the HTTP connector's DPoP hook for one request (dpopSigner)"],
+  ['dpop.sign.keyFromSeed', 'its KeyObject rebuilt from the seed (PKCS#8 DER), per proof'],
+  ['dpop.sign.nodeCrypto', 'the same proof signed with node:crypto, sync (bench/lib/dpop.ts)'],
   ['resolver.resolve+discard', 'CredentialResolver.resolve + discard (ssh_cert)'],
   ['raw.vault.sign', 'raw HTTP sign call to the Vault double (B3 vault baseline)'],
   ['vault.resolve.ssh_cert', "VaultBackend.resolve('ssh_cert') + dispose (Vault double)"],
@@ -739,6 +762,7 @@ if (values.json !== undefined) {
       b4: lifecycle,
       b4Tmpfs: lifecycleTmpfs,
       b5: ssh,
+      b7: httpDpop,
       spire,
       b4pg,
       b1pg,

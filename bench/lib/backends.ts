@@ -101,11 +101,15 @@ export function fixedLatencyBackend(options: {
   };
 }
 
-/** `inner` under another id, recording each credential's dwell time. */
+/**
+ * `inner` under another id, recording each credential's dwell time; with `boundOnly`, only
+ * of credentials asked for with a binding (B5 also runs the bench-only unbound connector).
+ */
 export function dwellWrap(
   inner: CredentialBackend,
   id: string,
   dwell: DwellRecorder,
+  options: { boundOnly?: boolean } = {},
 ): CredentialBackend {
   return {
     id,
@@ -114,7 +118,7 @@ export function dwellWrap(
       const issued = await inner.resolve(type, target, ac, signal, binding);
       // The resolver checks issuedBy against the backend it asked: answer as this one.
       const credential = { ...issued, issuedBy: id } as Credential;
-      dwell.track(credential);
+      if (options.boundOnly !== true || binding !== undefined) dwell.track(credential);
       return credential as never;
     },
     revoke: (credential) => inner.revoke({ ...credential, issuedBy: inner.id }),

@@ -11,7 +11,10 @@
  * - C: the same client limited to curve25519-sha256, the key exchange ssh2 negotiates (the
  *   client's default, a post-quantum hybrid, costs more on both sides): this isolates what
  *   Bastion adds from the choice of key exchange.
- * Interleaved A B C A B C, so drift on the machine hits all three alike.
+ * - D: A with an unbound certificate (#17's cost of binding): the same broker, backend and
+ *   sshd through the bench-only `ssh_unbound` connector (bench/lib/ssh-unbound.ts). A's
+ *   certificate forces the command and carries the broker's source-address; D's, neither.
+ * Interleaved A D B C A D B C, so drift on the machine hits all four alike.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { generatePrincipalKey } from '../../src/governance/did-key.js';
 import { SSHD_USER, startSshd, type Sshd } from '../../test/helpers/sshd.js';
 import { type Placement, sibling, spawnChild } from './child.js';
 import { authorizeBody } from './broker.js';
+import { UNBOUND_SSH } from './ssh-unbound.js';
 import { summarize, type Summary } from './stats.js';
 
 const run = promisify(execFile);
@@ -42,6 +46,10 @@ export type SshResult =
       readonly opensshSameKexMs: Summary;
       readonly ratioMedianSameKex: number;
       readonly ratioP99SameKex: number;
+      /** D: through Bastion with an unbound certificate; A is bound. */
+      readonly bastionUnboundMs: Summary;
+      readonly ratioMedianBound: number;
+      readonly ratioP99Bound: number;
       /** The SSH connector's own `duration_ms` for the exec, as the broker reports it. */
       readonly operationMs: Summary;
       readonly dwellMs: Summary;
@@ -107,16 +115,18 @@ export async function runSshEndToEnd(
     const issued = await client.authorize(authorizeBody('ssh', '127.0.0.1'));
     if (issued.status !== 'active') throw new Error('bench accord did not issue an SSH AC');
     const token = issued.ac;
+    const unbound = await client.authorize(authorizeBody(UNBOUND_SSH, '127.0.0.1'));
+    if (unbound.status !== 'active') throw new Error('bench accord did not issue an AC');
     const operationMs: number[] = [];
-    const viaBastion = async (): Promise<number> => {
+    const viaBastion = async (bound = true): Promise<number> => {
       const start = performance.now();
-      const reply = await client.invoke('ssh', token, {
+      const reply = await client.invoke(bound ? 'ssh' : UNBOUND_SSH, bound ? token : unbound.ac, {
         target: '127.0.0.1',
         operation: { argv: ['true'] },
       });
       const ms = performance.now() - start;
       if (reply.result.exit_code !== 0) throw new Error('exec true failed through Bastion');
-      operationMs.push(reply.result.duration_ms);
+      if (bound) operationMs.push(reply.result.duration_ms);
       return ms;
     };
     const sshArgs = [
@@ -153,6 +163,7 @@ export async function runSshEndToEnd(
     // Warm-up both paths (and check that both work before timing anything).
     for (let i = 0; i < 3; i++) {
       await viaBastion();
+      await viaBastion(false);
       await direct();
       await direct(sameKex);
     }
@@ -161,8 +172,10 @@ export async function runSshEndToEnd(
     const a: number[] = [];
     const b: number[] = [];
     const c: number[] = [];
+    const d: number[] = [];
     for (let i = 0; i < pairs; i++) {
       a.push(await viaBastion());
+      d.push(await viaBastion(false));
       b.push(await direct());
       c.push(await direct(sameKex));
     }
@@ -170,6 +183,7 @@ export async function runSshEndToEnd(
     const bastionMs = summarize(a);
     const opensshMs = summarize(b);
     const opensshSameKexMs = summarize(c);
+    const bastionUnboundMs = summarize(d);
     const { stderr } = await run(SSH, ['-V']);
     return {
       pairs,
@@ -180,6 +194,9 @@ export async function runSshEndToEnd(
       opensshSameKexMs,
       ratioMedianSameKex: bastionMs.median / opensshSameKexMs.median,
       ratioP99SameKex: bastionMs.p99 / opensshSameKexMs.p99,
+      bastionUnboundMs,
+      ratioMedianBound: bastionMs.median / bastionUnboundMs.median,
+      ratioP99Bound: bastionMs.p99 / bastionUnboundMs.p99,
       operationMs: summarize(operationMs),
       dwellMs: summarize(after.dwellMs.slice(before.dwellMs.length)),
       liveCredentialsAfter: after.liveCredentials,
