@@ -17,17 +17,19 @@ bash scripts/debian-packages.sh
 
 # Python peers from PyPI, each installed once per machine into a virtualenv under a cache
 # directory keyed by its version (package.json's config): venv NAME VERSION MODULE PIP-ARGS…
-# (re)installs unless the venv's python can import MODULE.
+# (re)installs unless the venv was completed (its `.installed` marker) and its python can
+# import MODULE. The venv is made where it stays: pip writes its own path into the scripts
+# it installs (`bin/st`), so a venv built elsewhere and moved has scripts that do not run.
 venv() {
   local name=$1 version=$2 module=$3
   shift 3
   local dir="${BASTION_TOOLS_CACHE:-$HOME/.cache/bastion}/$name-$version"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c "import $module" 2>/dev/null; then
+  if [ ! -f "$dir/.installed" ] || ! "$dir/bin/python" -c "import $module" 2>/dev/null; then
     echo "installing $name $version into $dir"
     rm -rf "$dir" "$dir.partial"
-    python3 -m venv "$dir.partial"
-    "$dir.partial/bin/pip" install -q --disable-pip-version-check "$@"
-    mv "$dir.partial" "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check "$@"
+    touch "$dir/.installed"
   fi
 }
 config() { node -p "require('./package.json').config.$1"; }
