@@ -30,7 +30,7 @@ function run(
   env: Record<string, string>,
   cwd: string,
 ): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     // In a temporary directory: Schemathesis keeps a cache of its own where it runs.
     const child = spawn(ST, args, {
       cwd,
@@ -39,6 +39,8 @@ function run(
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    // A script that cannot start (ENOENT: its interpreter gone) fails the test, not hangs it.
+    child.once('error', reject);
     child.once('close', (code) => resolve({ code, out }));
   });
 }
