@@ -29,6 +29,7 @@ import Database from 'better-sqlite3';
 import type { AwsResult } from './aws.js';
 import type { LifecycleResult } from './lifecycle.js';
 import type { MicroResult, MicroTask } from './micro.js';
+import { microTaskFigure, opsOf } from './lib/micro-figure.js';
 import type { KerberosResult } from './kerberos.js';
 import type { SpireResult } from './spire.js';
 import { skipWithoutKdc } from '../test/helpers/kdc.js';
@@ -49,7 +50,6 @@ import {
 import { runSshEndToEnd } from './lib/ssh-e2e.js';
 import { runHttpDpopEndToEnd } from './lib/http-dpop-e2e.js';
 import { bindingFigures } from './lib/binding-figures.js';
-import { median } from './lib/stats.js';
 
 const PHASES = [
   'micro',
@@ -197,7 +197,6 @@ const b1pg = await phase('b1pg', () => withPostgres('b1pg', () => runB1Pg(placem
 const figures: Figure[] = [];
 const task = (name: string): MicroTask | undefined =>
   micro?.tasks[name] ?? awsBench?.tasks?.[name] ?? spire?.tasks[name] ?? kerberos?.tasks[name];
-const opsOf = (t: MicroTask | undefined): number => (t === undefined ? NaN : median(t.opsPerRound));
 
 const rawVerifySign = task('raw.verify+sign');
 if (load !== undefined) {
@@ -217,24 +216,7 @@ function microFigure(
   const t = task(taskName);
   const b = task(baselineTask);
   if (t === undefined || b === undefined) return;
-  figures.push({
-    id,
-    name,
-    unit: 'µs',
-    median: t.latencyUs.median,
-    p99: t.latencyUs.p99,
-    min: t.latencyUs.min,
-    max: t.latencyUs.max,
-    rounds: t.opsPerRound.length,
-    samples: t.latencyUs.n,
-    baseline: {
-      name: `${baselineName} (${Math.round(opsOf(b))} ops/s)`,
-      value: b.latencyUs.median,
-      unit: 'µs',
-    },
-    ratio: t.latencyUs.median / b.latencyUs.median,
-    note: `${Math.round(opsOf(t))} ops/s on 1 core${note === undefined ? '' : `; ${note}`}`,
-  });
+  figures.push(microTaskFigure(id, name, t, b, baselineName, note));
 }
 if (micro !== undefined) {
   const rawProofVerify = `raw crypto.verify of a ${micro.sizes.proofBytes}-byte DPoP proof (Ed25519)`;

@@ -7,38 +7,26 @@
  */
 import type { MicroResult } from '../micro.js';
 import type { HttpDpopResult } from './http-dpop-e2e.js';
+import { microTaskFigure } from './micro-figure.js';
 import type { Figure } from './report.js';
 import type { SshResult } from './ssh-e2e.js';
-import { median } from './stats.js';
 
 function proofFigure(micro: MicroResult): Figure | undefined {
   const t = micro.tasks['dpop.sign.request'];
   const b = micro.tasks['raw.sign.proof'];
   const sync = micro.tasks['dpop.sign.nodeCrypto'];
   if (t === undefined || b === undefined) return undefined;
-  const ops = (x: typeof t): number => Math.round(median(x.opsPerRound));
-  return {
-    id: 'B7',
-    name: "DPoP proof for one HTTP request, the HTTP connector's hook (dpopSigner)",
-    unit: 'µs',
-    median: t.latencyUs.median,
-    p99: t.latencyUs.p99,
-    min: t.latencyUs.min,
-    max: t.latencyUs.max,
-    rounds: t.opsPerRound.length,
-    samples: t.latencyUs.n,
-    baseline: {
-      name: `raw crypto.sign of the same ${micro.sizes.outboundProofBytes}-byte signing input with a ready Ed25519 KeyObject (${ops(b)} ops/s)`,
-      value: b.latencyUs.median,
-      unit: 'µs',
-    },
-    ratio: t.latencyUs.median / b.latencyUs.median,
-    note:
-      `${ops(t)} ops/s on 1 core; every request with a DPoP-bound token signs one: the key rebuilt from its seed, ath, jose's SignJWT` +
+  return microTaskFigure(
+    'B7',
+    "DPoP proof for one HTTP request, the HTTP connector's hook (dpopSigner)",
+    t,
+    b,
+    `raw crypto.sign of the same ${micro.sizes.outboundProofBytes}-byte signing input with a ready Ed25519 KeyObject`,
+    'every request with a DPoP-bound token signs one: the key rebuilt from its seed, ath, jose’s SignJWT' +
       (sync === undefined
         ? ''
         : `; the same proof with node:crypto, sync, ${sync.latencyUs.median.toFixed(1)} µs`),
-  };
+  );
 }
 
 function sshBoundFigure(ssh: SshResult): Figure | undefined {
