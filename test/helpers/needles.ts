@@ -30,6 +30,7 @@ export type Kind =
   | 'aws session token'
   | 'kerberos ticket'
   | 'kerberos key'
+  | 'dpop key seed'
   | 'AC'
   | 'AC signature'
   | 'agent key PEM'
@@ -50,6 +51,7 @@ export const CREDENTIAL_KINDS: readonly Kind[] = [
   'aws session token',
   'kerberos ticket',
   'kerberos key',
+  'dpop key seed',
 ];
 
 /** In the broker's memory: all but the bare marker, which it holds in its environment. */

@@ -268,6 +268,9 @@ describe('zero-credential proof', () => {
       tickets.forEach((ticket, i) => book.add('kerberos ticket', ticket, `winrm ${i}`));
       keys.forEach((key, i) => book.add('kerberos key', key, `winrm ${Math.floor(i / 3)}`));
     }
+    // The Ed25519 seed of each DPoP key the DPoP-bound token exchanges were made with.
+    assert.ok(probe.dpopSeeds.length >= 2, 'a DPoP key per oauth_exchange invocation');
+    probe.dpopSeeds.forEach((seed, i) => book.add('dpop key seed', seed, `oauth_exchange ${i}`));
     acTokens.forEach((ac) => book.jwt('AC', ac, 'mcp'));
     const agentPem = readFileSync(world.aliceKeyFile);
     book.add('agent key PEM', agentPem);
@@ -298,6 +301,7 @@ describe('zero-credential proof', () => {
       Buffer.concat([Buffer.from([0x61, 0x82, 0x01, 0x2c]), randomBytes(300)]),
     );
     book.addControl('kerberos key', randomBytes(32));
+    book.addControl('dpop key seed', randomBytes(32));
     const agent = generateKeyPairSync('ed25519').privateKey;
     book.addControl('agent key PEM', agent.export({ format: 'pem', type: 'pkcs8' }));
     book.addControl('agent key seed', rawEd25519Seed(agent));
