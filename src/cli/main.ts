@@ -13,6 +13,7 @@ import {
   runApprovals,
   runApprove,
   runAuthorize,
+  runDeny,
   runRevoke,
 } from './commands/governance.js';
 import { runInvoke } from './commands/invoke.js';
@@ -35,6 +36,7 @@ const commands: Record<string, Command> = {
   keys: runKeys,
   authorize: runAuthorize,
   approve: runApprove,
+  deny: runDeny,
   revoke: runRevoke,
   acs: runAcs,
   approvals: runApprovals,

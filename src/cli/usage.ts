@@ -77,8 +77,14 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
   },
   approve: {
     group: 'Principals',
-    text: () => `approve AC_ID --key FILE [--url URL] [--json]
-      Approve a pending AC (an approver of its accord).`,
+    text: () => `approve AC_ID --key FILE [--comment TEXT] [--url URL] [--json]
+      Approve a pending AC (an approver of its accord); the requester sees the comment.`,
+  },
+  deny: {
+    group: 'Principals',
+    text: () => `deny AC_ID --key FILE [--comment TEXT] [--url URL] [--json]
+      Deny a pending AC (an approver of its accord): it can no longer be approved; the
+      requester sees the comment.`,
   },
   revoke: {
     group: 'Principals',
@@ -95,7 +101,7 @@ export const USAGES: Readonly<Record<string, CommandUsage>> = {
   approvals: {
     group: 'Principals',
     text: () => `approvals list --key FILE [--limit N] [--url URL] [--json]
-      Pending requests you may approve and have not yet (then: bastion approve AC_ID).`,
+      Pending requests you may approve and have not yet (then: bastion approve or deny AC_ID).`,
   },
   invoke: {
     group: 'Principals',

@@ -144,6 +144,39 @@ accords:
     );
   });
 
+  it('deny with a comment ends a pending AC for good; approve carries a comment too', () => {
+    const pending = json(authorizeArgs('alice', 'prod', 'db.prod.test', ['write'], '30m'));
+    const approved = json([
+      'approve',
+      pending['ac_id'],
+      ...['--comment', 'change ticket seen', '--url', url, '--key', keyFile('bob')],
+    ]);
+    assert.deepEqual(
+      (approved['approvals'] as { comment?: string }[]).map((a) => a.comment),
+      ['change ticket seen'],
+    );
+    const denied = bastion([
+      'deny',
+      pending['ac_id'],
+      ...['--comment', 'not during the freeze', '--url', url, '--key', keyFile('carol')],
+    ]);
+    assert.equal(denied.status, 0, denied.stderr);
+    assert.match(denied.stdout, /^status {7}denied$/m);
+    assert.match(denied.stdout, new RegExp(`^denied_at {4}\\S+ by ${dids['carol']}$`, 'm'));
+    // The requester sees why; nobody can approve it any more.
+    const view = json(['acs', 'show', pending['ac_id'], '--url', url, '--key', keyFile('alice')]);
+    assert.equal(view['status'], 'denied');
+    assert.equal(view['denial_comment'], 'not during the freeze');
+    const late = bastion(['approve', pending['ac_id'], '--url', url, '--key', keyFile('carol')]);
+    assert.equal(late.status, 1);
+    assert.match(late.stderr, /ac_not_pending/);
+    // Only an approver of the accord may deny.
+    const other = json(authorizeArgs('alice', 'prod', 'db.prod.test', ['write'], '30m'));
+    const refused = bastion(['deny', other['ac_id'], '--url', url, '--key', keyFile('alice')]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /not_allowed_to_deny/);
+  });
+
   it('reports a refusal with the broker code and exit status 1', () => {
     const r = bastion(authorizeArgs('bob', 'ops-exec', 'a.internal.test', ['exec'], '1m'));
     assert.equal(r.status, 1);

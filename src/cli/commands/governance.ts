@@ -1,5 +1,5 @@
 /**
- * `bastion authorize | approve | revoke | acs show`: thin wrappers over BastionClient.
+ * `bastion authorize | approve | deny | revoke | acs show`: thin wrappers over BastionClient.
  * The broker URL comes from --url, else $BASTION_URL, else http://127.0.0.1:8443.
  */
 import { parseArgs } from 'node:util';
@@ -9,7 +9,7 @@ import { readPrincipalKey } from '../../governance/did-key.js';
 import type { AcView } from '../../governance/views.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { output, parseCommandArgs, required } from '../args.js';
-import { CLIENT_FLAGS, FLAGS } from '../flags.js';
+import { FLAGS } from '../flags.js';
 
 export function clientFor(values: {
   key?: string | undefined;
@@ -31,6 +31,9 @@ function viewLines(view: AcView): string[] {
     `approvals    ${view.approvals.length}/${view.approvals_required}`,
     ...(view.expires_at !== undefined ? [`expires_at   ${view.expires_at}`] : []),
     ...(view.revoked_at !== undefined ? [`revoked_at   ${view.revoked_at}`] : []),
+    ...(view.denied_at !== undefined
+      ? [`denied_at    ${view.denied_at} by ${view.denied_by ?? 'an approver'}`]
+      : []),
     ...(view.ac !== undefined ? [`ac           ${view.ac}`] : []),
   ];
 }
@@ -69,23 +72,32 @@ export async function runAuthorize(args: string[]): Promise<number> {
   return 0;
 }
 
-function acCommand(call: (client: BastionClient, acId: string) => Promise<AcView>) {
+/** A command on one AC: `flags` are its entry in FLAGS; `--comment`, where it has one. */
+function acCommand(
+  flags: (typeof FLAGS)['approve'] | (typeof FLAGS)['revoke'],
+  call: (client: BastionClient, acId: string, comment: string | undefined) => Promise<AcView>,
+) {
   return async (args: string[]): Promise<number> => {
     const { values, positionals } = parseCommandArgs(
-      () => parseArgs({ args, options: CLIENT_FLAGS, strict: true, allowPositionals: true }),
+      () => parseArgs({ args, options: flags, strict: true, allowPositionals: true }),
       1,
     );
     const acId = positionals[0];
     if (acId === undefined) throw new InvalidArgumentError('AC id (it is required)');
-    const view = await call(clientFor(values), acId);
+    const { comment } = values as { comment?: string };
+    const view = await call(clientFor(values), acId, comment);
     output(values.json === true, view, () => viewLines(view));
     return 0;
   };
 }
 
-export const runApprove = acCommand((client, id) => client.approve(id));
-export const runRevoke = acCommand((client, id) => client.revoke(id));
-const runShow = acCommand((client, id) => client.show(id));
+export const runApprove = acCommand(FLAGS.approve, (client, id, comment) =>
+  client.approve(id, comment),
+);
+/** Refuses a pending AC for good: it can no longer be approved; the requester sees why. */
+export const runDeny = acCommand(FLAGS.deny, (client, id, comment) => client.deny(id, comment));
+export const runRevoke = acCommand(FLAGS.revoke, (client, id) => client.revoke(id));
+const runShow = acCommand(FLAGS['acs show'], (client, id) => client.show(id));
 
 /** `acs list` and `approvals list`: one line per AC, or the views as JSON. */
 function listCommand(
