@@ -20,13 +20,39 @@ export class ApiError extends Error {
 }
 
 const utf8 = new TextEncoder();
-let publicUrl: Promise<string> | undefined;
+
+/** The parts of /openapi.json the console reads. */
+interface ApiDocument {
+  servers?: { url?: string }[];
+  paths?: Record<
+    string,
+    Record<string, { parameters?: { name?: string; schema?: { enum?: unknown[] } }[] }>
+  >;
+}
+let apiDoc: Promise<ApiDocument> | undefined;
+
+/** The broker's own description of its API, fetched once. */
+function apiDocument(): Promise<ApiDocument> {
+  apiDoc ??= fetch('/openapi.json', { headers: { accept: 'application/json' } }).then(
+    (r) => r.json() as Promise<ApiDocument>,
+  );
+  return apiDoc;
+}
 
 function brokerUrl(): Promise<string> {
-  publicUrl ??= fetch('/openapi.json', { headers: { accept: 'application/json' } })
-    .then((r) => r.json() as Promise<{ servers?: { url?: string }[] }>)
-    .then((doc) => (doc.servers?.[0]?.url ?? location.origin).replace(/\/+$/, ''));
-  return publicUrl;
+  return apiDocument().then((doc) =>
+    (doc.servers?.[0]?.url ?? location.origin).replace(/\/+$/, ''),
+  );
+}
+
+/**
+ * The values a query parameter of a GET operation takes, as the API declares them (so the
+ * console's choices never drift from the broker's, e.g. the audit entry types).
+ */
+export async function queryEnum(path: string, name: string): Promise<string[]> {
+  const parameters = (await apiDocument()).paths?.[path]?.['get']?.parameters ?? [];
+  const values = parameters.find((p) => p.name === name)?.schema?.enum ?? [];
+  return values.filter((v): v is string => typeof v === 'string');
 }
 
 function segment(value: unknown): string {

@@ -4,7 +4,7 @@
  * filters, its chain and latest signed checkpoint checked here (chain.ts, checkpoint.ts),
  * and exported as the API's JSON Lines.
  */
-import { call, callText } from './api.js';
+import { call, callText, queryEnum } from './api.js';
 import { checkChain } from './chain.js';
 import { checkCheckpoint } from './checkpoint.js';
 import { attempt, button, did, field, h, row, say, table, when } from './dom.js';
@@ -35,18 +35,6 @@ async function anchor(me: Identity, entries: AuditEntry[], ok: boolean[]): Promi
   );
 }
 
-const TYPES = [
-  'authorize',
-  'approve',
-  'revoke',
-  'deny',
-  'invoke_start',
-  'invoke_end',
-  'invoke_interrupted',
-  'credential_issue',
-  'credential_discard',
-];
-
 /** Who acted, and for whom when that differs (a delegate acting for its principal). */
 function chainOf(e: AuditEntry): HTMLElement {
   const out = h('span', { class: 'chain' }, did(e.actor));
@@ -59,9 +47,10 @@ function fingerprintOf(e: AuditEntry): string {
   return typeof f === 'string' ? f : '';
 }
 
-export function auditView(me: Identity, root: HTMLElement): Promise<void> {
+export async function auditView(me: Identity, root: HTMLElement): Promise<void> {
   const type = h('select', { name: 'type' }, h('option', { value: '' }, 'any'));
-  for (const t of TYPES) type.append(h('option', { value: t }, t));
+  // The entry types as the API declares them for GET /audit?type=.
+  for (const t of await queryEnum('/audit', 'type')) type.append(h('option', { value: t }, t));
   const acId = h('input', { name: 'ac_id', maxlength: '64', autocomplete: 'off' });
   const who = h('input', { name: 'did', maxlength: '128', autocomplete: 'off' });
   const results = h('div', { class: 'results' });

@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { AUDIT_TYPES } from '../../src/base/audit-records.js';
 import { DID_KEY_PATTERN } from '../../src/governance/did-key.js';
 import {
   CHROMIUM_SKIP,
@@ -165,6 +166,9 @@ describe('web console in Chromium', { skip: CHROMIUM_SKIP }, () => {
     await page.fill('input[name=ac_id]', acId);
     await page.click('text=Apply filters');
     await page.waitForSelector(`code.fingerprint:text-is("${String(fingerprint)}")`);
+    // The type filter offers exactly the API's entry types (read from /openapi.json).
+    const offered = await page.locator('select[name=type] option').allTextContents();
+    assert.deepEqual(offered, ['any', ...AUDIT_TYPES]);
     for (const type of ['authorize', 'approve', 'invoke_start', 'credential_issue', 'invoke_end']) {
       assert.ok(await page.locator(`tr[data-type="${type}"]`).count(), type);
     }
